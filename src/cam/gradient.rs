@@ -1,0 +1,105 @@
+//! The gradient family as pure functions of the target layer's activations `a` and gradients `g`
+//! (both `[K, h, w]`, row-major), returning the raw map `[h, w]` before ReLU and, where the method
+//! has them, its per-channel weights. Formulas and epsilons follow pytorch-grad-cam 1.5.7, whose
+//! numbers our tests compare with.
+
+/// Per-channel view of `[K, h, w]` data.
+fn channels(x: &[f32], k: usize) -> std::slice::ChunksExact<'_, f32> {
+    x.chunks_exact(x.len() / k)
+}
+
+/// `Σ_k w_k A_k`.
+pub fn weighted_sum(a: &[f32], weights: &[f32]) -> Vec<f32> {
+    let k = weights.len();
+    let mut out = vec![0.0f32; a.len() / k];
+    for (w, ak) in weights.iter().zip(channels(a, k)) {
+        out.iter_mut().zip(ak).for_each(|(o, v)| *o += w * v);
+    }
+    out
+}
+
+/// GradCAM: `w_k = mean_ij g_kij`.
+pub fn gradcam_weights(g: &[f32], k: usize) -> Vec<f32> {
+    channels(g, k)
+        .map(|gk| gk.iter().sum::<f32>() / gk.len() as f32)
+        .collect()
+}
+
+/// GradCAM++ (Chattopadhay et al., eq. 19): `a_kij = g² / (2g² + Σ_ab A_kab · g³ + ε)`, zero where
+/// `g = 0`; `w_k = Σ_ij a_kij · relu(g_kij)`. ε = 1e-6 as pytorch-grad-cam.
+pub fn gradcam_pp_weights(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
+    channels(a, k)
+        .zip(channels(g, k))
+        .map(|(ak, gk)| {
+            let sum_a: f32 = ak.iter().sum();
+            gk.iter()
+                .map(|&g| {
+                    if g == 0.0 {
+                        return 0.0;
+                    }
+                    let g2 = g * g;
+                    let alpha = g2 / (2.0 * g2 + sum_a * g2 * g + 1e-6);
+                    alpha * g.max(0.0)
+                })
+                .sum()
+        })
+        .collect()
+}
+
+/// XGradCAM (Fu et al.): `w_k = Σ_ij g_kij A_kij / (Σ_ij A_kij + ε)`, ε = 1e-7.
+pub fn xgradcam_weights(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
+    channels(a, k)
+        .zip(channels(g, k))
+        .map(|(ak, gk)| {
+            let sum_a: f32 = ak.iter().sum();
+            ak.iter().zip(gk).map(|(a, g)| g * a).sum::<f32>() / (sum_a + 1e-7)
+        })
+        .collect()
+}
+
+/// LayerCAM (Jiang et al.): pixel-wise weights, map `Σ_k relu(g_k) ⊙ A_k`.
+pub fn layercam_map(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; a.len() / k];
+    for (ak, gk) in channels(a, k).zip(channels(g, k)) {
+        for ((o, a), g) in out.iter_mut().zip(ak).zip(gk) {
+            *o += g.max(0.0) * a;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_computed_two_channel_case() {
+        // K = 2 channels of 2 pixels.
+        let a = [1.0, 3.0, 0.0, 2.0];
+        let g = [0.5, -0.5, 1.0, 0.0];
+        assert_eq!(gradcam_weights(&g, 2), vec![0.0, 0.5]);
+        assert_eq!(weighted_sum(&a, &[0.0, 0.5]), vec![0.0, 1.0]);
+        // XGradCAM: (0.5·1 − 0.5·3)/4 = −0.25 ; (0)/2 = 0
+        let x = xgradcam_weights(&a, &g, 2);
+        assert!((x[0] + 0.25).abs() < 1e-6 && x[1].abs() < 1e-6);
+        // LayerCAM: relu(g)·A summed over channels = [0.5·1 + 1·0, 0 + 0]
+        assert_eq!(layercam_map(&a, &g, 2), vec![0.5, 0.0]);
+        // GradCAM++ channel 0 pixel 0: g=.5, g²=.25, g³=.125, ΣA=4 → .25/(.5+.5) = .25 → .125
+        // pixel 1: relu(−.5) = 0. Channel 1: g = 1 → 1/(2 + 2) = .25; g = 0 → 0.
+        let w = gradcam_pp_weights(&a, &g, 2);
+        assert!((w[0] - 0.125).abs() < 1e-5 && (w[1] - 0.25).abs() < 1e-5, "{w:?}");
+    }
+
+    #[test]
+    fn zero_activations_give_zero_weights_not_nan() {
+        let a = [0.0; 8];
+        let g = [0.0; 8];
+        for w in [
+            gradcam_weights(&g, 2),
+            gradcam_pp_weights(&a, &g, 2),
+            xgradcam_weights(&a, &g, 2),
+        ] {
+            assert!(w.iter().all(|v| *v == 0.0));
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! A 2-D float map on the host and the few operations every method ends with: ReLU, bilinear
+//! resize (both of PyTorch's corner conventions) and min-max normalisation that leaves a flat map
+//! all-zero instead of NaN.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Map {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Map {
+    pub fn new(width: usize, height: usize, data: Vec<f32>) -> Self {
+        assert_eq!(data.len(), width * height);
+        Self {
+            width,
+            height,
+            data,
+        }
+    }
+
+    pub fn zeros(width: usize, height: usize) -> Self {
+        Self::new(width, height, vec![0.0; width * height])
+    }
+
+    pub fn at(&self, x: usize, y: usize) -> f32 {
+        self.data[y * self.width + x]
+    }
+
+    pub fn relu(mut self) -> Self {
+        self.data.iter_mut().for_each(|v| *v = v.max(0.0));
+        self
+    }
+
+    pub fn min_max(&self) -> (f32, f32) {
+        self.data
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            })
+    }
+
+    /// Whether every value is the same (then `normalized` is all-zero).
+    pub fn is_flat(&self) -> bool {
+        let (lo, hi) = self.min_max();
+        !(hi - lo > 0.0)
+    }
+
+    /// `(m − min) / (max − min)`, all-zero for a flat (or non-finite) map.
+    pub fn normalized(mut self) -> Self {
+        let (lo, hi) = self.min_max();
+        let range = hi - lo;
+        if range > 0.0 && range.is_finite() {
+            self.data.iter_mut().for_each(|v| *v = (*v - lo) / range);
+        } else {
+            self.data.iter_mut().for_each(|v| *v = 0.0);
+        }
+        self
+    }
+
+    /// Bilinear resize; `align_corners` as in PyTorch (false: half-pixel centres, edge clamped).
+    pub fn resized(&self, width: usize, height: usize, align_corners: bool) -> Self {
+        let (xs, ys) = (
+            axis(self.width, width, align_corners),
+            axis(self.height, height, align_corners),
+        );
+        let mut out = Vec::with_capacity(width * height);
+        for &(y0, y1, fy) in &ys {
+            for &(x0, x1, fx) in &xs {
+                let top = self.at(x0, y0) * (1.0 - fx) + self.at(x1, y0) * fx;
+                let bottom = self.at(x0, y1) * (1.0 - fx) + self.at(x1, y1) * fx;
+                out.push(top * (1.0 - fy) + bottom * fy);
+            }
+        }
+        Self::new(width, height, out)
+    }
+}
+
+/// For each output coordinate: the two source indices and the weight of the second.
+fn axis(n_in: usize, n_out: usize, align_corners: bool) -> Vec<(usize, usize, f32)> {
+    (0..n_out)
+        .map(|i| {
+            let src = if align_corners {
+                if n_out > 1 {
+                    i as f64 * (n_in as f64 - 1.0) / (n_out as f64 - 1.0)
+                } else {
+                    0.0
+                }
+            } else {
+                ((i as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0)
+            };
+            let i0 = (src.floor() as usize).min(n_in - 1);
+            let i1 = (i0 + 1).min(n_in - 1);
+            (i0, i1, (src - i0 as f64) as f32)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_map_normalises_to_zero_not_nan() {
+        let m = Map::new(2, 2, vec![3.0; 4]).normalized();
+        assert_eq!(m.data, vec![0.0; 4]);
+        let z = Map::zeros(3, 3).normalized();
+        assert!(z.data.iter().all(|v| *v == 0.0));
+    }
+
+    #[test]
+    fn resize_matches_pytorch_half_pixel_bilinear() {
+        // torch.nn.functional.interpolate([[1,2],[3,4]], size=4, mode="bilinear", align_corners=False)
+        let m = Map::new(2, 2, vec![1.0, 2.0, 3.0, 4.0]).resized(4, 4, false);
+        let row0 = [1.0, 1.25, 1.75, 2.0];
+        let row1 = [1.5, 1.75, 2.25, 2.5];
+        for x in 0..4 {
+            assert!((m.at(x, 0) - row0[x]).abs() < 1e-6);
+            assert!((m.at(x, 1) - row1[x]).abs() < 1e-6);
+        }
+        // align_corners=True: corners kept, 1/3 steps.
+        let a = Map::new(2, 1, vec![0.0, 3.0]).resized(4, 1, true);
+        assert_eq!(a.data, vec![0.0, 1.0, 2.0, 3.0]);
+    }
+}

@@ -1,0 +1,17 @@
+//! The CAM engine. A [`Session`] holds what every method shares for one (image, model, layer):
+//! the input, the target-layer activations and the base prediction, computed once, and the
+//! gradients per class, computed once for all four gradient methods. Each method is then a small
+//! function of activations, gradients or masked-forward scores.
+
+pub mod augment;
+pub mod gradient;
+pub mod map;
+pub mod method;
+pub mod monitor;
+pub mod score;
+pub mod session;
+
+pub use map::Map;
+pub use method::{Aggregate, AugmentOptions, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode};
+pub use monitor::Monitor;
+pub use session::{CamResult, Session};

@@ -1,0 +1,236 @@
+//! The score family: ScoreCAM (authors' and pytorch-grad-cam's) and ScoreCAM++. Each channel's
+//! mask is built on the device from the activations, a batch of channels at a time, multiplied
+//! with the input and classified in one forward pass; only the batch's scores come back to the
+//! host. Channels whose masks are identical (constant activations) share one forward pass.
+
+use super::map::Map;
+use super::method::{Gate, Method, Options, ScoreMode};
+use super::monitor::Monitor;
+use super::session::Session;
+use crate::error::{Error, Result};
+use crate::tensor_io::to_vec;
+use burn::tensor::activation::{mish, relu, sigmoid, silu, softmax, tanh};
+use burn::tensor::module::interpolate;
+use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+use burn::tensor::{Int, Tensor, TensorData};
+use std::collections::HashMap;
+
+pub struct ScoreOutput {
+    pub raw: Map,
+    pub weights: Vec<f32>,
+    pub approximate: Option<String>,
+}
+
+/// How a channel takes part.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Role {
+    /// Not evaluated: weight 0 (a flat channel in the authors' ScoreCAM, or outside the top-N).
+    Skip,
+    /// Its score is the score of job `n`.
+    Job(usize),
+}
+
+pub fn run(
+    s: &Session,
+    method: Method,
+    class: usize,
+    options: &Options,
+    monitor: &Monitor,
+) -> Result<ScoreOutput> {
+    let [k, h, w] = s.shape;
+    let plane = h * w;
+    let opts = options.scorecam_pp;
+
+    let (selected, approximate) = select_channels(&s.activations, k, options.top_channels);
+    // Plan the forward passes: one job per distinct mask.
+    let mut roles = vec![Role::Skip; k];
+    let mut jobs: Vec<usize> = vec![];
+    let mut constant_jobs: HashMap<u32, usize> = HashMap::new();
+    for &c in &selected {
+        let ch = &s.activations[c * plane..(c + 1) * plane];
+        let flat = ch.iter().all(|v| *v == ch[0]);
+        roles[c] = if !flat {
+            jobs.push(c);
+            Role::Job(jobs.len() - 1)
+        } else {
+            // A constant activation v gives the constant mask: 0 after min-max (pytorch-grad-cam),
+            // none at all (authors' ScoreCAM), gate(v) for ScoreCAM++.
+            let key = match method {
+                Method::ScoreCam => None,
+                Method::ScoreCamPgc => Some(0f32.to_bits()),
+                _ => Some(opts.gate.apply(ch[0]).to_bits()),
+            };
+            match key {
+                None => Role::Skip,
+                Some(key) => Role::Job(*constant_jobs.entry(key).or_insert_with(|| {
+                    jobs.push(c);
+                    jobs.len() - 1
+                })),
+            }
+        };
+    }
+
+    let batch = s.batch_size(options);
+    let total = jobs.len();
+    monitor.set(0, total);
+    let mut job_scores = Vec::with_capacity(total);
+    for chunk in jobs.chunks(batch) {
+        if monitor.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let masks = masks(s, method, opts.gate, chunk);
+        let inputs = s.x.clone() * masks; // [B, 3, S, S]
+        let logits = s.model.forward(inputs);
+        let b = chunk.len();
+        let scores = match method {
+            Method::ScoreCamPgc => logits.slice([0..b, class..class + 1]),
+            _ => softmax(logits, 1).slice([0..b, class..class + 1]),
+        };
+        job_scores.extend(to_vec(scores)?);
+        monitor.set(job_scores.len(), total);
+    }
+    if monitor.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+
+    let mut weights: Vec<f32> = roles
+        .iter()
+        .map(|r| match r {
+            Role::Skip => 0.0,
+            Role::Job(j) => job_scores[*j],
+        })
+        .collect();
+    match method {
+        Method::ScoreCamPgc => softmax_over_selected(&mut weights, &roles),
+        Method::ScoreCamPlusPlus if opts.mode == ScoreMode::IncreaseInConfidence => {
+            let base = s.probs[class];
+            for (wt, r) in weights.iter_mut().zip(&roles) {
+                if *r != Role::Skip {
+                    *wt -= base;
+                }
+            }
+        }
+        _ => {}
+    }
+
+    // Up is linear: Σ s_k Up(A_k) = Up(Σ s_k A_k), so maps over raw activations are built at
+    // feature resolution. Only gated ScoreCAM++ needs the sum at input resolution.
+    let raw = if method == Method::ScoreCamPlusPlus && !opts.gate_in_normalization_only {
+        gated_sum(s, opts.gate, &weights, batch)?
+    } else {
+        Map::new(w, h, super::gradient::weighted_sum(&s.activations, &weights))
+    };
+    Ok(ScoreOutput {
+        raw,
+        weights,
+        approximate,
+    })
+}
+
+/// Faster-ScoreCAM's approximation: the `n` channels of highest spatial variance.
+fn select_channels(a: &[f32], k: usize, top: Option<usize>) -> (Vec<usize>, Option<String>) {
+    match top {
+        Some(n) if n < k => {
+            let plane = a.len() / k;
+            let var = |c: usize| {
+                let ch = &a[c * plane..(c + 1) * plane];
+                let mean = ch.iter().sum::<f32>() / plane as f32;
+                ch.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>()
+            };
+            let mut order: Vec<usize> = (0..k).collect();
+            order.sort_by(|&x, &y| var(y).total_cmp(&var(x)));
+            order.truncate(n);
+            order.sort_unstable();
+            (
+                order,
+                Some(format!(
+                    "approximation: top {n} of {k} channels by variance"
+                )),
+            )
+        }
+        _ => ((0..k).collect(), None),
+    }
+}
+
+fn softmax_over_selected(weights: &mut [f32], roles: &[Role]) {
+    let max = weights
+        .iter()
+        .zip(roles)
+        .filter(|(_, r)| **r != Role::Skip)
+        .map(|(w, _)| *w)
+        .fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0;
+    for (w, r) in weights.iter_mut().zip(roles) {
+        *w = if *r == Role::Skip { 0.0 } else { (*w - max).exp() };
+        sum += *w;
+    }
+    if sum > 0.0 {
+        weights.iter_mut().for_each(|w| *w /= sum);
+    }
+}
+
+/// The given channels of the activations, upsampled to the input size: `[B, 1, S, S]`.
+fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> {
+    let [_, h, w] = s.shape;
+    let size = s.input_size();
+    let device = &s.model.device;
+    let idx: Vec<i64> = channels.iter().map(|&c| c as i64).collect();
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [channels.len()]), device);
+    let a = s
+        .features
+        .activation
+        .clone()
+        .select(1, idx)
+        .reshape([channels.len(), 1, h, w]);
+    interpolate(
+        a,
+        InterpolateOptions::new(InterpolateMode::Bilinear)
+            .with_align_corners(align_corners)
+            .with_output_size([size, size]),
+    )
+}
+
+fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
+    match g {
+        Gate::Tanh => tanh(x),
+        Gate::Relu => relu(x),
+        Gate::Sigmoid => sigmoid(x),
+        Gate::Mish => mish(x),
+        Gate::Swish => silu(x),
+    }
+}
+
+fn masks(s: &Session, method: Method, g: Gate, channels: &[usize]) -> Tensor<4> {
+    let b = channels.len();
+    match method {
+        Method::ScoreCamPlusPlus => gate(g, upsampled(s, channels, false)),
+        _ => {
+            let pgc = method == Method::ScoreCamPgc;
+            let up = upsampled(s, channels, pgc);
+            let size = s.input_size();
+            let flat = up.clone().reshape([b, size * size]);
+            let lo = flat.clone().min_dim(1).reshape([b, 1, 1, 1]);
+            let hi = flat.max_dim(1).reshape([b, 1, 1, 1]);
+            // Constant channels reach here only for pytorch-grad-cam's variant, where its 1e-8
+            // turns them into all-zero masks, as it does.
+            let range = hi - lo.clone() + if pgc { 1e-8 } else { 0.0 };
+            (up - lo) / range
+        }
+    }
+}
+
+/// `Σ_k w_k · gate(Up(A_k))` at input resolution, a batch of channels at a time on the device.
+fn gated_sum(s: &Session, g: Gate, weights: &[f32], batch: usize) -> Result<Map> {
+    let size = s.input_size();
+    let device = &s.model.device;
+    let channels: Vec<usize> = (0..weights.len()).filter(|&c| weights[c] != 0.0).collect();
+    let mut acc = Tensor::<2>::zeros([1, size * size], device);
+    for chunk in channels.chunks(batch.max(64)) {
+        let b = chunk.len();
+        let masks = gate(g, upsampled(s, chunk, false)).reshape([b, size * size]);
+        let wts: Vec<f32> = chunk.iter().map(|&c| weights[c]).collect();
+        let wts = Tensor::<2>::from_data(TensorData::new(wts, [1, b]), device);
+        acc = acc + wts.matmul(masks);
+    }
+    Ok(Map::new(size, size, to_vec(acc)?))
+}

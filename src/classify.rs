@@ -1,0 +1,63 @@
+//! Plain classification: probabilities and the top-k classes of a batch of images.
+
+use crate::error::Result;
+use crate::models::Model;
+use crate::preprocess::load_image;
+use crate::tensor_io::to_vec;
+use burn::tensor::activation::softmax;
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Prediction {
+    pub class: usize,
+    pub name: String,
+    pub probability: f32,
+    pub logit: f32,
+}
+
+/// Logits and softmax probabilities, one row per prepared input.
+pub fn logits_and_probs(model: &Model, inputs: &[Vec<f32>]) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    let x = model.preprocess.batch(inputs, &model.device);
+    let logits = model.forward(x);
+    let probs = softmax(logits.clone(), 1);
+    let n = model.num_classes();
+    let rows = |v: Vec<f32>| v.chunks(n).map(<[f32]>::to_vec).collect::<Vec<_>>();
+    Ok((rows(to_vec(logits)?), rows(to_vec(probs)?)))
+}
+
+/// The `k` most probable classes, most probable first.
+pub fn top_k(model: &Model, logits: &[f32], probs: &[f32], k: usize) -> Vec<Prediction> {
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    order
+        .into_iter()
+        .take(k)
+        .map(|c| Prediction {
+            class: c,
+            name: model.classes[c].clone(),
+            probability: probs[c],
+            logit: logits[c],
+        })
+        .collect()
+}
+
+/// Opens, prepares and classifies image files, a batch at a time.
+pub fn predict_files(model: &Model, paths: &[&Path], k: usize) -> Result<Vec<Vec<Prediction>>> {
+    const BATCH: usize = 16;
+    let mut out = vec![];
+    for chunk in paths.chunks(BATCH) {
+        let inputs = chunk
+            .iter()
+            .map(|p| Ok(model.preprocess.prepare(&load_image(p)?).0))
+            .collect::<Result<Vec<_>>>()?;
+        let (logits, probs) = logits_and_probs(model, &inputs)?;
+        out.extend(
+            logits
+                .iter()
+                .zip(&probs)
+                .map(|(l, p)| top_k(model, l, p, k)),
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,127 @@
+//! Where the tensors live: a GPU through wgpu when there is one, burn's flex CPU backend otherwise,
+//! with the reason kept so the CLI and the app can say which and why.
+
+use crate::error::{Error, Result};
+use burn::tensor::Device;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DevicePref {
+    #[default]
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl std::str::FromStr for DevicePref {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "gpu" | "wgpu" => Ok(Self::Gpu),
+            "cpu" | "flex" => Ok(Self::Cpu),
+            other => Err(Error::Invalid(format!(
+                "unknown device '{other}': expected auto, gpu or cpu"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// wgpu on an adapter: its name and whether it is a software rasteriser (lavapipe).
+    Gpu { adapter: String, software: bool },
+    /// burn's flex backend, and why the GPU was not used.
+    Cpu { reason: String },
+}
+
+impl Backend {
+    pub fn is_gpu(&self) -> bool {
+        matches!(self, Backend::Gpu { .. })
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Gpu { adapter, software } => write!(
+                f,
+                "GPU (wgpu): {adapter}{}",
+                if *software { " [software]" } else { "" }
+            ),
+            Backend::Cpu { reason } => write!(f, "CPU (flex): {reason}"),
+        }
+    }
+}
+
+/// A device ready for tensors, with what it is.
+#[derive(Debug, Clone)]
+pub struct Compute {
+    pub device: Device,
+    pub backend: Backend,
+    /// The largest single buffer the device accepts; batches of masked inputs are sized to it.
+    pub max_buffer_bytes: u64,
+}
+
+impl Compute {
+    pub fn cpu(reason: impl Into<String>) -> Self {
+        Self {
+            device: Device::flex(),
+            backend: Backend::Cpu {
+                reason: reason.into(),
+            },
+            // No hard limit on the CPU; 1 GiB keeps a batch's peak memory modest.
+            max_buffer_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Picks the device. `Auto` takes a hardware GPU and falls back to the CPU on a software adapter
+/// (flex is far faster than lavapipe) or when wgpu finds none; `Gpu` insists on wgpu, software
+/// adapters included; `Cpu` never touches wgpu.
+pub fn select(pref: DevicePref) -> Result<Compute> {
+    if pref == DevicePref::Cpu {
+        return Ok(Compute::cpu("requested with --device cpu"));
+    }
+    let init = std::panic::catch_unwind(|| Device::wgpu_options().init_with_setup());
+    let outcome = match init {
+        Ok(Ok((device, setup))) => {
+            let info = setup.adapter.get_info();
+            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
+            let limits = setup.device.limits();
+            let max = limits
+                .max_buffer_size
+                .min(limits.max_storage_buffer_binding_size as u64);
+            Ok((device, info.name, software, max))
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("wgpu panicked while looking for an adapter".to_string()),
+    };
+    match (pref, outcome) {
+        (DevicePref::Gpu, Ok((device, adapter, software, max))) => Ok(Compute {
+            device,
+            backend: Backend::Gpu { adapter, software },
+            max_buffer_bytes: max,
+        }),
+        (DevicePref::Gpu, Err(e)) => Err(Error::Device(format!("no usable GPU: {e}"))),
+        (_, Ok((device, adapter, false, max))) => Ok(Compute {
+            device,
+            backend: Backend::Gpu {
+                adapter,
+                software: false,
+            },
+            max_buffer_bytes: max,
+        }),
+        (_, Ok((_, adapter, true, _))) => {
+            let c = Compute::cpu(format!(
+                "only a software adapter ({adapter}) was found; the CPU backend is faster"
+            ));
+            log::info!("{}", c.backend);
+            Ok(c)
+        }
+        (_, Err(e)) => {
+            let c = Compute::cpu(format!("no GPU found ({e})"));
+            log::info!("{}", c.backend);
+            Ok(c)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+use std::path::PathBuf;
+
+/// Everything that can go wrong for a user: each variant renders as one sentence that says what
+/// was expected and what was found, so the CLI and the app can show it as it is.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is not a weights file: expected a PyTorch checkpoint (.pth/.pt, zip or legacy) or a .safetensors file, found {found}"
+    )]
+    NotWeights { path: PathBuf, found: String },
+    #[error("{path} looks like a weights file but could not be read (truncated or corrupt?): {detail}")]
+    CorruptWeights { path: PathBuf, detail: String },
+    #[error(
+        "{path} holds no model camlens knows: expected ResNet-18/34/50, VGG-16/19 (with or without _bn), ViT-B/16 or EfficientNet-Lite0 weights, found {found}"
+    )]
+    UnknownArchitecture { path: PathBuf, found: String },
+    #[error("weights for {model} do not fit: expected {expected}, found {found}")]
+    WeightMismatch {
+        model: String,
+        expected: String,
+        found: String,
+    },
+    #[error("cannot open image {path}: {detail}")]
+    Image { path: PathBuf, detail: String },
+    #[error("image {path} is {width}×{height}; the largest image camlens opens is {max} pixels on a side")]
+    ImageTooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        max: u32,
+    },
+    #[error("class {index} is out of range: this model has {classes} classes (0–{last})", last = .classes.saturating_sub(1))]
+    ClassOutOfRange { index: usize, classes: usize },
+    #[error("unknown layer '{name}': this model's layers are {available}")]
+    UnknownLayer { name: String, available: String },
+    #[error("the compute device failed: {0}")]
+    Device(String),
+    #[error("cancelled")]
+    Cancelled,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

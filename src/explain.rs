@@ -1,0 +1,63 @@
+//! One image through the engine: open, prepare, explain with several methods (fast ones first),
+//! keeping what rendering needs (the original, the crop, the prediction).
+
+use crate::cam::{CamResult, Method, Monitor, Options, Session};
+use crate::classify::{Prediction, top_k};
+use crate::error::Result;
+use crate::models::Model;
+use crate::preprocess::{CropBox, load_image};
+use image::RgbImage;
+use std::path::Path;
+
+pub struct Explained {
+    pub image: RgbImage,
+    pub crop: CropBox,
+    pub top: Vec<Prediction>,
+    pub class: usize,
+    /// Softmax probability of `class` on the unmasked input.
+    pub probability: f32,
+    pub results: Vec<CamResult>,
+}
+
+/// Fast (gradient) methods first: they share one backward and appear at once.
+pub fn ordered(methods: &[Method]) -> Vec<Method> {
+    let mut m = methods.to_vec();
+    m.sort_by_key(|m| m.is_slow());
+    m.dedup();
+    m
+}
+
+pub fn explain_image(
+    model: &Model,
+    path: &Path,
+    methods: &[Method],
+    class: Option<usize>,
+    layer: usize,
+    options: &Options,
+    monitor: &Monitor,
+) -> Result<Explained> {
+    let image = load_image(path)?;
+    let (input, crop) = model.preprocess.prepare(&image);
+    let mut session = Session::new(model, input, layer)?;
+    let class = match class {
+        Some(c) => {
+            model.check_class(c)?;
+            c
+        }
+        None => session.top_class(),
+    };
+    let top = top_k(model, &session.logits, &session.probs, 5);
+    let probability = session.probs[class];
+    let mut results = vec![];
+    for m in ordered(methods) {
+        results.push(session.explain(m, class, options, monitor)?);
+    }
+    Ok(Explained {
+        image,
+        crop,
+        top,
+        class,
+        probability,
+        results,
+    })
+}

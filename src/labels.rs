@@ -1,0 +1,63 @@
+//! Class names. ImageNet's 1000 come from torchvision's `_IMAGENET_CATEGORIES` (BSD-3-Clause,
+//! credited in assets/NOTICE); a fine-tuned model's come from a labels file beside its weights.
+
+use crate::error::{Error, Result};
+use std::path::Path;
+
+static IMAGENET: &str = include_str!("../assets/imagenet-classes.txt");
+
+pub fn imagenet() -> Vec<String> {
+    IMAGENET.lines().map(str::to_string).collect()
+}
+
+/// Names for a model with `classes` outputs loaded from `weights`: a labels file beside it
+/// (`<stem>.labels.txt`, `<stem>.txt`, `labels.txt`, `classes.txt`; one name a line), else
+/// ImageNet's for 1000 classes, else "class N".
+pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
+    let dir = weights.parent().unwrap_or(Path::new("."));
+    let stem = weights
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let candidates = [
+        dir.join(format!("{stem}.labels.txt")),
+        dir.join(format!("{stem}.txt")),
+        dir.join("labels.txt"),
+        dir.join("classes.txt"),
+    ];
+    for file in candidates.iter().filter(|p| p.is_file()) {
+        let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
+            path: file.clone(),
+            source,
+        })?;
+        let names: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if names.len() == classes {
+            return Ok(names);
+        }
+        log::warn!(
+            "{} has {} names but the model has {classes} classes; ignoring it",
+            file.display(),
+            names.len()
+        );
+    }
+    if classes == 1000 {
+        return Ok(imagenet());
+    }
+    Ok((0..classes).map(|i| format!("class {i}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn imagenet_has_1000_names_in_torchvision_order() {
+        let names = super::imagenet();
+        assert_eq!(names.len(), 1000);
+        assert_eq!(names[282], "tiger cat");
+        assert_eq!(names[967], "espresso");
+    }
+}

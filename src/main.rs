@@ -1,0 +1,448 @@
+//! The `camlens` command line. Everything it does lives in the library; this file parses
+//! arguments, calls it and prints.
+
+use camlens::classify::predict_files;
+use camlens::device::{DevicePref, select};
+use camlens::cam::{Method, Monitor, Options, ScoreMode};
+use camlens::models::Model;
+use camlens::overlay::Colormap;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "camlens", version, about = "Explain image classifiers with class activation maps")]
+struct Cli {
+    /// Compute device: auto (GPU if there is a hardware one, else CPU), gpu or cpu.
+    #[arg(long, global = true, default_value = "auto")]
+    device: DevicePref,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the most probable classes of each image.
+    Predict {
+        /// Image files (PNG, JPEG, BMP, WebP, GIF, TIFF).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// `lite0` for the built-in EfficientNet-Lite0, or a torchvision weights file.
+        #[arg(long, default_value = "lite0")]
+        model: String,
+        /// How many classes to print per image.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a model's explainable layers with their shapes.
+    Layers {
+        #[arg(long, default_value = "lite0")]
+        model: String,
+    },
+    /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
+    Explain(ExplainArgs),
+    /// Time each method per image (median of several runs; warm-up reported separately).
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct CamArgs {
+    /// Methods, comma-separated: gradcam, gradcam++, xgradcam, layercam, scorecam,
+    /// scorecam-pgc (pytorch-grad-cam's variant), scorecam++, auggradcam++; or all.
+    #[arg(long, default_value = "gradcam,gradcam++,xgradcam,layercam,scorecam++")]
+    methods: String,
+    /// Target layer (see `camlens layers`); default: the model's usual one.
+    #[arg(long)]
+    layer: Option<String>,
+    /// ScoreCAM++ weight: prob (the authors' code) or cic (the paper's increase in confidence).
+    #[arg(long, default_value = "prob")]
+    mode: String,
+    /// ScoreCAM++ gate: tanh, relu, sigmoid, mish or swish.
+    #[arg(long, default_value = "tanh")]
+    gate: camlens::cam::Gate,
+    /// ScoreCAM++ ablation: gate the masks only and sum the raw upsampled activations.
+    #[arg(long)]
+    gate_in_norm_only: bool,
+    /// Faster-ScoreCAM approximation: only the N channels of highest variance.
+    #[arg(long)]
+    top_channels: Option<usize>,
+    /// Masked inputs per forward pass (default: sized to the device).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Augmented GradCAM++: number of augmented copies.
+    #[arg(long, default_value_t = 100)]
+    aug_copies: usize,
+    /// Augmented GradCAM++: random seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl CamArgs {
+    fn options(&self) -> camlens::Result<(Vec<Method>, Options)> {
+        let methods = Method::parse_list(&self.methods)?;
+        let mut o = Options::default();
+        o.scorecam_pp.mode = match self.mode.as_str() {
+            "prob" | "probability" => ScoreMode::Probability,
+            "cic" | "paper" => ScoreMode::IncreaseInConfidence,
+            m => {
+                return Err(camlens::Error::Invalid(format!(
+                    "unknown mode '{m}': expected prob or cic"
+                )));
+            }
+        };
+        o.scorecam_pp.gate = self.gate;
+        o.scorecam_pp.gate_in_normalization_only = self.gate_in_norm_only;
+        o.top_channels = self.top_channels;
+        o.batch_size = self.batch_size;
+        o.augment.copies = self.aug_copies;
+        o.augment.seed = self.seed;
+        Ok((methods, o))
+    }
+}
+
+#[derive(clap::Args)]
+struct ExplainArgs {
+    /// Image files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    #[arg(long, default_value = "lite0")]
+    model: String,
+    #[command(flatten)]
+    cam: CamArgs,
+    /// Class index to explain (default: the predicted class).
+    #[arg(long)]
+    class: Option<usize>,
+    /// jet, turbo, viridis, inferno, magma or plasma.
+    #[arg(long, default_value = "jet")]
+    colormap: Colormap,
+    /// Heatmap opacity over the photo.
+    #[arg(long, default_value_t = 0.5)]
+    alpha: f32,
+    /// overlay, heatmap or explanation (photo × map).
+    #[arg(long, default_value = "overlay")]
+    view: String,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write a side-by-side comparison sheet per image.
+    #[arg(long)]
+    grid: bool,
+    /// Also write the float maps as .npy (normalised at input size, and raw).
+    #[arg(long)]
+    raw: bool,
+    /// Replace existing files.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Models to time: lite0 and/or weights files.
+    #[arg(long, default_values_t = vec!["lite0".to_string()])]
+    model: Vec<String>,
+    #[command(flatten)]
+    cam: CamArgs,
+    /// Image to explain (default: the bundled chelsea.png).
+    #[arg(long)]
+    image: Option<PathBuf>,
+    /// Timed runs per method after the warm-up.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let Some(command) = cli.command else {
+        use clap::CommandFactory;
+        Cli::command().print_help().ok();
+        println!();
+        return ExitCode::SUCCESS;
+    };
+    match run(cli.device, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("camlens: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
+    let compute = select(pref)?;
+    eprintln!("device: {}", compute.backend);
+    match command {
+        Command::Predict {
+            images,
+            model,
+            top,
+            json,
+        } => {
+            let t0 = Instant::now();
+            let model = open_model(&model, &compute)?;
+            let load = t0.elapsed();
+            let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
+            let t1 = Instant::now();
+            let results = predict_files(&model, &paths, top)?;
+            let infer = t1.elapsed();
+            if json {
+                let out: Vec<_> = images
+                    .iter()
+                    .zip(&results)
+                    .map(|(p, r)| serde_json::json!({"image": p, "model": model.name, "top": r}))
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+            } else {
+                for (path, preds) in images.iter().zip(&results) {
+                    println!("{}", path.display());
+                    for p in preds {
+                        println!("  {:>5.1}%  {:>4}  {}", 100.0 * p.probability, p.class, p.name);
+                    }
+                }
+            }
+            eprintln!(
+                "{}: loaded in {:.0} ms, {} image(s) in {:.0} ms",
+                model.name,
+                load.as_secs_f64() * 1e3,
+                images.len(),
+                infer.as_secs_f64() * 1e3
+            );
+        }
+        Command::Explain(args) => explain(&compute, args)?,
+        Command::Bench(args) => bench::run(&compute, args)?,
+        Command::Layers { model } => {
+            let model = open_model(&model, &compute)?;
+            let default = model.layer_index(None)?;
+            for (i, l) in model.layers().iter().enumerate() {
+                println!("{}{l}", if i == default { "* " } else { "  " });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn open_model(spec: &str, compute: &camlens::device::Compute) -> camlens::Result<Model> {
+    let mut model = Model::open(spec, &compute.device)?;
+    model.max_buffer_bytes = compute.max_buffer_bytes;
+    Ok(model)
+}
+
+fn file_id(m: Method) -> String {
+    m.id().replace("++", "pp")
+}
+
+fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Result<()> {
+    use camlens::explain::{explain_image, ordered};
+    use camlens::overlay::{Panel, View, render, save_npy, save_png, sheet};
+    let (methods, options) = args.cam.options()?;
+    let methods = ordered(&methods);
+    let view = match args.view.as_str() {
+        "overlay" => View::Overlay,
+        "heatmap" => View::Heatmap,
+        "explanation" => View::Explanation,
+        v => {
+            return Err(camlens::Error::Invalid(format!(
+                "unknown view '{v}': expected overlay, heatmap or explanation"
+            )));
+        }
+    };
+    let model = open_model(&args.model, compute)?;
+    let layer = model.layer_index(args.cam.layer.as_deref())?;
+    std::fs::create_dir_all(&args.out).map_err(|source| camlens::Error::Io {
+        path: args.out.clone(),
+        source,
+    })?;
+    // Every output path is checked before any work, so a refusal leaves nothing half-written.
+    let outputs = |image: &PathBuf| {
+        let stem = image
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let mut paths = vec![];
+        for m in &methods {
+            paths.push(args.out.join(format!("{stem}.{}.png", file_id(*m))));
+            if args.raw {
+                paths.push(args.out.join(format!("{stem}.{}.npy", file_id(*m))));
+                paths.push(args.out.join(format!("{stem}.{}.raw.npy", file_id(*m))));
+            }
+        }
+        if args.grid {
+            paths.push(args.out.join(format!("{stem}.grid.png")));
+        }
+        paths
+    };
+    if !args.overwrite {
+        for image in &args.images {
+            if let Some(p) = outputs(image).into_iter().find(|p| p.exists()) {
+                return Err(camlens::Error::Invalid(format!(
+                    "{} exists; not overwriting it (use --overwrite)",
+                    p.display()
+                )));
+            }
+        }
+    }
+    let layer_info = &model.layers()[layer];
+    eprintln!("model: {}, layer {layer_info}", model.name);
+    for image in &args.images {
+        let monitor = Monitor::new();
+        let explained = std::thread::scope(|scope| {
+            let job = scope.spawn(|| {
+                explain_image(&model, image, &methods, args.class, layer, &options, &monitor)
+            });
+            while !job.is_finished() {
+                std::thread::sleep(std::time::Duration::from_millis(250));
+                let (done, total) = monitor.progress();
+                if total > 0 {
+                    eprint!("\r  {}: {done}/{total}   ", image.display());
+                }
+            }
+            job.join().expect("explain thread")
+        })?;
+        eprint!("\r");
+        let paths = outputs(image);
+        let mut paths = paths.iter();
+        let class_name = &model.classes[explained.class];
+        println!(
+            "{}: class {} '{}' ({:.1}%)",
+            image.display(),
+            explained.class,
+            class_name,
+            100.0 * explained.probability
+        );
+        let mut panels_img = vec![];
+        for r in &explained.results {
+            let img = render(&explained.image, &r.map, &explained.crop, view, args.colormap, args.alpha);
+            let p = paths.next().unwrap();
+            save_png(&img, p, args.overwrite)?;
+            println!(
+                "  {:<28} {:>8.0} ms{}{}  → {}",
+                r.method.label(),
+                r.elapsed.as_secs_f64() * 1e3,
+                if r.flat { "  (flat map)" } else { "" },
+                r.approximate.as_deref().map(|a| format!("  ({a})")).unwrap_or_default(),
+                p.display()
+            );
+            if args.raw {
+                let p = paths.next().unwrap();
+                save_npy(&r.map, p, args.overwrite)?;
+                println!("  {:<28} → {}", "", p.display());
+                let p = paths.next().unwrap();
+                save_npy(&r.raw, p, args.overwrite)?;
+                println!("  {:<28} → {}", "", p.display());
+            }
+            panels_img.push((img, r));
+        }
+        if args.grid {
+            let mut panels = vec![Panel {
+                image: &explained.image,
+                caption: vec![
+                    "original".into(),
+                    format!("{} ({:.1}%)", class_name, 100.0 * explained.probability),
+                ],
+            }];
+            for (img, r) in &panels_img {
+                let mut caption = vec![
+                    r.method.label().to_string(),
+                    format!("class {} '{}' {:.1}%", r.class, class_name, 100.0 * explained.probability),
+                ];
+                if let Some(a) = &r.approximate {
+                    caption.push(a.clone());
+                }
+                panels.push(Panel { image: img, caption });
+            }
+            let title = format!(
+                "{} — {} — layer {}",
+                image.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+                model.name,
+                layer_info.name
+            );
+            let sheet = sheet(&panels, 320, 4, &title);
+            let p = paths.next().unwrap();
+            save_png(&sheet, p, args.overwrite)?;
+            println!("  {:<28} → {}", "comparison sheet", p.display());
+        }
+    }
+    Ok(())
+}
+
+mod bench {
+    use super::*;
+    use camlens::cam::Session;
+    use std::time::Duration;
+
+    fn median(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v[v.len() / 2]
+    }
+
+    /// Times every method per image: a fresh session each run (features, prediction and, for
+    /// gradient methods, the backward included), so each figure is what one explanation costs.
+    pub fn run(compute: &camlens::device::Compute, args: BenchArgs) -> camlens::Result<()> {
+        let (methods, options) = args.cam.options()?;
+        let image = args.image.clone().unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/samples/chelsea.png")
+        });
+        let img = camlens::preprocess::load_image(&image)?;
+        let mut rows = vec![];
+        let runs = args.runs.max(1);
+        for spec in &args.model {
+            let model = open_model(spec, compute)?;
+            let layer = model.layer_index(args.cam.layer.as_deref())?;
+            let (input, _) = model.preprocess.prepare(&img);
+            let monitor = Monitor::new();
+            let time = |ms: &[Method]| -> camlens::Result<Duration> {
+                let t = Instant::now();
+                let mut s = Session::new(&model, input.clone(), layer)?;
+                let class = s.top_class();
+                for m in ms {
+                    s.explain(*m, class, &options, &monitor)?;
+                }
+                Ok(t.elapsed())
+            };
+            let mut cases: Vec<(String, Vec<Method>)> = methods
+                .iter()
+                .map(|m| (m.id().to_string(), vec![*m]))
+                .collect();
+            let grads: Vec<Method> = methods.iter().copied().filter(|m| m.uses_gradients()).collect();
+            if grads.len() > 1 {
+                cases.push(("gradient methods together".into(), grads));
+            }
+            for (name, ms) in cases {
+                let warm = time(&ms)?;
+                let timed = (0..runs).map(|_| time(&ms)).collect::<camlens::Result<Vec<_>>>()?;
+                let med = median(timed);
+                eprintln!(
+                    "{:<28} {:<26} first {:>9.1} ms   median of {runs} {:>9.1} ms",
+                    model.name,
+                    name,
+                    warm.as_secs_f64() * 1e3,
+                    med.as_secs_f64() * 1e3
+                );
+                rows.push(serde_json::json!({
+                    "model": model.name, "method": name, "runs": runs,
+                    "first_ms": warm.as_secs_f64() * 1e3,
+                    "median_ms": med.as_secs_f64() * 1e3,
+                    "batch_size": options.batch_size.unwrap_or_else(|| model.auto_batch_size()),
+                }));
+            }
+        }
+        let report = serde_json::json!({
+            "device": compute.backend.to_string(),
+            "image": image,
+            "rows": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&report).expect("json"));
+        if let Some(p) = args.json {
+            std::fs::write(&p, serde_json::to_string_pretty(&report).expect("json"))
+                .map_err(|source| camlens::Error::Io { path: p, source })?;
+        }
+        Ok(())
+    }
+}

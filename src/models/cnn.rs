@@ -1,0 +1,168 @@
+//! A convolutional network as a chain of blocks with named taps between them: `features` runs the
+//! chain up to a tap and `head` runs the rest, so any tap can be the CAM target layer without the
+//! model knowing anything about CAMs.
+
+use super::layers::{Conv, Linear};
+use super::{Features, LayerInfo, Network};
+use burn::tensor::Tensor;
+use burn::tensor::activation::relu;
+use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
+use burn::tensor::ops::MaxPoolOptions;
+
+#[derive(Debug, Clone)]
+pub enum Act {
+    None,
+    Relu,
+    Relu6,
+}
+
+impl Act {
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Act::None => x,
+            Act::Relu => relu(x),
+            Act::Relu6 => relu(x).clamp_max(6.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Block {
+    /// Convolution (BatchNorm folded in) followed by an activation.
+    Conv(Conv, Act),
+    /// ReLU alone (VGG lists it as its own module, and its output is a target layer).
+    Relu,
+    /// Max pooling (kernel, stride, padding).
+    MaxPool(usize, usize, usize),
+    /// ResNet basic or bottleneck block: `convs` in sequence, ReLU between, shortcut added before
+    /// the final ReLU.
+    Residual {
+        convs: Vec<Conv>,
+        downsample: Option<Conv>,
+    },
+    /// EfficientNet-Lite's inverted residual (no squeeze-excite): expand, depthwise, project.
+    MbConv {
+        expand: Option<Conv>,
+        depthwise: Conv,
+        project: Conv,
+        skip: bool,
+    },
+    /// Several blocks under one name (a ResNet `layerN`).
+    Seq(Vec<Block>),
+}
+
+impl Block {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Block::Conv(conv, act) => act.apply(conv.forward(x)),
+            Block::Relu => relu(x),
+            Block::MaxPool(k, s, p) => {
+                let mut o = MaxPoolOptions::new([*k, *k]);
+                o.stride = [*s, *s];
+                o.padding = [(*p, *p); 2];
+                max_pool2d(x, o)
+            }
+            Block::Residual { convs, downsample } => {
+                let shortcut = match downsample {
+                    Some(d) => d.forward(x.clone()),
+                    None => x.clone(),
+                };
+                let mut y = x;
+                for (i, c) in convs.iter().enumerate() {
+                    y = c.forward(y);
+                    if i + 1 < convs.len() {
+                        y = relu(y);
+                    }
+                }
+                relu(y + shortcut)
+            }
+            Block::MbConv {
+                expand,
+                depthwise,
+                project,
+                skip,
+            } => {
+                let mut y = x.clone();
+                if let Some(e) = expand {
+                    y = Act::Relu6.apply(e.forward(y));
+                }
+                y = Act::Relu6.apply(depthwise.forward(y));
+                y = project.forward(y);
+                if *skip { y + x } else { y }
+            }
+            Block::Seq(blocks) => blocks.iter().fold(x, |x, b| b.forward(x)),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Classifier {
+    /// Global average pool then one linear layer (ResNet, EfficientNet).
+    AvgFc(Linear),
+    /// VGG: adaptive average pool to 7×7, flatten, Linear–ReLU–Linear–ReLU–Linear.
+    Vgg([Linear; 3]),
+}
+
+impl Classifier {
+    pub fn num_classes(&self) -> usize {
+        match self {
+            Classifier::AvgFc(fc) => fc.d_out(),
+            Classifier::Vgg([_, _, c]) => c.d_out(),
+        }
+    }
+
+    fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        match self {
+            Classifier::AvgFc(fc) => fc.forward(adaptive_avg_pool2d(x, [1, 1]).flatten(1, 3)),
+            Classifier::Vgg([a, b, c]) => {
+                let x = adaptive_avg_pool2d(x, [7, 7]).flatten(1, 3);
+                let x = relu(a.forward(x));
+                let x = relu(b.forward(x));
+                c.forward(x)
+            }
+        }
+    }
+}
+
+/// Blocks, the explainable layers as (info, index of the block whose output they are), and the
+/// classifier.
+#[derive(Debug, Clone)]
+pub struct Cnn {
+    pub blocks: Vec<Block>,
+    pub taps: Vec<(LayerInfo, usize)>,
+    pub default_tap: usize,
+    pub classifier: Classifier,
+    /// Largest intermediate tensor per input, in floats.
+    pub peak: usize,
+}
+
+impl Network for Cnn {
+    fn layers(&self) -> Vec<LayerInfo> {
+        self.taps.iter().map(|(info, _)| info.clone()).collect()
+    }
+
+    fn default_layer(&self) -> usize {
+        self.default_tap
+    }
+
+    fn peak_activation(&self) -> usize {
+        self.peak
+    }
+
+    fn features(&self, x: Tensor<4>, layer: usize) -> Features {
+        let end = self.taps[layer].1;
+        let a = self.blocks[..=end].iter().fold(x, |x, b| b.forward(x));
+        Features {
+            activation: a,
+            context: None,
+        }
+    }
+
+    fn head(&self, activation: Tensor<4>, _context: Option<&Tensor<3>>, layer: usize) -> Tensor<2> {
+        let start = self.taps[layer].1 + 1;
+        let a = self.blocks[start..]
+            .iter()
+            .fold(activation, |x, b| b.forward(x));
+        self.classifier.forward(a)
+    }
+}

@@ -1,0 +1,182 @@
+//! The few building blocks the zoo needs, as plain tensors: models here are for inference and
+//! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
+//! (one kernel instead of two, and no train/eval mode to get wrong).
+
+use crate::error::{Error, Result};
+use crate::weights::WeightMap;
+use burn::tensor::module::{conv2d, layer_norm, linear};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// Looks tensors up by name and checks their shapes, producing the "expected … found …" errors.
+pub struct Loader<'a> {
+    pub map: &'a WeightMap,
+    pub model: &'a str,
+    pub device: &'a Device,
+}
+
+impl Loader<'_> {
+    pub fn raw(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let t = self.map.get(name).ok_or_else(|| Error::WeightMismatch {
+            model: self.model.to_string(),
+            expected: format!("a tensor '{name}' of shape {shape:?}"),
+            found: format!("no such tensor in {}", self.map.source.display()),
+        })?;
+        if t.shape != shape {
+            return Err(Error::WeightMismatch {
+                model: self.model.to_string(),
+                expected: format!("'{name}' of shape {shape:?}"),
+                found: format!("shape {:?}", t.shape),
+            });
+        }
+        Ok(t.data.clone())
+    }
+
+    pub fn optional(&self, name: &str, shape: &[usize]) -> Result<Option<Vec<f32>>> {
+        if self.map.contains(name) {
+            self.raw(name, shape).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    pub fn tensor<const D: usize>(&self, data: Vec<f32>, shape: [usize; D]) -> Tensor<D> {
+        Tensor::from_data(TensorData::new(data, shape), self.device)
+    }
+
+    pub fn load<const D: usize>(&self, name: &str, shape: [usize; D]) -> Result<Tensor<D>> {
+        Ok(self.tensor(self.raw(name, &shape)?, shape))
+    }
+
+    /// A convolution `prefix.weight` (+ optional bias), with the BatchNorm `bn` folded in.
+    #[allow(clippy::too_many_arguments)]
+    pub fn conv(
+        &self,
+        prefix: &str,
+        bn: Option<(&str, f32)>,
+        c_in: usize,
+        c_out: usize,
+        kernel: usize,
+        stride: usize,
+        padding: Padding,
+        groups: usize,
+    ) -> Result<Conv> {
+        let shape = [c_out, c_in / groups, kernel, kernel];
+        let mut w = self.raw(&format!("{prefix}.weight"), &shape)?;
+        let mut b = self
+            .optional(&format!("{prefix}.bias"), &[c_out])?
+            .unwrap_or_else(|| vec![0.0; c_out]);
+        if let Some((bn, eps)) = bn {
+            let gamma = self.raw(&format!("{bn}.weight"), &[c_out])?;
+            let beta = self.raw(&format!("{bn}.bias"), &[c_out])?;
+            let mean = self.raw(&format!("{bn}.running_mean"), &[c_out])?;
+            let var = self.raw(&format!("{bn}.running_var"), &[c_out])?;
+            let per_out = w.len() / c_out;
+            for o in 0..c_out {
+                let scale = gamma[o] / (var[o] + eps).sqrt();
+                w[o * per_out..(o + 1) * per_out]
+                    .iter_mut()
+                    .for_each(|v| *v *= scale);
+                b[o] = (b[o] - mean[o]) * scale + beta[o];
+            }
+        }
+        Ok(Conv {
+            weight: self.tensor(w, shape),
+            bias: self.tensor(b, [c_out]),
+            stride,
+            kernel,
+            padding,
+            groups,
+        })
+    }
+
+    pub fn linear(&self, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear> {
+        // PyTorch stores [out, in]; burn's linear wants [in, out].
+        let w = self.load::<2>(&format!("{prefix}.weight"), [d_out, d_in])?;
+        Ok(Linear {
+            weight: w.transpose(),
+            bias: self.load(&format!("{prefix}.bias"), [d_out])?,
+        })
+    }
+
+    pub fn layer_norm(&self, prefix: &str, d: usize, eps: f64) -> Result<LayerNorm> {
+        Ok(LayerNorm {
+            gamma: self.load(&format!("{prefix}.weight"), [d])?,
+            beta: self.load(&format!("{prefix}.bias"), [d])?,
+            eps,
+        })
+    }
+}
+
+/// How a convolution pads: PyTorch's symmetric padding, or TensorFlow's "SAME", which on stride 2
+/// puts the extra row and column at the bottom and right (EfficientNet-Lite was trained with it).
+#[derive(Debug, Clone, Copy)]
+pub enum Padding {
+    Symmetric(usize),
+    TfSame,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conv {
+    weight: Tensor<4>,
+    bias: Tensor<1>,
+    stride: usize,
+    kernel: usize,
+    padding: Padding,
+    groups: usize,
+}
+
+impl Conv {
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let pad = |size: usize| match self.padding {
+            Padding::Symmetric(p) => (p, p),
+            Padding::TfSame => {
+                let out = size.div_ceil(self.stride);
+                let total = ((out - 1) * self.stride + self.kernel).saturating_sub(size);
+                (total / 2, total - total / 2)
+            }
+        };
+        let options = ConvOptions::new_with_padding(
+            [self.stride; 2],
+            [pad(h), pad(w)],
+            [1, 1],
+            self.groups,
+        );
+        conv2d(x, self.weight.clone(), Some(self.bias.clone()), options)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+}
+
+impl Linear {
+    /// From a weight already laid out `[in, out]`.
+    pub fn new(weight: Tensor<2>, bias: Tensor<1>) -> Self {
+        Self { weight, bias }
+    }
+
+    pub fn d_out(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        linear(x, self.weight.clone(), Some(self.bias.clone()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        layer_norm(x, self.gamma.clone(), Some(self.beta.clone()), self.eps)
+    }
+}

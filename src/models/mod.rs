@@ -1,0 +1,272 @@
+//! The model zoo: the built-in EfficientNet-Lite0 and the torchvision models users already have.
+//! A model is split at a target layer into `features` (input → activations) and `head`
+//! (activations → logits); that split is all the CAM code needs, and all it sees.
+
+pub mod cnn;
+pub mod layers;
+pub mod lite0;
+pub mod resnet;
+pub mod vgg;
+pub mod vit;
+
+use crate::error::{Error, Result};
+use crate::labels;
+use crate::preprocess::Preprocess;
+use crate::weights::WeightMap;
+use burn::tensor::{Device, Tensor};
+use std::path::Path;
+
+/// A layer one can explain, with its activation shape for the model's input size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl std::fmt::Display for LayerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}×{}×{})",
+            self.name, self.channels, self.height, self.width
+        )
+    }
+}
+
+/// Activations at the target layer, plus what the head needs beside them (ViT's residual stream).
+#[derive(Debug, Clone)]
+pub struct Features {
+    pub activation: Tensor<4>,
+    pub context: Option<Tensor<3>>,
+}
+
+pub trait Network: Send + Sync + std::fmt::Debug {
+    fn layers(&self) -> Vec<LayerInfo>;
+    fn default_layer(&self) -> usize;
+    fn features(&self, x: Tensor<4>, layer: usize) -> Features;
+    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize)
+    -> Tensor<2>;
+    /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
+    /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
+    fn peak_activation(&self) -> usize;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    EfficientNetLite0,
+    ResNet(usize),
+    Vgg(usize, bool),
+    VitB16,
+}
+
+impl std::fmt::Display for Arch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Arch::EfficientNetLite0 => write!(f, "EfficientNet-Lite0"),
+            Arch::ResNet(d) => write!(f, "ResNet-{d}"),
+            Arch::Vgg(d, bn) => write!(f, "VGG-{d}{}", if *bn { "_bn" } else { "" }),
+            Arch::VitB16 => write!(f, "ViT-B/16"),
+        }
+    }
+}
+
+/// A loaded classifier, ready to explain.
+#[derive(Debug)]
+pub struct Model {
+    pub arch: Arch,
+    /// What the user sees: "EfficientNet-Lite0 (built-in)" or the file name.
+    pub name: String,
+    pub net: Box<dyn Network>,
+    pub preprocess: Preprocess,
+    pub classes: Vec<String>,
+    pub device: Device,
+    /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
+    pub max_buffer_bytes: u64,
+}
+
+/// A safe default until the caller says what the device takes: under lavapipe's 128 MiB.
+pub const DEFAULT_MAX_BUFFER: u64 = 96 << 20;
+
+/// The embedded weights: converted from `models/efficientnet-lite0-57934424.pth` by build.rs.
+static LITE0_SAFETENSORS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lite0.safetensors"));
+
+impl Model {
+    /// The built-in EfficientNet-Lite0 with its ImageNet weights.
+    pub fn builtin(device: &Device) -> Result<Self> {
+        let map = WeightMap::from_safetensors(LITE0_SAFETENSORS, Path::new("<built-in Lite0>"))?;
+        let net = lite0::build(&map, device)?;
+        Ok(Self {
+            arch: Arch::EfficientNetLite0,
+            name: "EfficientNet-Lite0 (built-in)".into(),
+            net: Box::new(net),
+            preprocess: Preprocess::efficientnet_lite(),
+            classes: labels::imagenet(),
+            device: device.clone(),
+            max_buffer_bytes: DEFAULT_MAX_BUFFER,
+        })
+    }
+
+    /// `lite0` / `builtin` for the shipped model, else a weights file.
+    pub fn open(spec: &str, device: &Device) -> Result<Self> {
+        match spec {
+            "lite0" | "builtin" | "efficientnet-lite0" => Self::builtin(device),
+            path => Self::from_file(Path::new(path), device),
+        }
+    }
+
+    /// Loads a torchvision (or Lite0) weights file, detecting the architecture from its keys and
+    /// the number of classes from its head. Class names come from a labels file beside the
+    /// weights (`<stem>.labels.txt`, `<stem>.txt`, `labels.txt` or `classes.txt`: one name a line),
+    /// else ImageNet's for 1000 classes, else the indices.
+    pub fn from_file(path: &Path, device: &Device) -> Result<Self> {
+        let map = WeightMap::load(path)?;
+        let arch = detect(&map).ok_or_else(|| Error::UnknownArchitecture {
+            path: path.to_owned(),
+            found: map.summary(),
+        })?;
+        let (net, classes, preprocess): (Box<dyn Network>, usize, Preprocess) = match arch {
+            Arch::EfficientNetLite0 => {
+                let n = lite0::build(&map, device)?;
+                let c = n.num_classes();
+                (Box::new(n), c, Preprocess::efficientnet_lite())
+            }
+            Arch::ResNet(depth) => {
+                let n = resnet::build(&map, depth, device)?;
+                let c = n.num_classes();
+                (Box::new(n), c, Preprocess::torchvision())
+            }
+            Arch::Vgg(depth, bn) => {
+                let n = vgg::build(&map, depth, bn, device)?;
+                let c = n.num_classes();
+                (Box::new(n), c, Preprocess::torchvision())
+            }
+            Arch::VitB16 => {
+                let n = vit::Vit::build(&map, device)?;
+                let c = n.num_classes;
+                (Box::new(n), c, Preprocess::torchvision())
+            }
+        };
+        let classes = labels::for_weights(path, classes)?;
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            arch,
+            name: format!("{arch} ({file})"),
+            net,
+            preprocess,
+            classes,
+            device: device.clone(),
+            max_buffer_bytes: DEFAULT_MAX_BUFFER,
+        })
+    }
+
+    pub fn num_classes(&self) -> usize {
+        self.classes.len()
+    }
+
+    /// Inputs per forward pass such that the largest intermediate tensor fits one device buffer
+    /// (with headroom), capped where larger batches stop paying off.
+    pub fn auto_batch_size(&self) -> usize {
+        let per_input = (self.net.peak_activation() * 4) as u64;
+        let fit = (self.max_buffer_bytes * 9 / 10) / per_input.max(1);
+        fit.clamp(1, 64) as usize
+    }
+
+    pub fn layers(&self) -> Vec<LayerInfo> {
+        self.net.layers()
+    }
+
+    /// The layer index for a name, or the model's default for `None`.
+    pub fn layer_index(&self, name: Option<&str>) -> Result<usize> {
+        let Some(name) = name else {
+            return Ok(self.net.default_layer());
+        };
+        let layers = self.layers();
+        layers
+            .iter()
+            .position(|l| l.name == name)
+            .ok_or_else(|| Error::UnknownLayer {
+                name: name.to_string(),
+                available: layers
+                    .iter()
+                    .map(|l| l.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// Logits for a batch of prepared inputs.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let layer = self.net.default_layer();
+        let f = self.net.features(x, layer);
+        self.net.head(f.activation, f.context.as_ref(), layer)
+    }
+
+    pub fn check_class(&self, class: usize) -> Result<()> {
+        if class >= self.num_classes() {
+            return Err(Error::ClassOutOfRange {
+                index: class,
+                classes: self.num_classes(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Recognises an architecture from the names and shapes of its tensors.
+pub fn detect(map: &WeightMap) -> Option<Arch> {
+    if map.contains("_conv_stem.weight") && map.contains("_blocks.15._project_conv.weight") {
+        return Some(Arch::EfficientNetLite0);
+    }
+    if map.contains("conv_proj.weight") && map.contains("encoder.pos_embedding") {
+        return (map.shape("conv_proj.weight") == Some(&[768, 3, 16, 16][..]))
+            .then_some(Arch::VitB16);
+    }
+    if map.contains("conv1.weight") && map.contains("layer4.0.conv1.weight") {
+        let blocks = |layer: usize| {
+            (0..)
+                .take_while(|i| map.contains(&format!("layer{layer}.{i}.conv1.weight")))
+                .count()
+        };
+        let bottleneck = map.contains("layer1.0.conv3.weight");
+        return match (bottleneck, blocks(1), blocks(2), blocks(3), blocks(4)) {
+            (false, 2, 2, 2, 2) => Some(Arch::ResNet(18)),
+            (false, 3, 4, 6, 3) => Some(Arch::ResNet(34)),
+            (true, 3, 4, 6, 3) => Some(Arch::ResNet(50)),
+            _ => None,
+        };
+    }
+    if map.contains("features.0.weight") && map.contains("classifier.6.weight") {
+        let bn = map.contains("features.1.running_mean");
+        let convs = map
+            .tensors
+            .iter()
+            .filter(|(k, t)| k.starts_with("features.") && t.shape.len() == 4)
+            .count();
+        return match convs {
+            13 => Some(Arch::Vgg(16, bn)),
+            16 => Some(Arch::Vgg(19, bn)),
+            _ => None,
+        };
+    }
+    None
+}
+
+/// Number of classes from a head weight `[classes, features]`.
+pub(crate) fn head_classes(map: &WeightMap, name: &str, d_in: usize, model: &str) -> Result<usize> {
+    match map.shape(name) {
+        Some([c, d]) if *d == d_in && *c > 0 => Ok(*c),
+        other => Err(Error::WeightMismatch {
+            model: model.to_string(),
+            expected: format!("a classifier '{name}' of shape [classes, {d_in}]"),
+            found: match other {
+                Some(s) => format!("shape {s:?}"),
+                None => "no such tensor".into(),
+            },
+        }),
+    }
+}

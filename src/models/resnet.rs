@@ -1,0 +1,96 @@
+//! torchvision's ResNet-18/34 (basic blocks) and ResNet-50 (bottlenecks), with its key names.
+
+use super::cnn::{Act, Block, Classifier, Cnn};
+use super::layers::{Loader, Padding};
+use super::{LayerInfo, head_classes};
+use crate::error::Result;
+use crate::weights::WeightMap;
+use burn::tensor::Device;
+
+const EPS: f32 = 1e-5;
+
+pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
+    let model = format!("ResNet-{depth}");
+    let l = Loader {
+        map,
+        model: &model,
+        device,
+    };
+    let (counts, bottleneck) = match depth {
+        18 => ([2, 2, 2, 2], false),
+        34 => ([3, 4, 6, 3], false),
+        _ => ([3, 4, 6, 3], true),
+    };
+    let sym = Padding::Symmetric;
+    let mut blocks = vec![Block::Seq(vec![
+        Block::Conv(
+            l.conv("conv1", Some(("bn1", EPS)), 3, 64, 7, 2, sym(3), 1)?,
+            Act::Relu,
+        ),
+        Block::MaxPool(3, 2, 1),
+    ])];
+    let mut taps = vec![];
+    let mut c_in = 64;
+    let mut size = 56;
+    let expansion = if bottleneck { 4 } else { 1 };
+    for (stage, &count) in counts.iter().enumerate() {
+        let width = 64 << stage;
+        let mut layer = vec![];
+        for b in 0..count {
+            let p = format!("layer{}.{b}", stage + 1);
+            let stride = if stage > 0 && b == 0 { 2 } else { 1 };
+            let c_out = width * expansion;
+            let bn = |i: usize| format!("{p}.bn{i}");
+            let convs = if bottleneck {
+                vec![
+                    l.conv(&format!("{p}.conv1"), Some((&bn(1), EPS)), c_in, width, 1, 1, sym(0), 1)?,
+                    l.conv(&format!("{p}.conv2"), Some((&bn(2), EPS)), width, width, 3, stride, sym(1), 1)?,
+                    l.conv(&format!("{p}.conv3"), Some((&bn(3), EPS)), width, c_out, 1, 1, sym(0), 1)?,
+                ]
+            } else {
+                vec![
+                    l.conv(&format!("{p}.conv1"), Some((&bn(1), EPS)), c_in, width, 3, stride, sym(1), 1)?,
+                    l.conv(&format!("{p}.conv2"), Some((&bn(2), EPS)), width, width, 3, 1, sym(1), 1)?,
+                ]
+            };
+            let downsample = if stride != 1 || c_in != c_out {
+                Some(l.conv(
+                    &format!("{p}.downsample.0"),
+                    Some((&format!("{p}.downsample.1"), EPS)),
+                    c_in,
+                    c_out,
+                    1,
+                    stride,
+                    sym(0),
+                    1,
+                )?)
+            } else {
+                None
+            };
+            layer.push(Block::Residual { convs, downsample });
+            c_in = c_out;
+        }
+        if stage > 0 {
+            size /= 2;
+        }
+        blocks.push(Block::Seq(layer));
+        taps.push((
+            LayerInfo {
+                name: format!("layer{}", stage + 1),
+                channels: c_in,
+                height: size,
+                width: size,
+            },
+            blocks.len() - 1,
+        ));
+    }
+    let classes = head_classes(map, "fc.weight", c_in, &model)?;
+    let fc = l.linear("fc", c_in, classes)?;
+    Ok(Cnn {
+        blocks,
+        default_tap: 3,
+        taps,
+        classifier: Classifier::AvgFc(fc),
+        peak: 64 * 112 * 112,
+    })
+}

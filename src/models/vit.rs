@@ -1,0 +1,172 @@
+//! torchvision's ViT-B/16. The explainable layers are each encoder block's `ln_1` output, its 196
+//! patch tokens laid out as a 14×14 map (as pytorch-grad-cam's `reshape_transform` does); the head
+//! re-attaches the class token and the block's residual stream, which travel as context.
+
+use super::layers::{LayerNorm, Linear, Loader};
+use super::{Features, LayerInfo, Network, head_classes};
+use crate::error::Result;
+use crate::weights::WeightMap;
+use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::{Device, Tensor};
+
+const DIM: usize = 768;
+const HEADS: usize = 12;
+const DEPTH: usize = 12;
+const GRID: usize = 14;
+const EPS: f64 = 1e-6;
+
+#[derive(Debug, Clone)]
+struct EncoderBlock {
+    ln_1: LayerNorm,
+    qkv: Linear,
+    out: Linear,
+    ln_2: LayerNorm,
+    mlp_1: Linear,
+    mlp_2: Linear,
+}
+
+impl EncoderBlock {
+    fn attention(&self, y: Tensor<3>) -> Tensor<3> {
+        let [b, n, _] = y.dims();
+        let d = DIM / HEADS;
+        let qkv = self.qkv.forward(y).reshape([b, n, 3, HEADS, d]);
+        let part = |i: usize| {
+            qkv.clone()
+                .slice([0..b, 0..n, i..i + 1, 0..HEADS, 0..d])
+                .reshape([b, n, HEADS, d])
+                .swap_dims(1, 2)
+        };
+        let (q, k, v) = (part(0), part(1), part(2));
+        let scores = q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt();
+        let o = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, n, DIM]);
+        self.out.forward(o)
+    }
+
+    fn mlp(&self, x: Tensor<3>) -> Tensor<3> {
+        x.clone() + self.mlp_2.forward(gelu(self.mlp_1.forward(self.ln_2.forward(x))))
+    }
+
+    fn forward(&self, x: Tensor<3>) -> Tensor<3> {
+        let x = x.clone() + self.attention(self.ln_1.forward(x));
+        self.mlp(x)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Vit {
+    patch: super::layers::Conv,
+    class_token: Tensor<3>,
+    pos_embedding: Tensor<3>,
+    blocks: Vec<EncoderBlock>,
+    ln: LayerNorm,
+    head: Linear,
+    pub num_classes: usize,
+}
+
+impl Vit {
+    pub fn build(map: &WeightMap, device: &Device) -> Result<Self> {
+        let l = Loader {
+            map,
+            model: "ViT-B/16",
+            device,
+        };
+        let patch = l.conv(
+            "conv_proj",
+            None,
+            3,
+            DIM,
+            16,
+            16,
+            super::layers::Padding::Symmetric(0),
+            1,
+        )?;
+        let mut blocks = vec![];
+        for i in 0..DEPTH {
+            let p = format!("encoder.layers.encoder_layer_{i}");
+            let qkv_w = l.load::<2>(&format!("{p}.self_attention.in_proj_weight"), [3 * DIM, DIM])?;
+            let qkv_b = l.load::<1>(&format!("{p}.self_attention.in_proj_bias"), [3 * DIM])?;
+            blocks.push(EncoderBlock {
+                ln_1: l.layer_norm(&format!("{p}.ln_1"), DIM, EPS)?,
+                qkv: Linear::new(qkv_w.transpose(), qkv_b),
+                out: l.linear(&format!("{p}.self_attention.out_proj"), DIM, DIM)?,
+                ln_2: l.layer_norm(&format!("{p}.ln_2"), DIM, EPS)?,
+                mlp_1: l.linear(&format!("{p}.mlp.0"), DIM, 4 * DIM)?,
+                mlp_2: l.linear(&format!("{p}.mlp.3"), 4 * DIM, DIM)?,
+            });
+        }
+        let num_classes = head_classes(map, "heads.head.weight", DIM, l.model)?;
+        Ok(Self {
+            patch,
+            class_token: l.load("class_token", [1, 1, DIM])?,
+            pos_embedding: l.load("encoder.pos_embedding", [1, GRID * GRID + 1, DIM])?,
+            blocks,
+            ln: l.layer_norm("encoder.ln", DIM, EPS)?,
+            head: l.linear("heads.head", DIM, num_classes)?,
+            num_classes,
+        })
+    }
+
+    fn embed(&self, x: Tensor<4>) -> Tensor<3> {
+        let b = x.dims()[0];
+        let patches = self
+            .patch
+            .forward(x)
+            .reshape([b, DIM, GRID * GRID])
+            .swap_dims(1, 2);
+        let cls = self.class_token.clone().expand([b, 1, DIM]);
+        Tensor::cat(vec![cls, patches], 1) + self.pos_embedding.clone()
+    }
+}
+
+impl Network for Vit {
+    fn layers(&self) -> Vec<LayerInfo> {
+        (0..DEPTH)
+            .map(|i| LayerInfo {
+                name: format!("encoder.layers.encoder_layer_{i}.ln_1"),
+                channels: DIM,
+                height: GRID,
+                width: GRID,
+            })
+            .collect()
+    }
+
+    fn default_layer(&self) -> usize {
+        DEPTH - 1
+    }
+
+    fn peak_activation(&self) -> usize {
+        (GRID * GRID + 1) * 4 * DIM
+    }
+
+    fn features(&self, x: Tensor<4>, layer: usize) -> Features {
+        let x = self.blocks[..layer]
+            .iter()
+            .fold(self.embed(x), |x, blk| blk.forward(x));
+        let [b, n, _] = x.dims();
+        let tokens = self.blocks[layer].ln_1.forward(x.clone());
+        let a = tokens
+            .slice([0..b, 1..n, 0..DIM])
+            .swap_dims(1, 2)
+            .reshape([b, DIM, GRID, GRID]);
+        Features {
+            activation: a,
+            context: Some(x),
+        }
+    }
+
+    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize) -> Tensor<2> {
+        let x = context.expect("ViT features carry their residual stream").clone();
+        let [b, n, _] = x.dims();
+        let blk = &self.blocks[layer];
+        let cls = blk.ln_1.forward(x.clone()).slice([0..b, 0..1, 0..DIM]);
+        let patches = activation.reshape([b, DIM, GRID * GRID]).swap_dims(1, 2);
+        let tokens = Tensor::cat(vec![cls, patches], 1);
+        let x = blk.mlp(x + blk.attention(tokens));
+        let x = self.blocks[layer + 1..]
+            .iter()
+            .fold(x, |x, blk| blk.forward(x));
+        let cls = self.ln.forward(x).slice([0..b, 0..1, 0..DIM]).reshape([b, DIM]);
+        debug_assert_eq!(n, GRID * GRID + 1);
+        self.head.forward(cls)
+    }
+}

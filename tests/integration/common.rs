@@ -1,0 +1,101 @@
+//! The deterministic fixture formula (the twin of tools/fixture_formula.py) and helpers.
+
+use burn::tensor::Device;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn seed(name: &str) -> u64 {
+    name.bytes()
+        .enumerate()
+        .map(|(i, b)| (i as u64 + 1) * b as u64)
+        .sum::<u64>()
+        % 9973
+}
+
+pub fn values(name: &str, shape: &[usize]) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    let s = seed(name) as f64;
+    (0..n)
+        .map(|j| {
+            let v = (0.7123 * j as f64 + 0.137 * s).sin();
+            let out = if name.ends_with("running_var") {
+                1.0 + 0.5 * v * v
+            } else if name.ends_with("running_mean") {
+                0.1 * v
+            } else if name.ends_with("class_token") || name.ends_with("pos_embedding") {
+                0.02 * v
+            } else if shape.len() <= 1 && name.ends_with("weight") {
+                1.0 + 0.2 * v
+            } else if shape.len() <= 1 {
+                0.05 * v
+            } else {
+                let fan_in: usize = shape[1..].iter().product();
+                v * (2.0 / (fan_in as f64).sqrt())
+            };
+            out as f32
+        })
+        .collect()
+}
+
+pub fn input(shape: &[usize]) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    (0..n)
+        .map(|j| (1.5 * (0.0131 * j as f64 + 0.5).sin()) as f32)
+        .collect()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+pub fn asset(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(rel)
+}
+
+pub fn shared_data(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data")
+        .join(rel)
+}
+
+pub fn cpu() -> Device {
+    Device::flex()
+}
+
+#[derive(serde::Deserialize)]
+pub struct ModelFixture {
+    pub keys: Vec<(String, Vec<usize>)>,
+    pub logits: Vec<f64>,
+}
+
+pub fn model_fixture(arch: &str) -> ModelFixture {
+    let text = std::fs::read_to_string(fixture(&format!("models/{arch}.json"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Writes formula weights under the given names to a safetensors file, as a user's export would be.
+pub fn write_safetensors(path: &Path, keys: &[(String, Vec<usize>)]) {
+    let tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = keys
+        .iter()
+        .map(|(k, shape)| {
+            let bytes = values(k, shape)
+                .iter()
+                .flat_map(|v| v.to_le_bytes())
+                .collect();
+            (k.clone(), (shape.clone(), bytes))
+        })
+        .collect();
+    let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+        .iter()
+        .map(|(k, (s, b))| {
+            (
+                k.clone(),
+                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, s.clone(), b)
+                    .unwrap(),
+            )
+        })
+        .collect();
+    safetensors::tensor::serialize_to_file(views, None, path).unwrap();
+}
