@@ -37,6 +37,19 @@ pub fn explain_image(
     monitor: &Monitor,
 ) -> Result<Explained> {
     let image = load_image(path)?;
+    explain_rgb(model, image, methods, class, layer, options, monitor)
+}
+
+/// As [`explain_image`], for an image already in memory.
+pub fn explain_rgb(
+    model: &Model,
+    image: RgbImage,
+    methods: &[Method],
+    class: Option<usize>,
+    layer: usize,
+    options: &Options,
+    monitor: &Monitor,
+) -> Result<Explained> {
     let (input, crop) = model.preprocess.prepare(&image);
     let mut session = Session::new(model, input, layer)?;
     let class = match class {

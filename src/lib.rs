@@ -15,6 +15,7 @@ pub mod labels;
 pub mod models;
 pub mod overlay;
 pub mod preprocess;
+pub mod samples;
 pub mod tensor_io;
 pub mod weights;
 

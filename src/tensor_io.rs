@@ -6,6 +6,6 @@ use burn::tensor::Tensor;
 pub fn to_vec<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     t.try_into_data()
         .map_err(|e| Error::Device(format!("{e:?}")))?
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .map_err(|e| Error::Device(format!("{e:?}")))
 }

@@ -41,7 +41,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
         l.conv("_conv_stem", Some(("_bn0", EPS)), 3, 32, 3, 2, same, 1)?,
         Act::Relu6,
     )];
-    let mut size = 112;
+    let mut size: usize = 112;
     let mut taps = vec![];
     let mut c_in = 32;
     for (i, &(k, s, e, c_out)) in BLOCKS.iter().enumerate() {

@@ -77,13 +77,21 @@ pub fn model_fixture(arch: &str) -> ModelFixture {
 
 /// Writes formula weights under the given names to a safetensors file, as a user's export would be.
 pub fn write_safetensors(path: &Path, keys: &[(String, Vec<usize>)]) {
+    write_safetensors_with(path, keys, |_, _| {});
+}
+
+/// As `write_safetensors`, letting `edit` change a tensor's values.
+pub fn write_safetensors_with(
+    path: &Path,
+    keys: &[(String, Vec<usize>)],
+    edit: impl Fn(&str, &mut Vec<f32>),
+) {
     let tensors: BTreeMap<String, (Vec<usize>, Vec<u8>)> = keys
         .iter()
         .map(|(k, shape)| {
-            let bytes = values(k, shape)
-                .iter()
-                .flat_map(|v| v.to_le_bytes())
-                .collect();
+            let mut v = values(k, shape);
+            edit(k, &mut v);
+            let bytes = v.iter().flat_map(|v| v.to_le_bytes()).collect();
             (k.clone(), (shape.clone(), bytes))
         })
         .collect();

@@ -2,6 +2,7 @@
 //! Model-level tests run on burn's flex CPU backend.
 
 mod common;
+mod cam;
 mod formats;
 mod lite0;
 mod reference_models;

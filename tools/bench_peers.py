@@ -1,0 +1,136 @@
+"""Times the Python peers on the same model, input and machine as `camlens bench`:
+pytorch-grad-cam (GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM at batch 32) and torch-cam
+(GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM). Median of --runs after one warm-up run.
+
+    python3 tools/bench_peers.py --model lite0 --out bench/peers-cpu.json
+    python3 tools/bench_peers.py --model resnet18 --weights out/resnet18-formula.safetensors ...
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torchvision
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(__file__))
+HERE = os.path.dirname(__file__)
+
+
+def prepare(path, recipe):
+    img = Image.open(path).convert("RGB")
+    w, h = img.size
+    side = int(0.875 * min(w, h))
+    x0, y0 = (w - side + 1) // 2, (h - side + 1) // 2
+    img = img.crop((x0, y0, x0 + side, y0 + side))
+    if recipe == "lite0":
+        img = img.resize((224, 224), Image.BICUBIC)
+        a = (np.asarray(img, dtype=np.float32) - 127.0) / 128.0
+    else:
+        img = img.resize((224, 224), Image.BILINEAR)
+        a = (np.asarray(img, dtype=np.float32) / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]
+    return torch.from_numpy(a.astype(np.float32).transpose(2, 0, 1))[None]
+
+
+def load_model(name, weights):
+    if name == "lite0":
+        from lite0_torch import load
+        m = load(weights or os.path.join(HERE, "..", "models", "efficientnet-lite0-57934424.pth"))
+        return m, m.head_act, "head_act"
+    m = torchvision.models.resnet18(weights=None)
+    if weights:
+        from safetensors.torch import load_file
+        m.load_state_dict(load_file(weights))
+    return m.eval(), m.layer4, "layer4"
+
+
+def median_time(fn, runs, sync):
+    fn()
+    sync()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18"])
+    p.add_argument("--weights")
+    p.add_argument("--image", default=os.path.join(HERE, "..", "assets", "samples", "chelsea.png"))
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--scorecam-runs", type=int, default=1)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--skip", default="", help="comma-separated peer methods to skip")
+    p.add_argument("--out")
+    a = p.parse_args()
+
+    dev = torch.device(a.device)
+    model, layer, layer_name = load_model(a.model, a.weights)
+    model = model.to(dev)
+    x = prepare(a.image, "lite0" if a.model == "lite0" else "torchvision").to(dev)
+    cls = int(model(x).argmax())
+    sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
+    rows = []
+    skip = set(a.skip.split(","))
+
+    import pytorch_grad_cam as pgc
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+    targets = [ClassifierOutputTarget(cls)]
+    for name, ctor in [("gradcam", pgc.GradCAM), ("gradcam++", pgc.GradCAMPlusPlus),
+                       ("xgradcam", pgc.XGradCAM), ("layercam", pgc.LayerCAM),
+                       ("scorecam", pgc.ScoreCAM)]:
+        if f"pgc:{name}" in skip:
+            continue
+        cam = ctor(model, [layer])
+        cam.batch_size = 32
+        runs = a.scorecam_runs if name == "scorecam" else a.runs
+        t = median_time(lambda: cam(x, targets), runs, sync)
+        rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
+        print(rows[-1], flush=True)
+
+    import torchcam.methods as tc
+    for name, ctor in [("gradcam", tc.GradCAM), ("gradcam++", tc.GradCAMpp),
+                       ("xgradcam", tc.XGradCAM), ("layercam", tc.LayerCAM),
+                       ("scorecam", tc.ScoreCAM)]:
+        if f"torchcam:{name}" in skip:
+            continue
+        kwargs = {"batch_size": 32} if name == "scorecam" else {}
+        extractor = ctor(model, target_layer=layer_name, **kwargs)
+
+        def run():
+            if name == "scorecam":
+                with torch.no_grad():
+                    out = model(x)
+            else:
+                out = model(x)
+            extractor(cls, out)
+            model.zero_grad(set_to_none=True)
+
+        runs = a.scorecam_runs if name == "scorecam" else a.runs
+        t = median_time(run, runs, sync)
+        extractor.remove_hooks()
+        rows.append({"peer": "torch-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
+        print(rows[-1], flush=True)
+
+    report = {
+        "model": a.model, "device": torch.cuda.get_device_name(0) if dev.type == "cuda"
+        else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
+        "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "class": cls, "rows": rows,
+    }
+    if a.out:
+        os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
+        with open(a.out, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
