@@ -16,8 +16,11 @@ pub struct Prediction {
     pub logit: f32,
 }
 
+/// Per-class values, one row per input.
+pub type Rows = Vec<Vec<f32>>;
+
 /// Logits and softmax probabilities, one row per prepared input.
-pub fn logits_and_probs(model: &Model, inputs: &[Vec<f32>]) -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+pub fn logits_and_probs(model: &Model, inputs: &[Vec<f32>]) -> Result<(Rows, Rows)> {
     let x = model.preprocess.batch(inputs, &model.device);
     let logits = model.forward(x);
     let probs = softmax(logits.clone(), 1);

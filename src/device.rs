@@ -90,7 +90,7 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
             let limits = setup.device.limits();
             let max = limits
                 .max_buffer_size
-                .min(limits.max_storage_buffer_binding_size as u64);
+                .min(limits.max_storage_buffer_binding_size);
             Ok((device, info.name, software, max))
         }
         Ok(Err(e)) => Err(e.to_string()),

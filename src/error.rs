@@ -13,7 +13,9 @@ pub enum Error {
         "{path} is not a weights file: expected a PyTorch checkpoint (.pth/.pt, zip or legacy) or a .safetensors file, found {found}"
     )]
     NotWeights { path: PathBuf, found: String },
-    #[error("{path} looks like a weights file but could not be read (truncated or corrupt?): {detail}")]
+    #[error(
+        "{path} looks like a weights file but could not be read (truncated or corrupt?): {detail}"
+    )]
     CorruptWeights { path: PathBuf, detail: String },
     #[error(
         "{path} holds no model camlens knows: expected ResNet-18/34/50, VGG-16/19 (with or without _bn), ViT-B/16 or EfficientNet-Lite0 weights, found {found}"
@@ -27,7 +29,9 @@ pub enum Error {
     },
     #[error("cannot open image {path}: {detail}")]
     Image { path: PathBuf, detail: String },
-    #[error("image {path} is {width}×{height}; the largest image camlens opens is {max} pixels on a side")]
+    #[error(
+        "image {path} is {width}×{height}; the largest image camlens opens is {max} pixels on a side"
+    )]
     ImageTooLarge {
         path: PathBuf,
         width: u32,

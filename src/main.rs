@@ -1,9 +1,9 @@
 //! The `camlens` command line. Everything it does lives in the library; this file parses
 //! arguments, calls it and prints.
 
+use camlens::cam::{Method, Monitor, Options, ScoreMode};
 use camlens::classify::predict_files;
 use camlens::device::{DevicePref, select};
-use camlens::cam::{Method, Monitor, Options, ScoreMode};
 use camlens::models::Model;
 use camlens::overlay::Colormap;
 use clap::{Parser, Subcommand};
@@ -12,7 +12,11 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(name = "camlens", version, about = "Explain image classifiers with class activation maps")]
+#[command(
+    name = "camlens",
+    version,
+    about = "Explain image classifiers with class activation maps"
+)]
 struct Cli {
     /// Compute device: auto (GPU if there is a hardware one, else CPU), gpu or cpu.
     #[arg(long, global = true, default_value = "auto")]
@@ -203,7 +207,12 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
                 for (path, preds) in images.iter().zip(&results) {
                     println!("{}", path.display());
                     for p in preds {
-                        println!("  {:>5.1}%  {:>4}  {}", 100.0 * p.probability, p.class, p.name);
+                        println!(
+                            "  {:>5.1}%  {:>4}  {}",
+                            100.0 * p.probability,
+                            p.class,
+                            p.name
+                        );
                     }
                 }
             }
@@ -294,7 +303,9 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
         let monitor = Monitor::new();
         let explained = std::thread::scope(|scope| {
             let job = scope.spawn(|| {
-                explain_image(&model, image, &methods, args.class, layer, &options, &monitor)
+                explain_image(
+                    &model, image, &methods, args.class, layer, &options, &monitor,
+                )
             });
             while !job.is_finished() {
                 std::thread::sleep(std::time::Duration::from_millis(250));
@@ -318,7 +329,14 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
         );
         let mut panels_img = vec![];
         for r in &explained.results {
-            let img = render(&explained.image, &r.map, &explained.crop, view, args.colormap, args.alpha);
+            let img = render(
+                &explained.image,
+                &r.map,
+                &explained.crop,
+                view,
+                args.colormap,
+                args.alpha,
+            );
             let p = paths.next().unwrap();
             save_png(&img, p, args.overwrite)?;
             println!(
@@ -326,7 +344,10 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
                 r.method.label(),
                 r.elapsed.as_secs_f64() * 1e3,
                 if r.flat { "  (flat map)" } else { "" },
-                r.approximate.as_deref().map(|a| format!("  ({a})")).unwrap_or_default(),
+                r.approximate
+                    .as_deref()
+                    .map(|a| format!("  ({a})"))
+                    .unwrap_or_default(),
                 p.display()
             );
             if args.raw {
@@ -350,16 +371,27 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
             for (img, r) in &panels_img {
                 let mut caption = vec![
                     r.method.label().to_string(),
-                    format!("class {} '{}' {:.1}%", r.class, class_name, 100.0 * explained.probability),
+                    format!(
+                        "class {} '{}' {:.1}%",
+                        r.class,
+                        class_name,
+                        100.0 * explained.probability
+                    ),
                 ];
                 if let Some(a) = &r.approximate {
                     caption.push(a.clone());
                 }
-                panels.push(Panel { image: img, caption });
+                panels.push(Panel {
+                    image: img,
+                    caption,
+                });
             }
             let title = format!(
                 "{} — {} — layer {}",
-                image.file_name().map(|f| f.to_string_lossy()).unwrap_or_default(),
+                image
+                    .file_name()
+                    .map(|f| f.to_string_lossy())
+                    .unwrap_or_default(),
                 model.name,
                 layer_info.name
             );
@@ -410,13 +442,19 @@ mod bench {
                 .iter()
                 .map(|m| (m.id().to_string(), vec![*m]))
                 .collect();
-            let grads: Vec<Method> = methods.iter().copied().filter(|m| m.uses_gradients()).collect();
+            let grads: Vec<Method> = methods
+                .iter()
+                .copied()
+                .filter(|m| m.uses_gradients())
+                .collect();
             if grads.len() > 1 {
                 cases.push(("gradient methods together".into(), grads));
             }
             for (name, ms) in cases {
                 let warm = time(&ms)?;
-                let timed = (0..runs).map(|_| time(&ms)).collect::<camlens::Result<Vec<_>>>()?;
+                let timed = (0..runs)
+                    .map(|_| time(&ms))
+                    .collect::<camlens::Result<Vec<_>>>()?;
                 let med = median(timed);
                 eprintln!(
                     "{:<28} {:<26} first {:>9.1} ms   median of {runs} {:>9.1} ms",

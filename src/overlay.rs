@@ -43,7 +43,11 @@ impl Colormap {
 
     /// The colour of `t` in [0, 1].
     pub fn color(self, t: f32) -> [u8; 3] {
-        let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+        let t = if t.is_finite() {
+            t.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let g = match self {
             // Jet has no table in colorous; it is the classic piecewise-linear formula.
             Colormap::Jet => {
@@ -96,7 +100,14 @@ pub fn map_on_original(map: &Map, crop: &CropBox) -> (Map, CropBox) {
 }
 
 /// Renders `view` of `map` (normalised, input size) on the original image.
-pub fn render(img: &RgbImage, map: &Map, crop: &CropBox, view: View, cmap: Colormap, alpha: f32) -> RgbImage {
+pub fn render(
+    img: &RgbImage,
+    map: &Map,
+    crop: &CropBox,
+    view: View,
+    cmap: Colormap,
+    alpha: f32,
+) -> RgbImage {
     let (m, crop) = map_on_original(map, crop);
     let alpha = alpha.clamp(0.0, 1.0);
     let mut out = img.clone();
@@ -139,8 +150,14 @@ pub fn sheet(panels: &[Panel], height: u32, columns: usize, title: &str) -> RgbI
     let scaled: Vec<RgbImage> = panels
         .iter()
         .map(|p| {
-            let w = (p.image.width() as f64 * height as f64 / p.image.height() as f64).round() as u32;
-            image::imageops::resize(p.image, w.max(1), height, image::imageops::FilterType::Triangle)
+            let w =
+                (p.image.width() as f64 * height as f64 / p.image.height() as f64).round() as u32;
+            image::imageops::resize(
+                p.image,
+                w.max(1),
+                height,
+                image::imageops::FilterType::Triangle,
+            )
         })
         .collect();
     let cell_w = scaled.iter().map(|i| i.width()).max().unwrap_or(1);
@@ -160,7 +177,14 @@ pub fn sheet(panels: &[Panel], height: u32, columns: usize, title: &str) -> RgbI
         let cy = title_h + pad + (i / columns) as u32 * (cell_h + pad);
         image::imageops::overlay(&mut out, img, cx as i64, cy as i64);
         for (j, text) in panel.caption.iter().enumerate() {
-            draw_text(&mut out, &font, scale, cx as i32, (cy + height + 4 + j as u32 * line) as i32, text);
+            draw_text(
+                &mut out,
+                &font,
+                scale,
+                cx as i32,
+                (cy + height + 4 + j as u32 * line) as i32,
+                text,
+            );
         }
     }
     out
@@ -190,7 +214,8 @@ fn draw_text(img: &mut RgbImage, font: &FontRef, scale: PxScale, x: i32, y: i32,
 /// Writes a PNG, refusing to replace an existing file unless `overwrite`.
 pub fn save_png(img: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
     check_writable(path, overwrite)?;
-    img.save(path).map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
+    img.save(path)
+        .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Writes a map as a little-endian float32 `.npy` (NumPy format 1.0), shape `(height, width)`.

@@ -4,9 +4,15 @@
 use image::RgbImage;
 
 pub const SAMPLES: [(&str, &[u8]); 4] = [
-    ("chelsea.png", include_bytes!("../assets/samples/chelsea.png")),
+    (
+        "chelsea.png",
+        include_bytes!("../assets/samples/chelsea.png"),
+    ),
     ("coffee.png", include_bytes!("../assets/samples/coffee.png")),
-    ("astronaut.png", include_bytes!("../assets/samples/astronaut.png")),
+    (
+        "astronaut.png",
+        include_bytes!("../assets/samples/astronaut.png"),
+    ),
     ("rocket.jpg", include_bytes!("../assets/samples/rocket.jpg")),
 ];
 

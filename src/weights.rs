@@ -22,7 +22,13 @@ pub struct WeightMap {
 }
 
 /// Prefixes under which training scripts commonly nest a model's state dict.
-const NESTING_PREFIXES: [&str; 5] = ["state_dict.", "model_state_dict.", "model.", "net.", "module."];
+const NESTING_PREFIXES: [&str; 5] = [
+    "state_dict.",
+    "model_state_dict.",
+    "model.",
+    "net.",
+    "module.",
+];
 
 impl WeightMap {
     pub fn load(path: &Path) -> Result<Self> {
@@ -61,7 +67,8 @@ impl WeightMap {
             path: path.to_owned(),
             detail,
         };
-        let reader = pytorch_reader::PytorchReader::new(path).map_err(|e| corrupt(e.to_string()))?;
+        let reader =
+            pytorch_reader::PytorchReader::new(path).map_err(|e| corrupt(e.to_string()))?;
         let mut tensors = BTreeMap::new();
         for (name, t) in reader.tensors() {
             let Some(data) = to_f32(t.dtype(), &t.read().map_err(|e| corrupt(e.to_string()))?)
@@ -90,10 +97,11 @@ impl WeightMap {
 
     /// Reads safetensors from memory; `origin` names the file in messages.
     pub fn from_safetensors(bytes: &[u8], origin: &Path) -> Result<Self> {
-        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| Error::CorruptWeights {
-            path: origin.to_owned(),
-            detail: e.to_string(),
-        })?;
+        let st =
+            safetensors::SafeTensors::deserialize(bytes).map_err(|e| Error::CorruptWeights {
+                path: origin.to_owned(),
+                detail: e.to_string(),
+            })?;
         let mut tensors = BTreeMap::new();
         for (name, view) in st.tensors() {
             let dtype = match view.dtype() {
@@ -174,7 +182,10 @@ fn describe_magic(head: &[u8]) -> String {
     if head.starts_with(&[0xff, 0xd8]) {
         return "a JPEG image".into();
     }
-    if head.iter().all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace()) {
+    if head
+        .iter()
+        .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+    {
         return format!("text starting with {:?}", String::from_utf8_lossy(head));
     }
     format!("unknown bytes {:02x?}", &head[..head.len().min(8)])

@@ -31,7 +31,10 @@ impl Transform {
         let c = (size as f32 - 1.0) / 2.0;
         let (sin, cos) = self.angle.sin_cos();
         let (u, v) = (x - c, y - c);
-        (cos * u - sin * v + c + self.dx, sin * u + cos * v + c + self.dy)
+        (
+            cos * u - sin * v + c + self.dx,
+            sin * u + cos * v + c + self.dy,
+        )
     }
 
     /// Where the augmented pixel `(x, y)` comes from in the original.
@@ -107,7 +110,14 @@ pub fn run(
     let ts = transforms(aug, size);
     let batch = (s.batch_size(options) / 2).max(1);
     let n = size * size;
-    let mut acc = vec![if aug.aggregate == Aggregate::Max { f32::NEG_INFINITY } else { 0.0 }; n];
+    let mut acc = vec![
+        if aug.aggregate == Aggregate::Max {
+            f32::NEG_INFINITY
+        } else {
+            0.0
+        };
+        n
+    ];
     let mut count = vec![0u32; n];
     monitor.set(0, ts.len());
     for (done, chunk) in ts.chunks(batch).enumerate() {
@@ -207,7 +217,11 @@ mod tests {
         let a = transforms(&o, 224);
         assert_eq!(a, transforms(&o, 224));
         assert_eq!(a[0], Transform::IDENTITY);
-        assert!(a[1..].iter().all(|t| t.angle.abs() <= 0.5 && t.dx.abs() <= 30.0));
+        assert!(
+            a[1..]
+                .iter()
+                .all(|t| t.angle.abs() <= 0.5 && t.dx.abs() <= 30.0)
+        );
         let b = transforms(&AugmentOptions { seed: 1, ..o }, 224);
         assert_ne!(a[1], b[1]);
     }

@@ -87,7 +87,10 @@ mod tests {
         // GradCAM++ channel 0 pixel 0: g=.5, g²=.25, g³=.125, ΣA=4 → .25/(.5+.5) = .25 → .125
         // pixel 1: relu(−.5) = 0. Channel 1: g = 1 → 1/(2 + 2) = .25; g = 0 → 0.
         let w = gradcam_pp_weights(&a, &g, 2);
-        assert!((w[0] - 0.125).abs() < 1e-5 && (w[1] - 0.25).abs() < 1e-5, "{w:?}");
+        assert!(
+            (w[0] - 0.125).abs() < 1e-5 && (w[1] - 0.25).abs() < 1e-5,
+            "{w:?}"
+        );
     }
 
     #[test]

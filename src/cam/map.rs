@@ -43,7 +43,7 @@ impl Map {
     /// Whether every value is the same (then `normalized` is all-zero).
     pub fn is_flat(&self) -> bool {
         let (lo, hi) = self.min_max();
-        !(hi - lo > 0.0)
+        hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
     }
 
     /// `(m − min) / (max − min)`, all-zero for a flat (or non-finite) map.

@@ -131,7 +131,13 @@ pub enum Gate {
 }
 
 impl Gate {
-    pub const ALL: [Gate; 5] = [Gate::Tanh, Gate::Relu, Gate::Sigmoid, Gate::Mish, Gate::Swish];
+    pub const ALL: [Gate; 5] = [
+        Gate::Tanh,
+        Gate::Relu,
+        Gate::Sigmoid,
+        Gate::Mish,
+        Gate::Swish,
+    ];
 
     pub fn apply(self, x: f32) -> f32 {
         match self {
@@ -231,7 +237,7 @@ impl AugmentOptions {
 }
 
 /// Everything that changes a method's result besides image, model, layer and class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 pub struct Options {
     pub scorecam_pp: ScoreCamPlusPlusOptions,
     pub augment: AugmentOptions,
@@ -239,15 +245,4 @@ pub struct Options {
     pub top_channels: Option<usize>,
     /// Masked inputs per forward pass; `None` sizes batches from the device's limits.
     pub batch_size: Option<usize>,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            scorecam_pp: ScoreCamPlusPlusOptions::default(),
-            augment: AugmentOptions::default(),
-            top_channels: None,
-            batch_size: None,
-        }
-    }
 }

@@ -12,6 +12,8 @@ pub mod score;
 pub mod session;
 
 pub use map::Map;
-pub use method::{Aggregate, AugmentOptions, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode};
+pub use method::{
+    Aggregate, AugmentOptions, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode,
+};
 pub use monitor::Monitor;
 pub use session::{CamResult, Session};

@@ -118,7 +118,11 @@ pub fn run(
     let raw = if method == Method::ScoreCamPlusPlus && !opts.gate_in_normalization_only {
         gated_sum(s, opts.gate, &weights, batch)?
     } else {
-        Map::new(w, h, super::gradient::weighted_sum(&s.activations, &weights))
+        Map::new(
+            w,
+            h,
+            super::gradient::weighted_sum(&s.activations, &weights),
+        )
     };
     Ok(ScoreOutput {
         raw,
@@ -161,7 +165,11 @@ fn softmax_over_selected(weights: &mut [f32], roles: &[Role]) {
         .fold(f32::NEG_INFINITY, f32::max);
     let mut sum = 0.0;
     for (w, r) in weights.iter_mut().zip(roles) {
-        *w = if *r == Role::Skip { 0.0 } else { (*w - max).exp() };
+        *w = if *r == Role::Skip {
+            0.0
+        } else {
+            (*w - max).exp()
+        };
         sum += *w;
     }
     if sum > 0.0 {

@@ -26,6 +26,8 @@ impl Act {
     }
 }
 
+// Blocks are built once per model and never moved in hot loops: size differences are harmless.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Block {
     /// Convolution (BatchNorm folded in) followed by an activation.
@@ -95,6 +97,7 @@ impl Block {
     }
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Classifier {
     /// Global average pool then one linear layer (ResNet, EfficientNet).

@@ -137,12 +137,8 @@ impl Conv {
                 (total / 2, total - total / 2)
             }
         };
-        let options = ConvOptions::new_with_padding(
-            [self.stride; 2],
-            [pad(h), pad(w)],
-            [1, 1],
-            self.groups,
-        );
+        let options =
+            ConvOptions::new_with_padding([self.stride; 2], [pad(h), pad(w)], [1, 1], self.groups);
         conv2d(x, self.weight.clone(), Some(self.bias.clone()), options)
     }
 }

@@ -46,8 +46,7 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     fn layers(&self) -> Vec<LayerInfo>;
     fn default_layer(&self) -> usize;
     fn features(&self, x: Tensor<4>, layer: usize) -> Features;
-    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize)
-    -> Tensor<2>;
+    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize) -> Tensor<2>;
     /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;

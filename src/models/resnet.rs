@@ -43,14 +43,59 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
             let bn = |i: usize| format!("{p}.bn{i}");
             let convs = if bottleneck {
                 vec![
-                    l.conv(&format!("{p}.conv1"), Some((&bn(1), EPS)), c_in, width, 1, 1, sym(0), 1)?,
-                    l.conv(&format!("{p}.conv2"), Some((&bn(2), EPS)), width, width, 3, stride, sym(1), 1)?,
-                    l.conv(&format!("{p}.conv3"), Some((&bn(3), EPS)), width, c_out, 1, 1, sym(0), 1)?,
+                    l.conv(
+                        &format!("{p}.conv1"),
+                        Some((&bn(1), EPS)),
+                        c_in,
+                        width,
+                        1,
+                        1,
+                        sym(0),
+                        1,
+                    )?,
+                    l.conv(
+                        &format!("{p}.conv2"),
+                        Some((&bn(2), EPS)),
+                        width,
+                        width,
+                        3,
+                        stride,
+                        sym(1),
+                        1,
+                    )?,
+                    l.conv(
+                        &format!("{p}.conv3"),
+                        Some((&bn(3), EPS)),
+                        width,
+                        c_out,
+                        1,
+                        1,
+                        sym(0),
+                        1,
+                    )?,
                 ]
             } else {
                 vec![
-                    l.conv(&format!("{p}.conv1"), Some((&bn(1), EPS)), c_in, width, 3, stride, sym(1), 1)?,
-                    l.conv(&format!("{p}.conv2"), Some((&bn(2), EPS)), width, width, 3, 1, sym(1), 1)?,
+                    l.conv(
+                        &format!("{p}.conv1"),
+                        Some((&bn(1), EPS)),
+                        c_in,
+                        width,
+                        3,
+                        stride,
+                        sym(1),
+                        1,
+                    )?,
+                    l.conv(
+                        &format!("{p}.conv2"),
+                        Some((&bn(2), EPS)),
+                        width,
+                        width,
+                        3,
+                        1,
+                        sym(1),
+                        1,
+                    )?,
                 ]
             };
             let downsample = if stride != 1 || c_in != c_out {

@@ -9,9 +9,12 @@ use crate::weights::WeightMap;
 use burn::tensor::Device;
 
 const POOL: usize = 0;
-const VGG16: [usize; 18] = [64, 64, POOL, 128, 128, POOL, 256, 256, 256, POOL, 512, 512, 512, POOL, 512, 512, 512, POOL];
+const VGG16: [usize; 18] = [
+    64, 64, POOL, 128, 128, POOL, 256, 256, 256, POOL, 512, 512, 512, POOL, 512, 512, 512, POOL,
+];
 const VGG19: [usize; 21] = [
-    64, 64, POOL, 128, 128, POOL, 256, 256, 256, 256, POOL, 512, 512, 512, 512, POOL, 512, 512, 512, 512, POOL,
+    64, 64, POOL, 128, 128, POOL, 256, 256, 256, 256, POOL, 512, 512, 512, 512, POOL, 512, 512,
+    512, 512, POOL,
 ];
 
 pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result<Cnn> {

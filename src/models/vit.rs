@@ -38,12 +38,18 @@ impl EncoderBlock {
         };
         let (q, k, v) = (part(0), part(1), part(2));
         let scores = q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt();
-        let o = softmax(scores, 3).matmul(v).swap_dims(1, 2).reshape([b, n, DIM]);
+        let o = softmax(scores, 3)
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b, n, DIM]);
         self.out.forward(o)
     }
 
     fn mlp(&self, x: Tensor<3>) -> Tensor<3> {
-        x.clone() + self.mlp_2.forward(gelu(self.mlp_1.forward(self.ln_2.forward(x))))
+        x.clone()
+            + self
+                .mlp_2
+                .forward(gelu(self.mlp_1.forward(self.ln_2.forward(x))))
     }
 
     fn forward(&self, x: Tensor<3>) -> Tensor<3> {
@@ -83,7 +89,10 @@ impl Vit {
         let mut blocks = vec![];
         for i in 0..DEPTH {
             let p = format!("encoder.layers.encoder_layer_{i}");
-            let qkv_w = l.load::<2>(&format!("{p}.self_attention.in_proj_weight"), [3 * DIM, DIM])?;
+            let qkv_w = l.load::<2>(
+                &format!("{p}.self_attention.in_proj_weight"),
+                [3 * DIM, DIM],
+            )?;
             let qkv_b = l.load::<1>(&format!("{p}.self_attention.in_proj_bias"), [3 * DIM])?;
             blocks.push(EncoderBlock {
                 ln_1: l.layer_norm(&format!("{p}.ln_1"), DIM, EPS)?,
@@ -155,7 +164,9 @@ impl Network for Vit {
     }
 
     fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize) -> Tensor<2> {
-        let x = context.expect("ViT features carry their residual stream").clone();
+        let x = context
+            .expect("ViT features carry their residual stream")
+            .clone();
         let [b, n, _] = x.dims();
         let blk = &self.blocks[layer];
         let cls = blk.ln_1.forward(x.clone()).slice([0..b, 0..1, 0..DIM]);
@@ -165,7 +176,11 @@ impl Network for Vit {
         let x = self.blocks[layer + 1..]
             .iter()
             .fold(x, |x, blk| blk.forward(x));
-        let cls = self.ln.forward(x).slice([0..b, 0..1, 0..DIM]).reshape([b, DIM]);
+        let cls = self
+            .ln
+            .forward(x)
+            .slice([0..b, 0..1, 0..DIM])
+            .reshape([b, DIM]);
         debug_assert_eq!(n, GRID * GRID + 1);
         self.head.forward(cls)
     }

@@ -50,10 +50,9 @@ fn rel_err(ours: &[f32], theirs: &[f32]) -> f32 {
 
 #[test]
 fn every_method_matches_its_reference_implementation() {
-    let fx: CamFixture = serde_json::from_str(
-        &std::fs::read_to_string(fixture("cam/resnet18.json")).unwrap(),
-    )
-    .unwrap();
+    let fx: CamFixture =
+        serde_json::from_str(&std::fs::read_to_string(fixture("cam/resnet18.json")).unwrap())
+            .unwrap();
     let (_dir, model) = resnet18();
     let layer = model.layer_index(Some("layer4")).unwrap();
     let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
@@ -82,7 +81,10 @@ fn every_method_matches_its_reference_implementation() {
             let e = rel_err(&r.raw.data, raw);
             assert!(e <= 1e-4, "{method}: raw map relative error {e}");
         }
-        assert!(r.map.data.iter().all(|v| (0.0..=1.0).contains(v)), "{method}");
+        assert!(
+            r.map.data.iter().all(|v| (0.0..=1.0).contains(v)),
+            "{method}"
+        );
         assert!(!r.flat, "{method}");
     }
     // ScoreCAM++'s map lives at input resolution.
@@ -123,7 +125,11 @@ fn all_zero_activations_give_all_zero_maps_and_one_shared_forward() {
         };
         let r = s.explain(method, 1, &options, &monitor).unwrap();
         assert!(r.flat, "{method}");
-        assert!(r.map.data.iter().all(|v| *v == 0.0), "{method}: {:?}", &r.map.data[..4]);
+        assert!(
+            r.map.data.iter().all(|v| *v == 0.0),
+            "{method}: {:?}",
+            &r.map.data[..4]
+        );
         assert!(r.raw.data.iter().all(|v| v.is_finite()), "{method}");
         if method == Method::ScoreCamPlusPlus {
             // 512 identical all-zero masks: one forward pass.
@@ -153,7 +159,8 @@ fn scorecam_pp_does_not_depend_on_the_batch_size() {
             top_channels: Some(24),
             ..Options::default()
         };
-        s.explain(Method::ScoreCamPlusPlus, 7, &o, &Monitor::new()).unwrap()
+        s.explain(Method::ScoreCamPlusPlus, 7, &o, &Monitor::new())
+            .unwrap()
     };
     let a = run(&mut s, 5);
     let b = run(&mut s, 24);
@@ -181,10 +188,18 @@ fn cancelling_stops_within_one_batch() {
             m.progress().0
         });
         let r = s.explain(Method::ScoreCamPlusPlus, 7, &options, &monitor);
-        assert!(matches!(r, Err(Error::Cancelled)), "{:?}", r.map(|r| r.method));
+        assert!(
+            matches!(r, Err(Error::Cancelled)),
+            "{:?}",
+            r.map(|r| r.method)
+        );
         watcher.join().unwrap()
     });
     let (done, total) = monitor.progress();
     assert_eq!(total, 512);
-    assert!(done <= seen + 4, "went on for {} channels after the cancel", done - seen);
+    assert!(
+        done <= seen + 4,
+        "went on for {} channels after the cancel",
+        done - seen
+    );
 }

@@ -51,7 +51,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 }
 
 pub fn asset(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("assets").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join(rel)
 }
 
 pub fn shared_data(rel: &str) -> PathBuf {

@@ -80,7 +80,10 @@ fn a_non_weights_file_is_a_clear_error() {
     let err = Model::from_file(&asset("samples/chelsea.png"), &cpu()).unwrap_err();
     assert!(matches!(err, Error::NotWeights { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("PNG image") && msg.contains("expected a PyTorch checkpoint"), "{msg}");
+    assert!(
+        msg.contains("PNG image") && msg.contains("expected a PyTorch checkpoint"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -51,6 +51,9 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
         }
     }
     let acc = correct as f64 / 200.0;
-    eprintln!("Lite0 top-1 on the first 200 imagenet-val images: {:.1}%", acc * 100.0);
+    eprintln!(
+        "Lite0 top-1 on the first 200 imagenet-val images: {:.1}%",
+        acc * 100.0
+    );
     assert!(acc >= 0.80, "top-1 {acc}");
 }

@@ -1,8 +1,8 @@
 //! One integration-test binary (linking burn once, not once per file), a module per subject.
 //! Model-level tests run on burn's flex CPU backend.
 
-mod common;
 mod cam;
+mod common;
 mod formats;
 mod lite0;
 mod reference_models;

@@ -1,9 +1,9 @@
 //! torchvision models on formula weights give torchvision's logits (tools/make_model_fixtures.py).
 
 use crate::common::*;
+use burn::tensor::{Tensor, TensorData};
 use camlens::models::{Arch, Model};
 use camlens::tensor_io::to_vec;
-use burn::tensor::{Tensor, TensorData};
 
 fn check(arch: &str, expected_arch: Arch) {
     let fx = model_fixture(arch);
@@ -69,7 +69,10 @@ fn a_two_class_resnet18_loads_with_its_labels_file() {
     let model = Model::from_file(&path, &cpu()).unwrap();
     assert_eq!(model.arch, Arch::ResNet(18));
     assert_eq!(model.classes, vec!["cat", "dog"]);
-    assert_eq!(model.layers()[model.layer_index(None).unwrap()].name, "layer4");
+    assert_eq!(
+        model.layers()[model.layer_index(None).unwrap()].name,
+        "layer4"
+    );
 }
 
 #[test]
@@ -85,5 +88,8 @@ fn a_wrongly_shaped_tensor_is_named_with_expected_and_found() {
     write_safetensors(&path, &keys);
     let err = Model::from_file(&path, &cpu()).unwrap_err().to_string();
     assert!(err.contains("layer3.0.conv1.weight"), "{err}");
-    assert!(err.contains("[256, 128, 3, 3]") && err.contains("[256, 64, 3, 3]"), "{err}");
+    assert!(
+        err.contains("[256, 128, 3, 3]") && err.contains("[256, 64, 3, 3]"),
+        "{err}"
+    );
 }
