@@ -5,6 +5,7 @@ use crate::cam::{CamResult, Method, Monitor, Options, Session};
 use crate::classify::{Prediction, top_k};
 use crate::error::Result;
 use crate::models::Model;
+use crate::overlay::{Colormap, Panel, View, render, sheet};
 use crate::preprocess::{CropBox, load_image};
 use image::RgbImage;
 use std::path::Path;
@@ -73,4 +74,54 @@ pub fn explain_rgb(
         probability,
         results,
     })
+}
+
+/// Each result rendered on the original image.
+pub fn render_all(ex: &Explained, view: View, cmap: Colormap, alpha: f32) -> Vec<RgbImage> {
+    ex.results
+        .iter()
+        .map(|r| render(&ex.image, &r.map, &ex.crop, view, cmap, alpha))
+        .collect()
+}
+
+/// The original and one captioned panel per method (method, class, probability, time), titled.
+pub fn comparison_sheet(
+    ex: &Explained,
+    rendered: &[RgbImage],
+    class_name: &str,
+    title: &str,
+) -> RgbImage {
+    let mut panels = vec![Panel {
+        image: &ex.image,
+        caption: vec![
+            "original".into(),
+            format!("{} ({:.1}%)", class_name, 100.0 * ex.probability),
+        ],
+    }];
+    for (img, r) in rendered.iter().zip(&ex.results) {
+        let mut caption = vec![
+            format!(
+                "{} ({:.0} ms)",
+                r.method.label(),
+                r.elapsed.as_secs_f64() * 1e3
+            ),
+            format!(
+                "class {} '{}' {:.1}%",
+                r.class,
+                class_name,
+                100.0 * ex.probability
+            ),
+        ];
+        if let Some(a) = &r.approximate {
+            caption.push(a.clone());
+        }
+        if r.flat {
+            caption.push("flat map".into());
+        }
+        panels.push(Panel {
+            image: img,
+            caption,
+        });
+    }
+    sheet(&panels, 320, 4, title)
 }

@@ -49,6 +49,8 @@ enum Command {
     },
     /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
     Explain(ExplainArgs),
+    /// Explain the bundled sample photos with the built-in model (what `camlens` alone does).
+    Demo,
     /// Time each method per image (median of several runs; warm-up reported separately).
     Bench(BenchArgs),
 }
@@ -163,13 +165,9 @@ struct BenchArgs {
 
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    camlens::device::tune_allocator();
     let cli = Cli::parse();
-    let Some(command) = cli.command else {
-        use clap::CommandFactory;
-        Cli::command().print_help().ok();
-        println!();
-        return ExitCode::SUCCESS;
-    };
+    let command = cli.command.unwrap_or(Command::Demo);
     match run(cli.device, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -225,6 +223,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
             );
         }
         Command::Explain(args) => explain(&compute, args)?,
+        Command::Demo => demo(&compute)?,
         Command::Bench(args) => bench::run(&compute, args)?,
         Command::Layers { model } => {
             let model = open_model(&model, &compute)?;
@@ -237,10 +236,105 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
     Ok(())
 }
 
+/// Shows `done/total` of a long method on a terminal until `finished`.
+fn watch_progress(monitor: &Monitor, what: &str, finished: impl Fn() -> bool) {
+    use std::io::IsTerminal;
+    let tty = std::io::stderr().is_terminal();
+    let mut last = (0, 0);
+    while !finished() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = monitor.progress();
+        if tty && now != last && now.1 > 0 {
+            eprint!("\r  {what}: {}/{} masked inputs   ", now.0, now.1);
+            last = now;
+        }
+    }
+    if tty && last.1 > 0 {
+        eprint!("\r{}\r", " ".repeat(what.len() + 40));
+    }
+}
+
 fn open_model(spec: &str, compute: &camlens::device::Compute) -> camlens::Result<Model> {
     let mut model = Model::open(spec, &compute.device)?;
     model.max_buffer_bytes = compute.max_buffer_bytes;
     Ok(model)
+}
+
+/// The bundled samples, explained by the gradient family and ScoreCAM++, as comparison sheets in
+/// a new folder `camlens-demo[-N]` of the current directory (never an existing one).
+fn demo(compute: &camlens::device::Compute) -> camlens::Result<()> {
+    use camlens::explain::{comparison_sheet, explain_rgb, render_all};
+    use camlens::overlay::{View, save_png};
+    use camlens::samples::{SAMPLES, decode};
+    println!("camlens: explaining the bundled sample photos with the built-in model.");
+    println!("(`camlens --help` lists the commands; `camlens explain --help` the options.)");
+    let out = (1..)
+        .map(|i| match i {
+            1 => PathBuf::from("camlens-demo"),
+            i => PathBuf::from(format!("camlens-demo-{i}")),
+        })
+        .find(|p| !p.exists())
+        .expect("a free folder name");
+    std::fs::create_dir_all(&out).map_err(|source| camlens::Error::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let model = open_model("lite0", compute)?;
+    let layer = model.layer_index(None)?;
+    let methods = [
+        Method::GradCam,
+        Method::GradCamPlusPlus,
+        Method::XGradCam,
+        Method::LayerCam,
+        Method::ScoreCamPlusPlus,
+    ];
+    for (name, bytes) in SAMPLES {
+        let monitor = Monitor::new();
+        let explained = std::thread::scope(|scope| {
+            let job = scope.spawn(|| {
+                explain_rgb(
+                    &model,
+                    decode(bytes),
+                    &methods,
+                    None,
+                    layer,
+                    &Options::default(),
+                    &monitor,
+                )
+            });
+            watch_progress(&monitor, name, || job.is_finished());
+            job.join().expect("explain thread")
+        })?;
+        let class_name = &model.classes[explained.class];
+        let rendered = render_all(&explained, View::Overlay, Colormap::Jet, 0.5);
+        let title = format!(
+            "{name} — {} — layer {}",
+            model.name,
+            model.layers()[layer].name
+        );
+        let sheet = comparison_sheet(&explained, &rendered, class_name, &title);
+        let path = out.join(format!("{name}.grid.png"));
+        save_png(&sheet, &path, false)?;
+        let times: Vec<String> = explained
+            .results
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:.0} ms",
+                    r.method.label(),
+                    r.elapsed.as_secs_f64() * 1e3
+                )
+            })
+            .collect();
+        println!(
+            "{name}: {} ({:.1}%) — {} → {}",
+            class_name,
+            100.0 * explained.probability,
+            times.join(", "),
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 fn file_id(m: Method) -> String {
@@ -248,8 +342,8 @@ fn file_id(m: Method) -> String {
 }
 
 fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Result<()> {
-    use camlens::explain::{explain_image, ordered};
-    use camlens::overlay::{Panel, View, render, save_npy, save_png, sheet};
+    use camlens::explain::{comparison_sheet, explain_image, ordered, render_all};
+    use camlens::overlay::{View, save_npy, save_png};
     let (methods, options) = args.cam.options()?;
     let methods = ordered(&methods);
     let view = match args.view.as_str() {
@@ -307,16 +401,9 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
                     &model, image, &methods, args.class, layer, &options, &monitor,
                 )
             });
-            while !job.is_finished() {
-                std::thread::sleep(std::time::Duration::from_millis(250));
-                let (done, total) = monitor.progress();
-                if total > 0 {
-                    eprint!("\r  {}: {done}/{total}   ", image.display());
-                }
-            }
+            watch_progress(&monitor, &image.display().to_string(), || job.is_finished());
             job.join().expect("explain thread")
         })?;
-        eprint!("\r");
         let paths = outputs(image);
         let mut paths = paths.iter();
         let class_name = &model.classes[explained.class];
@@ -327,18 +414,10 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
             class_name,
             100.0 * explained.probability
         );
-        let mut panels_img = vec![];
-        for r in &explained.results {
-            let img = render(
-                &explained.image,
-                &r.map,
-                &explained.crop,
-                view,
-                args.colormap,
-                args.alpha,
-            );
+        let rendered = render_all(&explained, view, args.colormap, args.alpha);
+        for (img, r) in rendered.iter().zip(&explained.results) {
             let p = paths.next().unwrap();
-            save_png(&img, p, args.overwrite)?;
+            save_png(img, p, args.overwrite)?;
             println!(
                 "  {:<28} {:>8.0} ms{}{}  → {}",
                 r.method.label(),
@@ -351,41 +430,16 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
                 p.display()
             );
             if args.raw {
-                let p = paths.next().unwrap();
-                save_npy(&r.map, p, args.overwrite)?;
-                println!("  {:<28} → {}", "", p.display());
-                let p = paths.next().unwrap();
-                save_npy(&r.raw, p, args.overwrite)?;
-                println!("  {:<28} → {}", "", p.display());
+                for (map, p) in [
+                    (&r.map, paths.next().unwrap()),
+                    (&r.raw, paths.next().unwrap()),
+                ] {
+                    save_npy(map, p, args.overwrite)?;
+                    println!("  {:<28} → {}", "", p.display());
+                }
             }
-            panels_img.push((img, r));
         }
         if args.grid {
-            let mut panels = vec![Panel {
-                image: &explained.image,
-                caption: vec![
-                    "original".into(),
-                    format!("{} ({:.1}%)", class_name, 100.0 * explained.probability),
-                ],
-            }];
-            for (img, r) in &panels_img {
-                let mut caption = vec![
-                    r.method.label().to_string(),
-                    format!(
-                        "class {} '{}' {:.1}%",
-                        r.class,
-                        class_name,
-                        100.0 * explained.probability
-                    ),
-                ];
-                if let Some(a) = &r.approximate {
-                    caption.push(a.clone());
-                }
-                panels.push(Panel {
-                    image: img,
-                    caption,
-                });
-            }
             let title = format!(
                 "{} — {} — layer {}",
                 image
@@ -395,7 +449,7 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
                 model.name,
                 layer_info.name
             );
-            let sheet = sheet(&panels, 320, 4, &title);
+            let sheet = comparison_sheet(&explained, &rendered, class_name, &title);
             let p = paths.next().unwrap();
             save_png(&sheet, p, args.overwrite)?;
             println!("  {:<28} → {}", "comparison sheet", p.display());
@@ -450,6 +504,29 @@ mod bench {
             if grads.len() > 1 {
                 cases.push(("gradient methods together".into(), grads));
             }
+            // Plain classification of one image, for reference.
+            let predict = || -> camlens::Result<Duration> {
+                let t = Instant::now();
+                camlens::classify::logits_and_probs(&model, std::slice::from_ref(&input))?;
+                Ok(t.elapsed())
+            };
+            let warm = predict()?;
+            let med = median(
+                (0..runs)
+                    .map(|_| predict())
+                    .collect::<camlens::Result<_>>()?,
+            );
+            eprintln!(
+                "{:<28} {:<26} first {:>9.1} ms   median of {runs} {:>9.1} ms",
+                model.name,
+                "predict",
+                warm.as_secs_f64() * 1e3,
+                med.as_secs_f64() * 1e3
+            );
+            rows.push(serde_json::json!({
+                "model": model.name, "method": "predict", "runs": runs,
+                "first_ms": warm.as_secs_f64() * 1e3, "median_ms": med.as_secs_f64() * 1e3,
+            }));
             for (name, ms) in cases {
                 let warm = time(&ms)?;
                 let timed = (0..runs)

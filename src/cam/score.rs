@@ -46,12 +46,17 @@ pub fn run(
     let mut roles = vec![Role::Skip; k];
     let mut jobs: Vec<usize> = vec![];
     let mut constant_jobs: HashMap<u32, usize> = HashMap::new();
+    let mut channel_jobs: HashMap<Vec<u32>, usize> = HashMap::new();
     for &c in &selected {
         let ch = &s.activations[c * plane..(c + 1) * plane];
         let flat = ch.iter().all(|v| *v == ch[0]);
         roles[c] = if !flat {
-            jobs.push(c);
-            Role::Job(jobs.len() - 1)
+            // Bit-identical channels give bit-identical masks: one forward serves them all.
+            let key = ch.iter().map(|v| v.to_bits()).collect();
+            Role::Job(*channel_jobs.entry(key).or_insert_with(|| {
+                jobs.push(c);
+                jobs.len() - 1
+            }))
         } else {
             // A constant activation v gives the constant mask: 0 after min-max (pytorch-grad-cam),
             // none at all (authors' ScoreCAM), gate(v) for ScoreCAM++.

@@ -58,6 +58,8 @@ pub enum Arch {
     ResNet(usize),
     Vgg(usize, bool),
     VitB16,
+    /// A network assembled in code rather than loaded from a file (tests, experiments).
+    Custom,
 }
 
 impl std::fmt::Display for Arch {
@@ -67,6 +69,7 @@ impl std::fmt::Display for Arch {
             Arch::ResNet(d) => write!(f, "ResNet-{d}"),
             Arch::Vgg(d, bn) => write!(f, "VGG-{d}{}", if *bn { "_bn" } else { "" }),
             Arch::VitB16 => write!(f, "ViT-B/16"),
+            Arch::Custom => write!(f, "custom network"),
         }
     }
 }
@@ -146,6 +149,7 @@ impl Model {
                 let c = n.num_classes;
                 (Box::new(n), c, Preprocess::torchvision())
             }
+            Arch::Custom => unreachable!("detect() never answers Custom"),
         };
         let classes = labels::for_weights(path, classes)?;
         let file = path

@@ -4,5 +4,6 @@
 mod cam;
 mod common;
 mod formats;
+mod gpu_path;
 mod lite0;
 mod reference_models;

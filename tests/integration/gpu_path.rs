@@ -1,0 +1,114 @@
+//! The wgpu path gives the CPU path's numbers, on a tiny network (lavapipe is ~100× slower than
+//! flex, so this stays small). Where no Vulkan adapter exists the test says so and passes, except
+//! under CI, where .ci/run installs lavapipe and a missing adapter is a failure.
+
+use crate::common::*;
+use burn::tensor::{Device, Tensor, TensorData};
+use camlens::cam::{Method, Monitor, Options, Session};
+use camlens::device::{DevicePref, select};
+use camlens::models::cnn::{Act, Block, Classifier, Cnn};
+use camlens::models::layers::{Loader, Padding};
+use camlens::models::{Arch, LayerInfo, Model};
+use camlens::preprocess::Preprocess;
+use camlens::tensor_io::to_vec;
+use camlens::weights::{RawTensor, WeightMap};
+
+fn tiny(device: &Device) -> Model {
+    let mut map = WeightMap::default();
+    for (name, shape) in [
+        ("conv1.weight", vec![8, 3, 3, 3]),
+        ("conv1.bias", vec![8]),
+        ("conv2.weight", vec![16, 8, 3, 3]),
+        ("conv2.bias", vec![16]),
+        ("fc.weight", vec![10, 16]),
+        ("fc.bias", vec![10]),
+    ] {
+        let data = values(name, &shape);
+        map.tensors.insert(name.into(), RawTensor { shape, data });
+    }
+    let l = Loader {
+        map: &map,
+        model: "tiny",
+        device,
+    };
+    let conv = |name, c_in, c_out| {
+        l.conv(name, None, c_in, c_out, 3, 2, Padding::Symmetric(1), 1)
+            .unwrap()
+    };
+    let net = Cnn {
+        blocks: vec![
+            Block::Conv(conv("conv1", 3, 8), Act::Relu),
+            Block::Conv(conv("conv2", 8, 16), Act::Relu),
+        ],
+        taps: vec![(
+            LayerInfo {
+                name: "conv2".into(),
+                channels: 16,
+                height: 8,
+                width: 8,
+            },
+            1,
+        )],
+        default_tap: 0,
+        classifier: Classifier::AvgFc(l.linear("fc", 16, 10).unwrap()),
+        peak: 8 * 16 * 16,
+    };
+    Model {
+        arch: Arch::Custom,
+        name: "tiny".into(),
+        net: Box::new(net),
+        preprocess: Preprocess {
+            size: 32,
+            ..Preprocess::torchvision()
+        },
+        classes: (0..10).map(|i| i.to_string()).collect(),
+        device: device.clone(),
+        max_buffer_bytes: 64 << 20,
+    }
+}
+
+#[test]
+fn wgpu_gives_the_cpu_numbers() {
+    let gpu = match select(DevicePref::Gpu) {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("no wgpu adapter here, GPU-path test not run: {e}");
+            return;
+        }
+        Err(e) => panic!("CI must provide lavapipe: {e}"),
+    };
+    eprintln!("GPU path on {}", gpu.backend);
+    let x = input(&[3, 32, 32]);
+    let mut results = vec![];
+    for device in [cpu(), gpu.device.clone()] {
+        let model = tiny(&device);
+        let t = Tensor::<4>::from_data(TensorData::new(x.clone(), [1, 3, 32, 32]), &device);
+        let logits = to_vec(model.forward(t)).unwrap();
+        let mut s = Session::new(&model, x.clone(), 0).unwrap();
+        let class = s.top_class();
+        let options = Options {
+            batch_size: Some(6),
+            ..Options::default()
+        };
+        let mut maps = vec![];
+        for m in [Method::GradCam, Method::LayerCam, Method::ScoreCamPlusPlus] {
+            maps.push(
+                s.explain(m, class, &options, &Monitor::new())
+                    .unwrap()
+                    .raw
+                    .data,
+            );
+        }
+        results.push((logits, class, maps));
+    }
+    let (cpu_res, gpu_res) = (&results[0], &results[1]);
+    assert_eq!(cpu_res.1, gpu_res.1);
+    let close = |a: &[f32], b: &[f32]| {
+        let scale = b.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-3 * scale)
+    };
+    assert!(close(&gpu_res.0, &cpu_res.0), "logits differ");
+    for (g, c) in gpu_res.2.iter().zip(&cpu_res.2) {
+        assert!(close(g, c), "a map differs between wgpu and flex");
+    }
+}
