@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine (see ../shared/docs/gpu.md): nothing is built there. Carries:
-# .gpu/camlens.gz (stripped release binary), .gl (Vulkan/GL loader debs), .whl (grad-cam, ttach,
+# .gpu/camlens.xz (stripped release binary), .gl (Vulkan/GL loader debs), .whl (grad-cam, ttach,
 # torchcam wheels). Writes every figure to $OUT.
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
@@ -11,7 +11,7 @@ for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulka
 done
 export XDG_RUNTIME_DIR=/tmp/xdg; mkdir -p -m 700 $XDG_RUNTIME_DIR
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
-gunzip -c .gpu/camlens.gz > /tmp/camlens && chmod +x /tmp/camlens
+python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.gpu/camlens.xz'), open('/tmp/camlens','wb'))" && chmod +x /tmp/camlens
 B=/tmp/camlens
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 W=/tmp/resnet18-formula.safetensors
@@ -21,13 +21,13 @@ M=gradcam,gradcam++,xgradcam,layercam,scorecam,scorecam-pgc,scorecam++,auggradca
   echo "== predict (first run compiles shaders)"
   time $B --device gpu predict assets/samples/chelsea.png assets/samples/coffee.png --top 3
   echo "== bench lite0"
-  timeout 200 $B --device gpu bench --model lite0 --methods $M --runs 3 --json "$OUT/ours-gpu-lite0.json" >/dev/null
+  timeout 130 $B --device gpu bench --image assets/samples/chelsea.png --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" >/dev/null
   echo "== bench resnet18"
-  timeout 200 $B --device gpu bench --model $W --methods $M --runs 3 --json "$OUT/ours-gpu-resnet18.json" >/dev/null
+  timeout 130 $B --device gpu bench --image assets/samples/chelsea.png --model $W --methods $M --runs 2 --json "$OUT/ours-gpu-resnet18.json" >/dev/null
 } > "$OUT/ours.log" 2>&1
 {
-  timeout 150 python3 tools/bench_peers.py --device cuda --model lite0 --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-lite0.json"
-  timeout 150 python3 tools/bench_peers.py --device cuda --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-resnet18.json"
+  timeout 80 python3 tools/bench_peers.py --device cuda --model lite0 --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-lite0.json"
+  timeout 80 python3 tools/bench_peers.py --device cuda --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-resnet18.json"
 } > "$OUT/peers.log" 2>&1
 for m in lite0 resnet18; do
   echo "## $m"; python3 tools/compare_bench.py "$OUT/ours-gpu-$m.json" "$OUT/peers-gpu-$m.json"
