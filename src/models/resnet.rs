@@ -136,6 +136,7 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
         default_tap: 3,
         taps,
         classifier: Classifier::AvgFc(fc),
-        peak: 64 * 112 * 112,
+        // conv1's im2col columns on GPUs (3·7·7 × 112²) outgrow any activation.
+        peak: 3 * 7 * 7 * 112 * 112,
     })
 }

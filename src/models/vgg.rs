@@ -74,6 +74,7 @@ pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result
         default_tap: taps.len() - 1,
         taps,
         classifier,
-        peak: 64 * 224 * 224,
+        // The im2col path is capped at 4M floats per input (layers.rs), above the activations.
+        peak: 4 << 20,
     })
 }
