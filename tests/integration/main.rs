@@ -2,6 +2,7 @@
 //! Model-level tests run on burn's flex CPU backend.
 
 mod cam;
+mod cli;
 mod common;
 mod formats;
 mod gpu_path;

@@ -1,0 +1,107 @@
+//! The `camlens` binary end to end: predict, explain's files and its refusal to overwrite.
+
+use crate::common::*;
+use std::process::Command;
+
+fn camlens() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_camlens"));
+    c.arg("--device").arg("cpu");
+    c
+}
+
+#[test]
+fn predict_prints_json_top_k() {
+    let out = camlens()
+        .args(["predict", "--json", "--top", "2"])
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let top = &v[0]["top"];
+    assert_eq!(top.as_array().unwrap().len(), 2);
+    assert_eq!(top[0]["class"], 967);
+    assert_eq!(top[0]["name"], "espresso");
+}
+
+#[test]
+fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        camlens()
+            .args([
+                "explain",
+                "--methods",
+                "gradcam,layercam",
+                "--grid",
+                "--raw",
+                "--out",
+            ])
+            .arg(dir.path())
+            .args(extra)
+            .arg(asset("samples/chelsea.png"))
+            .output()
+            .unwrap()
+    };
+    let out = run(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("tiger cat"), "{stdout}");
+    for f in [
+        "chelsea.gradcam.png",
+        "chelsea.layercam.png",
+        "chelsea.gradcam.npy",
+        "chelsea.gradcam.raw.npy",
+        "chelsea.grid.png",
+    ] {
+        assert!(stdout.contains(f), "does not say it wrote {f}: {stdout}");
+        assert!(dir.path().join(f).is_file(), "{f} missing");
+    }
+    let overlay = image::open(dir.path().join("chelsea.gradcam.png")).unwrap();
+    assert_eq!((overlay.width(), overlay.height()), (451, 300));
+    // 224×224 float32 map after a 128-byte header.
+    let npy = std::fs::metadata(dir.path().join("chelsea.gradcam.npy")).unwrap();
+    assert_eq!(npy.len(), 128 + 224 * 224 * 4);
+
+    let before = std::fs::read(dir.path().join("chelsea.gradcam.png")).unwrap();
+    let refused = run(&["--colormap", "viridis"]);
+    assert!(!refused.status.success());
+    let msg = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        msg.contains("not overwriting") && msg.contains("--overwrite"),
+        "{msg}"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("chelsea.gradcam.png")).unwrap(),
+        before
+    );
+
+    let forced = run(&["--colormap", "viridis", "--overwrite"]);
+    assert!(forced.status.success());
+    assert_ne!(
+        std::fs::read(dir.path().join("chelsea.gradcam.png")).unwrap(),
+        before
+    );
+}
+
+#[test]
+fn a_bad_model_file_is_one_clear_sentence() {
+    let out = camlens()
+        .args(["predict", "--model"])
+        .arg(asset("samples/chelsea.png"))
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("is not a weights file"), "{msg}");
+    assert!(!msg.contains("panicked"), "{msg}");
+}
