@@ -4,6 +4,7 @@
 use crate::cam::{CamResult, Method, Monitor, Options, Session};
 use crate::classify::{Prediction, top_k};
 use crate::error::Result;
+use crate::metrics::{MapScores, Score, score_maps};
 use crate::models::Model;
 use crate::overlay::{Colormap, Panel, View, render, sheet};
 use crate::preprocess::{CropBox, load_image};
@@ -18,6 +19,8 @@ pub struct Explained {
     /// Softmax probability of `class` on the unmasked input.
     pub probability: f32,
     pub results: Vec<CamResult>,
+    /// Each result's faithfulness scores (Average Drop, Increase in Confidence, logit drop).
+    pub faithfulness: Vec<MapScores>,
 }
 
 /// Fast (gradient) methods first: they share one backward and appear at once.
@@ -66,6 +69,8 @@ pub fn explain_rgb(
     for m in ordered(methods) {
         results.push(session.explain(m, class, options, monitor)?);
     }
+    let maps: Vec<&crate::cam::Map> = results.iter().map(|r| &r.map).collect();
+    let faithfulness = score_maps(&session, &maps, class)?;
     Ok(Explained {
         image,
         crop,
@@ -73,6 +78,7 @@ pub fn explain_rgb(
         class,
         probability,
         results,
+        faithfulness,
     })
 }
 
@@ -98,12 +104,21 @@ pub fn comparison_sheet(
             format!("{} ({:.1}%)", class_name, 100.0 * ex.probability),
         ],
     }];
-    for (img, r) in rendered.iter().zip(&ex.results) {
+    for ((img, r), f) in rendered.iter().zip(&ex.results).zip(&ex.faithfulness) {
         let mut caption = vec![
             format!(
                 "{} ({:.0} ms)",
                 r.method.label(),
                 r.elapsed.as_secs_f64() * 1e3
+            ),
+            format!(
+                "drop {:.1}%{}",
+                f.drop_percent(Score::Probability),
+                if f.increased(Score::Probability) {
+                    ", confidence up"
+                } else {
+                    ""
+                }
             ),
             format!(
                 "class {} '{}' {:.1}%",

@@ -12,6 +12,7 @@ pub mod device;
 pub mod error;
 pub mod explain;
 pub mod labels;
+pub mod metrics;
 pub mod models;
 pub mod overlay;
 pub mod preprocess;

@@ -415,13 +415,23 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
             100.0 * explained.probability
         );
         let rendered = render_all(&explained, view, args.colormap, args.alpha);
-        for (img, r) in rendered.iter().zip(&explained.results) {
+        for ((img, r), f) in rendered
+            .iter()
+            .zip(&explained.results)
+            .zip(&explained.faithfulness)
+        {
             let p = paths.next().unwrap();
             save_png(img, p, args.overwrite)?;
             println!(
-                "  {:<28} {:>8.0} ms{}{}  → {}",
+                "  {:<28} {:>8.0} ms  drop {:>5.1}%{}{}{}  → {}",
                 r.method.label(),
                 r.elapsed.as_secs_f64() * 1e3,
+                f.drop_percent(camlens::metrics::Score::Probability),
+                if f.increased(camlens::metrics::Score::Probability) {
+                    " (confidence up)"
+                } else {
+                    ""
+                },
                 if r.flat { "  (flat map)" } else { "" },
                 r.approximate
                     .as_deref()

@@ -57,3 +57,30 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
     );
     assert!(acc >= 0.80, "top-1 {acc}");
 }
+
+#[test]
+fn faithfulness_scores_come_from_the_masked_forward_passes() {
+    use camlens::cam::{Map, Method, Monitor, Options, Session};
+    use camlens::metrics::{Score, score_maps};
+    let model = Model::builtin(&cpu()).unwrap();
+    let img = load_image(&asset("samples/chelsea.png")).unwrap();
+    let (input, _) = model.preprocess.prepare(&img);
+    let mut s = Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
+    let class = s.top_class();
+    let cam = s
+        .explain(Method::GradCam, class, &Options::default(), &Monitor::new())
+        .unwrap();
+    // An all-ones map keeps the input as it is: O = Y exactly, so no drop and no increase.
+    let ones = Map::new(224, 224, vec![1.0; 224 * 224]);
+    let scores = score_maps(&s, &[&ones, &cam.map], class).unwrap();
+    let same = scores[0];
+    assert!((same.o_prob - same.y_prob).abs() < 1e-5, "{same:?}");
+    assert!(same.drop_percent(Score::Probability) < 1e-3);
+    assert!((same.y_prob - s.probs[class]).abs() < 1e-7);
+    // GradCAM's map keeps some of the evidence: a real, finite drop below 100 %.
+    let g = scores[1];
+    assert!(g.o_prob > 0.0 && g.o_prob <= 1.0);
+    let d = g.drop_percent(Score::Probability);
+    assert!((0.0..100.0).contains(&d), "{g:?}");
+    assert!(g.logit_drop().is_finite());
+}
