@@ -6,6 +6,7 @@
 //! (maps → pictures and files), `explain` (one image through all of it) and `device` (wgpu GPU or
 //! flex CPU). The CLI in `main.rs` only parses and prints.
 
+pub mod app;
 pub mod cam;
 pub mod classify;
 pub mod device;

@@ -49,7 +49,13 @@ enum Command {
     },
     /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
     Explain(ExplainArgs),
-    /// Explain the bundled sample photos with the built-in model (what `camlens` alone does).
+    /// Open the desktop app (what `camlens` alone does), with these images or the samples.
+    App {
+        /// Images to open ("Open with camlens" passes them here).
+        images: Vec<PathBuf>,
+    },
+    /// Explain the bundled sample photos with the built-in model, writing comparison sheets
+    /// (what `camlens` alone does where no window can open).
     Demo,
     /// Time each method per image (median of several runs; warm-up reported separately).
     Bench(BenchArgs),
@@ -166,8 +172,13 @@ struct BenchArgs {
 fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     camlens::device::tune_allocator();
-    let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Demo);
+    // "Open with camlens" passes image paths alone: they open in the app.
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.len() > 1 && std::path::Path::new(&args[1]).is_file() {
+        args.insert(1, "app".into());
+    }
+    let cli = Cli::parse_from(args);
+    let command = cli.command.unwrap_or(Command::App { images: vec![] });
     match run(cli.device, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -224,6 +235,17 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         }
         Command::Explain(args) => explain(&compute, args)?,
         Command::Demo => demo(&compute)?,
+        Command::App { images } => {
+            let has_display = std::env::var_os("DISPLAY").is_some()
+                || std::env::var_os("WAYLAND_DISPLAY").is_some()
+                || cfg!(not(target_os = "linux"));
+            if has_display {
+                camlens::app::run_app(compute, images)?;
+            } else {
+                eprintln!("camlens: no display to open a window on; running the demo instead");
+                demo(&compute)?;
+            }
+        }
         Command::Bench(args) => bench::run(&compute, args)?,
         Command::Layers { model } => {
             let model = open_model(&model, &compute)?;

@@ -1,6 +1,7 @@
 //! One integration-test binary (linking burn once, not once per file), a module per subject.
 //! Model-level tests run on burn's flex CPU backend.
 
+mod app;
 mod cam;
 mod cli;
 mod common;

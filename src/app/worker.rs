@@ -1,0 +1,204 @@
+//! The background worker: one thread owns the compute device and the models; the UI sends it
+//! jobs and draws what comes back. Results are plain data (maps, predictions), never tensors.
+
+use crate::cam::{CamResult, Method, Monitor, Options, Session};
+use crate::classify::{Prediction, top_k};
+use crate::device::Compute;
+use crate::error::{Error, Result};
+use crate::metrics::{MapScores, score_maps};
+use crate::models::{LayerInfo, Model};
+use crate::preprocess::CropBox;
+use image::RgbImage;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+
+/// What the UI asks for.
+pub enum Job {
+    /// Replace the model with a weights file (`None`: the built-in one). On failure the current
+    /// model stays.
+    LoadModel(Option<PathBuf>),
+    /// Explain one image: the prediction first, then each method as it finishes (fast first).
+    Explain(ExplainJob),
+}
+
+pub struct ExplainJob {
+    pub request: u64,
+    pub image: Arc<RgbImage>,
+    pub class: Option<usize>,
+    pub layer: usize,
+    pub methods: Vec<Method>,
+    pub options: Options,
+    pub monitor: Monitor,
+}
+
+/// What comes back.
+pub enum Reply {
+    ModelLoaded(ModelInfo),
+    Prediction {
+        request: u64,
+        top: Vec<Prediction>,
+        class: usize,
+        crop: CropBox,
+    },
+    Result {
+        request: u64,
+        result: Box<CamResult>,
+        scores: MapScores,
+    },
+    /// The request ended: every method done, or stopped by a cancel or an error.
+    Done {
+        request: u64,
+    },
+    Error {
+        request: Option<u64>,
+        message: String,
+    },
+}
+
+/// What the UI needs to know of a model.
+#[derive(Debug, Clone)]
+pub struct ModelInfo {
+    pub name: String,
+    pub layers: Vec<LayerInfo>,
+    pub default_layer: usize,
+    pub classes: Vec<String>,
+}
+
+impl ModelInfo {
+    fn of(model: &Model) -> Self {
+        Self {
+            name: model.name.clone(),
+            layers: model.layers(),
+            default_layer: model.net.default_layer(),
+            classes: model.classes.clone(),
+        }
+    }
+}
+
+/// Anything that takes jobs and answers: the real worker, or a fast fake in UI tests.
+pub trait Backend: Send {
+    fn send(&self, job: Job);
+    fn try_recv(&self) -> Option<Reply>;
+}
+
+/// The real worker thread.
+pub struct Worker {
+    jobs: Sender<Job>,
+    replies: Receiver<Reply>,
+}
+
+impl Worker {
+    /// Starts the thread with the built-in model on `compute`; `wake` is called after each reply
+    /// so the UI repaints.
+    pub fn start(compute: Compute, wake: impl Fn() + Send + 'static) -> Self {
+        let (jobs, job_rx) = channel::<Job>();
+        let (reply_tx, replies) = channel::<Reply>();
+        std::thread::Builder::new()
+            .name("camlens-worker".into())
+            .spawn(move || run(compute, job_rx, reply_tx, wake))
+            .expect("spawn the worker thread");
+        Self { jobs, replies }
+    }
+}
+
+impl Backend for Worker {
+    fn send(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+
+    fn try_recv(&self) -> Option<Reply> {
+        self.replies.try_recv().ok()
+    }
+}
+
+fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl Fn()) {
+    let send = |r: Reply| {
+        let _ = replies.send(r);
+        wake();
+    };
+    let open = |path: Option<&PathBuf>| -> Result<Model> {
+        let mut m = match path {
+            None => Model::builtin(&compute.device)?,
+            Some(p) => Model::from_file(p, &compute.device)?,
+        };
+        m.max_buffer_bytes = compute.max_buffer_bytes;
+        Ok(m)
+    };
+    let mut model = match open(None) {
+        Ok(m) => m,
+        Err(e) => {
+            send(Reply::Error {
+                request: None,
+                message: e.to_string(),
+            });
+            return;
+        }
+    };
+    send(Reply::ModelLoaded(ModelInfo::of(&model)));
+    while let Ok(job) = jobs.recv() {
+        match job {
+            Job::LoadModel(path) => match open(path.as_ref()) {
+                Ok(m) => {
+                    model = m;
+                    send(Reply::ModelLoaded(ModelInfo::of(&model)));
+                }
+                Err(e) => send(Reply::Error {
+                    request: None,
+                    message: format!("{e} — keeping {}", model.name),
+                }),
+            },
+            Job::Explain(job) => {
+                // A newer request makes this one stale: skip straight to it.
+                if job.monitor.is_cancelled() {
+                    send(Reply::Done {
+                        request: job.request,
+                    });
+                    continue;
+                }
+                let request = job.request;
+                if let Err(e) = explain(&model, job, &send)
+                    && !matches!(e, Error::Cancelled)
+                {
+                    send(Reply::Error {
+                        request: Some(request),
+                        message: e.to_string(),
+                    });
+                }
+                send(Reply::Done { request });
+            }
+        }
+    }
+}
+
+fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> {
+    let (input, crop) = model.preprocess.prepare(&job.image);
+    let layer = job.layer.min(model.layers().len().saturating_sub(1));
+    let mut session = Session::new(model, input, layer)?;
+    let class = match job.class {
+        Some(c) => {
+            model.check_class(c)?;
+            c
+        }
+        None => session.top_class(),
+    };
+    send(Reply::Prediction {
+        request: job.request,
+        top: top_k(model, &session.logits, &session.probs, 5),
+        class,
+        crop,
+    });
+    for method in crate::explain::ordered(&job.methods) {
+        if job.monitor.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        let result = session.explain(method, class, &job.options, &job.monitor)?;
+        let scores = score_maps(&session, &[&result.map], class)?[0];
+        send(Reply::Result {
+            request: job.request,
+            result: Box::new(result),
+            scores,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! The desktop app driven through egui_kittest, without a window: a fast fake worker for the
+//! interaction tests, the real worker with the built-in model on the CPU for one.
+
+use crate::common::*;
+use camlens::app::worker::{Backend, ExplainJob, Job, ModelInfo, Reply, Worker};
+use camlens::app::{CamlensApp, Settings};
+use camlens::cam::{CamResult, Map, Method};
+use camlens::classify::Prediction;
+use camlens::device::Compute;
+use camlens::metrics::MapScores;
+use camlens::preprocess::Preprocess;
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Answers at once with synthetic maps, except slow methods, which stay "running" until the
+/// request is cancelled.
+#[derive(Default)]
+struct Fake {
+    replies: Mutex<VecDeque<Reply>>,
+    held: Mutex<Vec<ExplainJob>>,
+}
+
+fn info() -> ModelInfo {
+    ModelInfo {
+        name: "fake model".into(),
+        layers: vec![camlens::models::LayerInfo {
+            name: "head".into(),
+            channels: 8,
+            height: 7,
+            width: 7,
+        }],
+        default_layer: 0,
+        classes: (0..10).map(|i| format!("class-{i}")).collect(),
+    }
+}
+
+impl Backend for Fake {
+    fn send(&self, job: Job) {
+        let mut q = self.replies.lock().unwrap();
+        match job {
+            Job::LoadModel(Some(p)) => q.push_back(Reply::Error {
+                request: None,
+                message: format!("{} is not a weights file — keeping fake model", p.display()),
+            }),
+            Job::LoadModel(None) => q.push_back(Reply::ModelLoaded(info())),
+            Job::Explain(job) => {
+                let class = job.class.unwrap_or(2);
+                let (w, h) = job.image.dimensions();
+                q.push_back(Reply::Prediction {
+                    request: job.request,
+                    top: (0..5)
+                        .map(|i| Prediction {
+                            class: 2 + i,
+                            name: format!("class-{}", 2 + i),
+                            probability: 0.4 - 0.05 * i as f32,
+                            logit: 1.0,
+                        })
+                        .collect(),
+                    class,
+                    crop: Preprocess::torchvision().crop_box(w, h),
+                });
+                for &m in job.methods.iter().filter(|m| !m.is_slow()) {
+                    let map = Map::new(
+                        224,
+                        224,
+                        (0..224 * 224).map(|i| (i % 224) as f32 / 223.0).collect(),
+                    );
+                    q.push_back(Reply::Result {
+                        request: job.request,
+                        result: Box::new(CamResult {
+                            method: m,
+                            class,
+                            raw: map.clone(),
+                            map,
+                            weights: None,
+                            flat: false,
+                            approximate: None,
+                            elapsed: Duration::from_millis(3),
+                        }),
+                        scores: MapScores {
+                            y_prob: 0.4,
+                            y_logit: 2.0,
+                            o_prob: 0.3,
+                            o_logit: 1.5,
+                            removed_logit: 0.5,
+                        },
+                    });
+                }
+                if job.methods.iter().any(|m| m.is_slow()) {
+                    job.monitor.set(10, 512);
+                    self.held.lock().unwrap().push(job);
+                } else {
+                    q.push_back(Reply::Done {
+                        request: job.request,
+                    });
+                }
+            }
+        }
+    }
+
+    fn try_recv(&self) -> Option<Reply> {
+        let mut held = self.held.lock().unwrap();
+        let mut q = self.replies.lock().unwrap();
+        held.retain(|j| {
+            let cancelled = j.monitor.is_cancelled();
+            if cancelled {
+                q.push_back(Reply::Done { request: j.request });
+            }
+            !cancelled
+        });
+        q.pop_front()
+    }
+}
+
+fn fake_app(methods: Vec<Method>) -> CamlensApp {
+    let fake = Fake::default();
+    fake.send(Job::LoadModel(None));
+    let mut app = CamlensApp::new(
+        Box::new(fake),
+        "CPU (fake)".into(),
+        Settings {
+            methods,
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![
+        asset("samples/chelsea.png"),
+        asset("samples/coffee.png"),
+    ]);
+    app
+}
+
+fn harness(app: CamlensApp) -> Harness<'static, CamlensApp> {
+    Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut CamlensApp| app.frame(ui), app)
+}
+
+#[test]
+fn cards_appear_and_a_click_on_another_class_explains_it() {
+    let mut h = harness(fake_app(vec![Method::GradCam, Method::LayerCam]));
+    h.run_steps(4);
+    assert_eq!(
+        h.state().shown_methods(),
+        vec![Method::GradCam, Method::LayerCam]
+    );
+    assert_eq!(h.state().shown_class(), Some(2));
+    h.get_by_label("GradCAM  3 ms").hover();
+    // The second of the top-5: " 35.0%  class-3".
+    h.get_by_label(" 35.0%  class-3").click();
+    h.run_steps(4);
+    assert_eq!(h.state().shown_class(), Some(3));
+    assert_eq!(h.state().shown_methods().len(), 2);
+    // Arrow keys move through the images.
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(4);
+    assert_eq!(h.state().current, 1);
+    assert_eq!(h.state().shown_class(), Some(2));
+}
+
+#[test]
+fn a_running_scorecam_can_be_cancelled() {
+    let mut h = harness(fake_app(vec![Method::GradCam, Method::ScoreCamPlusPlus]));
+    h.run_steps(4);
+    assert!(h.state().is_busy());
+    h.get_by_label("10/512 masked inputs");
+    h.get_by_label("Cancel").click();
+    h.run_steps(4);
+    assert!(!h.state().is_busy());
+    assert_eq!(h.state().shown_methods(), vec![Method::GradCam]);
+}
+
+#[test]
+fn a_card_and_a_sheet_export_at_full_resolution() {
+    let mut h = harness(fake_app(vec![Method::GradCam, Method::XGradCam]));
+    h.run_steps(4);
+    let dir = tempfile::tempdir().unwrap();
+    let card = dir.path().join("card.png");
+    let sheet = dir.path().join("sheet.png");
+    h.state_mut().export_card(Method::GradCam, &card).unwrap();
+    h.state_mut().export_sheet(&sheet).unwrap();
+    let c = image::open(&card).unwrap();
+    assert_eq!((c.width(), c.height()), (451, 300));
+    let s = image::open(&sheet).unwrap();
+    assert!(
+        s.width() > 3 * 300 && s.height() > 320,
+        "{}×{}",
+        s.width(),
+        s.height()
+    );
+    // Nothing is overwritten without asking.
+    let err = h
+        .state_mut()
+        .export_card(Method::GradCam, &card)
+        .unwrap_err();
+    assert!(err.to_string().contains("not overwriting"));
+}
+
+/// A PNG header claiming 20000×20000 pixels (nothing behind it needs decoding to refuse it).
+fn huge_png_header() -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut body = kind.to_vec();
+        body.extend(data);
+        let mut out = (data.len() as u32).to_be_bytes().to_vec();
+        out.extend(&body);
+        out.extend(crc32(&body).to_be_bytes());
+        out
+    };
+    let mut ihdr = 20000u32.to_be_bytes().to_vec();
+    ihdr.extend(20000u32.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(chunk(b"IHDR", &ihdr));
+    png.extend(chunk(
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    ));
+    png.extend(chunk(b"IEND", &[]));
+    png
+}
+
+#[test]
+fn bad_images_are_messages_and_the_app_keeps_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n);
+    std::fs::write(p("corrupt.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    std::fs::write(p("empty.jpg"), b"").unwrap();
+    std::fs::write(p("huge.png"), huge_png_header()).unwrap();
+    image::ImageBuffer::<image::Rgb<u16>, _>::from_pixel(40, 30, image::Rgb([60000, 0, 30000]))
+        .save(p("deep.png"))
+        .unwrap();
+    image::GrayImage::from_pixel(40, 30, image::Luma([90]))
+        .save(p("grey.png"))
+        .unwrap();
+    image::RgbaImage::from_pixel(40, 30, image::Rgba([10, 200, 30, 0]))
+        .save(p("alpha.png"))
+        .unwrap();
+    let mut h = harness(fake_app(vec![Method::GradCam]));
+    h.run_steps(2);
+    let before = h.state().pictures.len();
+    h.state_mut().open_paths(
+        [
+            "corrupt.png",
+            "empty.jpg",
+            "huge.png",
+            "deep.png",
+            "grey.png",
+            "alpha.png",
+        ]
+        .map(p)
+        .to_vec(),
+    );
+    h.run_steps(4);
+    let app = h.state();
+    assert_eq!(app.errors.len(), 3, "{:?}", app.errors);
+    assert!(
+        app.errors.iter().any(|e| e.contains("20000×20000")),
+        "{:?}",
+        app.errors
+    );
+    assert_eq!(app.pictures.len(), before + 3);
+    // The first good new image is selected and explained.
+    assert_eq!(app.shown_methods(), vec![Method::GradCam]);
+    h.get_by_label_contains("20000×20000");
+    h.get_all_by_label("Dismiss").next().unwrap().click();
+    h.run_steps(2);
+    assert_eq!(h.state().errors.len(), 2);
+}
+
+#[test]
+fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
+    let mut h = harness(fake_app(vec![Method::GradCam]));
+    h.run_steps(2);
+    h.state_mut()
+        .load_weights(Some(asset("samples/chelsea.png")));
+    h.run_steps(4);
+    assert_eq!(h.state().model.as_ref().unwrap().name, "fake model");
+    assert!(h.state().errors[0].contains("not a weights file"));
+    assert_eq!(h.state().shown_methods(), vec![Method::GradCam]);
+}
+
+#[test]
+fn the_real_model_explains_on_the_cpu() {
+    let worker = Worker::start(Compute::cpu("test"), || {});
+    let mut app = CamlensApp::new(
+        Box::new(worker),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::GradCam, Method::GradCamPlusPlus],
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![asset("samples/chelsea.png")]);
+    let mut h = harness(app);
+    let start = std::time::Instant::now();
+    while h.state().shown_methods().len() < 2 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no heatmaps after 60 s"
+        );
+    }
+    assert_eq!(h.state().shown_class(), Some(282)); // tiger cat
+    h.run_steps(2);
+    h.get_by_label(" 41.3%  tiger cat");
+}
