@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use worker::{Backend, ExplainJob, Job, ModelInfo, Reply};
+use worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply};
 
 /// What persists between runs.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -118,8 +118,10 @@ enum Command {
     Explain,
     Cancel,
     LoadWeights(Option<PathBuf>),
-    ExportCard(Method, PathBuf),
-    ExportSheet(PathBuf),
+    /// The flag: overwrite allowed (the native save dialog already asked).
+    ExportCard(Method, PathBuf, bool),
+    ExportSheet(PathBuf, bool),
+    BatchExport(PathBuf),
 }
 
 pub struct CamlensApp {
@@ -135,10 +137,19 @@ pub struct CamlensApp {
     monitor: Monitor,
     running: Option<Key>,
     running_methods: Vec<Method>,
+    /// When the running request was sent, until its first heatmap arrives.
+    requested_at: Option<std::time::Instant>,
+    /// Time from a request to its first heatmap on screen, the last one measured.
+    pub first_heatmap: Option<std::time::Duration>,
+    /// The longest time one frame spent in this UI code (layout and painting commands) while
+    /// a request was running: what decides whether the window stays fluid.
+    pub longest_busy_frame: std::time::Duration,
     cache: HashMap<Key, Explanation>,
     pub errors: Vec<String>,
     pub notices: Vec<String>,
     search: String,
+    /// The batch export in progress, if any (images done / total).
+    pub batch: Option<Monitor>,
     heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
     commands: Vec<Command>,
 }
@@ -158,10 +169,14 @@ impl CamlensApp {
             monitor: Monitor::new(),
             running: None,
             running_methods: vec![],
+            requested_at: None,
+            first_heatmap: None,
+            longest_busy_frame: std::time::Duration::ZERO,
             cache: HashMap::new(),
             errors: vec![],
             notices: vec![],
             search: String::new(),
+            batch: None,
             heat: HashMap::new(),
             commands: vec![],
         };
@@ -263,6 +278,7 @@ impl CamlensApp {
         self.monitor = Monitor::new();
         self.running = Some(key.clone());
         self.running_methods = self.settings.methods.clone();
+        self.requested_at = Some(std::time::Instant::now());
         self.cache.entry(key).or_default();
         self.backend.send(Job::Explain(ExplainJob {
             request: self.request,
@@ -309,9 +325,23 @@ impl CamlensApp {
                     if let Some(e) = self.running.as_ref().and_then(|k| self.cache.get_mut(k)) {
                         e.results.insert(result.method, (*result, scores));
                     }
+                    if let Some(t) = self.requested_at.take() {
+                        self.first_heatmap = Some(t.elapsed());
+                        log::info!("first heatmap after {:?}", t.elapsed());
+                    }
+                }
+                Reply::BatchDone { written, errors } => {
+                    self.batch = None;
+                    self.notices
+                        .push(format!("batch export: {} files written", written.len()));
+                    self.errors.extend(errors);
                 }
                 Reply::Done { request } if request == self.request => {
                     self.running = None;
+                    log::info!(
+                        "request {request} done; longest UI frame while computing: {:?}",
+                        self.longest_busy_frame
+                    );
                 }
                 Reply::Error { request, message }
                     if request.is_none() || request == Some(self.request) =>
@@ -324,7 +354,7 @@ impl CamlensApp {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.running.is_some()
+        self.running.is_some() || self.batch.is_some()
     }
 
     /// Results on screen for the current choice.
@@ -364,13 +394,14 @@ impl CamlensApp {
                     self.settings.weights = p.clone();
                     self.backend.send(Job::LoadModel(p));
                 }
-                Command::ExportCard(m, path) => {
-                    if let Err(e) = self.export_card(m, &path) {
+                Command::ExportCard(m, path, overwrite) => {
+                    if let Err(e) = self.export_card_to(m, &path, overwrite) {
                         self.errors.push(e.to_string());
                     }
                 }
-                Command::ExportSheet(path) => {
-                    if let Err(e) = self.export_sheet(&path) {
+                Command::BatchExport(dir) => self.batch_export(dir),
+                Command::ExportSheet(path, overwrite) => {
+                    if let Err(e) = self.export_sheet_to(&path, overwrite) {
                         self.errors.push(e.to_string());
                     }
                 }
@@ -380,8 +411,17 @@ impl CamlensApp {
 
     /// One card as a PNG at the original image's resolution.
     pub fn export_card(&mut self, method: Method, path: &Path) -> crate::Result<()> {
+        self.export_card_to(method, path, false)
+    }
+
+    fn export_card_to(
+        &mut self,
+        method: Method,
+        path: &Path,
+        overwrite: bool,
+    ) -> crate::Result<()> {
         let (img, _) = self.render_full(method)?;
-        save_png(&img, path, false)?;
+        save_png(&img, path, overwrite)?;
         self.notices.push(format!("wrote {}", path.display()));
         Ok(())
     }
@@ -411,6 +451,10 @@ impl CamlensApp {
 
     /// The whole comparison as one captioned sheet (image name, model, class, methods).
     pub fn export_sheet(&mut self, path: &Path) -> crate::Result<()> {
+        self.export_sheet_to(path, false)
+    }
+
+    fn export_sheet_to(&mut self, path: &Path, overwrite: bool) -> crate::Result<()> {
         let methods = self.shown_methods();
         let rendered: Vec<(RgbImage, String)> = methods
             .iter()
@@ -451,7 +495,7 @@ impl CamlensApp {
             pic.name,
             self.model.as_ref().map(|m| m.name.as_str()).unwrap_or("")
         );
-        save_png(&sheet(&panels, 320, 4, &title), path, false)?;
+        save_png(&sheet(&panels, 320, 4, &title), path, overwrite)?;
         self.notices.push(format!("wrote {}", path.display()));
         Ok(())
     }
@@ -460,6 +504,27 @@ impl CamlensApp {
     pub fn set_class(&mut self, class: Option<usize>) {
         self.commands.push(Command::SetClass(class));
         self.run_commands();
+    }
+
+    /// Every loaded image × the chosen methods into `dir`, on the worker, with progress.
+    pub fn batch_export(&mut self, dir: PathBuf) {
+        let monitor = Monitor::new();
+        self.batch = Some(monitor.clone());
+        self.backend.send(Job::BatchExport(BatchJob {
+            images: self
+                .pictures
+                .iter()
+                .map(|p| (p.name.clone(), p.original.clone()))
+                .collect(),
+            methods: self.settings.methods.clone(),
+            layer: self.layer,
+            options: self.settings.options,
+            view: self.settings.view,
+            colormap: self.settings.colormap,
+            alpha: self.settings.alpha,
+            dir,
+            monitor,
+        }));
     }
 
     pub fn load_weights(&mut self, path: Option<PathBuf>) {
@@ -675,12 +740,26 @@ impl CamlensApp {
             ui.radio_value(&mut self.settings.view, View::Heatmap, "heatmap");
             ui.radio_value(&mut self.settings.view, View::Explanation, "image × map");
         });
+        if let Some(b) = &self.batch {
+            let (done, total) = b.progress();
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("exporting {done}/{total} images")),
+            );
+            if ui.button("Cancel export").clicked() {
+                b.cancel();
+            }
+        } else if ui.button("Export all images…").clicked()
+            && let Some(dir) = rfd::FileDialog::new().pick_folder()
+        {
+            self.commands.push(Command::BatchExport(dir));
+        }
         if ui.button("Export sheet…").clicked()
             && let Some(p) = rfd::FileDialog::new()
                 .set_file_name("comparison.png")
                 .save_file()
         {
-            self.commands.push(Command::ExportSheet(p));
+            self.commands.push(Command::ExportSheet(p, true));
         }
     }
 
@@ -844,7 +923,7 @@ impl CamlensApp {
                     .set_file_name(format!("{}.png", m.id().replace("++", "pp")))
                     .save_file()
             {
-                self.commands.push(Command::ExportCard(m, p));
+                self.commands.push(Command::ExportCard(m, p, true));
             }
         } else if self.running.is_some() {
             ui.label(m.label());
@@ -877,6 +956,10 @@ impl CamlensApp {
             if self.is_busy() {
                 ui.separator();
                 ui.spinner();
+            }
+            if let Some(t) = self.first_heatmap {
+                ui.separator();
+                ui.label(format!("first heatmap in {:.0} ms", t.as_secs_f64() * 1e3));
             }
             if let Some(n) = self.notices.last() {
                 ui.separator();
@@ -941,6 +1024,8 @@ impl CamlensApp {
 
     /// One frame: input, panels, then the commands the panels queued.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let started = std::time::Instant::now();
+        let busy = self.is_busy();
         let ctx = ui.ctx().clone();
         self.poll();
         self.handle_input(&ctx);
@@ -954,6 +1039,9 @@ impl CamlensApp {
         egui::CentralPanel::default().show(ui, |ui| self.ui_cards(ui));
         self.ui_errors(&ctx);
         self.run_commands();
+        if busy {
+            self.longest_busy_frame = self.longest_busy_frame.max(started.elapsed());
+        }
         if self.is_busy() {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
@@ -978,6 +1066,11 @@ impl eframe::App for CamlensApp {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, "settings", &self.settings);
+        log::info!(
+            "longest UI frame while computing: {:?}; first heatmap: {:?}",
+            self.longest_busy_frame,
+            self.first_heatmap
+        );
     }
 }
 

@@ -7,6 +7,7 @@ use crate::device::Compute;
 use crate::error::{Error, Result};
 use crate::metrics::{MapScores, score_maps};
 use crate::models::{LayerInfo, Model};
+use crate::overlay::{Colormap, View, render, save_png};
 use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::PathBuf;
@@ -20,6 +21,21 @@ pub enum Job {
     LoadModel(Option<PathBuf>),
     /// Explain one image: the prediction first, then each method as it finishes (fast first).
     Explain(ExplainJob),
+    /// Explain every image with the chosen methods and write the overlays into a folder.
+    BatchExport(BatchJob),
+}
+
+pub struct BatchJob {
+    pub images: Vec<(String, Arc<RgbImage>)>,
+    pub methods: Vec<Method>,
+    pub layer: usize,
+    pub options: Options,
+    pub view: View,
+    pub colormap: Colormap,
+    pub alpha: f32,
+    pub dir: PathBuf,
+    /// Images done / total; cancelling stops after the method in progress.
+    pub monitor: Monitor,
 }
 
 pub struct ExplainJob {
@@ -49,6 +65,11 @@ pub enum Reply {
     /// The request ended: every method done, or stopped by a cancel or an error.
     Done {
         request: u64,
+    },
+    /// A batch export ended: the files written, and what went wrong (one line each).
+    BatchDone {
+        written: Vec<PathBuf>,
+        errors: Vec<String>,
     },
     Error {
         request: Option<u64>,
@@ -148,6 +169,10 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                     message: format!("{e} — keeping {}", model.name),
                 }),
             },
+            Job::BatchExport(job) => {
+                let (written, errors) = batch_export(&model, job);
+                send(Reply::BatchDone { written, errors });
+            }
             Job::Explain(job) => {
                 // A newer request makes this one stale: skip straight to it.
                 if job.monitor.is_cancelled() {
@@ -201,4 +226,50 @@ fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> 
         });
     }
     Ok(())
+}
+
+/// Writes `<image stem>.<method>.png` for every image and method, never replacing a file.
+fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
+    let mut written = vec![];
+    let mut errors = vec![];
+    let total = job.images.len();
+    job.monitor.set(0, total);
+    if let Err(e) = std::fs::create_dir_all(&job.dir) {
+        errors.push(format!("cannot create {}: {e}", job.dir.display()));
+        return (written, errors);
+    }
+    for (i, (name, image)) in job.images.iter().enumerate() {
+        if job.monitor.is_cancelled() {
+            errors.push(format!("cancelled after {i} of {total} images"));
+            break;
+        }
+        let stem = std::path::Path::new(name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("image{i}"));
+        let (input, crop) = model.preprocess.prepare(image);
+        let layer = job.layer.min(model.layers().len().saturating_sub(1));
+        let outcome = Session::new(model, input, layer).and_then(|mut session| {
+            let class = session.top_class();
+            for m in crate::explain::ordered(&job.methods) {
+                let path = job
+                    .dir
+                    .join(format!("{stem}.{}.png", m.id().replace("++", "pp")));
+                if path.exists() {
+                    errors.push(format!("{} exists; not overwriting it", path.display()));
+                    continue;
+                }
+                let r = session.explain(m, class, &job.options, &Monitor::new())?;
+                let img = render(image, &r.map, &crop, job.view, job.colormap, job.alpha);
+                save_png(&img, &path, false)?;
+                written.push(path);
+            }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            errors.push(format!("{name}: {e}"));
+        }
+        job.monitor.set(i + 1, total);
+    }
+    (written, errors)
 }

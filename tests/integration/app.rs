@@ -47,6 +47,10 @@ impl Backend for Fake {
                 message: format!("{} is not a weights file — keeping fake model", p.display()),
             }),
             Job::LoadModel(None) => q.push_back(Reply::ModelLoaded(info())),
+            Job::BatchExport(_) => q.push_back(Reply::BatchDone {
+                written: vec![],
+                errors: vec![],
+            }),
             Job::Explain(job) => {
                 let class = job.class.unwrap_or(2);
                 let (w, h) = job.image.dimensions();
@@ -322,4 +326,53 @@ fn the_real_model_explains_on_the_cpu() {
     assert_eq!(h.state().shown_class(), Some(282)); // tiger cat
     h.run_steps(2);
     h.get_by_label(" 41.3%  tiger cat");
+}
+
+#[test]
+fn batch_export_writes_every_image_and_method_and_never_overwrites() {
+    let mut app = CamlensApp::new(
+        Box::new(Worker::start(Compute::cpu("test"), || {})),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::GradCam, Method::LayerCam],
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![
+        asset("samples/chelsea.png"),
+        asset("samples/coffee.png"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let wait = |app: &mut CamlensApp| {
+        let start = std::time::Instant::now();
+        while app.batch.is_some() || app.model.is_none() {
+            app.poll();
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "batch export stuck"
+            );
+        }
+    };
+    wait(&mut app);
+    app.batch_export(dir.path().to_path_buf());
+    assert!(app.batch.is_some());
+    wait(&mut app);
+    for (stem, size) in [("chelsea", (451, 300)), ("coffee", (600, 400))] {
+        for m in ["gradcam", "layercam"] {
+            let img = image::open(dir.path().join(format!("{stem}.{m}.png"))).unwrap();
+            assert_eq!((img.width(), img.height()), size, "{stem}.{m}");
+        }
+    }
+    assert!(app.notices.last().unwrap().contains("4 files written"));
+    app.batch_export(dir.path().to_path_buf());
+    wait(&mut app);
+    assert!(app.notices.last().unwrap().contains("0 files written"));
+    assert_eq!(
+        app.errors
+            .iter()
+            .filter(|e| e.contains("not overwriting"))
+            .count(),
+        4
+    );
 }
