@@ -57,6 +57,36 @@ pub struct Picture {
 }
 
 const DISPLAY_SIDE: u32 = 768;
+const UNIT: egui::Rect = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
+
+/// Draws the part of `tex` (which covers `region` of the image, in image uv) that falls inside
+/// the shown `view` (image uv) onto `card` (screen).
+fn draw_region(
+    painter: &egui::Painter,
+    tex: egui::TextureId,
+    region: egui::Rect,
+    view: egui::Rect,
+    card: egui::Rect,
+    tint: egui::Color32,
+) {
+    let visible = region.intersect(view);
+    if visible.width() <= 0.0 || visible.height() <= 0.0 {
+        return;
+    }
+    let to_screen = |p: egui::Pos2| card.min + (p - view.min) / view.size() * card.size();
+    let to_tex = |p: egui::Pos2| {
+        egui::pos2(
+            (p.x - region.min.x) / region.width(),
+            (p.y - region.min.y) / region.height(),
+        )
+    };
+    painter.image(
+        tex,
+        egui::Rect::from_min_max(to_screen(visible.min), to_screen(visible.max)),
+        egui::Rect::from_min_max(to_tex(visible.min), to_tex(visible.max)),
+        tint,
+    );
+}
 
 impl Picture {
     pub fn new(name: String, path: Option<PathBuf>, original: RgbImage) -> Self {
@@ -150,6 +180,8 @@ pub struct CamlensApp {
     search: String,
     /// The batch export in progress, if any (images done / total).
     pub batch: Option<Monitor>,
+    /// Shared by every card: the part of the image shown, in image uv (0..1) coordinates.
+    pub view_rect: egui::Rect,
     heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
     commands: Vec<Command>,
 }
@@ -177,6 +209,7 @@ impl CamlensApp {
             notices: vec![],
             search: String::new(),
             batch: None,
+            view_rect: UNIT,
             heat: HashMap::new(),
             commands: vec![],
         };
@@ -242,6 +275,7 @@ impl CamlensApp {
         if index < self.pictures.len() {
             self.current = index;
             self.class = None;
+            self.view_rect = UNIT;
             self.explain();
         }
     }
@@ -826,7 +860,17 @@ impl CamlensApp {
                             ui.set_width(card_w);
                             match card {
                                 None => {
-                                    ui.add(egui::Image::new(&tex).fit_to_exact_size(size));
+                                    let (rect, resp) =
+                                        ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+                                    self.zoom_and_pan(ui, &resp, rect);
+                                    draw_region(
+                                        &ui.painter_at(rect),
+                                        tex.id(),
+                                        UNIT,
+                                        self.view_rect,
+                                        rect,
+                                        egui::Color32::WHITE,
+                                    );
                                     ui.label(format!(
                                         "{} (original)",
                                         self.pictures[self.current].name
@@ -843,6 +887,38 @@ impl CamlensApp {
         });
     }
 
+    /// Scroll to zoom (about the pointer), drag to pan, double-click to reset: on any card, for
+    /// all cards at once.
+    fn zoom_and_pan(&mut self, ui: &egui::Ui, resp: &egui::Response, rect: egui::Rect) {
+        let mut v = self.view_rect;
+        if resp.double_clicked() {
+            self.view_rect = UNIT;
+            return;
+        }
+        if resp.dragged() {
+            let d = resp.drag_delta() / rect.size() * v.size();
+            v = v.translate(-d);
+        }
+        if let Some(pos) = resp.hover_pos() {
+            let scroll = ui.input(|i| i.smooth_scroll_delta.y);
+            if scroll != 0.0 {
+                let factor = (-scroll * 0.002).exp();
+                let anchor = v.min + (pos - rect.min) / rect.size() * v.size();
+                let size = (v.size() * factor)
+                    .min(UNIT.size())
+                    .max(egui::vec2(1.0 / 16.0, 1.0 / 16.0));
+                let rel = (anchor - v.min) / v.size();
+                v = egui::Rect::from_min_size(anchor - rel * size, size);
+            }
+        }
+        // Keep the view inside the image.
+        let shift = egui::vec2(
+            (-v.min.x).max(0.0) - (v.max.x - 1.0).max(0.0),
+            (-v.min.y).max(0.0) - (v.max.y - 1.0).max(0.0),
+        );
+        self.view_rect = v.translate(shift);
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn ui_card(
         &mut self,
@@ -856,49 +932,56 @@ impl CamlensApp {
     ) {
         let ctx = ui.ctx().clone();
         let card_w = size.x;
-        let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::hover());
+        let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+        self.zoom_and_pan(ui, &resp, rect);
+        let view = self.view_rect;
         let heat = self.heat_texture(&ctx, m);
         let painter = ui.painter_at(rect);
-        let full = egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0));
         let dim = self.settings.view != View::Heatmap;
-        painter.image(
+        draw_region(
+            &painter,
             tex.id(),
+            UNIT,
+            view,
             rect,
-            full,
             if dim {
                 egui::Color32::WHITE
             } else {
                 egui::Color32::DARK_GRAY
             },
         );
+        let _ = card_w;
         let result = self.shown().and_then(|e| e.results.get(&m));
         if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
-            let k = card_w / pic_w;
-            let crop_rect = egui::Rect::from_min_size(
-                rect.min + egui::vec2(crop.x as f32 * k, crop.y as f32 * k),
-                egui::vec2(crop.side as f32 * k, crop.side as f32 * k),
+            let pic_h = pic_w * size.y / size.x;
+            let crop_uv = egui::Rect::from_min_size(
+                egui::pos2(crop.x as f32 / pic_w, crop.y as f32 / pic_h),
+                egui::vec2(crop.side as f32 / pic_w, crop.side as f32 / pic_h),
             );
             let alpha = match self.settings.view {
                 View::Overlay => self.settings.alpha,
                 _ => 1.0,
             };
             if self.settings.view == View::Explanation {
-                painter.image(heat.id(), rect, full, egui::Color32::WHITE);
+                draw_region(&painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
             } else {
-                painter.image(
+                draw_region(
+                    &painter,
                     heat.id(),
-                    crop_rect,
-                    full,
+                    crop_uv,
+                    view,
+                    rect,
                     egui::Color32::from_white_alpha((alpha * 255.0) as u8),
                 );
             }
-            if let Some(pos) = resp.hover_pos()
-                && crop_rect.contains(pos)
-            {
-                let u = (pos - crop_rect.min) / crop_rect.size();
-                let x = ((u.x * r.map.width as f32) as usize).min(r.map.width - 1);
-                let y = ((u.y * r.map.height as f32) as usize).min(r.map.height - 1);
-                resp.on_hover_text(format!("map value {:.3}", r.map.at(x, y)));
+            if let Some(pos) = resp.hover_pos() {
+                let uv = view.min + (pos - rect.min) / rect.size() * view.size();
+                if crop_uv.contains(uv) {
+                    let u = (uv - crop_uv.min) / crop_uv.size();
+                    let x = ((u.x * r.map.width as f32) as usize).min(r.map.width - 1);
+                    let y = ((u.y * r.map.height as f32) as usize).min(r.map.height - 1);
+                    resp.on_hover_text(format!("map value {:.3}", r.map.at(x, y)));
+                }
             }
             ui.label(format!(
                 "{}  {:.0} ms{}",
