@@ -58,6 +58,8 @@ impl std::fmt::Display for Backend {
 pub struct Compute {
     pub device: Device,
     pub backend: Backend,
+    /// burn's wgpu handles, so the app's renderer can share the one GPU device.
+    pub wgpu: Option<burn::tensor::wgpu::WgpuSetup>,
     /// The largest single buffer the device accepts; batches of masked inputs are sized to it.
     pub max_buffer_bytes: u64,
 }
@@ -69,6 +71,7 @@ impl Compute {
             backend: Backend::Cpu {
                 reason: reason.into(),
             },
+            wgpu: None,
             // No hard limit on the CPU, but flex gains nothing from batches past ~8–16 inputs
             // (measured: larger ones only add memory traffic), so keep a batch's peak small.
             max_buffer_bytes: 64 << 20,
@@ -106,27 +109,29 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
             let max = limits
                 .max_buffer_size
                 .min(limits.max_storage_buffer_binding_size);
-            Ok((device, info.name, software, max))
+            Ok((device, info.name, software, max, setup))
         }
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("wgpu panicked while looking for an adapter".to_string()),
     };
     match (pref, outcome) {
-        (DevicePref::Gpu, Ok((device, adapter, software, max))) => Ok(Compute {
+        (DevicePref::Gpu, Ok((device, adapter, software, max, setup))) => Ok(Compute {
             device,
             backend: Backend::Gpu { adapter, software },
             max_buffer_bytes: max,
+            wgpu: Some(setup),
         }),
         (DevicePref::Gpu, Err(e)) => Err(Error::Device(format!("no usable GPU: {e}"))),
-        (_, Ok((device, adapter, false, max))) => Ok(Compute {
+        (_, Ok((device, adapter, false, max, setup))) => Ok(Compute {
             device,
             backend: Backend::Gpu {
                 adapter,
                 software: false,
             },
             max_buffer_bytes: max,
+            wgpu: Some(setup),
         }),
-        (_, Ok((_, adapter, true, _))) => {
+        (_, Ok((_, adapter, true, _, _))) => {
             let c = Compute::cpu(format!(
                 "only a software adapter ({adapter}) was found; the CPU backend is faster"
             ));

@@ -174,8 +174,16 @@ fn main() -> ExitCode {
     camlens::device::tune_allocator();
     // "Open with camlens" passes image paths alone: they open in the app.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if args.len() > 1 && std::path::Path::new(&args[1]).is_file() {
-        args.insert(1, "app".into());
+    const COMMANDS: [&str; 7] = [
+        "predict", "layers", "explain", "bench", "demo", "app", "help",
+    ];
+    if !args.iter().skip(1).any(|a| COMMANDS.iter().any(|c| a == c))
+        && let Some(i) = args
+            .iter()
+            .skip(1)
+            .position(|a| std::path::Path::new(a).is_file())
+    {
+        args.insert(i + 1, "app".into());
     }
     let cli = Cli::parse_from(args);
     let command = cli.command.unwrap_or(Command::App { images: vec![] });

@@ -364,6 +364,13 @@ impl CamlensApp {
                         log::info!("first heatmap after {:?}", t.elapsed());
                     }
                 }
+                Reply::BackendChanged(label) => {
+                    self.notices.push(format!("now on {label}"));
+                    self.errors.push(format!(
+                        "The GPU stopped working; camlens continues on {label}."
+                    ));
+                    self.backend_label = label;
+                }
                 Reply::BatchDone { written, errors } => {
                     self.batch = None;
                     self.notices
@@ -1161,7 +1168,7 @@ impl eframe::App for CamlensApp {
 /// already being explained.
 pub fn run_app(compute: crate::device::Compute, paths: Vec<PathBuf>) -> crate::Result<()> {
     let label = compute.backend.to_string();
-    let options = eframe::NativeOptions {
+    let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("camlens")
             .with_inner_size([1400.0, 900.0])
@@ -1173,6 +1180,17 @@ pub fn run_app(compute: crate::device::Compute, paths: Vec<PathBuf>) -> crate::R
         persist_window: true,
         ..Default::default()
     };
+    // One GPU device for both: burn's, handed to the renderer (burn requested the adapter's
+    // features and limits, which eframe's own device would not).
+    if let Some(setup) = &compute.wgpu {
+        options.wgpu_options.wgpu_setup =
+            eframe::egui_wgpu::WgpuSetup::Existing(eframe::egui_wgpu::WgpuSetupExisting {
+                instance: setup.instance.clone(),
+                adapter: setup.adapter.clone(),
+                device: setup.device.clone(),
+                queue: setup.queue.clone(),
+            });
+    }
     eframe::run_native(
         "camlens",
         options,

@@ -75,6 +75,8 @@ pub enum Reply {
         request: Option<u64>,
         message: String,
     },
+    /// The GPU failed; the worker now computes on the CPU. The new backend, described.
+    BackendChanged(String),
 }
 
 /// What the UI needs to know of a model.
@@ -133,12 +135,12 @@ impl Backend for Worker {
     }
 }
 
-fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl Fn()) {
+fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl Fn()) {
     let send = |r: Reply| {
         let _ = replies.send(r);
         wake();
     };
-    let open = |path: Option<&PathBuf>| -> Result<Model> {
+    let open = |compute: &Compute, path: Option<&PathBuf>| -> Result<Model> {
         let mut m = match path {
             None => Model::builtin(&compute.device)?,
             Some(p) => Model::from_file(p, &compute.device)?,
@@ -146,7 +148,8 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
         m.max_buffer_bytes = compute.max_buffer_bytes;
         Ok(m)
     };
-    let mut model = match open(None) {
+    let mut weights: Option<PathBuf> = None;
+    let mut model = match open(&compute, None) {
         Ok(m) => m,
         Err(e) => {
             send(Reply::Error {
@@ -159,9 +162,10 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
     send(Reply::ModelLoaded(ModelInfo::of(&model)));
     while let Ok(job) = jobs.recv() {
         match job {
-            Job::LoadModel(path) => match open(path.as_ref()) {
+            Job::LoadModel(path) => match open(&compute, path.as_ref()) {
                 Ok(m) => {
                     model = m;
+                    weights = path;
                     send(Reply::ModelLoaded(ModelInfo::of(&model)));
                 }
                 Err(e) => send(Reply::Error {
@@ -182,13 +186,28 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                     continue;
                 }
                 let request = job.request;
-                if let Err(e) = explain(&model, job, &send)
-                    && !matches!(e, Error::Cancelled)
-                {
-                    send(Reply::Error {
+                match explain(&model, job, &send) {
+                    Ok(()) | Err(Error::Cancelled) => {}
+                    // A lost or failing GPU: carry on on the CPU with the same model.
+                    Err(Error::Device(e)) if compute.backend.is_gpu() => {
+                        let cpu = Compute::cpu(format!("the GPU failed ({e})"));
+                        match open(&cpu, weights.as_ref()) {
+                            Ok(m) => {
+                                model = m;
+                                compute = cpu;
+                                send(Reply::BackendChanged(compute.backend.to_string()));
+                                send(Reply::ModelLoaded(ModelInfo::of(&model)));
+                            }
+                            Err(e) => send(Reply::Error {
+                                request: Some(request),
+                                message: e.to_string(),
+                            }),
+                        }
+                    }
+                    Err(e) => send(Reply::Error {
                         request: Some(request),
                         message: e.to_string(),
-                    });
+                    }),
                 }
                 send(Reply::Done { request });
             }
