@@ -376,3 +376,37 @@ fn batch_export_writes_every_image_and_method_and_never_overwrites() {
         4
     );
 }
+
+/// Snapshots of the main views (overlay, heatmap only, image × map), rendered with wgpu on
+/// lavapipe (`UPDATE_SNAPSHOTS=1` rewrites them). Where no Vulkan adapter exists the test says so
+/// and passes, except under CI, where .ci/run installs lavapipe.
+#[test]
+fn snapshots_of_the_main_views() {
+    use camlens::overlay::View;
+    if std::env::var_os("CI").is_none()
+        && camlens::device::select(camlens::device::DevicePref::Gpu).is_err()
+    {
+        eprintln!("no wgpu adapter here: snapshots not rendered");
+        return;
+    }
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1200.0, 760.0))
+        .wgpu()
+        .build_ui_state(
+            |ui, app: &mut CamlensApp| app.frame(ui),
+            fake_app(vec![Method::GradCam, Method::LayerCam]),
+        );
+    h.run_steps(4);
+    let options = egui_kittest::SnapshotOptions::new()
+        .threshold(1.0)
+        .max_failed_pixels(2000);
+    for (view, name) in [
+        (View::Overlay, "app_overlay"),
+        (View::Heatmap, "app_heatmap"),
+        (View::Explanation, "app_explanation"),
+    ] {
+        h.state_mut().settings.view = view;
+        h.run_steps(3);
+        h.snapshot_options(name, &options);
+    }
+}
