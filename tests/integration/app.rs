@@ -291,14 +291,62 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
 
 #[test]
 fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
-    let mut h = harness(fake_app(vec![Method::GradCam]));
-    h.run_steps(2);
+    let mut app = CamlensApp::new(
+        Box::new(Worker::start(Compute::cpu("test"), || {})),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::GradCam],
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![asset("samples/coffee.png")]);
+    let mut h = harness(app);
+    let wait = |h: &mut Harness<'static, CamlensApp>, done: &dyn Fn(&CamlensApp) -> bool| {
+        let start = std::time::Instant::now();
+        while !done(h.state()) {
+            h.step();
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(start.elapsed() < Duration::from_secs(60), "stuck");
+        }
+    };
+    wait(&mut h, &|a| !a.shown_methods().is_empty());
     h.state_mut()
         .load_weights(Some(asset("samples/chelsea.png")));
+    wait(&mut h, &|a| !a.errors.is_empty());
+    let app = h.state();
+    assert!(
+        app.errors[0].contains("is not a weights file"),
+        "{:?}",
+        app.errors
+    );
+    assert!(
+        app.errors[0].contains("keeping EfficientNet-Lite0"),
+        "{:?}",
+        app.errors
+    );
+    assert_eq!(
+        app.model.as_ref().unwrap().name,
+        "EfficientNet-Lite0 (built-in)"
+    );
+    // Still working: another class is explained by the built-in model.
+    h.state_mut().set_class(Some(968));
+    wait(&mut h, &|a| {
+        a.shown_class() == Some(968) && !a.shown_methods().is_empty()
+    });
+    h.get_by_label_contains("is not a weights file");
+}
+
+#[test]
+fn ticking_a_method_computes_it() {
+    let mut h = harness(fake_app(vec![Method::GradCam]));
     h.run_steps(4);
-    assert_eq!(h.state().model.as_ref().unwrap().name, "fake model");
-    assert!(h.state().errors[0].contains("not a weights file"));
     assert_eq!(h.state().shown_methods(), vec![Method::GradCam]);
+    h.get_by_label("XGradCAM").click();
+    h.run_steps(4);
+    assert_eq!(
+        h.state().shown_methods(),
+        vec![Method::GradCam, Method::XGradCam]
+    );
 }
 
 #[test]
