@@ -111,15 +111,7 @@ pub fn comparison_sheet(
                 r.method.label(),
                 r.elapsed.as_secs_f64() * 1e3
             ),
-            format!(
-                "drop {:.1}%{}",
-                f.drop_percent(Score::Probability),
-                if f.increased(Score::Probability) {
-                    ", confidence up"
-                } else {
-                    ""
-                }
-            ),
+            f.caption(Score::Probability),
             format!(
                 "class {} '{}' {:.1}%",
                 r.class,

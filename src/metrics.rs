@@ -60,6 +60,19 @@ impl MapScores {
         self.o(score) > self.y(score)
     }
 
+    /// "drop 12.3%" or "drop 0.0%, confidence up", as cards and sheets caption a map.
+    pub fn caption(&self, score: Score) -> String {
+        format!(
+            "drop {:.1}%{}",
+            self.drop_percent(score),
+            if self.increased(score) {
+                ", confidence up"
+            } else {
+                ""
+            }
+        )
+    }
+
     /// The fall of the class logit when the explained region is removed.
     pub fn logit_drop(&self) -> f32 {
         self.y_logit - self.removed_logit

@@ -517,18 +517,7 @@ impl CamlensApp {
             let (_, s) = &e.results[m];
             panels.push(Panel {
                 image: img,
-                caption: vec![
-                    label.clone(),
-                    format!(
-                        "drop {:.1}%{}",
-                        s.drop_percent(Score::Probability),
-                        if s.increased(Score::Probability) {
-                            ", confidence up"
-                        } else {
-                            ""
-                        }
-                    ),
-                ],
+                caption: vec![label.clone(), s.caption(Score::Probability)],
             });
         }
         let title = format!(

@@ -40,62 +40,30 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
             let p = format!("layer{}.{b}", stage + 1);
             let stride = if stage > 0 && b == 0 { 2 } else { 1 };
             let c_out = width * expansion;
-            let bn = |i: usize| format!("{p}.bn{i}");
+            // conv{i} with its bn{i} folded in.
+            let conv = |i: usize, c_in, c_out, k, stride| {
+                let bn = format!("{p}.bn{i}");
+                l.conv(
+                    &format!("{p}.conv{i}"),
+                    Some((&bn, EPS)),
+                    c_in,
+                    c_out,
+                    k,
+                    stride,
+                    sym(k / 2),
+                    1,
+                )
+            };
             let convs = if bottleneck {
                 vec![
-                    l.conv(
-                        &format!("{p}.conv1"),
-                        Some((&bn(1), EPS)),
-                        c_in,
-                        width,
-                        1,
-                        1,
-                        sym(0),
-                        1,
-                    )?,
-                    l.conv(
-                        &format!("{p}.conv2"),
-                        Some((&bn(2), EPS)),
-                        width,
-                        width,
-                        3,
-                        stride,
-                        sym(1),
-                        1,
-                    )?,
-                    l.conv(
-                        &format!("{p}.conv3"),
-                        Some((&bn(3), EPS)),
-                        width,
-                        c_out,
-                        1,
-                        1,
-                        sym(0),
-                        1,
-                    )?,
+                    conv(1, c_in, width, 1, 1)?,
+                    conv(2, width, width, 3, stride)?,
+                    conv(3, width, c_out, 1, 1)?,
                 ]
             } else {
                 vec![
-                    l.conv(
-                        &format!("{p}.conv1"),
-                        Some((&bn(1), EPS)),
-                        c_in,
-                        width,
-                        3,
-                        stride,
-                        sym(1),
-                        1,
-                    )?,
-                    l.conv(
-                        &format!("{p}.conv2"),
-                        Some((&bn(2), EPS)),
-                        width,
-                        width,
-                        3,
-                        1,
-                        sym(1),
-                        1,
-                    )?,
+                    conv(1, c_in, width, 3, stride)?,
+                    conv(2, width, width, 3, 1)?,
                 ]
             };
             let downsample = if stride != 1 || c_in != c_out {
