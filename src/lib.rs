@@ -11,6 +11,7 @@ pub mod cam;
 pub mod classify;
 pub mod device;
 pub mod error;
+pub mod eval;
 pub mod explain;
 pub mod labels;
 pub mod metrics;

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+const DEFAULT_METHODS: &str = "gradcam,gradcam++,xgradcam,layercam,scorecam++";
+const PAPER_METHODS: &str = "gradcam,gradcam++,xgradcam,layercam,scorecam,auggradcam++,scorecam++";
+
 #[derive(Parser)]
 #[command(
     name = "camlens",
@@ -57,6 +60,9 @@ enum Command {
     /// Explain the bundled sample photos with the built-in model, writing comparison sheets
     /// (what `camlens` alone does where no window can open).
     Demo,
+    /// Measure faithfulness (Average Drop, Increase in Confidence, Win %, drop in logit) over
+    /// a dataset; `camlens eval merge` combines shards.
+    Eval(Box<EvalArgs>),
     /// Time each method per image (median of several runs; warm-up reported separately).
     Bench(BenchArgs),
 }
@@ -65,7 +71,7 @@ enum Command {
 struct CamArgs {
     /// Methods, comma-separated: gradcam, gradcam++, xgradcam, layercam, scorecam,
     /// scorecam-pgc (pytorch-grad-cam's variant), scorecam++, auggradcam++; or all.
-    #[arg(long, default_value = "gradcam,gradcam++,xgradcam,layercam,scorecam++")]
+    #[arg(long, default_value = DEFAULT_METHODS)]
     methods: String,
     /// Target layer (see `camlens layers`); default: the model's usual one.
     #[arg(long)]
@@ -152,6 +158,65 @@ struct ExplainArgs {
 }
 
 #[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct EvalArgs {
+    #[command(subcommand)]
+    merge: Option<EvalCommand>,
+    /// `file,class_index` CSV (as ../shared/data/imagenet-val/labels.csv).
+    #[arg(long)]
+    labels: Option<PathBuf>,
+    /// Folder the CSV's files are in (default: images/ beside the CSV, else the CSV's folder).
+    #[arg(long)]
+    images: Option<PathBuf>,
+    /// A folder of class folders (as ../shared/data/cats-dogs), with --group per folder.
+    #[arg(long)]
+    folders: Option<PathBuf>,
+    /// Folder name and its classes, e.g. cat=281-285 (repeat per folder).
+    #[arg(long)]
+    group: Vec<String>,
+    #[arg(long, default_value = "lite0")]
+    model: String,
+    /// Methods and their options as for explain; unless --methods is given, eval runs the
+    /// paper's seven.
+    #[command(flatten)]
+    cam: CamArgs,
+    /// Explain the predicted class or the labelled one.
+    #[arg(long, default_value = "predicted")]
+    target: String,
+    /// Evaluate a random subset of N images (reproducible with --seed).
+    #[arg(long)]
+    limit: Option<usize>,
+    #[arg(long = "subset-seed", default_value_t = 0)]
+    subset_seed: u64,
+    /// I/N: this job's slice (default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set).
+    #[arg(long)]
+    shard: Option<String>,
+    /// prob (softmax, the default) or logit.
+    #[arg(long, default_value = "prob")]
+    score: String,
+    /// Output folder: rows CSV, summary.md, summary.json.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Carry on an interrupted run in --out.
+    #[arg(long)]
+    resume: bool,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// Combine shards' row CSVs into one summary (identical to a single run's).
+    Merge {
+        csv: Vec<PathBuf>,
+        #[arg(long, default_value = PAPER_METHODS)]
+        methods: String,
+        #[arg(long, default_value = "prob")]
+        score: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
 struct BenchArgs {
     /// Models to time: lite0 and/or weights files.
     #[arg(long, default_values_t = vec!["lite0".to_string()])]
@@ -174,8 +239,8 @@ fn main() -> ExitCode {
     camlens::device::tune_allocator();
     // "Open with camlens" passes image paths alone: they open in the app.
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    const COMMANDS: [&str; 7] = [
-        "predict", "layers", "explain", "bench", "demo", "app", "help",
+    const COMMANDS: [&str; 8] = [
+        "predict", "layers", "explain", "bench", "demo", "app", "eval", "help",
     ];
     if !args.iter().skip(1).any(|a| COMMANDS.iter().any(|c| a == c))
         && let Some(i) = args
@@ -255,6 +320,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
             }
         }
         Command::Bench(args) => bench::run(&compute, args)?,
+        Command::Eval(args) => eval(&compute, *args)?,
         Command::Layers { model } => {
             let model = open_model(&model, &compute)?;
             let default = model.layer_index(None)?;
@@ -362,6 +428,164 @@ fn demo(compute: &camlens::device::Compute) -> camlens::Result<()> {
             100.0 * explained.probability,
             times.join(", "),
             path.display()
+        );
+    }
+    Ok(())
+}
+
+fn parse_score(s: &str) -> camlens::Result<camlens::metrics::Score> {
+    match s {
+        "prob" | "probability" => Ok(camlens::metrics::Score::Probability),
+        "logit" => Ok(camlens::metrics::Score::Logit),
+        s => Err(camlens::Error::Invalid(format!(
+            "unknown score '{s}': expected prob or logit"
+        ))),
+    }
+}
+
+fn write_summary(
+    rows: &[camlens::eval::Row],
+    methods: &[Method],
+    score: camlens::metrics::Score,
+    out: &std::path::Path,
+) -> camlens::Result<()> {
+    let summary = camlens::eval::summarize(rows, methods, score);
+    let io = |p: PathBuf| move |source| camlens::Error::Io { path: p, source };
+    let md = out.join("summary.md");
+    std::fs::write(&md, summary.markdown()).map_err(io(md.clone()))?;
+    let js = out.join("summary.json");
+    std::fs::write(&js, serde_json::to_string_pretty(&summary).expect("json"))
+        .map_err(io(js.clone()))?;
+    println!("{}", summary.markdown());
+    println!("wrote {} and {}", md.display(), js.display());
+    Ok(())
+}
+
+fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<()> {
+    use camlens::eval::{
+        Target, items_from_csv, items_from_folders, parse_group, read_rows, run, select,
+    };
+    let invalid = |m: String| camlens::Error::Invalid(m);
+    if let Some(EvalCommand::Merge {
+        csv,
+        methods,
+        score,
+        out,
+    }) = args.merge
+    {
+        let methods = Method::parse_list(&methods)?;
+        std::fs::create_dir_all(&out).map_err(|source| camlens::Error::Io {
+            path: out.clone(),
+            source,
+        })?;
+        let rows = read_rows(&csv, &methods)?;
+        return write_summary(&rows, &methods, parse_score(&score)?, &out);
+    }
+    let out = args
+        .out
+        .clone()
+        .ok_or_else(|| invalid("--out is required".into()))?;
+    let mut cam = args.cam;
+    if cam.methods == DEFAULT_METHODS {
+        cam.methods = PAPER_METHODS.into();
+    }
+    let (methods, options) = cam.options()?;
+    let score = parse_score(&args.score)?;
+    let target = match args.target.as_str() {
+        "predicted" => Target::Predicted,
+        "label" | "labelled" => Target::Label,
+        t => {
+            return Err(invalid(format!(
+                "unknown target '{t}': expected predicted or label"
+            )));
+        }
+    };
+    let items = match (&args.labels, &args.folders) {
+        (Some(csv), None) => items_from_csv(csv, args.images.as_deref())?,
+        (None, Some(root)) => {
+            let groups = args
+                .group
+                .iter()
+                .map(|g| parse_group(g))
+                .collect::<camlens::Result<Vec<_>>>()?;
+            if groups.is_empty() {
+                return Err(invalid(
+                    "--folders needs at least one --group name=classes".into(),
+                ));
+            }
+            items_from_folders(root, &groups)?
+        }
+        _ => return Err(invalid("give either --labels CSV or --folders DIR".into())),
+    };
+    let shard = match args.shard.clone().or_else(|| {
+        let id = std::env::var("SLURM_ARRAY_TASK_ID").ok()?;
+        let n = std::env::var("SLURM_ARRAY_TASK_COUNT").ok()?;
+        Some(format!("{id}/{n}"))
+    }) {
+        Some(s) => {
+            let (i, n) = s
+                .split_once('/')
+                .and_then(|(i, n)| Some((i.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+                .filter(|(i, n)| i < n)
+                .ok_or_else(|| invalid(format!("--shard wants I/N with I < N, found '{s}'")))?;
+            Some((i, n))
+        }
+        None => None,
+    };
+    let items = select(items, args.limit, args.subset_seed, shard);
+    std::fs::create_dir_all(&out).map_err(|source| camlens::Error::Io {
+        path: out.clone(),
+        source,
+    })?;
+    let csv = match shard {
+        Some((i, n)) => out.join(format!("rows-shard-{i}-of-{n}.csv")),
+        None => out.join("rows.csv"),
+    };
+    if csv.exists() && !args.resume {
+        return Err(invalid(format!(
+            "{} exists: add --resume to carry on, or choose another --out",
+            csv.display()
+        )));
+    }
+    let model = open_model(&args.model, compute)?;
+    eprintln!(
+        "{}: {} images, {} methods → {}",
+        model.name,
+        items.len(),
+        methods.len(),
+        csv.display()
+    );
+    let start = Instant::now();
+    let monitor = Monitor::new();
+    let computed = run(
+        &model,
+        &items,
+        &methods,
+        &options,
+        target,
+        &csv,
+        &monitor,
+        |done, total| {
+            let per = start.elapsed().as_secs_f64() / done.max(1) as f64;
+            eprint!(
+                "\r  {done}/{total} images, about {:.0} s left   ",
+                per * (total - done) as f64
+            );
+        },
+    )?;
+    eprintln!();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{computed} images computed in {secs:.1} s ({:.2} images/s)",
+        computed as f64 / secs.max(1e-9)
+    );
+    if shard.is_none() {
+        let rows = read_rows(&[csv], &methods)?;
+        write_summary(&rows, &methods, score, &out)?;
+    } else {
+        println!(
+            "shard written; combine with `camlens eval merge --out DIR {}/rows-shard-*.csv`",
+            out.display()
         );
     }
     Ok(())

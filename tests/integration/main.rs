@@ -5,6 +5,7 @@ mod app;
 mod cam;
 mod cli;
 mod common;
+mod eval;
 mod formats;
 mod gpu_path;
 mod lite0;

@@ -1,0 +1,108 @@
+//! `camlens eval` end to end on a few real images: reproducible, resumable, mergeable.
+
+use crate::common::*;
+use std::path::Path;
+use std::process::Command;
+
+fn eval(out: &Path, extra: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_camlens"))
+        .args(["--device", "cpu", "eval", "--labels"])
+        .arg(shared_data("imagenet-val/labels.csv"))
+        .args(["--methods", "gradcam,gradcam++,layercam", "--limit", "6"])
+        .args(["--subset-seed", "3", "--out"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+/// The rows without their time columns (the only thing that differs between two runs).
+fn rows_without_times(p: &Path) -> Vec<String> {
+    read(p)
+        .lines()
+        .map(|l| {
+            l.split(',')
+                .enumerate()
+                .filter(|(i, _)| *i < 4 || (i - 4) % 5 != 4)
+                .map(|(_, f)| f)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect()
+}
+
+#[test]
+fn eval_is_reproducible_resumable_and_mergeable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c, s) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+        dir.path().join("shards"),
+    );
+    eval(&a, &[]);
+    eval(&b, &[]);
+    for f in ["summary.md", "summary.json"] {
+        assert_eq!(
+            read(&a.join(f)),
+            read(&b.join(f)),
+            "{f} differs between runs"
+        );
+    }
+    assert_eq!(
+        rows_without_times(&a.join("rows.csv")),
+        rows_without_times(&b.join("rows.csv"))
+    );
+    let summary = read(&a.join("summary.md"));
+    assert!(summary.starts_with("6 images"), "{summary}");
+
+    // Interrupted after two images, then resumed.
+    std::fs::create_dir_all(&c).unwrap();
+    let partial: Vec<String> = read(&a.join("rows.csv"))
+        .lines()
+        .take(3)
+        .map(String::from)
+        .collect();
+    std::fs::write(c.join("rows.csv"), partial.join("\n") + "\n").unwrap();
+    eval(&c, &["--resume"]);
+    assert_eq!(read(&c.join("summary.md")), summary);
+    assert_eq!(read(&c.join("rows.csv")).lines().count(), 7);
+
+    // Three shards, merged.
+    for i in 0..3 {
+        eval(&s, &["--shard", &format!("{i}/3")]);
+    }
+    let merged = dir.path().join("merged");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_camlens"));
+    cmd.args([
+        "eval",
+        "merge",
+        "--methods",
+        "gradcam,gradcam++,layercam",
+        "--out",
+    ])
+    .arg(&merged);
+    for i in 0..3 {
+        cmd.arg(s.join(format!("rows-shard-{i}-of-3.csv")));
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(read(&merged.join("summary.md")), summary);
+    assert_eq!(
+        read(&merged.join("summary.json")),
+        read(&a.join("summary.json"))
+    );
+}
