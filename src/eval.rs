@@ -378,6 +378,36 @@ pub fn summarize(rows: &[Row], methods: &[Method], score: Score) -> Summary {
 }
 
 impl Summary {
+    /// One bar chart PNG per metric in `dir` (`chart-average-drop.png`, …); returns the paths.
+    pub fn write_charts(&self, dir: &Path) -> Result<Vec<PathBuf>> {
+        let labels: Vec<String> = self.methods.iter().map(|m| m.method.clone()).collect();
+        let metrics: [(&str, &str, fn(&MethodSummary) -> f32); 4] = [
+            ("average-drop", "Average Drop % (lower is better)", |m| {
+                m.average_drop
+            }),
+            (
+                "increase-in-confidence",
+                "Increase in Confidence % (higher is better)",
+                |m| m.increase_in_confidence,
+            ),
+            ("win", "Win %", |m| m.win),
+            ("logit-drop", "Drop in logit (higher is better)", |m| {
+                m.logit_drop
+            }),
+        ];
+        let mut out = vec![];
+        for (file, title, f) in metrics {
+            let values: Vec<f32> = self.methods.iter().map(f).collect();
+            let title = format!("{title} — {} images, {}", self.images, self.score);
+            let img = crate::chart::bar_chart(&title, &labels, &values, 900, 420);
+            let path = dir.join(format!("chart-{file}.png"));
+            img.save(&path)
+                .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))?;
+            out.push(path);
+        }
+        Ok(out)
+    }
+
     /// A Markdown table in the layout of the paper's Tables 1–4 (methods as columns).
     pub fn markdown(&self) -> String {
         let mut s = format!(

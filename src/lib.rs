@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod cam;
+pub mod chart;
 pub mod classify;
 pub mod device;
 pub mod error;

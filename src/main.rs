@@ -456,8 +456,15 @@ fn write_summary(
     let js = out.join("summary.json");
     std::fs::write(&js, serde_json::to_string_pretty(&summary).expect("json"))
         .map_err(io(js.clone()))?;
+    let charts = summary.write_charts(out)?;
     println!("{}", summary.markdown());
-    println!("wrote {} and {}", md.display(), js.display());
+    println!(
+        "wrote {}, {} and {} charts ({}, …)",
+        md.display(),
+        js.display(),
+        charts.len(),
+        charts[0].display()
+    );
     Ok(())
 }
 

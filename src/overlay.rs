@@ -190,7 +190,14 @@ pub fn sheet(panels: &[Panel], height: u32, columns: usize, title: &str) -> RgbI
     out
 }
 
-fn draw_text(img: &mut RgbImage, font: &FontRef, scale: PxScale, x: i32, y: i32, text: &str) {
+pub(crate) fn draw_text(
+    img: &mut RgbImage,
+    font: &FontRef,
+    scale: PxScale,
+    x: i32,
+    y: i32,
+    text: &str,
+) {
     let sf = font.as_scaled(scale);
     let mut caret = x as f32;
     let baseline = y as f32 + sf.ascent();
