@@ -377,11 +377,14 @@ pub fn summarize(rows: &[Row], methods: &[Method], score: Score) -> Summary {
     }
 }
 
+/// Reads one metric of a method's summary.
+type Metric = fn(&MethodSummary) -> f32;
+
 impl Summary {
     /// One bar chart PNG per metric in `dir` (`chart-average-drop.png`, …); returns the paths.
     pub fn write_charts(&self, dir: &Path) -> Result<Vec<PathBuf>> {
         let labels: Vec<String> = self.methods.iter().map(|m| m.method.clone()).collect();
-        let metrics: [(&str, &str, fn(&MethodSummary) -> f32); 4] = [
+        let metrics: [(&str, &str, Metric); 4] = [
             ("average-drop", "Average Drop % (lower is better)", |m| {
                 m.average_drop
             }),

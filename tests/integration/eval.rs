@@ -62,7 +62,12 @@ fn eval_is_reproducible_resumable_and_mergeable() {
         rows_without_times(&a.join("rows.csv")),
         rows_without_times(&b.join("rows.csv"))
     );
-    for chart in ["average-drop", "increase-in-confidence", "win", "logit-drop"] {
+    for chart in [
+        "average-drop",
+        "increase-in-confidence",
+        "win",
+        "logit-drop",
+    ] {
         let img = image::open(a.join(format!("chart-{chart}.png"))).unwrap();
         assert_eq!((img.width(), img.height()), (900, 420));
     }
