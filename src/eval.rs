@@ -149,6 +149,90 @@ pub fn select(
     }
 }
 
+/// One column of an evaluation: a method with its options, under an id (CSV) and a label
+/// (tables). Ablations are several columns of one method with different options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Column {
+    pub id: String,
+    pub label: String,
+    pub method: Method,
+    pub options: Options,
+}
+
+/// The paper's ablations of ScoreCAM++.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ablation {
+    /// Table 5: the gate function.
+    Gates,
+    /// Table 6: tanh in the normalisation only versus normalisation and upsampled sum.
+    Normalization,
+}
+
+impl std::str::FromStr for Ablation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "gates" | "gate" => Ok(Ablation::Gates),
+            "norm" | "normalization" | "normalisation" => Ok(Ablation::Normalization),
+            s => Err(Error::Invalid(format!(
+                "unknown ablation '{s}': expected gates or norm"
+            ))),
+        }
+    }
+}
+
+/// The columns: one per method with `options`, or the ScoreCAM++ variants of an ablation.
+pub fn columns(methods: &[Method], options: &Options, ablation: Option<Ablation>) -> Vec<Column> {
+    let plain = |m: Method, o: Options, suffix: &str, label: String| Column {
+        id: format!("{}{suffix}", m.id()),
+        label,
+        method: m,
+        options: o,
+    };
+    let mut columns: Vec<Column> = match ablation {
+        None => methods
+            .iter()
+            .map(|&m| plain(m, *options, "", m.label().to_string()))
+            .collect(),
+        Some(Ablation::Gates) => crate::cam::Gate::ALL
+            .iter()
+            .map(|&g| {
+                let mut o = *options;
+                o.scorecam_pp.gate = g;
+                plain(
+                    Method::ScoreCamPlusPlus,
+                    o,
+                    &format!("@{}", g.id()),
+                    format!("ScoreCAM++ ({})", g.id()),
+                )
+            })
+            .collect(),
+        Some(Ablation::Normalization) => [false, true]
+            .iter()
+            .map(|&only| {
+                let mut o = *options;
+                o.scorecam_pp.gate_in_normalization_only = only;
+                let (suffix, label) = if only {
+                    ("@norm-only", "ScoreCAM++ (tanh in normalisation only)")
+                } else {
+                    ("", "ScoreCAM++ (normalisation + upsampled)")
+                };
+                plain(Method::ScoreCamPlusPlus, o, suffix, label.to_string())
+            })
+            .collect(),
+    };
+    // Faster-ScoreCAM's top-N is an approximation: say so in every table and chart.
+    if let Some(n) = options.top_channels {
+        for c in columns
+            .iter_mut()
+            .filter(|c| c.method.is_slow() && c.method != Method::AugGradCamPlusPlus)
+        {
+            c.label.push_str(&format!(" [approx.: top {n} channels]"));
+        }
+    }
+    columns
+}
+
 /// Which class each image is explained for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Target {
@@ -167,10 +251,10 @@ pub struct Row {
     pub millis: Vec<f64>,
 }
 
-pub fn header(methods: &[Method]) -> String {
+pub fn header(columns: &[Column]) -> String {
     let mut h = "image,class,y_prob,y_logit".to_string();
-    for m in methods {
-        let id = m.id();
+    for c in columns {
+        let id = &c.id;
         h.push_str(&format!(
             ",{id}:o_prob,{id}:o_logit,{id}:removed_logit,{id}:flat,{id}:ms"
         ));
@@ -227,8 +311,8 @@ impl Row {
     }
 }
 
-/// Reads the rows of one or more CSVs written by [`run`] with these methods.
-pub fn read_rows(paths: &[PathBuf], methods: &[Method]) -> Result<Vec<Row>> {
+/// Reads the rows of one or more CSVs written by [`run`] with these columns.
+pub fn read_rows(paths: &[PathBuf], columns: &[Column]) -> Result<Vec<Row>> {
     let mut rows = vec![];
     for p in paths {
         let text = std::fs::read_to_string(p).map_err(|source| Error::Io {
@@ -236,13 +320,13 @@ pub fn read_rows(paths: &[PathBuf], methods: &[Method]) -> Result<Vec<Row>> {
             source,
         })?;
         let mut lines = text.lines();
-        if lines.next() != Some(header(methods).as_str()) {
+        if lines.next() != Some(header(columns).as_str()) {
             return Err(Error::Invalid(format!(
                 "{} was written for other methods (its header differs)",
                 p.display()
             )));
         }
-        rows.extend(lines.filter_map(|l| Row::parse(l, methods.len())));
+        rows.extend(lines.filter_map(|l| Row::parse(l, columns.len())));
     }
     rows.sort_by(|a, b| a.image.cmp(&b.image));
     rows.dedup_by(|a, b| a.image == b.image);
@@ -252,12 +336,10 @@ pub fn read_rows(paths: &[PathBuf], methods: &[Method]) -> Result<Vec<Row>> {
 /// Evaluates `items` into `csv`, appending one row per image as soon as it is done; rows
 /// already in `csv` are kept and their images skipped (resume). `progress(done, total)` after
 /// each image. Returns the rows computed now.
-#[allow(clippy::too_many_arguments)]
 pub fn run(
     model: &Model,
     items: &[Item],
-    methods: &[Method],
-    options: &Options,
+    columns: &[Column],
     target: Target,
     csv: &Path,
     monitor: &Monitor,
@@ -268,12 +350,12 @@ pub fn run(
         source,
     };
     let done: HashSet<String> = if csv.exists() {
-        read_rows(&[csv.to_path_buf()], methods)?
+        read_rows(&[csv.to_path_buf()], columns)?
             .into_iter()
             .map(|r| r.image)
             .collect()
     } else {
-        std::fs::write(csv, format!("{}\n", header(methods))).map_err(io)?;
+        std::fs::write(csv, format!("{}\n", header(columns))).map_err(io)?;
         HashSet::new()
     };
     let mut file = std::fs::OpenOptions::new()
@@ -302,8 +384,8 @@ pub fn run(
                 .ok_or_else(|| Error::Invalid(format!("{}: label out of range", item.id)))?,
         };
         let mut results = vec![];
-        for m in methods {
-            results.push(session.explain(*m, class, options, monitor)?);
+        for c in columns {
+            results.push(session.explain(c.method, class, &c.options, monitor)?);
         }
         let maps: Vec<&crate::cam::Map> = results.iter().map(|r| &r.map).collect();
         let row = Row {
@@ -343,7 +425,7 @@ pub struct MethodSummary {
     pub flat_maps: usize,
 }
 
-pub fn summarize(rows: &[Row], methods: &[Method], score: Score) -> Summary {
+pub fn summarize(rows: &[Row], columns: &[Column], score: Score) -> Summary {
     let pairs = |m: usize| -> Vec<(f32, f32)> {
         rows.iter()
             .map(|r| (r.scores[m].y(score), r.scores[m].o(score)))
@@ -360,11 +442,11 @@ pub fn summarize(rows: &[Row], methods: &[Method], score: Score) -> Summary {
             Score::Probability => "softmax probability".into(),
             Score::Logit => "logit".into(),
         },
-        methods: methods
+        methods: columns
             .iter()
             .enumerate()
-            .map(|(m, method)| MethodSummary {
-                method: method.label().to_string(),
+            .map(|(m, column)| MethodSummary {
+                method: column.label.clone(),
                 average_drop: average_drop(&pairs(m)),
                 increase_in_confidence: increase_in_confidence(&pairs(m)),
                 win: wins.get(m).copied().unwrap_or(0.0),

@@ -194,7 +194,10 @@ struct EvalArgs {
     /// prob (softmax, the default) or logit.
     #[arg(long, default_value = "prob")]
     score: String,
-    /// Output folder: rows CSV, summary.md, summary.json.
+    /// A ScoreCAM++ ablation instead of --methods: gates (Table 5) or norm (Table 6).
+    #[arg(long)]
+    ablation: Option<camlens::eval::Ablation>,
+    /// Output folder: rows CSV, summary.md, summary.json, charts.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Carry on an interrupted run in --out.
@@ -211,6 +214,12 @@ enum EvalCommand {
         methods: String,
         #[arg(long, default_value = "prob")]
         score: String,
+        /// As given to the runs being merged.
+        #[arg(long)]
+        ablation: Option<camlens::eval::Ablation>,
+        /// As given to the runs being merged (labels approximated columns).
+        #[arg(long)]
+        top_channels: Option<usize>,
         #[arg(long)]
         out: PathBuf,
     },
@@ -445,11 +454,11 @@ fn parse_score(s: &str) -> camlens::Result<camlens::metrics::Score> {
 
 fn write_summary(
     rows: &[camlens::eval::Row],
-    methods: &[Method],
+    columns: &[camlens::eval::Column],
     score: camlens::metrics::Score,
     out: &std::path::Path,
 ) -> camlens::Result<()> {
-    let summary = camlens::eval::summarize(rows, methods, score);
+    let summary = camlens::eval::summarize(rows, columns, score);
     let io = |p: PathBuf| move |source| camlens::Error::Io { path: p, source };
     let md = out.join("summary.md");
     std::fs::write(&md, summary.markdown()).map_err(io(md.clone()))?;
@@ -477,16 +486,22 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         csv,
         methods,
         score,
+        ablation,
+        top_channels,
         out,
     }) = args.merge
     {
-        let methods = Method::parse_list(&methods)?;
+        let options = Options {
+            top_channels,
+            ..Options::default()
+        };
+        let columns = camlens::eval::columns(&Method::parse_list(&methods)?, &options, ablation);
         std::fs::create_dir_all(&out).map_err(|source| camlens::Error::Io {
             path: out.clone(),
             source,
         })?;
-        let rows = read_rows(&csv, &methods)?;
-        return write_summary(&rows, &methods, parse_score(&score)?, &out);
+        let rows = read_rows(&csv, &columns)?;
+        return write_summary(&rows, &columns, parse_score(&score)?, &out);
     }
     let out = args
         .out
@@ -497,6 +512,7 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         cam.methods = PAPER_METHODS.into();
     }
     let (methods, options) = cam.options()?;
+    let columns = camlens::eval::columns(&methods, &options, args.ablation);
     let score = parse_score(&args.score)?;
     let target = match args.target.as_str() {
         "predicted" => Target::Predicted,
@@ -567,8 +583,7 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
     let computed = run(
         &model,
         &items,
-        &methods,
-        &options,
+        &columns,
         target,
         &csv,
         &monitor,
@@ -587,8 +602,8 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         computed as f64 / secs.max(1e-9)
     );
     if shard.is_none() {
-        let rows = read_rows(&[csv], &methods)?;
-        write_summary(&rows, &methods, score, &out)?;
+        let rows = read_rows(&[csv], &columns)?;
+        write_summary(&rows, &columns, score, &out)?;
     } else {
         println!(
             "shard written; combine with `camlens eval merge --out DIR {}/rows-shard-*.csv`",

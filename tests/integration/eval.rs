@@ -115,3 +115,71 @@ fn eval_is_reproducible_resumable_and_mergeable() {
         read(&a.join("summary.json"))
     );
 }
+
+#[test]
+fn ablations_are_columns_of_scorecam_pp_variants() {
+    let dir = tempfile::tempdir().unwrap();
+    for (ablation, labels) in [
+        (
+            "gates",
+            vec![
+                "ScoreCAM++ (tanh)",
+                "ScoreCAM++ (relu)",
+                "ScoreCAM++ (sigmoid)",
+                "ScoreCAM++ (mish)",
+                "ScoreCAM++ (swish)",
+            ],
+        ),
+        (
+            "norm",
+            vec![
+                "ScoreCAM++ (normalisation + upsampled)",
+                "ScoreCAM++ (tanh in normalisation only)",
+            ],
+        ),
+    ] {
+        let out = dir.path().join(ablation);
+        let run = Command::new(env!("CARGO_BIN_EXE_camlens"))
+            .args(["--device", "cpu", "eval", "--labels"])
+            .arg(shared_data("imagenet-val/labels.csv"))
+            .args([
+                "--ablation",
+                ablation,
+                "--top-channels",
+                "8",
+                "--limit",
+                "2",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let summary = read(&out.join("summary.md"));
+        for l in &labels {
+            assert!(summary.contains(l), "{l} missing from {summary}");
+        }
+        assert!(summary.contains("[approx.: top 8 channels]"), "{summary}");
+        let merged = dir.path().join(format!("{ablation}-merged"));
+        let m = Command::new(env!("CARGO_BIN_EXE_camlens"))
+            .args([
+                "eval",
+                "merge",
+                "--ablation",
+                ablation,
+                "--top-channels",
+                "8",
+                "--out",
+            ])
+            .arg(&merged)
+            .arg(out.join("rows.csv"))
+            .output()
+            .unwrap();
+        assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+        assert_eq!(read(&merged.join("summary.md")), summary);
+    }
+}
