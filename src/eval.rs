@@ -127,14 +127,9 @@ pub fn select(
     shard: Option<(usize, usize)>,
 ) -> Vec<Item> {
     if limit.is_some() {
-        let mut state = seed;
+        let mut rng = crate::rng::SplitMix(seed);
         for i in (1..items.len()).rev() {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            items.swap(i, (z % (i as u64 + 1)) as usize);
+            items.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
         }
         items.truncate(limit.unwrap_or(usize::MAX));
     }

@@ -56,13 +56,7 @@ pub fn explain_rgb(
 ) -> Result<Explained> {
     let (input, crop) = model.preprocess.prepare(&image);
     let mut session = Session::new(model, input, layer)?;
-    let class = match class {
-        Some(c) => {
-            model.check_class(c)?;
-            c
-        }
-        None => session.top_class(),
-    };
+    let class = session.class_or_top(class)?;
     let top = top_k(model, &session.logits, &session.probs, 5);
     let probability = session.probs[class];
     let mut results = vec![];
@@ -90,21 +84,39 @@ pub fn render_all(ex: &Explained, view: View, cmap: Colormap, alpha: f32) -> Vec
         .collect()
 }
 
-/// The original and one captioned panel per method (method, class, probability, time), titled.
-pub fn comparison_sheet(
+/// The explained image's comparison sheet: see [`comparison_sheet`].
+pub fn explained_sheet(
     ex: &Explained,
     rendered: &[RgbImage],
     class_name: &str,
     title: &str,
 ) -> RgbImage {
+    let cards: Vec<(&RgbImage, &CamResult, &MapScores)> = rendered
+        .iter()
+        .zip(&ex.results)
+        .zip(&ex.faithfulness)
+        .map(|((img, r), f)| (img, r, f))
+        .collect();
+    comparison_sheet(&ex.image, &cards, class_name, ex.probability, title)
+}
+
+/// The original and one captioned panel per method (method, time, drop, class, probability,
+/// approximation, flatness), titled. The CLI and the app's export both draw theirs with it.
+pub fn comparison_sheet(
+    original: &RgbImage,
+    cards: &[(&RgbImage, &CamResult, &MapScores)],
+    class_name: &str,
+    probability: f32,
+    title: &str,
+) -> RgbImage {
     let mut panels = vec![Panel {
-        image: &ex.image,
+        image: original,
         caption: vec![
             "original".into(),
-            format!("{} ({:.1}%)", class_name, 100.0 * ex.probability),
+            format!("{} ({:.1}%)", class_name, 100.0 * probability),
         ],
     }];
-    for ((img, r), f) in rendered.iter().zip(&ex.results).zip(&ex.faithfulness) {
+    for &(img, r, f) in cards {
         let mut caption = vec![
             format!(
                 "{} ({:.0} ms)",
@@ -116,7 +128,7 @@ pub fn comparison_sheet(
                 "class {} '{}' {:.1}%",
                 r.class,
                 class_name,
-                100.0 * ex.probability
+                100.0 * probability
             ),
         ];
         if let Some(a) = &r.approximate {

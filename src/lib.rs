@@ -19,6 +19,7 @@ pub mod metrics;
 pub mod models;
 pub mod overlay;
 pub mod preprocess;
+pub mod rng;
 pub mod samples;
 pub mod tensor_io;
 pub mod weights;

@@ -359,6 +359,16 @@ fn watch_progress(monitor: &Monitor, what: &str, finished: impl Fn() -> bool) {
     }
 }
 
+/// Runs `work` on a scoped thread while this one shows its progress on the terminal.
+fn watched<T: Send>(what: &str, work: impl FnOnce(&Monitor) -> T + Send) -> T {
+    let monitor = Monitor::new();
+    std::thread::scope(|scope| {
+        let job = scope.spawn(|| work(&monitor));
+        watch_progress(&monitor, what, || job.is_finished());
+        job.join().expect("worker thread")
+    })
+}
+
 fn open_model(spec: &str, compute: &camlens::device::Compute) -> camlens::Result<Model> {
     let mut model = Model::open(spec, &compute.device)?;
     model.max_buffer_bytes = compute.max_buffer_bytes;
@@ -368,7 +378,7 @@ fn open_model(spec: &str, compute: &camlens::device::Compute) -> camlens::Result
 /// The bundled samples, explained by the gradient family and ScoreCAM++, as comparison sheets in
 /// a new folder `camlens-demo[-N]` of the current directory (never an existing one).
 fn demo(compute: &camlens::device::Compute) -> camlens::Result<()> {
-    use camlens::explain::{comparison_sheet, explain_rgb, render_all};
+    use camlens::explain::{explain_rgb, explained_sheet, render_all};
     use camlens::overlay::{View, save_png};
     use camlens::samples::{SAMPLES, decode};
     println!("camlens: explaining the bundled sample photos with the built-in model.");
@@ -394,21 +404,17 @@ fn demo(compute: &camlens::device::Compute) -> camlens::Result<()> {
         Method::ScoreCamPlusPlus,
     ];
     for (name, bytes) in SAMPLES {
-        let monitor = Monitor::new();
-        let explained = std::thread::scope(|scope| {
-            let job = scope.spawn(|| {
-                explain_rgb(
-                    &model,
-                    decode(bytes),
-                    &methods,
-                    None,
-                    layer,
-                    &Options::default(),
-                    &monitor,
-                )
-            });
-            watch_progress(&monitor, name, || job.is_finished());
-            job.join().expect("explain thread")
+        let explained = watched(name, |monitor| {
+            let options = Options::default();
+            explain_rgb(
+                &model,
+                decode(bytes),
+                &methods,
+                None,
+                layer,
+                &options,
+                monitor,
+            )
         })?;
         let class_name = &model.classes[explained.class];
         let rendered = render_all(&explained, View::Overlay, Colormap::Jet, 0.5);
@@ -417,7 +423,7 @@ fn demo(compute: &camlens::device::Compute) -> camlens::Result<()> {
             model.name,
             model.layers()[layer].name
         );
-        let sheet = comparison_sheet(&explained, &rendered, class_name, &title);
+        let sheet = explained_sheet(&explained, &rendered, class_name, &title);
         let path = out.join(format!("{name}.grid.png"));
         save_png(&sheet, &path, false)?;
         let times: Vec<String> = explained
@@ -618,7 +624,7 @@ fn file_id(m: Method) -> String {
 }
 
 fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Result<()> {
-    use camlens::explain::{comparison_sheet, explain_image, ordered, render_all};
+    use camlens::explain::{explain_image, explained_sheet, ordered, render_all};
     use camlens::overlay::{View, save_npy, save_png};
     let (methods, options) = args.cam.options()?;
     let methods = ordered(&methods);
@@ -670,15 +676,10 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
     let layer_info = &model.layers()[layer];
     eprintln!("model: {}, layer {layer_info}", model.name);
     for image in &args.images {
-        let monitor = Monitor::new();
-        let explained = std::thread::scope(|scope| {
-            let job = scope.spawn(|| {
-                explain_image(
-                    &model, image, &methods, args.class, layer, &options, &monitor,
-                )
-            });
-            watch_progress(&monitor, &image.display().to_string(), || job.is_finished());
-            job.join().expect("explain thread")
+        let explained = watched(&image.display().to_string(), |monitor| {
+            explain_image(
+                &model, image, &methods, args.class, layer, &options, monitor,
+            )
         })?;
         let paths = outputs(image);
         let mut paths = paths.iter();
@@ -735,7 +736,7 @@ fn explain(compute: &camlens::device::Compute, args: ExplainArgs) -> camlens::Re
                 model.name,
                 layer_info.name
             );
-            let sheet = comparison_sheet(&explained, &rendered, class_name, &title);
+            let sheet = explained_sheet(&explained, &rendered, class_name, &title);
             let p = paths.next().unwrap();
             save_png(&sheet, p, args.overwrite)?;
             println!("  {:<28} → {}", "comparison sheet", p.display());

@@ -92,13 +92,6 @@ pub enum View {
     Explanation,
 }
 
-/// The normalised input-size map laid over the original image: values in [0, 1] at the original
-/// resolution, `None` outside the crop the model saw.
-pub fn map_on_original(map: &Map, crop: &CropBox) -> (Map, CropBox) {
-    let side = crop.side as usize;
-    (map.resized(side, side, false), *crop)
-}
-
 /// Renders `view` of `map` (normalised, input size) on the original image.
 pub fn render(
     img: &RgbImage,
@@ -108,7 +101,9 @@ pub fn render(
     cmap: Colormap,
     alpha: f32,
 ) -> RgbImage {
-    let (m, crop) = map_on_original(map, crop);
+    // The map covers the crop square, at the original image's resolution.
+    let side = crop.side as usize;
+    let m = map.resized(side, side, false);
     let alpha = alpha.clamp(0.0, 1.0);
     let mut out = img.clone();
     for (x, y, px) in out.enumerate_pixels_mut() {

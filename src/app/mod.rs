@@ -5,8 +5,9 @@ pub mod worker;
 
 use crate::cam::{CamResult, Method, Monitor, Options};
 use crate::classify::Prediction;
+use crate::explain::comparison_sheet;
 use crate::metrics::{MapScores, Score};
-use crate::overlay::{Colormap, Panel, View, render, save_png, sheet};
+use crate::overlay::{Colormap, View, render, save_png};
 use crate::preprocess::{CropBox, load_image};
 use eframe::egui;
 use image::RgbImage;
@@ -461,13 +462,13 @@ impl CamlensApp {
         path: &Path,
         overwrite: bool,
     ) -> crate::Result<()> {
-        let (img, _) = self.render_full(method)?;
+        let img = self.render_full(method)?;
         save_png(&img, path, overwrite)?;
         self.notices.push(format!("wrote {}", path.display()));
         Ok(())
     }
 
-    fn render_full(&self, method: Method) -> crate::Result<(RgbImage, String)> {
+    fn render_full(&self, method: Method) -> crate::Result<RgbImage> {
         let e = self
             .shown()
             .ok_or_else(|| crate::Error::Invalid("nothing explained yet".into()))?;
@@ -477,16 +478,13 @@ impl CamlensApp {
             .ok_or_else(|| crate::Error::Invalid(format!("{method} has no result yet")))?;
         let crop = e.crop.expect("a result comes after its prediction");
         let pic = &self.pictures[self.current];
-        Ok((
-            render(
-                &pic.original,
-                &r.map,
-                &crop,
-                self.settings.view,
-                self.settings.colormap,
-                self.settings.alpha,
-            ),
-            method.label().to_string(),
+        Ok(render(
+            &pic.original,
+            &r.map,
+            &crop,
+            self.settings.view,
+            self.settings.colormap,
+            self.settings.alpha,
         ))
     }
 
@@ -497,7 +495,7 @@ impl CamlensApp {
 
     fn export_sheet_to(&mut self, path: &Path, overwrite: bool) -> crate::Result<()> {
         let methods = self.shown_methods();
-        let rendered: Vec<(RgbImage, String)> = methods
+        let rendered: Vec<RgbImage> = methods
             .iter()
             .map(|m| self.render_full(*m))
             .collect::<crate::Result<_>>()?;
@@ -508,24 +506,23 @@ impl CamlensApp {
             .and_then(|n| n.get(class))
             .cloned()
             .unwrap_or_default();
+        let cards: Vec<(&RgbImage, &CamResult, &MapScores)> = rendered
+            .iter()
+            .zip(&methods)
+            .map(|(img, m)| {
+                let (r, s) = &e.results[m];
+                (img, r, s)
+            })
+            .collect();
+        let probability = cards.first().map_or(0.0, |c| c.2.y_prob);
         let pic = &self.pictures[self.current];
-        let mut panels = vec![Panel {
-            image: &pic.original,
-            caption: vec!["original".into()],
-        }];
-        for ((img, label), m) in rendered.iter().zip(&methods) {
-            let (_, s) = &e.results[m];
-            panels.push(Panel {
-                image: img,
-                caption: vec![label.clone(), s.caption(Score::Probability)],
-            });
-        }
         let title = format!(
             "{} — {} — class {class} '{class_name}'",
             pic.name,
             self.model.as_ref().map(|m| m.name.as_str()).unwrap_or("")
         );
-        save_png(&sheet(&panels, 320, 4, &title), path, overwrite)?;
+        let sheet = comparison_sheet(&pic.original, &cards, &class_name, probability, &title);
+        save_png(&sheet, path, overwrite)?;
         self.notices.push(format!("wrote {}", path.display()));
         Ok(())
     }

@@ -219,13 +219,7 @@ fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> 
     let (input, crop) = model.preprocess.prepare(&job.image);
     let layer = job.layer.min(model.layers().len().saturating_sub(1));
     let mut session = Session::new(model, input, layer)?;
-    let class = match job.class {
-        Some(c) => {
-            model.check_class(c)?;
-            c
-        }
-        None => session.top_class(),
-    };
+    let class = session.class_or_top(job.class)?;
     send(Reply::Prediction {
         request: job.request,
         top: top_k(model, &session.logits, &session.probs, 5),

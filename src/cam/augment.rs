@@ -8,6 +8,7 @@ use super::method::{Aggregate, AugmentOptions, Options};
 use super::monitor::Monitor;
 use super::session::Session;
 use crate::error::{Error, Result};
+use crate::rng::SplitMix;
 use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
 
@@ -172,24 +173,6 @@ pub fn run(
         })
         .collect();
     Ok(Map::new(size, size, data))
-}
-
-/// A small, seedable, dependency-free generator (SplitMix64).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn uniform(&mut self, lo: f32, hi: f32) -> f32 {
-        let u = (self.next() >> 40) as f32 / (1u64 << 24) as f32;
-        lo + (hi - lo) * u
-    }
 }
 
 #[cfg(test)]

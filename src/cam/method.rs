@@ -18,16 +18,6 @@ pub enum Method {
 }
 
 impl Method {
-    /// The paper's seven, in its table order.
-    pub const PAPER: [Method; 7] = [
-        Method::GradCam,
-        Method::GradCamPlusPlus,
-        Method::XGradCam,
-        Method::LayerCam,
-        Method::ScoreCam,
-        Method::AugGradCamPlusPlus,
-        Method::ScoreCamPlusPlus,
-    ];
     pub const ALL: [Method; 8] = [
         Method::GradCam,
         Method::GradCamPlusPlus,

@@ -93,6 +93,14 @@ impl<'m> Session<'m> {
             .unwrap_or(0)
     }
 
+    /// The class to explain: the one asked for (checked), else the predicted one.
+    pub fn class_or_top(&self, class: Option<usize>) -> Result<usize> {
+        match class {
+            Some(c) => self.model.check_class(c).map(|()| c),
+            None => Ok(self.top_class()),
+        }
+    }
+
     /// `∂logit_c/∂A`, computed once per class: one backward serves all gradient methods.
     pub fn gradients(&mut self, class: usize) -> Result<&[f32]> {
         self.model.check_class(class)?;
