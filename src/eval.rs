@@ -328,18 +328,35 @@ pub fn read_rows(paths: &[PathBuf], columns: &[Column]) -> Result<Vec<Row>> {
     Ok(rows)
 }
 
+/// What is explained in each image: which class, at which layer (`None`: the model's usual one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subject<'a> {
+    pub target: Target,
+    pub layer: Option<&'a str>,
+}
+
+/// What a run did: rows computed now, and the images it could not read (each with the reason),
+/// which are left out rather than ending a run of hours.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub computed: usize,
+    pub unreadable: Vec<String>,
+}
+
 /// Evaluates `items` into `csv`, appending one row per image as soon as it is done; rows
-/// already in `csv` are kept and their images skipped (resume). `progress(done, total)` after
-/// each image. Returns the rows computed now.
+/// already in `csv` are kept and their images skipped (resume). `progress(done, total,
+/// computed_now)` after each image.
 pub fn run(
     model: &Model,
     items: &[Item],
     columns: &[Column],
-    target: Target,
+    subject: Subject,
     csv: &Path,
     monitor: &Monitor,
-    mut progress: impl FnMut(usize, usize),
-) -> Result<usize> {
+    mut progress: impl FnMut(usize, usize, usize),
+) -> Result<Outcome> {
+    // Before anything is written: a wrong layer name leaves no half-started run behind.
+    let layer = model.layer_index(subject.layer)?;
     let io = |source| Error::Io {
         path: csv.to_owned(),
         source,
@@ -357,19 +374,26 @@ pub fn run(
         .append(true)
         .open(csv)
         .map_err(io)?;
-    let layer = model.layer_index(None)?;
-    let mut computed = 0;
+    let mut outcome = Outcome::default();
     for (n, item) in items.iter().enumerate() {
         if monitor.is_cancelled() {
             return Err(Error::Cancelled);
         }
         if done.contains(&item.id.replace(',', "_")) {
-            progress(n + 1, items.len());
+            progress(n + 1, items.len(), outcome.computed);
             continue;
         }
-        let (input, _) = model.preprocess.prepare(&load_image(&item.file)?);
+        let image = match load_image(&item.file) {
+            Ok(image) => image,
+            Err(e) => {
+                outcome.unreadable.push(e.to_string());
+                progress(n + 1, items.len(), outcome.computed);
+                continue;
+            }
+        };
+        let (input, _) = model.preprocess.prepare(&image);
         let mut session = Session::new(model, input, layer)?;
-        let class = match target {
+        let class = match subject.target {
             Target::Predicted => session.top_class(),
             Target::Label => *item
                 .label
@@ -395,10 +419,10 @@ pub fn run(
         };
         writeln!(file, "{}", row.to_csv()).map_err(io)?;
         file.flush().map_err(io)?;
-        computed += 1;
-        progress(n + 1, items.len());
+        outcome.computed += 1;
+        progress(n + 1, items.len(), outcome.computed);
     }
-    Ok(computed)
+    Ok(outcome)
 }
 
 /// Per method: Average Drop %, Increase in Confidence %, Win %, mean drop in logit, flat maps.

@@ -183,11 +183,14 @@ struct EvalArgs {
     /// Explain the predicted class or the labelled one.
     #[arg(long, default_value = "predicted")]
     target: String,
-    /// Evaluate a random subset of N images (reproducible with --seed).
+    /// Evaluate a random subset of N images, drawn with --seed (one seed for everything random
+    /// in a run: the subset and Augmented GradCAM++'s copies). The subset of a smaller N is the
+    /// start of a larger N's, so a run can be extended with a larger --limit and --resume.
     #[arg(long)]
     limit: Option<usize>,
-    #[arg(long = "subset-seed", default_value_t = 0)]
-    subset_seed: u64,
+    /// Draw the subset with this seed instead of --seed.
+    #[arg(long = "subset-seed")]
+    subset_seed: Option<u64>,
     /// I/N: this job's slice (default: SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT when set).
     #[arg(long)]
     shard: Option<String>,
@@ -485,7 +488,7 @@ fn write_summary(
 
 fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<()> {
     use camlens::eval::{
-        Target, items_from_csv, items_from_folders, parse_group, read_rows, run, select,
+        Subject, Target, items_from_csv, items_from_folders, parse_group, read_rows, run, select,
     };
     let invalid = |m: String| camlens::Error::Invalid(m);
     if let Some(EvalCommand::Merge {
@@ -561,7 +564,12 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         }
         None => None,
     };
-    let items = select(items, args.limit, args.subset_seed, shard);
+    let items = select(
+        items,
+        args.limit,
+        args.subset_seed.unwrap_or(cam.seed),
+        shard,
+    );
     std::fs::create_dir_all(&out).map_err(|source| camlens::Error::Io {
         path: out.clone(),
         source,
@@ -586,15 +594,21 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
     );
     let start = Instant::now();
     let monitor = Monitor::new();
-    let computed = run(
+    let subject = Subject {
+        target,
+        layer: cam.layer.as_deref(),
+    };
+    let outcome = run(
         &model,
         &items,
         &columns,
-        target,
+        subject,
         &csv,
         &monitor,
-        |done, total| {
-            let per = start.elapsed().as_secs_f64() / done.max(1) as f64;
+        |done, total, computed| {
+            // Rows kept from an interrupted run are skipped at once: only the images computed
+            // now say how long the rest will take.
+            let per = start.elapsed().as_secs_f64() / computed.max(1) as f64;
             eprint!(
                 "\r  {done}/{total} images, about {:.0} s left   ",
                 per * (total - done) as f64
@@ -604,9 +618,19 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
     eprintln!();
     let secs = start.elapsed().as_secs_f64();
     eprintln!(
-        "{computed} images computed in {secs:.1} s ({:.2} images/s)",
-        computed as f64 / secs.max(1e-9)
+        "{} images computed in {secs:.1} s ({:.3} images/s)",
+        outcome.computed,
+        outcome.computed as f64 / secs.max(1e-9)
     );
+    if !outcome.unreadable.is_empty() {
+        eprintln!(
+            "{} images could not be read and are left out:",
+            outcome.unreadable.len()
+        );
+        for e in &outcome.unreadable {
+            eprintln!("  {e}");
+        }
+    }
     if shard.is_none() {
         let rows = read_rows(&[csv], &columns)?;
         write_summary(&rows, &columns, score, &out)?;

@@ -183,3 +183,76 @@ fn ablations_are_columns_of_scorecam_pp_variants() {
         assert_eq!(read(&merged.join("summary.md")), summary);
     }
 }
+
+/// Class folders with an unreadable file among them; a non-default layer; a subset drawn with
+/// `--seed` and extended to a larger `--limit` with `--resume`.
+#[test]
+fn eval_leaves_out_unreadable_images_and_extends_a_subset() {
+    let dir = tempfile::tempdir().unwrap();
+    let cats = dir.path().join("data/cat");
+    std::fs::create_dir_all(&cats).unwrap();
+    for n in 2000..2003 {
+        let name = format!("cat.{n}.jpg");
+        std::fs::copy(
+            shared_data(&format!("cats-dogs/cat/{name}")),
+            cats.join(name),
+        )
+        .unwrap();
+    }
+    std::fs::write(cats.join("broken.jpg"), b"not a jpeg").unwrap();
+    let out = dir.path().join("out");
+    let eval = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_camlens"))
+            .args(["--device", "cpu", "eval", "--folders"])
+            .arg(dir.path().join("data"))
+            .args([
+                "--group",
+                "cat=281-285",
+                "--methods",
+                "gradcam",
+                "--seed",
+                "7",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let wrong = eval(&["--layer", "no_such_layer"]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("no_such_layer"));
+
+    let all = eval(&["--layer", "blocks.15", "--limit", "4"]);
+    let err = String::from_utf8_lossy(&all.stderr);
+    assert!(all.status.success(), "{err}");
+    assert!(err.contains("1 images could not be read"), "{err}");
+    assert!(err.contains("broken.jpg"), "{err}");
+    let sorted = |p: &Path| {
+        let mut r = rows_without_times(p);
+        r.sort();
+        r
+    };
+    let single = (sorted(&out.join("rows.csv")), read(&out.join("summary.md")));
+    assert_eq!(single.0.len(), 1 + 3, "{:?}", single.0);
+
+    // The first 2 of seed 7's order, then extended to 4: only the rest is computed, and the
+    // result is the single run's.
+    std::fs::remove_dir_all(&out).unwrap();
+    assert!(
+        eval(&["--layer", "blocks.15", "--limit", "2"])
+            .status
+            .success()
+    );
+    let kept = read(&out.join("rows.csv")).lines().count() - 1;
+    let four = eval(&["--layer", "blocks.15", "--limit", "4", "--resume"]);
+    let err = String::from_utf8_lossy(&four.stderr);
+    assert!(
+        err.contains(&format!("{} images computed", 3 - kept)),
+        "{err}"
+    );
+    assert_eq!(
+        (sorted(&out.join("rows.csv")), read(&out.join("summary.md"))),
+        single
+    );
+}
