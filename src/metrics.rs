@@ -98,14 +98,23 @@ pub fn increase_in_confidence(pairs: &[(f32, f32)]) -> f32 {
     100.0 * mean(pairs.iter().map(|&(y, o)| if o > y { 1.0 } else { 0.0 }))
 }
 
-/// Win %: for each image, the method(s) with the lowest drop win it, a tie splitting the image
-/// equally. `drops[i][m]` is method m's drop on image i; returns one percentage per method.
+/// Drops (in percentage points) closer than this are a tie. Two methods can produce the same
+/// map by different arithmetic (GradCAM and XGradCAM do whenever the gradient is constant over
+/// each channel, as under a global average pool); f32 rounding then separates their drops by
+/// ~1e-5 points, which must not hand the image to whichever rounded down.
+pub const WIN_TIE_POINTS: f32 = 1e-3;
+
+/// Win %: for each image, the method(s) with the lowest drop win it, a tie (within
+/// [`WIN_TIE_POINTS`]) splitting the image equally. `drops[i][m]` is method m's drop on image i;
+/// returns one percentage per method.
 pub fn win_percent(drops: &[Vec<f32>]) -> Vec<f32> {
     let methods = drops.first().map_or(0, Vec::len);
     let mut wins = vec![0.0f32; methods];
     for row in drops {
         let best = row.iter().copied().fold(f32::INFINITY, f32::min);
-        let winners: Vec<usize> = (0..row.len()).filter(|&m| row[m] == best).collect();
+        let winners: Vec<usize> = (0..row.len())
+            .filter(|&m| row[m] <= best + WIN_TIE_POINTS)
+            .collect();
         for &m in &winners {
             wins[m] += 1.0 / winners.len() as f32;
         }
@@ -211,5 +220,8 @@ mod tests {
         let w = win_percent(&drops);
         assert_eq!(w, vec![25.0, 75.0, 0.0]);
         assert!((w.iter().sum::<f32>() - 100.0).abs() < 1e-4);
+        // The same map reached by other arithmetic ties; a real difference still decides.
+        let drops = vec![vec![12.345_67, 12.345_68, 12.4], vec![3.0, 3.01, 2.99]];
+        assert_eq!(win_percent(&drops), vec![25.0, 25.0, 50.0]);
     }
 }
