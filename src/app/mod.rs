@@ -1,6 +1,7 @@
 //! The desktop app: state as plain data, panels as functions, commands run after drawing.
 //! It knows nothing of tensors: the worker (see `worker.rs`) sends back maps and predictions.
 
+mod loader;
 pub mod worker;
 
 use crate::cam::{CamResult, Method, Monitor, Options};
@@ -8,9 +9,10 @@ use crate::classify::Prediction;
 use crate::explain::comparison_sheet;
 use crate::metrics::{MapScores, Score};
 use crate::overlay::{Colormap, View, render, save_png};
-use crate::preprocess::{CropBox, load_image};
+use crate::preprocess::CropBox;
 use eframe::egui;
 use image::RgbImage;
+use loader::{Loaded, Loading, Next};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -185,6 +187,7 @@ pub struct CamlensApp {
     pub view_rect: egui::Rect,
     heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
     commands: Vec<Command>,
+    loading: Vec<Loading>,
 }
 
 impl CamlensApp {
@@ -213,6 +216,7 @@ impl CamlensApp {
             view_rect: UNIT,
             heat: HashMap::new(),
             commands: vec![],
+            loading: vec![],
         };
         if let Some(w) = app.settings.weights.clone() {
             app.backend.send(Job::LoadModel(Some(w)));
@@ -231,36 +235,45 @@ impl CamlensApp {
         }
     }
 
-    /// Opens image files (a folder: the images in it); a bad file is a message, not a stop.
+    /// Opens image files (a folder: the images in it) on a thread of their own; they join the
+    /// list as they are decoded, the first one selected. A bad file is a message, not a stop.
     pub fn open_paths(&mut self, paths: Vec<PathBuf>) {
-        let first_new = self.pictures.len();
-        let mut files = vec![];
-        for p in paths {
-            if p.is_dir() {
-                let mut inside: Vec<PathBuf> = std::fs::read_dir(&p)
-                    .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-                    .unwrap_or_default();
-                inside.sort();
-                files.extend(inside.into_iter().filter(|f| is_image_name(f)));
-            } else {
-                files.push(p);
-            }
-        }
-        for f in files {
-            match load_image(&f) {
-                Ok(img) => {
-                    let name = f
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    self.pictures.push(Picture::new(name, Some(f), img));
+        self.loading.push(Loading::start(paths));
+    }
+
+    /// Whether opened files are still being read.
+    pub fn is_loading(&self) -> bool {
+        !self.loading.is_empty()
+    }
+
+    fn take_loaded(&mut self) {
+        let mut loads = std::mem::take(&mut self.loading);
+        loads.retain_mut(|load| {
+            loop {
+                match load.next() {
+                    Next::Item(Loaded::Picture(p)) => {
+                        self.pictures.push(p);
+                        if !load.opened_any {
+                            load.opened_any = true;
+                            self.select(self.pictures.len() - 1);
+                        }
+                    }
+                    Next::Item(Loaded::Error(e)) => self.errors.push(e),
+                    Next::Pending => return true,
+                    Next::Finished => {
+                        if !load.opened_any && load.asked.iter().all(|p| p.is_dir()) {
+                            let names: Vec<String> =
+                                load.asked.iter().map(|p| p.display().to_string()).collect();
+                            self.errors
+                                .push(format!("no images found in {}", names.join(", ")));
+                        }
+                        return false;
+                    }
                 }
-                Err(e) => self.errors.push(e.to_string()),
             }
-        }
-        if self.pictures.len() > first_new {
-            self.select(first_new);
-        }
+        });
+        loads.append(&mut self.loading);
+        self.loading = loads;
     }
 
     fn key(&self) -> Key {
@@ -328,6 +341,7 @@ impl CamlensApp {
 
     /// Takes the worker's replies; a reply to an older request is dropped, never shown.
     pub fn poll(&mut self) {
+        self.take_loaded();
         while let Some(reply) = self.backend.try_recv() {
             match reply {
                 Reply::ModelLoaded(info) => {
@@ -396,7 +410,7 @@ impl CamlensApp {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.running.is_some() || self.batch.is_some()
+        self.running.is_some() || self.batch.is_some() || self.is_loading()
     }
 
     /// Results on screen for the current choice.
@@ -1122,17 +1136,6 @@ impl CamlensApp {
             ctx.request_repaint_after(std::time::Duration::from_millis(100));
         }
     }
-}
-
-fn is_image_name(p: &Path) -> bool {
-    p.extension()
-        .map(|e| {
-            matches!(
-                e.to_string_lossy().to_ascii_lowercase().as_str(),
-                "png" | "jpg" | "jpeg" | "bmp" | "webp" | "gif" | "tif" | "tiff"
-            )
-        })
-        .unwrap_or(false)
 }
 
 impl eframe::App for CamlensApp {

@@ -135,6 +135,17 @@ fn fake_app(methods: Vec<Method>) -> CamlensApp {
         asset("samples/chelsea.png"),
         asset("samples/coffee.png"),
     ]);
+    loaded(app)
+}
+
+/// Waits for opened files to be read (on the app's loader thread).
+fn loaded(mut app: CamlensApp) -> CamlensApp {
+    let start = std::time::Instant::now();
+    while app.is_loading() {
+        app.poll();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
+    }
     app
 }
 
@@ -272,7 +283,16 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
         .map(p)
         .to_vec(),
     );
-    h.run_steps(4);
+    // Files are read off the UI thread: nothing joins the list inside open_paths.
+    assert_eq!(h.state().pictures.len(), before);
+    assert!(h.state().is_loading());
+    let start = std::time::Instant::now();
+    while h.state().is_loading() {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
+    }
+    h.run_steps(2);
     let app = h.state();
     assert_eq!(app.errors.len(), 3, "{:?}", app.errors);
     assert!(
@@ -287,6 +307,28 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
     h.get_all_by_label("Dismiss").next().unwrap().click();
     h.run_steps(2);
     assert_eq!(h.state().errors.len(), 2);
+
+    // A folder with no images in it says so.
+    let none = dir.path().join("none");
+    std::fs::create_dir(&none).unwrap();
+    std::fs::write(none.join("notes.txt"), b"no pictures here").unwrap();
+    h.state_mut().open_paths(vec![none]);
+    let start = std::time::Instant::now();
+    while h.state().is_loading() {
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
+    }
+    assert!(
+        h.state()
+            .errors
+            .last()
+            .unwrap()
+            .starts_with("no images found in"),
+        "{:?}",
+        h.state().errors
+    );
+    assert_eq!(h.state().pictures.len(), before + 3);
 }
 
 #[test]
@@ -393,7 +435,7 @@ fn batch_export_writes_every_image_and_method_and_never_overwrites() {
     let dir = tempfile::tempdir().unwrap();
     let wait = |app: &mut CamlensApp| {
         let start = std::time::Instant::now();
-        while app.batch.is_some() || app.model.is_none() {
+        while app.batch.is_some() || app.model.is_none() || app.is_loading() {
             app.poll();
             std::thread::sleep(Duration::from_millis(20));
             assert!(

@@ -1,0 +1,96 @@
+//! Opening image files off the UI thread: decoding and downsizing a large photo takes a good
+//! part of a second, and the window must not stop for it.
+
+use super::Picture;
+use crate::preprocess::load_image;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, TryRecvError, channel};
+
+pub enum Loaded {
+    Picture(Picture),
+    /// A file that could not be opened, in one sentence.
+    Error(String),
+}
+
+/// One open request (files and folders) being read by its own thread, in the given order.
+pub struct Loading {
+    rx: Receiver<Loaded>,
+    /// Whether a picture of this request has arrived yet (the first one gets selected).
+    pub opened_any: bool,
+    /// What was asked for, to name it when nothing in it was an image.
+    pub asked: Vec<PathBuf>,
+}
+
+pub enum Next {
+    Item(Loaded),
+    Pending,
+    Finished,
+}
+
+impl Loading {
+    pub fn start(paths: Vec<PathBuf>) -> Self {
+        let (tx, rx) = channel();
+        let asked = paths.clone();
+        std::thread::Builder::new()
+            .name("camlens-open".into())
+            .spawn(move || {
+                for f in image_files(paths) {
+                    let loaded = match load_image(&f) {
+                        Ok(img) => {
+                            let name = f
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            Loaded::Picture(Picture::new(name, Some(f), img))
+                        }
+                        Err(e) => Loaded::Error(e.to_string()),
+                    };
+                    if tx.send(loaded).is_err() {
+                        return; // the app has gone
+                    }
+                }
+            })
+            .expect("spawning a thread");
+        Self {
+            rx,
+            opened_any: false,
+            asked,
+        }
+    }
+
+    pub fn next(&self) -> Next {
+        match self.rx.try_recv() {
+            Ok(l) => Next::Item(l),
+            Err(TryRecvError::Empty) => Next::Pending,
+            Err(TryRecvError::Disconnected) => Next::Finished,
+        }
+    }
+}
+
+/// Files as given; a folder stands for the images directly inside it, sorted by name.
+fn image_files(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut files = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(&p)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            inside.sort();
+            files.extend(inside.into_iter().filter(|f| is_image_name(f)));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
+
+fn is_image_name(p: &Path) -> bool {
+    p.extension()
+        .map(|e| {
+            matches!(
+                e.to_string_lossy().to_ascii_lowercase().as_str(),
+                "png" | "jpg" | "jpeg" | "bmp" | "webp" | "gif" | "tif" | "tiff"
+            )
+        })
+        .unwrap_or(false)
+}
