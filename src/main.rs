@@ -610,8 +610,9 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
             // now say how long the rest will take.
             let per = start.elapsed().as_secs_f64() / computed.max(1) as f64;
             eprint!(
-                "\r  {done}/{total} images, about {:.0} s left   ",
-                per * (total - done) as f64
+                "\r  {} {done}/{total} images, {} left   ",
+                bar(done, total, 30),
+                duration((per * (total - done) as f64) as u64)
             );
         },
     )?;
@@ -641,6 +642,29 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         );
     }
     Ok(())
+}
+
+/// `[=======>      ]`: `done` of `total` in `width` characters.
+fn bar(done: usize, total: usize, width: usize) -> String {
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
+    let head = if filled < width { ">" } else { "" };
+    format!(
+        "[{}{head}{}]",
+        "=".repeat(filled),
+        " ".repeat(width - filled - head.len())
+    )
+}
+
+/// "42 s", "12 min 5 s", "3 h 20 min".
+fn duration(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {} s", s / 60, s % 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
+    }
 }
 
 fn file_id(m: Method) -> String {
@@ -870,5 +894,21 @@ mod bench {
                 .map_err(|source| camlens::Error::Io { path: p, source })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{bar, duration};
+
+    #[test]
+    fn progress_bar_and_time_left() {
+        assert_eq!(bar(0, 4, 4), "[>   ]");
+        assert_eq!(bar(2, 4, 4), "[==> ]");
+        assert_eq!(bar(4, 4, 4), "[====]");
+        assert_eq!(bar(0, 0, 4), "[====]");
+        assert_eq!(duration(42), "42 s");
+        assert_eq!(duration(725), "12 min 5 s");
+        assert_eq!(duration(12_000), "3 h 20 min");
     }
 }

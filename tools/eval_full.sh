@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The README's faithfulness tables: the built-in model on every image of ../shared/data's
+# imagenet-val (1300) and cats-dogs (1000). Each run appends to results/*/rows.csv and carries
+# on where the committed rows stop (--resume), so it can be stopped and restarted at any time,
+# on any machine (rows do not depend on the device beyond float rounding).
+#   tools/eval_full.sh [camlens binary] [data folder]
+# Set LIMIT_IV / LIMIT_CD to stop at a seeded random subset (the first N of the same order).
+set -euo pipefail
+B=${1:-target/release/camlens}
+DATA=${2:-../shared/data}
+DEVICE=${DEVICE:-auto}
+IV=(--labels "$DATA/imagenet-val/labels.csv")
+CD=(--folders "$DATA/cats-dogs" --group cat=281-285 --group dog=151-268)
+GRADIENT=gradcam,gradcam++,xgradcam,layercam
+
+# The four gradient methods on every image (minutes on a CPU).
+$B --device "$DEVICE" eval "${IV[@]}" --methods $GRADIENT --out results/imagenet-val-gradient --resume
+$B --device "$DEVICE" eval "${CD[@]}" --methods $GRADIENT --out results/cats-dogs-gradient --resume
+# The paper's seven methods, in a seeded random order (~37 s per image on a 2-core CPU).
+$B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_IV:-1300}" --seed 0 --out results/imagenet-val-seven --resume
+$B --device "$DEVICE" eval "${CD[@]}" --limit "${LIMIT_CD:-1000}" --seed 0 --out results/cats-dogs-seven --resume
