@@ -21,7 +21,7 @@ impl Act {
         match self {
             Act::None => x,
             Act::Relu => relu(x),
-            Act::Relu6 => relu(x).clamp_max(6.0),
+            Act::Relu6 => x.clamp(0.0, 6.0),
         }
     }
 }
