@@ -58,6 +58,18 @@ fn eval_is_reproducible_resumable_and_mergeable() {
             "{f} differs between runs"
         );
     }
+    for f in [
+        "chart-average-drop.png",
+        "chart-increase-in-confidence.png",
+        "chart-win.png",
+        "chart-logit-drop.png",
+    ] {
+        let bytes = |p: &Path| std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        assert!(
+            bytes(&a.join(f)) == bytes(&b.join(f)),
+            "{f} differs between runs"
+        );
+    }
     assert_eq!(
         rows_without_times(&a.join("rows.csv")),
         rows_without_times(&b.join("rows.csv"))
