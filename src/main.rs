@@ -70,9 +70,10 @@ enum Command {
 #[derive(clap::Args)]
 struct CamArgs {
     /// Methods, comma-separated: gradcam, gradcam++, xgradcam, layercam, scorecam,
-    /// scorecam-pgc (pytorch-grad-cam's variant), scorecam++, auggradcam++; or all.
-    #[arg(long, default_value = DEFAULT_METHODS)]
-    methods: String,
+    /// scorecam-pgc (pytorch-grad-cam's variant), scorecam++, auggradcam++; or all. Default:
+    /// the gradient family and ScoreCAM++; for eval, the paper's seven.
+    #[arg(long)]
+    methods: Option<String>,
     /// Target layer (see `camlens layers`); default: the model's usual one.
     #[arg(long)]
     layer: Option<String>,
@@ -94,14 +95,14 @@ struct CamArgs {
     /// Augmented GradCAM++: number of augmented copies.
     #[arg(long, default_value_t = 100)]
     aug_copies: usize,
-    /// Augmented GradCAM++: random seed.
+    /// Random seed: Augmented GradCAM++'s copies, and for eval the --limit subset.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
 impl CamArgs {
     fn options(&self) -> camlens::Result<(Vec<Method>, Options)> {
-        let methods = Method::parse_list(&self.methods)?;
+        let methods = Method::parse_list(self.methods.as_deref().unwrap_or(DEFAULT_METHODS))?;
         let mut o = Options::default();
         o.scorecam_pp.mode = match self.mode.as_str() {
             "prob" | "probability" => ScoreMode::Probability,
@@ -517,9 +518,7 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
         .clone()
         .ok_or_else(|| invalid("--out is required".into()))?;
     let mut cam = args.cam;
-    if cam.methods == DEFAULT_METHODS {
-        cam.methods = PAPER_METHODS.into();
-    }
+    cam.methods.get_or_insert_with(|| PAPER_METHODS.into());
     let (methods, options) = cam.options()?;
     let columns = camlens::eval::columns(&methods, &options, args.ablation);
     let score = parse_score(&args.score)?;
