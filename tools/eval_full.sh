@@ -4,7 +4,8 @@
 # on where the committed rows stop (--resume), so it can be stopped and restarted at any time,
 # on any machine (rows do not depend on the device beyond float rounding).
 #   tools/eval_full.sh [camlens binary] [data folder]
-# Set LIMIT_IV / LIMIT_CD to stop at a seeded random subset (the first N of the same order).
+# Set LIMIT_IV / LIMIT_CD to stop at a seeded random subset (the first N of the same order);
+# SUMMARIES_ONLY=1 skips the runs and only rewrites the summaries and the README tables.
 set -euo pipefail
 B=${1:-target/release/camlens}
 DATA=${2:-../shared/data}
@@ -13,9 +14,22 @@ IV=(--labels "$DATA/imagenet-val/labels.csv")
 CD=(--folders "$DATA/cats-dogs" --group cat=281-285 --group dog=151-268)
 GRADIENT=gradcam,gradcam++,xgradcam,layercam
 
+if [ -z "${SUMMARIES_ONLY:-}" ]; then
 # The four gradient methods on every image (minutes on a CPU).
 $B --device "$DEVICE" eval "${IV[@]}" --methods $GRADIENT --out results/imagenet-val-gradient --resume
 $B --device "$DEVICE" eval "${CD[@]}" --methods $GRADIENT --out results/cats-dogs-gradient --resume
 # The paper's seven methods, in a seeded random order (~37 s per image on a 2-core CPU).
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_IV:-1300}" --seed 0 --out results/imagenet-val-seven --resume
 $B --device "$DEVICE" eval "${CD[@]}" --limit "${LIMIT_CD:-1000}" --seed 0 --out results/cats-dogs-seven --resume
+fi
+
+# Summaries from the rows (also after a run stopped early): softmax probabilities, and logits as
+# the authors' code scores; then the README's tables (tools/results_readme.py).
+for d in imagenet-val cats-dogs; do
+  for m in gradient seven; do
+    [ "$m" = gradient ] && methods=(--methods $GRADIENT) || methods=()
+    $B eval merge "${methods[@]}" --out results/$d-$m results/$d-$m/rows.csv
+    $B eval merge "${methods[@]}" --score logit --out results/$d-$m/logit results/$d-$m/rows.csv
+  done
+done
+python3 tools/results_readme.py
