@@ -17,8 +17,6 @@ pub struct Loading {
     rx: Receiver<Loaded>,
     /// Whether a picture of this request has arrived yet (the first one gets selected).
     pub opened_any: bool,
-    /// What was asked for, to name it when nothing in it was an image.
-    pub asked: Vec<PathBuf>,
 }
 
 pub enum Next {
@@ -30,11 +28,19 @@ pub enum Next {
 impl Loading {
     pub fn start(paths: Vec<PathBuf>) -> Self {
         let (tx, rx) = channel();
-        let asked = paths.clone();
         std::thread::Builder::new()
             .name("camlens-open".into())
             .spawn(move || {
-                for f in image_files(paths) {
+                let files = image_files(&paths);
+                if files.is_empty() && !paths.is_empty() {
+                    let names: Vec<String> =
+                        paths.iter().map(|p| p.display().to_string()).collect();
+                    let _ = tx.send(Loaded::Error(format!(
+                        "no images found in {}",
+                        names.join(", ")
+                    )));
+                }
+                for f in files {
                     let loaded = match load_image(&f) {
                         Ok(img) => {
                             let name = f
@@ -54,7 +60,6 @@ impl Loading {
         Self {
             rx,
             opened_any: false,
-            asked,
         }
     }
 
@@ -68,17 +73,17 @@ impl Loading {
 }
 
 /// Files as given; a folder stands for the images directly inside it, sorted by name.
-fn image_files(paths: Vec<PathBuf>) -> Vec<PathBuf> {
+fn image_files(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut files = vec![];
     for p in paths {
         if p.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(&p)
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
                 .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
                 .unwrap_or_default();
             inside.sort();
             files.extend(inside.into_iter().filter(|f| is_image_name(f)));
         } else {
-            files.push(p);
+            files.push(p.clone());
         }
     }
     files

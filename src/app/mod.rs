@@ -260,15 +260,7 @@ impl CamlensApp {
                     }
                     Next::Item(Loaded::Error(e)) => self.errors.push(e),
                     Next::Pending => return true,
-                    Next::Finished => {
-                        if !load.opened_any && load.asked.iter().all(|p| p.is_dir()) {
-                            let names: Vec<String> =
-                                load.asked.iter().map(|p| p.display().to_string()).collect();
-                            self.errors
-                                .push(format!("no images found in {}", names.join(", ")));
-                        }
-                        return false;
-                    }
+                    Next::Finished => return false,
                 }
             }
         });

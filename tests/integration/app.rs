@@ -140,13 +140,33 @@ fn fake_app(methods: Vec<Method>) -> CamlensApp {
 
 /// Waits for opened files to be read (on the app's loader thread).
 fn loaded(mut app: CamlensApp) -> CamlensApp {
-    let start = std::time::Instant::now();
-    while app.is_loading() {
-        app.poll();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
-    }
+    poll_until(&mut app, 30, "opening stuck", |a| !a.is_loading());
     app
+}
+
+/// Polls the app (no frames) until `done`, failing with `what` after `secs` seconds.
+fn poll_until(app: &mut CamlensApp, secs: u64, what: &str, done: impl Fn(&CamlensApp) -> bool) {
+    let start = std::time::Instant::now();
+    while !done(app) {
+        app.poll();
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(start.elapsed() < Duration::from_secs(secs), "{what}");
+    }
+}
+
+/// Runs frames until `done`, failing with `what` after `secs` seconds.
+fn step_until(
+    h: &mut Harness<'static, CamlensApp>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&CamlensApp) -> bool,
+) {
+    let start = std::time::Instant::now();
+    while !done(h.state()) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+        assert!(start.elapsed() < Duration::from_secs(secs), "{what}");
+    }
 }
 
 fn harness(app: CamlensApp) -> Harness<'static, CamlensApp> {
@@ -286,12 +306,7 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
     // Files are read off the UI thread: nothing joins the list inside open_paths.
     assert_eq!(h.state().pictures.len(), before);
     assert!(h.state().is_loading());
-    let start = std::time::Instant::now();
-    while h.state().is_loading() {
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
-    }
+    step_until(&mut h, 30, "opening stuck", |a| !a.is_loading());
     h.run_steps(2);
     let app = h.state();
     assert_eq!(app.errors.len(), 3, "{:?}", app.errors);
@@ -313,12 +328,7 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
     std::fs::create_dir(&none).unwrap();
     std::fs::write(none.join("notes.txt"), b"no pictures here").unwrap();
     h.state_mut().open_paths(vec![none]);
-    let start = std::time::Instant::now();
-    while h.state().is_loading() {
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-        assert!(start.elapsed() < Duration::from_secs(30), "opening stuck");
-    }
+    step_until(&mut h, 30, "opening stuck", |a| !a.is_loading());
     assert!(
         h.state()
             .errors
@@ -343,18 +353,10 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
     );
     app.open_paths(vec![asset("samples/coffee.png")]);
     let mut h = harness(app);
-    let wait = |h: &mut Harness<'static, CamlensApp>, done: &dyn Fn(&CamlensApp) -> bool| {
-        let start = std::time::Instant::now();
-        while !done(h.state()) {
-            h.step();
-            std::thread::sleep(Duration::from_millis(20));
-            assert!(start.elapsed() < Duration::from_secs(60), "stuck");
-        }
-    };
-    wait(&mut h, &|a| !a.shown_methods().is_empty());
+    step_until(&mut h, 60, "stuck", |a| !a.shown_methods().is_empty());
     h.state_mut()
         .load_weights(Some(asset("samples/chelsea.png")));
-    wait(&mut h, &|a| !a.errors.is_empty());
+    step_until(&mut h, 60, "stuck", |a| !a.errors.is_empty());
     let app = h.state();
     assert!(
         app.errors[0].contains("is not a weights file"),
@@ -372,7 +374,7 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
     );
     // Still working: another class is explained by the built-in model.
     h.state_mut().set_class(Some(968));
-    wait(&mut h, &|a| {
+    step_until(&mut h, 60, "stuck", |a| {
         a.shown_class() == Some(968) && !a.shown_methods().is_empty()
     });
     h.get_by_label_contains("is not a weights file");
@@ -404,15 +406,9 @@ fn the_real_model_explains_on_the_cpu() {
     );
     app.open_paths(vec![asset("samples/chelsea.png")]);
     let mut h = harness(app);
-    let start = std::time::Instant::now();
-    while h.state().shown_methods().len() < 2 {
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "no heatmaps after 60 s"
-        );
-    }
+    step_until(&mut h, 60, "no heatmaps after 60 s", |a| {
+        a.shown_methods().len() >= 2
+    });
     assert_eq!(h.state().shown_class(), Some(282)); // tiger cat
     h.run_steps(2);
     h.get_by_label(" 41.3%  tiger cat");
@@ -434,15 +430,9 @@ fn batch_export_writes_every_image_and_method_and_never_overwrites() {
     ]);
     let dir = tempfile::tempdir().unwrap();
     let wait = |app: &mut CamlensApp| {
-        let start = std::time::Instant::now();
-        while app.batch.is_some() || app.model.is_none() || app.is_loading() {
-            app.poll();
-            std::thread::sleep(Duration::from_millis(20));
-            assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "batch export stuck"
-            );
-        }
+        poll_until(app, 90, "batch export stuck", |a| {
+            a.batch.is_none() && a.model.is_some() && !a.is_loading()
+        })
     };
     wait(&mut app);
     app.batch_export(dir.path().to_path_buf());

@@ -1,13 +1,6 @@
 //! The `camlens` binary end to end: predict, explain's files and its refusal to overwrite.
 
 use crate::common::*;
-use std::process::Command;
-
-fn camlens() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_camlens"));
-    c.arg("--device").arg("cpu");
-    c
-}
 
 #[test]
 fn predict_prints_json_top_k() {
@@ -16,11 +9,7 @@ fn predict_prints_json_top_k() {
         .arg(asset("samples/coffee.png"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let top = &v[0]["top"];
     assert_eq!(top.as_array().unwrap().len(), 2);
@@ -48,11 +37,7 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
             .unwrap()
     };
     let out = run(&[]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("tiger cat"), "{stdout}");
     for f in [

@@ -4,6 +4,20 @@ use burn::tensor::Device;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+/// The `camlens` binary on the CPU.
+pub fn camlens() -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_camlens"));
+    c.arg("--device").arg("cpu");
+    c
+}
+
+/// Asserts that a command succeeded (showing its stderr if not) and returns its stderr.
+pub fn succeeded(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
 pub fn seed(name: &str) -> u64 {
     name.bytes()
         .enumerate()

@@ -2,11 +2,10 @@
 
 use crate::common::*;
 use std::path::Path;
-use std::process::Command;
 
 fn eval(out: &Path, extra: &[&str]) {
-    let status = Command::new(env!("CARGO_BIN_EXE_camlens"))
-        .args(["--device", "cpu", "eval", "--labels"])
+    let status = camlens()
+        .args(["eval", "--labels"])
         .arg(shared_data("imagenet-val/labels.csv"))
         .args(["--methods", "gradcam,gradcam++,layercam", "--limit", "6"])
         .args(["--subset-seed", "3", "--out"])
@@ -14,11 +13,7 @@ fn eval(out: &Path, extra: &[&str]) {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    succeeded(&status);
 }
 
 fn read(p: &Path) -> String {
@@ -103,7 +98,7 @@ fn eval_is_reproducible_resumable_and_mergeable() {
         eval(&s, &["--shard", &format!("{i}/3")]);
     }
     let merged = dir.path().join("merged");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_camlens"));
+    let mut cmd = camlens();
     cmd.args([
         "eval",
         "merge",
@@ -115,12 +110,7 @@ fn eval_is_reproducible_resumable_and_mergeable() {
     for i in 0..3 {
         cmd.arg(s.join(format!("rows-shard-{i}-of-3.csv")));
     }
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&cmd.output().unwrap());
     assert_eq!(read(&merged.join("summary.md")), summary);
     assert_eq!(
         read(&merged.join("summary.json")),
@@ -151,8 +141,8 @@ fn ablations_are_columns_of_scorecam_pp_variants() {
         ),
     ] {
         let out = dir.path().join(ablation);
-        let run = Command::new(env!("CARGO_BIN_EXE_camlens"))
-            .args(["--device", "cpu", "eval", "--labels"])
+        let run = camlens()
+            .args(["eval", "--labels"])
             .arg(shared_data("imagenet-val/labels.csv"))
             .args([
                 "--ablation",
@@ -166,18 +156,14 @@ fn ablations_are_columns_of_scorecam_pp_variants() {
             .arg(&out)
             .output()
             .unwrap();
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        succeeded(&run);
         let summary = read(&out.join("summary.md"));
         for l in &labels {
             assert!(summary.contains(l), "{l} missing from {summary}");
         }
         assert!(summary.contains("[approx.: top 8 channels]"), "{summary}");
         let merged = dir.path().join(format!("{ablation}-merged"));
-        let m = Command::new(env!("CARGO_BIN_EXE_camlens"))
+        let m = camlens()
             .args([
                 "eval",
                 "merge",
@@ -191,7 +177,7 @@ fn ablations_are_columns_of_scorecam_pp_variants() {
             .arg(out.join("rows.csv"))
             .output()
             .unwrap();
-        assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+        succeeded(&m);
         assert_eq!(read(&merged.join("summary.md")), summary);
     }
 }
@@ -214,8 +200,8 @@ fn eval_leaves_out_unreadable_images_and_extends_a_subset() {
     std::fs::write(cats.join("broken.jpg"), b"not a jpeg").unwrap();
     let out = dir.path().join("out");
     let eval = |extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_camlens"))
-            .args(["--device", "cpu", "eval", "--folders"])
+        camlens()
+            .args(["eval", "--folders"])
             .arg(dir.path().join("data"))
             .args([
                 "--group",
@@ -235,9 +221,7 @@ fn eval_leaves_out_unreadable_images_and_extends_a_subset() {
     assert!(!wrong.status.success());
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("no_such_layer"));
 
-    let all = eval(&["--layer", "blocks.15", "--limit", "4"]);
-    let err = String::from_utf8_lossy(&all.stderr);
-    assert!(all.status.success(), "{err}");
+    let err = succeeded(&eval(&["--layer", "blocks.15", "--limit", "4"]));
     assert!(err.contains("1 images could not be read"), "{err}");
     assert!(err.contains("broken.jpg"), "{err}");
     let sorted = |p: &Path| {
