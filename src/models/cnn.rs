@@ -2,29 +2,13 @@
 //! chain up to a tap and `head` runs the rest, so any tap can be the CAM target layer without the
 //! model knowing anything about CAMs.
 
+pub use super::layers::Act;
 use super::layers::{Conv, Linear};
 use super::{Features, LayerInfo, Network};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
 use burn::tensor::ops::MaxPoolOptions;
-
-#[derive(Debug, Clone)]
-pub enum Act {
-    None,
-    Relu,
-    Relu6,
-}
-
-impl Act {
-    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            Act::None => x,
-            Act::Relu => relu(x),
-            Act::Relu6 => x.clamp(0.0, 6.0),
-        }
-    }
-}
 
 // Blocks are built once per model and never moved in hot loops: size differences are harmless.
 #[allow(clippy::large_enum_variant)]
@@ -56,7 +40,7 @@ pub enum Block {
 impl Block {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
-            Block::Conv(conv, act) => act.apply(conv.forward(x)),
+            Block::Conv(conv, act) => conv.forward_act(x, act),
             Block::Relu => relu(x),
             Block::MaxPool(k, s, p) => {
                 let mut o = MaxPoolOptions::new([*k, *k]);
@@ -85,10 +69,14 @@ impl Block {
                 skip,
             } => {
                 let mut y = x.clone();
+                let mut before = Act::None;
                 if let Some(e) = expand {
-                    y = Act::Relu6.apply(e.forward(y));
+                    // Its ReLU6 is left to the depthwise convolution, which on the CPU applies
+                    // it while reading (one pass over the largest activations saved).
+                    y = e.forward(y);
+                    before = Act::Relu6;
                 }
-                y = Act::Relu6.apply(depthwise.forward(y));
+                y = depthwise.forward_between(y, &before, &Act::Relu6);
                 y = project.forward(y);
                 if *skip { y + x } else { y }
             }

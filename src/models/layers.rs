@@ -2,11 +2,14 @@
 //! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
+use super::plane_conv::{self, Channels, Clamps, Geometry};
 use crate::error::{Error, Result};
 use crate::weights::WeightMap;
+use burn::tensor::activation::relu;
 use burn::tensor::module::{conv2d, layer_norm, linear};
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use std::sync::Arc;
 
 /// Looks tensors up by name and checks their shapes, producing the "expected … found …" errors.
 pub struct Loader<'a> {
@@ -80,9 +83,26 @@ impl Loader<'_> {
                 b[o] = (b[o] - mean[o]) * scale + beta[o];
             }
         }
+        // Depthwise and RGB-stem convolutions run on the CPU through `plane_conv`, which needs the
+        // weights as plain slices; every other convolution keeps the backend's kernel.
+        let planes = self.device.clone().without_autodiff() == Device::flex()
+            && kernel > 1
+            && ((groups == c_in && c_out == c_in) || (groups == 1 && c_in <= 4));
+        let host = planes.then(|| {
+            Arc::new(HostWeights {
+                weight: w.clone(),
+                bias: b.clone(),
+                channels: Channels {
+                    c_in,
+                    c_out,
+                    groups,
+                },
+            })
+        });
         Ok(Conv {
             weight: self.tensor(w, shape),
             bias: self.tensor(b, [c_out]),
+            host,
             stride,
             kernel,
             padding,
@@ -117,6 +137,41 @@ pub enum Padding {
     TfSame,
 }
 
+/// What follows a convolution. A clamp, so that a convolution computed on the CPU can apply it
+/// while writing its result instead of in one more pass over memory.
+#[derive(Debug, Clone)]
+pub enum Act {
+    None,
+    Relu,
+    Relu6,
+}
+
+impl Act {
+    pub fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Act::None => x,
+            Act::Relu => relu(x),
+            Act::Relu6 => x.clamp(0.0, 6.0),
+        }
+    }
+
+    fn bounds(&self) -> Option<(f32, f32)> {
+        match self {
+            Act::None => None,
+            Act::Relu => Some((0.0, f32::INFINITY)),
+            Act::Relu6 => Some((0.0, 6.0)),
+        }
+    }
+}
+
+/// A copy of a convolution's weights in host memory, for `plane_conv`.
+#[derive(Debug)]
+struct HostWeights {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+    channels: Channels,
+}
+
 #[derive(Debug, Clone)]
 pub struct Conv {
     weight: Tensor<4>,
@@ -130,14 +185,16 @@ pub struct Conv {
     /// measured 10× slower per input than the matmul kernels on an H100. flex already does
     /// im2col + gemm internally, so this is only set for cubecl devices.
     gemm: bool,
+    /// Set for depthwise and few-input-channel convolutions on the CPU backend (`plane_conv`).
+    host: Option<Arc<HostWeights>>,
 }
 
 /// Largest im2col buffer per input (floats) for the matmul path; above it, the native kernel.
 const GEMM_MAX_COLUMNS: usize = 4 << 20;
 
 impl Conv {
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [_, _, h, w] = x.dims();
+    /// (before, after) padding of rows and of columns for an `h × w` input.
+    fn padding(&self, h: usize, w: usize) -> ((usize, usize), (usize, usize)) {
         let pad = |size: usize| match self.padding {
             Padding::Symmetric(p) => (p, p),
             Padding::TfSame => {
@@ -146,7 +203,12 @@ impl Conv {
                 (total / 2, total - total / 2)
             }
         };
-        let (ph, pw) = (pad(h), pad(w));
+        (pad(h), pad(w))
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [_, _, h, w] = x.dims();
+        let (ph, pw) = self.padding(h, w);
         let k = self.kernel;
         let (ho, wo) = (
             (h + ph.0 + ph.1 - k) / self.stride + 1,
@@ -159,6 +221,58 @@ impl Conv {
         let options =
             ConvOptions::new_with_padding([self.stride; 2], [ph, pw], [1, 1], self.groups);
         conv2d(x, self.weight.clone(), Some(self.bias.clone()), options)
+    }
+
+    /// The convolution followed by `act`.
+    pub fn forward_act(&self, x: Tensor<4>, act: &Act) -> Tensor<4> {
+        self.forward_between(x, &Act::None, act)
+    }
+
+    /// `after(conv(before(x)))`. Untracked f32 inputs of a convolution with host weights take
+    /// `plane_conv`, with both activations fused into its reads and writes; everything else
+    /// (gradients included) takes the backend's kernels.
+    pub fn forward_between(&self, x: Tensor<4>, before: &Act, after: &Act) -> Tensor<4> {
+        match &self.host {
+            Some(host) if !x.is_autodiff() && x.dtype() == DType::F32 => {
+                let clamps = Clamps {
+                    input: before.bounds(),
+                    output: after.bounds(),
+                };
+                self.forward_planes(host, x, clamps)
+            }
+            _ => after.apply(self.forward(before.apply(x))),
+        }
+    }
+
+    fn forward_planes(&self, host: &HostWeights, x: Tensor<4>, clamps: Clamps) -> Tensor<4> {
+        let dims = x.dims();
+        let device = x.device();
+        let (pad_h, pad_w) = self.padding(dims[2], dims[3]);
+        let geometry = Geometry {
+            kernel: self.kernel,
+            stride: self.stride,
+            pad_h,
+            pad_w,
+        };
+        // Flex hands a uniquely held tensor's buffer over without a copy, and takes the result's.
+        let data = x.into_data();
+        let input = data.as_slice::<f32>().expect("an f32 tensor");
+        let (out, shape) = plane_conv::conv(
+            input,
+            dims,
+            &host.weight,
+            &host.bias,
+            host.channels,
+            geometry,
+            clamps,
+        );
+        Tensor::from_data(TensorData::new(out, shape), &device)
+    }
+
+    /// Without the CPU plane path (tests compare it with the backend's kernel).
+    pub fn without_planes(mut self) -> Self {
+        self.host = None;
+        self
     }
 
     /// Chooses the im2col + matmul path (`true`) or the backend's own kernel.
@@ -249,6 +363,52 @@ impl LayerNorm {
 mod tests {
     use super::*;
     use crate::weights::RawTensor;
+
+    #[test]
+    fn the_cpu_plane_path_equals_the_native_convolution_with_its_activations() {
+        let device = Device::flex();
+        let fill = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin() * 4.0).collect();
+        let mut map = WeightMap::default();
+        for (name, shape) in [("dw", vec![6, 1, 5, 5]), ("stem", vec![4, 3, 3, 3])] {
+            let n = shape.iter().product();
+            map.tensors.insert(
+                format!("{name}.weight"),
+                RawTensor {
+                    shape,
+                    data: fill(n, 0.61),
+                },
+            );
+        }
+        let l = Loader {
+            map: &map,
+            model: "test",
+            device: &device,
+        };
+        let dw = l.conv("dw", None, 6, 6, 5, 2, Padding::TfSame, 6).unwrap();
+        let stem = l
+            .conv("stem", None, 3, 4, 3, 2, Padding::TfSame, 1)
+            .unwrap();
+        assert!(dw.host.is_some() && stem.host.is_some());
+        for (conv, c) in [(dw, 6), (stem, 3)] {
+            let x: Tensor<4> = l.tensor(fill(2 * c * 13 * 12, 0.29), [2, c, 13, 12]);
+            for (before, after) in [(Act::None, Act::None), (Act::Relu6, Act::Relu6)] {
+                let fused = conv.forward_between(x.clone(), &before, &after);
+                let native =
+                    conv.clone()
+                        .without_planes()
+                        .forward_between(x.clone(), &before, &after);
+                assert_eq!(fused.dims(), native.dims());
+                let a = crate::tensor_io::to_vec(fused).unwrap();
+                let b = crate::tensor_io::to_vec(native).unwrap();
+                let worst = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f32::max);
+                assert!(worst < 1e-4, "{before:?} {after:?}: {worst}");
+            }
+        }
+    }
 
     #[test]
     fn the_matmul_path_equals_the_native_convolution() {

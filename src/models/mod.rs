@@ -5,6 +5,7 @@
 pub mod cnn;
 pub mod layers;
 pub mod lite0;
+pub mod plane_conv;
 pub mod resnet;
 pub mod vgg;
 pub mod vit;
