@@ -68,15 +68,12 @@ impl Block {
                 project,
                 skip,
             } => {
-                let mut y = x.clone();
-                let mut before = Act::None;
-                if let Some(e) = expand {
-                    // Its ReLU6 is left to the depthwise convolution, which on the CPU applies
-                    // it while reading (one pass over the largest activations saved).
-                    y = e.forward(y);
-                    before = Act::Relu6;
-                }
-                y = depthwise.forward_between(y, &before, &Act::Relu6);
+                // The expansion's bias and ReLU6 are applied by the depthwise convolution as it
+                // reads (on the CPU: two passes over the block's largest activation saved).
+                let mut y = match expand {
+                    Some(e) => depthwise.forward_after(e, x.clone(), &Act::Relu6, &Act::Relu6),
+                    None => depthwise.forward_act(x.clone(), &Act::Relu6),
+                };
                 y = project.forward(y);
                 if *skip { y + x } else { y }
             }

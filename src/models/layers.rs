@@ -2,7 +2,7 @@
 //! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
-use super::plane_conv::{self, Channels, Clamps, Geometry};
+use super::plane_conv::{self, Channels, Fused, Geometry};
 use crate::error::{Error, Result};
 use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
@@ -91,7 +91,6 @@ impl Loader<'_> {
         let host = planes.then(|| {
             Arc::new(HostWeights {
                 weight: w.clone(),
-                bias: b.clone(),
                 channels: Channels {
                     c_in,
                     c_out,
@@ -101,7 +100,8 @@ impl Loader<'_> {
         });
         Ok(Conv {
             weight: self.tensor(w, shape),
-            bias: self.tensor(b, [c_out]),
+            bias: self.tensor(b.clone(), [c_out]),
+            host_bias: b.into(),
             host,
             stride,
             kernel,
@@ -168,7 +168,6 @@ impl Act {
 #[derive(Debug)]
 struct HostWeights {
     weight: Vec<f32>,
-    bias: Vec<f32>,
     channels: Channels,
 }
 
@@ -187,6 +186,8 @@ pub struct Conv {
     gemm: bool,
     /// Set for depthwise and few-input-channel convolutions on the CPU backend (`plane_conv`).
     host: Option<Arc<HostWeights>>,
+    /// The bias in host memory: `plane_conv` adds it, or the previous convolution's (`forward_after`).
+    host_bias: Arc<[f32]>,
 }
 
 /// Largest im2col buffer per input (floats) for the matmul path; above it, the native kernel.
@@ -207,6 +208,10 @@ impl Conv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.forward_biased(x, true)
+    }
+
+    fn forward_biased(&self, x: Tensor<4>, bias: bool) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
         let (ph, pw) = self.padding(h, w);
         let k = self.kernel;
@@ -215,12 +220,13 @@ impl Conv {
             (w + pw.0 + pw.1 - k) / self.stride + 1,
         );
         let c_in = self.weight.dims()[1];
-        if self.gemm && c_in * k * k * ho * wo <= GEMM_MAX_COLUMNS {
+        if self.gemm && bias && c_in * k * k * ho * wo <= GEMM_MAX_COLUMNS {
             return self.forward_gemm(x, ph, pw, ho, wo);
         }
         let options =
             ConvOptions::new_with_padding([self.stride; 2], [ph, pw], [1, 1], self.groups);
-        conv2d(x, self.weight.clone(), Some(self.bias.clone()), options)
+        let bias = bias.then(|| self.bias.clone());
+        conv2d(x, self.weight.clone(), bias, options)
     }
 
     /// The convolution followed by `act`.
@@ -233,18 +239,41 @@ impl Conv {
     /// (gradients included) takes the backend's kernels.
     pub fn forward_between(&self, x: Tensor<4>, before: &Act, after: &Act) -> Tensor<4> {
         match &self.host {
-            Some(host) if !x.is_autodiff() && x.dtype() == DType::F32 => {
-                let clamps = Clamps {
+            Some(host) if Self::untracked_f32(&x) => {
+                let fused = Fused {
+                    input_bias: None,
                     input: before.bounds(),
                     output: after.bounds(),
                 };
-                self.forward_planes(host, x, clamps)
+                self.forward_planes(host, x, fused)
             }
             _ => after.apply(self.forward(before.apply(x))),
         }
     }
 
-    fn forward_planes(&self, host: &HostWeights, x: Tensor<4>, clamps: Clamps) -> Tensor<4> {
+    /// `after(self(mid(prev(x))))`, where nothing else reads `prev`'s output (an inverted
+    /// residual's expansion before its depthwise convolution). On the plane path `prev` runs
+    /// without its bias, which is added together with `mid` as this convolution reads its input:
+    /// two passes over the block's largest activation saved.
+    pub fn forward_after(&self, prev: &Conv, x: Tensor<4>, mid: &Act, after: &Act) -> Tensor<4> {
+        match &self.host {
+            Some(host) if Self::untracked_f32(&x) => {
+                let fused = Fused {
+                    input_bias: Some(&prev.host_bias),
+                    input: mid.bounds(),
+                    output: after.bounds(),
+                };
+                self.forward_planes(host, prev.forward_biased(x, false), fused)
+            }
+            _ => self.forward_between(prev.forward(x), mid, after),
+        }
+    }
+
+    fn untracked_f32(x: &Tensor<4>) -> bool {
+        !x.is_autodiff() && x.dtype() == DType::F32
+    }
+
+    fn forward_planes(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
         let dims = x.dims();
         let device = x.device();
         let (pad_h, pad_w) = self.padding(dims[2], dims[3]);
@@ -261,10 +290,10 @@ impl Conv {
             input,
             dims,
             &host.weight,
-            &host.bias,
+            &self.host_bias,
             host.channels,
             geometry,
-            clamps,
+            fused,
         );
         Tensor::from_data(TensorData::new(out, shape), &device)
     }
@@ -369,10 +398,20 @@ mod tests {
         let device = Device::flex();
         let fill = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin() * 4.0).collect();
         let mut map = WeightMap::default();
-        for (name, shape) in [("dw", vec![6, 1, 5, 5]), ("stem", vec![4, 3, 3, 3])] {
+        for (name, shape) in [
+            ("dw", vec![6, 1, 5, 5]),
+            ("stem", vec![4, 3, 3, 3]),
+            ("ex", vec![6, 3, 1, 1]),
+            ("ex.bias", vec![6]),
+        ] {
             let n = shape.iter().product();
+            let key = if name.contains('.') {
+                name.to_string()
+            } else {
+                format!("{name}.weight")
+            };
             map.tensors.insert(
-                format!("{name}.weight"),
+                key,
                 RawTensor {
                     shape,
                     data: fill(n, 0.61),
@@ -408,6 +447,27 @@ mod tests {
                 assert!(worst < 1e-4, "{before:?} {after:?}: {worst}");
             }
         }
+        // An expansion whose bias and ReLU6 the depthwise convolution applies as it reads.
+        let ex = l.conv("ex", None, 3, 6, 1, 1, Padding::TfSame, 1).unwrap();
+        let dw = l.conv("dw", None, 6, 6, 5, 1, Padding::TfSame, 6).unwrap();
+        let x: Tensor<4> = l.tensor(fill(2 * 3 * 9 * 10, 0.23), [2, 3, 9, 10]);
+        let fused = dw.forward_after(&ex, x.clone(), &Act::Relu6, &Act::Relu6);
+        let native =
+            dw.clone()
+                .without_planes()
+                .forward_between(ex.forward(x), &Act::Relu6, &Act::Relu6);
+        let a = crate::tensor_io::to_vec(fused).unwrap();
+        let b = crate::tensor_io::to_vec(native).unwrap();
+        let worst = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(worst < 1e-4, "expansion fused: {worst}");
+        assert!(
+            b.iter().any(|&v| v > 0.0 && v < 6.0),
+            "a test that clamps everything"
+        );
     }
 
     #[test]

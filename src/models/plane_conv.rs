@@ -37,10 +37,12 @@ pub struct Channels {
     pub groups: usize,
 }
 
-/// Clamps applied on the way in (the previous layer's activation, so that it costs no pass of its
-/// own) and on the way out.
+/// Work of the neighbouring layers done here, each saving a pass over memory: the previous
+/// convolution's bias (one per input channel) and activation applied to the input as it is read,
+/// and this layer's activation applied as the result is written.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Clamps {
+pub struct Fused<'a> {
+    pub input_bias: Option<&'a [f32]>,
     pub input: Option<(f32, f32)>,
     pub output: Option<(f32, f32)>,
 }
@@ -53,7 +55,7 @@ pub fn conv(
     bias: &[f32],
     ch: Channels,
     g: Geometry,
-    clamps: Clamps,
+    fused: Fused,
 ) -> (Vec<f32>, [usize; 4]) {
     assert_eq!(c_in, ch.c_in, "input channels");
     let (ho, wo) = g.output(h, w);
@@ -84,7 +86,7 @@ pub fn conv(
                 bias,
                 ch,
                 layout: &layout,
-                clamps,
+                fused,
                 c_in,
                 t,
             };
@@ -106,7 +108,7 @@ struct Job<'a> {
     bias: &'a [f32],
     ch: Channels,
     layout: &'a Phases,
-    clamps: Clamps,
+    fused: Fused<'a>,
     c_in: usize,
     t: usize,
 }
@@ -130,10 +132,12 @@ impl Job<'_> {
         let first = (b * self.c_in + group * in_g) * plane;
         for i in 0..in_g {
             let input = &self.x[first + i * plane..first + (i + 1) * plane];
+            let bias = self.fused.input_bias.map_or(0.0, |b| b[group * in_g + i]);
             l.fill(
                 input,
                 &mut phases[i * l.len..(i + 1) * l.len],
-                self.clamps.input,
+                bias,
+                self.fused.input,
             );
         }
         let kk = l.g.kernel * l.g.kernel;
@@ -145,7 +149,7 @@ impl Job<'_> {
                 l.accumulate(acc, &phases[i * l.len..(i + 1) * l.len], taps);
             }
             for (row, acc_row) in out.chunks_exact_mut(wo).zip(acc.chunks(l.wq)) {
-                match self.clamps.output {
+                match self.fused.output {
                     Some((lo, hi)) => row
                         .iter_mut()
                         .zip(acc_row)
@@ -189,26 +193,52 @@ impl Phases {
     }
 
     #[inline(always)]
-    fn fill(&self, input: &[f32], phases: &mut [f32], clamp: Option<(f32, f32)>) {
+    fn fill(&self, input: &[f32], phases: &mut [f32], bias: f32, clamp: Option<(f32, f32)>) {
         let s = self.g.stride;
         let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        let f = |v: f32| (v + bias).max(lo).min(hi);
         phases.fill(0.0);
+        let plane = self.hq * self.wq;
+        let pw = self.g.pad_w.0;
         for y in 0..self.h {
             let py = y + self.g.pad_h.0;
             let (r, i) = (py % s, py / s);
             let row = &input[y * self.w..(y + 1) * self.w];
             if s == 1 {
-                let start = i * self.wq + self.g.pad_w.0;
+                let start = i * self.wq + pw;
                 phases[start..start + self.w]
                     .iter_mut()
                     .zip(row)
-                    .for_each(|(p, &v)| *p = v.max(lo).min(hi));
-                continue;
-            }
-            for (x, &v) in row.iter().enumerate() {
-                let px = x + self.g.pad_w.0;
-                let q = px % s;
-                phases[((r * s + q) * self.hq + i) * self.wq + px / s] = v.max(lo).min(hi);
+                    .for_each(|(p, &v)| *p = f(v));
+            } else if s == 2 {
+                // Even padded columns to phase q = 0, odd to q = 1, in pairs (vectorises).
+                let (lead, rest) = row.split_at(pw % 2);
+                let even = ((r * 2) * self.hq + i) * self.wq;
+                let odd = even + plane;
+                let first = pw.div_ceil(2);
+                if let Some(&v) = lead.first() {
+                    phases[odd + pw / 2] = f(v);
+                }
+                let pairs = rest.chunks_exact(2);
+                let tail = pairs.remainder();
+                let n = pairs.len();
+                let (ev, od) = phases.split_at_mut(odd);
+                for ((e, o), p) in ev[even + first..even + first + n]
+                    .iter_mut()
+                    .zip(&mut od[first..first + n])
+                    .zip(pairs)
+                {
+                    *e = f(p[0]);
+                    *o = f(p[1]);
+                }
+                if let Some(&v) = tail.first() {
+                    phases[even + first + n] = f(v);
+                }
+            } else {
+                for (x, &v) in row.iter().enumerate() {
+                    let px = x + pw;
+                    phases[((r * s + px % s) * self.hq + i) * self.wq + px / s] = f(v);
+                }
             }
         }
     }
@@ -295,6 +325,8 @@ mod tests {
             (2, 3, 1, 8, 9, 3, 1, (0, 0), (0, 0)),
             (4, 8, 2, 6, 6, 3, 3, (1, 2), (2, 1)),
             (1, 1, 1, 3, 3, 3, 1, (0, 0), (0, 0)),
+            (3, 3, 3, 9, 11, 3, 2, (1, 1), (1, 1)),
+            (2, 4, 1, 11, 12, 5, 2, (2, 2), (3, 1)),
         ];
         for (c_in, c_out, groups, h, w, k, s, ph, pw) in cases {
             let batch = 2;
@@ -314,7 +346,7 @@ mod tests {
                 pad_w: pw,
             };
             let want = reference(&x, dims, &weight, &bias, ch, g);
-            let (got, shape) = conv(&x, dims, &weight, &bias, ch, g, Clamps::default());
+            let (got, shape) = conv(&x, dims, &weight, &bias, ch, g, Fused::default());
             let (ho, wo) = g.output(h, w);
             assert_eq!(shape, [batch, c_out, ho, wo]);
             assert_eq!(got.len(), want.len());
@@ -322,17 +354,23 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "case {ch:?} {g:?}: at {i} {a} vs {b}");
             }
             let relu6 = Some((0.0, 6.0));
-            let output = Clamps {
-                input: None,
+            let output = Fused {
                 output: relu6,
+                ..Fused::default()
             };
             let (clamped, _) = conv(&x, dims, &weight, &bias, ch, g, output);
             for (a, b) in clamped.iter().zip(&got) {
                 assert_eq!(*a, b.clamp(0.0, 6.0));
             }
-            let x6: Vec<f32> = x.iter().map(|v| v.clamp(0.0, 6.0)).collect();
+            let input_bias = fill(c_in, 0.9);
+            let x6: Vec<f32> = x
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (v + input_bias[(i / (h * w)) % c_in]).clamp(0.0, 6.0))
+                .collect();
             let want = reference(&x6, dims, &weight, &bias, ch, g);
-            let input = Clamps {
+            let input = Fused {
+                input_bias: Some(&input_bias),
                 input: relu6,
                 output: None,
             };
