@@ -75,6 +75,24 @@ pub fn run(
         };
     }
 
+    // A job's weight counts once per channel it stands for.
+    let mut uses = vec![0.0f32; jobs.len()];
+    for r in &roles {
+        if let Role::Job(j) = r {
+            uses[*j] += 1.0;
+        }
+    }
+    // Gated ScoreCAM++ sums its masks at input resolution. Each job's mask is already on the
+    // device for its forward pass and its weight is known right after it, so the map is summed
+    // there instead of gating and upsampling every channel again afterwards.
+    let gated = method == Method::ScoreCamPlusPlus && !opts.gate_in_normalization_only;
+    let base = match (method, opts.mode) {
+        (Method::ScoreCamPlusPlus, ScoreMode::IncreaseInConfidence) => s.probs[class],
+        _ => 0.0,
+    };
+    let size = s.input_size();
+    let mut gated_map = Tensor::<2>::zeros([1, size * size], &s.model.device);
+
     let batch = s.batch_size(options);
     let total = jobs.len();
     monitor.set(0, total);
@@ -84,14 +102,22 @@ pub fn run(
             return Err(Error::Cancelled);
         }
         let masks = masks(s, method, opts.gate, chunk);
-        let inputs = s.x.clone() * masks; // [B, 3, S, S]
+        let inputs = s.x.clone() * masks.clone(); // [B, 3, S, S]
         let logits = s.model.forward(inputs);
         let b = chunk.len();
         let scores = match method {
             Method::ScoreCamPgc => logits.slice([0..b, class..class + 1]),
             _ => softmax(logits, 1).slice([0..b, class..class + 1]),
         };
+        let first = job_scores.len();
         job_scores.extend(to_vec(scores)?);
+        if gated {
+            let coef: Vec<f32> = (first..first + b)
+                .map(|j| (job_scores[j] - base) * uses[j])
+                .collect();
+            let coef = Tensor::<2>::from_data(TensorData::new(coef, [1, b]), &s.model.device);
+            gated_map = gated_map + coef.matmul(masks.reshape([b, size * size]));
+        }
         monitor.set(job_scores.len(), total);
     }
     if monitor.is_cancelled() {
@@ -102,26 +128,17 @@ pub fn run(
         .iter()
         .map(|r| match r {
             Role::Skip => 0.0,
-            Role::Job(j) => job_scores[*j],
+            Role::Job(j) => job_scores[*j] - base,
         })
         .collect();
-    match method {
-        Method::ScoreCamPgc => softmax_over_selected(&mut weights, &roles),
-        Method::ScoreCamPlusPlus if opts.mode == ScoreMode::IncreaseInConfidence => {
-            let base = s.probs[class];
-            for (wt, r) in weights.iter_mut().zip(&roles) {
-                if *r != Role::Skip {
-                    *wt -= base;
-                }
-            }
-        }
-        _ => {}
+    if method == Method::ScoreCamPgc {
+        softmax_over_selected(&mut weights, &roles);
     }
 
     // Up is linear: Σ s_k Up(A_k) = Up(Σ s_k A_k), so maps over raw activations are built at
     // feature resolution. Only gated ScoreCAM++ needs the sum at input resolution.
-    let raw = if method == Method::ScoreCamPlusPlus && !opts.gate_in_normalization_only {
-        gated_sum(s, opts.gate, &weights, batch)?
+    let raw = if gated {
+        Map::new(size, size, to_vec(gated_map)?)
     } else {
         Map::new(
             w,
@@ -230,20 +247,4 @@ fn masks(s: &Session, method: Method, g: Gate, channels: &[usize]) -> Tensor<4> 
             (up - lo) / range
         }
     }
-}
-
-/// `Σ_k w_k · gate(Up(A_k))` at input resolution, a batch of channels at a time on the device.
-fn gated_sum(s: &Session, g: Gate, weights: &[f32], batch: usize) -> Result<Map> {
-    let size = s.input_size();
-    let device = &s.model.device;
-    let channels: Vec<usize> = (0..weights.len()).filter(|&c| weights[c] != 0.0).collect();
-    let mut acc = Tensor::<2>::zeros([1, size * size], device);
-    for chunk in channels.chunks(batch.max(64)) {
-        let b = chunk.len();
-        let masks = gate(g, upsampled(s, chunk, false)).reshape([b, size * size]);
-        let wts: Vec<f32> = chunk.iter().map(|&c| weights[c]).collect();
-        let wts = Tensor::<2>::from_data(TensorData::new(wts, [1, b]), device);
-        acc = acc + wts.matmul(masks);
-    }
-    Ok(Map::new(size, size, to_vec(acc)?))
 }
