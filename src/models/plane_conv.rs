@@ -1,5 +1,5 @@
-//! Convolutions whose output channels each read only a few input planes (depthwise, or a stem on
-//! RGB), on the CPU, with the bias and the activation's clamp applied as the result is written.
+//! Convolutions whose output channels each read only a few input planes (depthwise, or a first
+//! layer on RGB), on the CPU, with the bias and the activation's clamp applied as the result is written.
 //!
 //! Why not flex's own kernel: its depthwise path walks one output row at a time, and Lite0's late
 //! blocks have rows 7–14 wide under 5×5 kernels, so the loops are too short to vectorise (a
