@@ -57,10 +57,12 @@ def table(run: pathlib.Path) -> str:
 def paired(run: pathlib.Path, against: str = "scorecam++", resamples: int = 2000) -> str:
     """`against` minus each other method in Average Drop points (probabilities), per image, with
     a seeded bootstrap 95 % interval over images: whether a subset is large enough to rank."""
+    summary = json.loads((run / "summary.json").read_text())
+    # The rows the summary was made from: a run still appending has more.
     with open(run / "rows.csv", newline="") as f:
-        rows = list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))[: summary["images"]]
     ids = [k[: -len(":o_prob")] for k in rows[0] if k.endswith(":o_prob")]
-    names = {m["method"]: m for m in json.loads((run / "summary.json").read_text())["methods"]}
+    names = {m["method"]: m for m in summary["methods"]}
     labels = dict(zip(ids, names))
     if against not in ids or len(rows) < 2:
         return ""
@@ -91,10 +93,40 @@ def paired(run: pathlib.Path, against: str = "scorecam++", resamples: int = 2000
     return "\n".join(out)
 
 
+DATASETS = {
+    "imagenet-val": ("--labels ../shared/data/imagenet-val/labels.csv", 1300, "images"),
+    "cats-dogs": ("--folders ../shared/data/cats-dogs --group cat=281-285 --group dog=151-268",
+                  1000, "photos"),
+}
+GRADIENT = "gradcam,gradcam++,xgradcam,layercam"
+
+
+def commands(run: pathlib.Path) -> str:
+    """The sentence and the commands that made a run's rows, with the number of images it holds
+    (the seven-method runs grow a seeded random order with --resume: their N is the row count)."""
+    dataset, kind = run.name.rsplit("-", 1)
+    args, total, noun = DATASETS[dataset]
+    n = json.loads((run / "summary.json").read_text())["images"]
+    out = f"results/{run.name}"
+    if kind == "gradient":
+        intro = f"The gradient family on all {total} {noun}:"
+        eval_cmd = f"camlens --device cpu eval {args} --methods {GRADIENT} --out {out}"
+        merge = f"camlens eval merge --methods {GRADIENT} --score logit --out {out}/logit {out}/rows.csv"
+    else:
+        if n >= total:
+            intro = f"The seven methods on all {total} {noun} (in seed 0's order, `--limit {total} --seed 0`):"
+        else:
+            intro = (f"The seven methods on a random subset of {n} {noun} (the first {n} of seed 0's "
+                     f"order, `--limit {n} --seed 0`):")
+        eval_cmd = f"camlens --device cpu eval {args} --limit {n} --seed 0 --out {out}"
+        merge = f"camlens eval merge --score logit --out {out}/logit {out}/rows.csv"
+    return f"{intro}\n\n```sh\n{eval_cmd}\n{merge}\n```\n\n"
+
+
 def main() -> None:
     results = ROOT / "results"
     tables = {
-        run.name: table(run) + paired(run)
+        run.name: commands(run) + table(run) + paired(run)
         for run in sorted(results.iterdir())
         if (run / "summary.json").exists()
     }
