@@ -55,10 +55,12 @@ impl Block {
                 };
                 let mut y = x;
                 for (i, c) in convs.iter().enumerate() {
-                    y = c.forward(y);
-                    if i + 1 < convs.len() {
-                        y = relu(y);
-                    }
+                    let act = if i + 1 < convs.len() {
+                        Act::Relu
+                    } else {
+                        Act::None
+                    };
+                    y = c.forward_act(y, &act);
                 }
                 relu(y + shortcut)
             }

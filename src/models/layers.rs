@@ -2,6 +2,7 @@
 //! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
+use super::im2col;
 use super::plane_conv::{self, Channels, Fused, Geometry};
 use crate::error::{Error, Result};
 use crate::weights::WeightMap;
@@ -83,14 +84,22 @@ impl Loader<'_> {
                 b[o] = (b[o] - mean[o]) * scale + beta[o];
             }
         }
-        // Depthwise convolutions, and stride-1 ones on RGB (VGG's first), run on the CPU through
-        // `plane_conv`, which needs the weights as plain slices. Measured per input at batch 12:
-        // VGG's 3→64 3×3 12.6 ms vs flex's 21.3; strided RGB stems are no faster there (ResNet's
-        // 7×7/2 11.5 vs 8.8, Lite0's 3×3/2 1.7 vs 1.6), so they keep the backend's kernel.
-        let planes = self.device.clone().without_autodiff() == Device::flex()
-            && kernel > 1
-            && ((groups == c_in && c_out == c_in) || (groups == 1 && c_in <= 4 && stride == 1));
-        let host = planes.then(|| {
+        // On the CPU, k×k convolutions run through camlens' own kernels, which need the weights as
+        // plain slices. Measured per input on one core at batch 12 against flex's kernels:
+        // depthwise and stride-1 RGB ones through `plane_conv` (Lite0's depthwise layers 20.5 →
+        // 11.2 ms in all; VGG's 3→64 3×3 21.3 → 12.6 ms); other dense ones through `im2col`
+        // (ResNet's 3×3 layers 15–35 % faster, its 7×7/2 stem 7.6 → 4.7 ms, Lite0's 3×3/2 stem
+        // 1.9 → 0.8 ms), except strided ones on many channels, where flex's is as fast (1.35 ms
+        // each for ResNet's 64→128/2) and needs no copy of the weights.
+        let cpu = self.device.clone().without_autodiff() == Device::flex();
+        let kind = match () {
+            _ if !cpu || kernel == 1 => None,
+            _ if groups == c_in && c_out == c_in => Some(HostKernel::Planes),
+            _ if groups == 1 && c_in <= 4 && stride == 1 => Some(HostKernel::Planes),
+            _ if groups == 1 && (stride == 1 || c_in <= 4) => Some(HostKernel::Im2col),
+            _ => None,
+        };
+        let host = kind.map(|kind| {
             Arc::new(HostWeights {
                 weight: w.clone(),
                 channels: Channels {
@@ -98,6 +107,7 @@ impl Loader<'_> {
                     c_out,
                     groups,
                 },
+                kind,
             })
         });
         Ok(Conv {
@@ -166,11 +176,20 @@ impl Act {
     }
 }
 
-/// A copy of a convolution's weights in host memory, for `plane_conv`.
+/// A copy of a convolution's weights in host memory, for camlens' CPU kernels.
 #[derive(Debug)]
 struct HostWeights {
     weight: Vec<f32>,
     channels: Channels,
+    kind: HostKernel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum HostKernel {
+    /// `plane_conv`: depthwise, or few input channels; fuses the neighbours' bias and clamps.
+    Planes,
+    /// `im2col`: dense; fuses the output clamp.
+    Im2col,
 }
 
 #[derive(Debug, Clone)]
@@ -186,7 +205,7 @@ pub struct Conv {
     /// measured 10× slower per input than the matmul kernels on an H100. flex already does
     /// im2col + gemm internally, so this is only set for cubecl devices.
     gemm: bool,
-    /// Set for depthwise and few-input-channel convolutions on the CPU backend (`plane_conv`).
+    /// Set for k×k convolutions on the CPU backend: they run through camlens' own kernels.
     host: Option<Arc<HostWeights>>,
     /// The bias in host memory: `plane_conv` adds it, or the previous convolution's (`forward_after`).
     host_bias: Arc<[f32]>,
@@ -210,7 +229,7 @@ impl Conv {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.forward_biased(x, true)
+        self.forward_between(x, &Act::None, &Act::None)
     }
 
     fn forward_biased(&self, x: Tensor<4>, bias: bool) -> Tensor<4> {
@@ -237,19 +256,26 @@ impl Conv {
     }
 
     /// `after(conv(before(x)))`. Untracked f32 inputs of a convolution with host weights take
-    /// `plane_conv`, with both activations fused into its reads and writes; everything else
-    /// (gradients included) takes the backend's kernels.
+    /// camlens' CPU kernels, with the activations fused into their reads and writes; everything
+    /// else (gradients included) takes the backend's kernels.
     pub fn forward_between(&self, x: Tensor<4>, before: &Act, after: &Act) -> Tensor<4> {
         match &self.host {
+            Some(host) if host.kind == HostKernel::Im2col && Self::untracked_f32(&x) => {
+                let fused = Fused {
+                    output: after.bounds(),
+                    ..Fused::default()
+                };
+                self.forward_host(host, before.apply(x), fused)
+            }
             Some(host) if Self::untracked_f32(&x) => {
                 let fused = Fused {
                     input_bias: None,
                     input: before.bounds(),
                     output: after.bounds(),
                 };
-                self.forward_planes(host, x, fused)
+                self.forward_host(host, x, fused)
             }
-            _ => after.apply(self.forward(before.apply(x))),
+            _ => after.apply(self.forward_biased(before.apply(x), true)),
         }
     }
 
@@ -259,13 +285,13 @@ impl Conv {
     /// two passes over the block's largest activation saved.
     pub fn forward_after(&self, prev: &Conv, x: Tensor<4>, mid: &Act, after: &Act) -> Tensor<4> {
         match &self.host {
-            Some(host) if Self::untracked_f32(&x) => {
+            Some(host) if host.kind == HostKernel::Planes && Self::untracked_f32(&x) => {
                 let fused = Fused {
                     input_bias: Some(&prev.host_bias),
                     input: mid.bounds(),
                     output: after.bounds(),
                 };
-                self.forward_planes(host, prev.forward_biased(x, false), fused)
+                self.forward_host(host, prev.forward_biased(x, false), fused)
             }
             _ => self.forward_between(prev.forward(x), mid, after),
         }
@@ -275,7 +301,7 @@ impl Conv {
         !x.is_autodiff() && x.dtype() == DType::F32
     }
 
-    fn forward_planes(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
+    fn forward_host(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
         let dims = x.dims();
         let device = x.device();
         let (pad_h, pad_w) = self.padding(dims[2], dims[3]);
@@ -288,7 +314,11 @@ impl Conv {
         // Flex hands a uniquely held tensor's buffer over without a copy, and takes the result's.
         let data = x.into_data();
         let input = data.as_slice::<f32>().expect("an f32 tensor");
-        let (out, shape) = plane_conv::conv(
+        let kernel = match host.kind {
+            HostKernel::Planes => plane_conv::conv,
+            HostKernel::Im2col => im2col::conv,
+        };
+        let (out, shape) = kernel(
             input,
             dims,
             &host.weight,
@@ -300,7 +330,7 @@ impl Conv {
         Tensor::from_data(TensorData::new(out, shape), &device)
     }
 
-    /// Without the CPU plane path (tests compare it with the backend's kernel).
+    /// Without camlens' CPU kernels (tests compare them with the backend's).
     pub fn without_planes(mut self) -> Self {
         self.host = None;
         self
@@ -407,13 +437,14 @@ mod tests {
     }
 
     #[test]
-    fn the_cpu_plane_path_equals_the_native_convolution_with_its_activations() {
+    fn the_cpu_kernels_equal_the_native_convolution_with_its_activations() {
         let device = Device::flex();
         let fill = |n: usize, f: f32| (0..n).map(|i| ((i as f32) * f).sin() * 4.0).collect();
         let mut map = WeightMap::default();
         for (name, shape) in [
             ("dw", vec![6, 1, 5, 5]),
             ("stem", vec![4, 3, 3, 3]),
+            ("dense", vec![5, 6, 3, 3]),
             ("ex", vec![6, 3, 1, 1]),
             ("ex.bias", vec![6]),
         ] {
@@ -440,8 +471,18 @@ mod tests {
         let stem = l
             .conv("stem", None, 3, 4, 3, 1, Padding::Symmetric(1), 1)
             .unwrap();
-        assert!(dw.host.is_some() && stem.host.is_some());
-        for (conv, c) in [(dw, 6), (stem, 3)] {
+        let strided_stem = l
+            .conv("stem", None, 3, 4, 3, 2, Padding::TfSame, 1)
+            .unwrap();
+        let dense = l
+            .conv("dense", None, 6, 5, 3, 1, Padding::Symmetric(1), 1)
+            .unwrap();
+        let kind = |c: &Conv| c.host.as_ref().map(|h| h.kind);
+        assert_eq!(kind(&dw), Some(HostKernel::Planes));
+        assert_eq!(kind(&stem), Some(HostKernel::Planes));
+        assert_eq!(kind(&strided_stem), Some(HostKernel::Im2col));
+        assert_eq!(kind(&dense), Some(HostKernel::Im2col));
+        for (conv, c) in [(dw, 6), (stem, 3), (strided_stem, 3), (dense, 6)] {
             let x: Tensor<4> = l.tensor(fill(2 * c * 13 * 12, 0.29), [2, c, 13, 12]);
             for (before, after) in [(Act::None, Act::None), (Act::Relu6, Act::Relu6)] {
                 let fused = conv.forward_between(x.clone(), &before, &after);
@@ -503,8 +544,12 @@ mod tests {
             (1, Padding::Symmetric(0)),
         ] {
             let conv = l.conv("c", None, 3, 5, 3, stride, padding, 1).unwrap();
-            let native = conv.clone().with_gemm(false).forward(x.clone());
-            let gemm = conv.with_gemm(true).forward(x.clone());
+            let native = conv
+                .clone()
+                .without_planes()
+                .with_gemm(false)
+                .forward(x.clone());
+            let gemm = conv.without_planes().with_gemm(true).forward(x.clone());
             let worst = worst(native, gemm);
             assert!(worst < 1e-4, "{stride} {padding:?}: {worst}");
         }

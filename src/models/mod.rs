@@ -3,6 +3,7 @@
 //! (activations → logits); that split is all the CAM code needs, and all it sees.
 
 pub mod cnn;
+pub mod im2col;
 pub mod layers;
 pub mod lite0;
 pub mod plane_conv;
