@@ -12,7 +12,8 @@ use super::plane_conv::{Channels, Fused, Geometry};
 use rayon::prelude::*;
 
 /// `x` is `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]` (groups must be 1); returns
-/// `[batch, c_out, ho, wo]` and its shape. Only `fused.output` is used.
+/// `[batch, c_out, ho, wo]` and its shape. Only `fused.output` is used. The signature is
+/// `plane_conv::conv`'s, so that a layer can hold either.
 pub fn conv(
     x: &[f32],
     [batch, c_in, h, w]: [usize; 4],
@@ -24,10 +25,8 @@ pub fn conv(
 ) -> (Vec<f32>, [usize; 4]) {
     assert_eq!(ch.groups, 1, "dense convolutions only");
     assert_eq!(c_in, ch.c_in, "input channels");
-    let k = g.kernel;
-    let ho = (h + g.pad_h.0 + g.pad_h.1 - k) / g.stride + 1;
-    let wo = (w + g.pad_w.0 + g.pad_w.1 - k) / g.stride + 1;
-    let (m, depth, n) = (ch.c_out, c_in * k * k, ho * wo);
+    let (ho, wo) = g.output(h, w);
+    let (m, depth, n) = (ch.c_out, c_in * g.kernel * g.kernel, ho * wo);
     assert_eq!(weight.len(), m * depth, "weight size");
     assert_eq!(x.len(), batch * c_in * h * w, "input size");
     let mut out = vec![0.0f32; batch * m * n];

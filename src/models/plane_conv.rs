@@ -22,7 +22,8 @@ pub struct Geometry {
 }
 
 impl Geometry {
-    fn output(&self, h: usize, w: usize) -> (usize, usize) {
+    /// Output rows and columns for an `h × w` input.
+    pub fn output(&self, h: usize, w: usize) -> (usize, usize) {
         let out = |n: usize, (a, b): (usize, usize)| (n + a + b - self.kernel) / self.stride + 1;
         (out(h, self.pad_h), out(w, self.pad_w))
     }
