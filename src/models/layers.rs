@@ -232,14 +232,22 @@ impl Conv {
         self.forward_between(x, &Act::None, &Act::None)
     }
 
+    /// Kernel, stride and padding for an `h × w` input.
+    fn geometry(&self, h: usize, w: usize) -> Geometry {
+        let (pad_h, pad_w) = self.padding(h, w);
+        Geometry {
+            kernel: self.kernel,
+            stride: self.stride,
+            pad_h,
+            pad_w,
+        }
+    }
+
     fn forward_biased(&self, x: Tensor<4>, bias: bool) -> Tensor<4> {
         let [_, _, h, w] = x.dims();
-        let (ph, pw) = self.padding(h, w);
-        let k = self.kernel;
-        let (ho, wo) = (
-            (h + ph.0 + ph.1 - k) / self.stride + 1,
-            (w + pw.0 + pw.1 - k) / self.stride + 1,
-        );
+        let g = self.geometry(h, w);
+        let (ph, pw, k) = (g.pad_h, g.pad_w, g.kernel);
+        let (ho, wo) = g.output(h, w);
         let c_in = self.weight.dims()[1];
         if self.gemm && bias && c_in * k * k * ho * wo <= GEMM_MAX_COLUMNS {
             return self.forward_gemm(x, ph, pw, ho, wo);
@@ -260,17 +268,15 @@ impl Conv {
     /// else (gradients included) takes the backend's kernels.
     pub fn forward_between(&self, x: Tensor<4>, before: &Act, after: &Act) -> Tensor<4> {
         match &self.host {
-            Some(host) if host.kind == HostKernel::Im2col && Self::untracked_f32(&x) => {
-                let fused = Fused {
-                    output: after.bounds(),
-                    ..Fused::default()
-                };
-                self.forward_host(host, before.apply(x), fused)
-            }
             Some(host) if Self::untracked_f32(&x) => {
+                // `im2col` reads its input as it is; only `plane_conv` fuses `before`.
+                let (x, input) = match host.kind {
+                    HostKernel::Planes => (x, before.bounds()),
+                    HostKernel::Im2col => (before.apply(x), None),
+                };
                 let fused = Fused {
                     input_bias: None,
-                    input: before.bounds(),
+                    input,
                     output: after.bounds(),
                 };
                 self.forward_host(host, x, fused)
@@ -304,13 +310,7 @@ impl Conv {
     fn forward_host(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
         let dims = x.dims();
         let device = x.device();
-        let (pad_h, pad_w) = self.padding(dims[2], dims[3]);
-        let geometry = Geometry {
-            kernel: self.kernel,
-            stride: self.stride,
-            pad_h,
-            pad_w,
-        };
+        let geometry = self.geometry(dims[2], dims[3]);
         // Flex hands a uniquely held tensor's buffer over without a copy, and takes the result's.
         let data = x.into_data();
         let input = data.as_slice::<f32>().expect("an f32 tensor");
@@ -331,7 +331,7 @@ impl Conv {
     }
 
     /// Without camlens' CPU kernels (tests compare them with the backend's).
-    pub fn without_planes(mut self) -> Self {
+    pub fn native_only(mut self) -> Self {
         self.host = None;
         self
     }
@@ -486,10 +486,10 @@ mod tests {
             let x: Tensor<4> = l.tensor(fill(2 * c * 13 * 12, 0.29), [2, c, 13, 12]);
             for (before, after) in [(Act::None, Act::None), (Act::Relu6, Act::Relu6)] {
                 let fused = conv.forward_between(x.clone(), &before, &after);
-                let native =
-                    conv.clone()
-                        .without_planes()
-                        .forward_between(x.clone(), &before, &after);
+                let native = conv
+                    .clone()
+                    .native_only()
+                    .forward_between(x.clone(), &before, &after);
                 let worst = worst(fused, native);
                 assert!(worst < 1e-4, "{before:?} {after:?}: {worst}");
             }
@@ -501,7 +501,7 @@ mod tests {
         let fused = dw.forward_after(&ex, x.clone(), &Act::Relu6, &Act::Relu6);
         let native =
             dw.clone()
-                .without_planes()
+                .native_only()
                 .forward_between(ex.forward(x), &Act::Relu6, &Act::Relu6);
         let unclamped = crate::tensor_io::to_vec(native.clone()).unwrap();
         assert!(
@@ -546,10 +546,10 @@ mod tests {
             let conv = l.conv("c", None, 3, 5, 3, stride, padding, 1).unwrap();
             let native = conv
                 .clone()
-                .without_planes()
+                .native_only()
                 .with_gemm(false)
                 .forward(x.clone());
-            let gemm = conv.without_planes().with_gemm(true).forward(x.clone());
+            let gemm = conv.native_only().with_gemm(true).forward(x.clone());
             let worst = worst(native, gemm);
             assert!(worst < 1e-4, "{stride} {padding:?}: {worst}");
         }
