@@ -631,8 +631,18 @@ fn eval(compute: &camlens::device::Compute, args: EvalArgs) -> camlens::Result<(
             eprintln!("  {e}");
         }
     }
+    let rows = read_rows(&[csv], &columns)?;
+    // A summary of nothing would be a table of zeros that reads like a result. (An empty shard
+    // of a small selection is fine: its rows are merged with the others'.)
+    if rows.is_empty() && (shard.is_none() || !outcome.unreadable.is_empty()) {
+        return Err(invalid(match outcome.unreadable.len() {
+            0 => "no images were selected: nothing to evaluate".to_string(),
+            n => {
+                format!("no image could be read ({n} tried, listed above): nothing to summarise")
+            }
+        }));
+    }
     if shard.is_none() {
-        let rows = read_rows(&[csv], &columns)?;
         write_summary(&rows, &columns, score, &out)?;
     } else {
         println!(

@@ -252,3 +252,25 @@ fn eval_leaves_out_unreadable_images_and_extends_a_subset() {
         single
     );
 }
+
+/// Nothing readable: a clear error, not a summary of zeros.
+#[test]
+fn eval_without_a_readable_image_fails_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let cats = dir.path().join("data/cat");
+    std::fs::create_dir_all(&cats).unwrap();
+    std::fs::write(cats.join("broken.jpg"), b"not a jpeg").unwrap();
+    let out = dir.path().join("out");
+    let run = camlens()
+        .args(["eval", "--folders"])
+        .arg(dir.path().join("data"))
+        .args(["--group", "cat=281-285", "--methods", "gradcam", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success(), "{err}");
+    assert!(err.contains("broken.jpg"), "{err}");
+    assert!(err.contains("no image could be read (1 tried"), "{err}");
+    assert!(!out.join("summary.md").exists());
+}
