@@ -18,7 +18,9 @@ if [ -z "${SUMMARIES_ONLY:-}" ]; then
 # The four gradient methods on every image (minutes on a CPU).
 $B --device "$DEVICE" eval "${IV[@]}" --methods $GRADIENT --out results/imagenet-val-gradient --resume
 $B --device "$DEVICE" eval "${CD[@]}" --methods $GRADIENT --out results/cats-dogs-gradient --resume
-# The paper's seven methods, in a seeded random order (~37 s per image on a 2-core CPU).
+# The paper's seven methods, in a seeded random order (~24 s per image per core on a 2-core CPU;
+# a lent GPU machine, which cannot see ../shared, gets the missing images in parts:
+# tools/eval_device_data.py, tools/eval_device.sh).
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_IV:-1300}" --seed 0 --out results/imagenet-val-seven --resume
 $B --device "$DEVICE" eval "${CD[@]}" --limit "${LIMIT_CD:-1000}" --seed 0 --out results/cats-dogs-seven --resume
 fi
