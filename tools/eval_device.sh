@@ -8,8 +8,8 @@
 # Several processes share the GPU (each image's passes are small; one process leaves it idle
 # while it decodes, warps and scores), each a --shard of the part, with the built-in `--shard`
 # bookkeeping. Without a hardware GPU the same runs go to the CPU cores, one thread each.
-# Rows come back as $OUT/PART-iv.csv and $OUT/PART-cd.csv: append them (header dropped) to
-# results/imagenet-val-seven/rows.csv and results/cats-dogs-seven/rows.csv.
+# Rows come back as $OUT/PART-iv.csv and $OUT/PART-cd.csv; here,
+# `python3 tools/eval_device_data.py --merge FILES…` adds them to results/*-seven/rows.csv.
 set -uo pipefail
 PART=$1
 SECONDS_LEFT=${2:-300}
@@ -18,15 +18,7 @@ P=.evaldata/$PART
 END=$(($(date +%s) + SECONDS_LEFT))
 mkdir -p "$OUT" /tmp/eval-logs
 LOG=$OUT/$PART.log
-for f in .gl/*.deb; do dpkg -x "$f" /; done
-ldconfig
-for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  [ -f "$icd" ] && export VK_DRIVER_FILES=$icd && break
-done
-export XDG_RUNTIME_DIR=/tmp/xdg
-mkdir -p -m 700 $XDG_RUNTIME_DIR
-B=/tmp/camlens
-[ -x $B ] || { python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.gpu/camlens.xz'), open('$B','wb'))" && chmod +x $B; }
+. tools/device_setup.sh
 W=models/efficientnet-lite0-57934424.pth
 {
   date -u

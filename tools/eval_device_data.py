@@ -2,6 +2,7 @@
 """Prepares the images that the seven-method evaluation still lacks for a lent GPU machine.
 
     python3 tools/eval_device_data.py [--data ../shared/data] PART_MB [PART_MB ...]
+    python3 tools/eval_device_data.py [--data ../shared/data] --merge PART-iv.csv PART-cd.csv ...
 
 A lent machine receives the working tree and at most 64 MiB beside it, but not ../shared: the
 missing images travel in parts, copied into `.evaldata/p1`, `.evaldata/p2`, … (git-ignored), each
@@ -12,7 +13,11 @@ Each part holds `iv/labels.csv` + `iv/images/` (imagenet-val) and `cd/cat/`, `cd
 (cats-dogs, the same groups as eval_full.sh); `tools/eval_device.sh PART` evaluates one there.
 
 The image ids in the rows are those of the full data sets (file name; `cat/…`, `dog/…`), so the
-rows that come back are appended to results/*-seven/rows.csv unchanged.
+rows that come back are added to results/*-seven/rows.csv unchanged: `--merge` takes the files
+eval_device.sh returns (`*-iv.csv`: imagenet-val, `*-cd.csv`: cats-dogs), keeps the rows already
+there for an image both hold, and writes each rows file back in seed 0's order, the order a run
+from scratch writes, so that its summaries are the same too. Stop the runs here first: they read
+the rows they skip only when they start.
 """
 import os
 import shutil
@@ -40,12 +45,8 @@ def seeded(items, limit, seed=0):
     return items[:limit]
 
 
-def main():
-    args = sys.argv[1:]
-    data = "../shared/data"
-    if args[:1] == ["--data"]:
-        data, args = args[1], args[2:]
-    budgets = [float(a) * 1e6 for a in args]
+def datasets(data):
+    """Per data set: seed 0's order, its rows file, and an image's path; imagenet-val's labels."""
     labels = {}
     for line in open(f"{data}/imagenet-val/labels.csv").read().splitlines()[1:]:
         if line.strip():
@@ -61,6 +62,42 @@ def main():
         "cd": (seeded(cats_dogs, 1000), "results/cats-dogs-seven/rows.csv",
                lambda i: f"{data}/cats-dogs/{i}"),
     }
+    return sets, labels
+
+
+def merge(sets, files):
+    for key, (order, rows, _) in sets.items():
+        lines = open(rows).read().splitlines()
+        header, have = lines[0], {l.split(",")[0]: l for l in lines[1:]}
+        added = 0
+        for f in [f for f in files if f.endswith(f"-{key}.csv")]:
+            new = open(f).read().splitlines()
+            if new[0] != header:
+                sys.exit(f"{f}: other columns than {rows}")
+            for l in new[1:]:
+                if len(l.split(",")) != len(header.split(",")):
+                    sys.exit(f"{f}: incomplete row {l[:60]}")
+                if l.split(",")[0] not in have:
+                    have[l.split(",")[0]] = l
+                    added += 1
+        position = {image: k for k, image in enumerate(order)}
+        if any(image not in position for image in have):
+            sys.exit(f"{rows}: images outside seed 0's order")
+        ordered = sorted(have, key=position.get)
+        with open(rows, "w") as out:
+            out.write(header + "\n" + "".join(have[i] + "\n" for i in ordered))
+        print(f"{rows}: {added} rows added, {len(have)} of {len(order)}")
+
+
+def main():
+    args = sys.argv[1:]
+    data = "../shared/data"
+    if args[:1] == ["--data"]:
+        data, args = args[1], args[2:]
+    sets, labels = datasets(data)
+    if args[:1] == ["--merge"]:
+        return merge(sets, args[1:])
+    budgets = [float(a) * 1e6 for a in args]
     # From the back of each order, both sets at the same pace (position / images left).
     queue = []
     for key, (order, rows, path) in sets.items():

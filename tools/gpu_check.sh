@@ -5,14 +5,8 @@
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-for f in .gl/*.deb; do dpkg -x "$f" /; done; ldconfig
-for icd in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
-  [ -f "$icd" ] && export VK_DRIVER_FILES=$icd && break
-done
-export XDG_RUNTIME_DIR=/tmp/xdg; mkdir -p -m 700 $XDG_RUNTIME_DIR
+. tools/device_setup.sh
 python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
-python3 -c "import lzma,shutil; shutil.copyfileobj(lzma.open('.gpu/camlens.xz'), open('/tmp/camlens','wb'))" && chmod +x /tmp/camlens
-B=/tmp/camlens
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 W=/tmp/resnet18-formula.safetensors
 python3 tools/write_formula_weights.py $W >/dev/null
