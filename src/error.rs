@@ -4,8 +4,9 @@ use std::path::PathBuf;
 /// was expected and what was found, so the CLI and the app can show it as it is.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot {op} {path}: {source}")]
     Io {
+        op: Access,
         path: PathBuf,
         source: std::io::Error,
     },
@@ -51,3 +52,42 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a failed file operation was trying to do, as its message says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Create,
+}
+
+impl std::fmt::Display for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Create => "create",
+        })
+    }
+}
+
+impl Error {
+    /// For `map_err`: the I/O error of `op` on `path`.
+    pub fn io(op: Access, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { op, path, source }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_errors_say_what_was_being_done() {
+        let e = |op| Error::io(op, "/proc/x")(std::io::Error::other("denied")).to_string();
+        assert_eq!(e(Access::Write), "cannot write /proc/x: denied");
+        assert_eq!(e(Access::Read), "cannot read /proc/x: denied");
+        assert_eq!(e(Access::Create), "cannot create /proc/x: denied");
+    }
+}

@@ -1,86 +1,19 @@
-//! One image through the engine: open, prepare, explain with several methods (fast ones first),
-//! keeping what rendering needs (the original, the crop, the prediction).
+//! What `camlens explain` and the demo make of an explained image: overlays at the photo's own
+//! resolution, the captioned comparison sheet (which the app's export draws too), and the names
+//! of the files they are written to.
 
-use crate::cam::{CamResult, Method, Monitor, Options, Session};
-use crate::classify::{Prediction, top_k};
-use crate::error::Result;
-use crate::metrics::{MapScores, Score, score_maps};
-use crate::models::Model;
+use crate::cam::{CamResult, Method};
+use crate::metrics::{MapScores, Score};
 use crate::overlay::{Colormap, Panel, View, render, sheet};
-use crate::preprocess::{CropBox, load_image};
+use crate::pipeline::Explained;
 use image::RgbImage;
-use std::path::Path;
-
-pub struct Explained {
-    pub image: RgbImage,
-    pub crop: CropBox,
-    pub top: Vec<Prediction>,
-    pub class: usize,
-    /// Softmax probability of `class` on the unmasked input.
-    pub probability: f32,
-    pub results: Vec<CamResult>,
-    /// Each result's faithfulness scores (Average Drop, Increase in Confidence, logit drop).
-    pub faithfulness: Vec<MapScores>,
-}
-
-/// Fast (gradient) methods first: they share one backward and appear at once.
-pub fn ordered(methods: &[Method]) -> Vec<Method> {
-    let mut m = methods.to_vec();
-    m.sort_by_key(|m| m.is_slow());
-    m.dedup();
-    m
-}
-
-pub fn explain_image(
-    model: &Model,
-    path: &Path,
-    methods: &[Method],
-    class: Option<usize>,
-    layer: usize,
-    options: &Options,
-    monitor: &Monitor,
-) -> Result<Explained> {
-    let image = load_image(path)?;
-    explain_rgb(model, image, methods, class, layer, options, monitor)
-}
-
-/// As [`explain_image`], for an image already in memory.
-pub fn explain_rgb(
-    model: &Model,
-    image: RgbImage,
-    methods: &[Method],
-    class: Option<usize>,
-    layer: usize,
-    options: &Options,
-    monitor: &Monitor,
-) -> Result<Explained> {
-    let (input, crop) = model.preprocess.prepare(&image);
-    let mut session = Session::new(model, input, layer)?;
-    let class = session.class_or_top(class)?;
-    let top = top_k(model, &session.logits, &session.probs, 5);
-    let probability = session.probs[class];
-    let mut results = vec![];
-    for m in ordered(methods) {
-        results.push(session.explain(m, class, options, monitor)?);
-    }
-    let maps: Vec<&crate::cam::Map> = results.iter().map(|r| &r.map).collect();
-    let faithfulness = score_maps(&session, &maps, class)?;
-    Ok(Explained {
-        image,
-        crop,
-        top,
-        class,
-        probability,
-        results,
-        faithfulness,
-    })
-}
+use std::path::{Path, PathBuf};
 
 /// Each result rendered on the original image.
 pub fn render_all(ex: &Explained, view: View, cmap: Colormap, alpha: f32) -> Vec<RgbImage> {
     ex.results
         .iter()
-        .map(|r| render(&ex.image, &r.map, &ex.crop, view, cmap, alpha))
+        .map(|r| render(&ex.image, &r.map, &ex.prepared.crop, view, cmap, alpha))
         .collect()
 }
 
@@ -91,20 +24,26 @@ pub fn explained_sheet(
     class_name: &str,
     title: &str,
 ) -> RgbImage {
-    let cards: Vec<(&RgbImage, &CamResult, &MapScores)> = rendered
+    let cards: Vec<(&RgbImage, &CamResult, Option<&MapScores>)> = rendered
         .iter()
         .zip(&ex.results)
-        .zip(&ex.faithfulness)
-        .map(|((img, r), f)| (img, r, f))
+        .zip(&ex.scores)
+        .map(|((img, r), f)| (img, r, f.as_ref()))
         .collect();
-    comparison_sheet(&ex.image, &cards, class_name, ex.probability, title)
+    comparison_sheet(
+        &ex.image,
+        &cards,
+        class_name,
+        ex.prepared.probability,
+        title,
+    )
 }
 
 /// The original and one captioned panel per method (method, time, drop, class, probability,
 /// approximation, flatness), titled. The CLI and the app's export both draw theirs with it.
 pub fn comparison_sheet(
     original: &RgbImage,
-    cards: &[(&RgbImage, &CamResult, &MapScores)],
+    cards: &[(&RgbImage, &CamResult, Option<&MapScores>)],
     class_name: &str,
     probability: f32,
     title: &str,
@@ -117,20 +56,18 @@ pub fn comparison_sheet(
         ],
     }];
     for &(img, r, f) in cards {
-        let mut caption = vec![
-            format!(
-                "{} ({:.0} ms)",
-                r.method.label(),
-                r.elapsed.as_secs_f64() * 1e3
-            ),
-            f.caption(Score::Probability),
-            format!(
-                "class {} '{}' {:.1}%",
-                r.class,
-                class_name,
-                100.0 * probability
-            ),
-        ];
+        let mut caption = vec![format!(
+            "{} ({:.0} ms)",
+            r.method.label(),
+            r.elapsed.as_secs_f64() * 1e3
+        )];
+        caption.extend(f.map(|f| f.caption(Score::Probability)));
+        caption.push(format!(
+            "class {} '{}' {:.1}%",
+            r.class,
+            class_name,
+            100.0 * probability
+        ));
         if let Some(a) = &r.approximate {
             caption.push(a.clone());
         }
@@ -143,4 +80,78 @@ pub fn comparison_sheet(
         });
     }
     sheet(&panels, 320, 4, title)
+}
+
+/// The files `explain` writes for one image, in the order it writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    /// Per method: the overlay PNG, and with `raw` the normalised and raw maps as `.npy`.
+    pub methods: Vec<MethodOutputs>,
+    /// The comparison sheet, when asked for.
+    pub grid: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodOutputs {
+    pub png: PathBuf,
+    pub npy: Option<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    /// `DIR/<image stem>.<method>.png` (`.npy`, `.raw.npy`) and `DIR/<stem>.grid.png`.
+    pub fn for_image(dir: &Path, image: &Path, methods: &[Method], raw: bool, grid: bool) -> Self {
+        let stem = image
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let file = |suffix: String| dir.join(format!("{stem}.{suffix}"));
+        Self {
+            methods: methods
+                .iter()
+                .map(|m| MethodOutputs {
+                    png: file(format!("{}.png", m.file_id())),
+                    npy: raw.then(|| {
+                        (
+                            file(format!("{}.npy", m.file_id())),
+                            file(format!("{}.raw.npy", m.file_id())),
+                        )
+                    }),
+                })
+                .collect(),
+            grid: grid.then(|| file("grid.png".into())),
+        }
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &PathBuf> {
+        self.methods
+            .iter()
+            .flat_map(|m| std::iter::once(&m.png).chain(m.npy.iter().flat_map(|(a, b)| [a, b])))
+            .chain(&self.grid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_named_after_the_image_and_method() {
+        let o = Outputs::for_image(
+            Path::new("out"),
+            Path::new("photos/cat.jpg"),
+            &[Method::GradCamPlusPlus],
+            true,
+            true,
+        );
+        let names: Vec<String> = o.all().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "out/cat.gradcampp.png",
+                "out/cat.gradcampp.npy",
+                "out/cat.gradcampp.raw.npy",
+                "out/cat.grid.png"
+            ]
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! Class names. ImageNet's 1000 come from torchvision's `_IMAGENET_CATEGORIES` (BSD-3-Clause,
 //! credited in assets/NOTICE); a fine-tuned model's come from a labels file beside its weights.
 
-use crate::error::{Error, Result};
+use crate::error::{Access, Error, Result};
 use std::path::Path;
 
 static IMAGENET: &str = include_str!("../assets/imagenet-classes.txt");
@@ -26,10 +26,7 @@ pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
         dir.join("classes.txt"),
     ];
     for file in candidates.iter().filter(|p| p.is_file()) {
-        let text = std::fs::read_to_string(file).map_err(|source| Error::Io {
-            path: file.clone(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(file).map_err(Error::io(Access::Read, file.clone()))?;
         let names: Vec<String> = text
             .lines()
             .map(str::trim)

@@ -13,17 +13,20 @@ use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// What `f_c` means for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 pub enum Score {
     /// Softmax probability (the default, as the paper's tables).
     #[default]
+    #[value(name = "prob", alias = "probability")]
     Probability,
     /// Raw logit (as the ScoreCAM++ authors' code).
     Logit,
 }
 
 /// The scores of one map on one image.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 pub struct MapScores {
     /// `f_c(X)`: probability and logit of the unmasked input.
     pub y_prob: f32,

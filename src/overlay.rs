@@ -2,7 +2,7 @@
 //! centre crop and resize), side-by-side comparison sheets with captions, and PNG/NPY files.
 
 use crate::cam::Map;
-use crate::error::{Error, Result};
+use crate::error::{Access, Error, Result};
 use crate::preprocess::CropBox;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
@@ -81,7 +81,9 @@ impl std::str::FromStr for Colormap {
 }
 
 /// What a card shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 pub enum View {
     /// The heatmap blended over the photo.
     #[default]
@@ -216,8 +218,10 @@ pub(crate) fn draw_text(
 /// Writes a PNG, refusing to replace an existing file unless `overwrite`.
 pub fn save_png(img: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
     check_writable(path, overwrite)?;
-    img.save(path)
-        .map_err(|e| Error::Invalid(format!("cannot write {}: {e}", path.display())))
+    img.save(path).map_err(|e| match e {
+        image::ImageError::IoError(source) => Error::io(Access::Write, path)(source),
+        e => Error::Invalid(format!("cannot write {}: {e}", path.display())),
+    })
 }
 
 /// Writes a map as a little-endian float32 `.npy` (NumPy format 1.0), shape `(height, width)`.
@@ -235,13 +239,11 @@ pub fn save_npy(map: &Map, path: &Path, overwrite: bool) -> Result<()> {
     bytes.extend((header.len() as u16).to_le_bytes());
     bytes.extend(header.as_bytes());
     bytes.extend(map.data.iter().flat_map(|v| v.to_le_bytes()));
-    std::fs::write(path, bytes).map_err(|source| Error::Io {
-        path: path.to_owned(),
-        source,
-    })
+    std::fs::write(path, bytes).map_err(Error::io(Access::Write, path.to_owned()))
 }
 
-fn check_writable(path: &Path, overwrite: bool) -> Result<()> {
+/// Refuses an existing file unless `overwrite`, in the words every export uses.
+pub fn check_writable(path: &Path, overwrite: bool) -> Result<()> {
     if path.exists() && !overwrite {
         return Err(Error::Invalid(format!(
             "{} exists; not overwriting it (use --overwrite)",

@@ -6,6 +6,17 @@ use burn::tensor::{Device, Tensor, TensorData};
 use image::{RgbImage, imageops::FilterType};
 use std::path::Path;
 
+/// The file extensions camlens opens as images (file dialogs' filter, folders' contents).
+pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"];
+
+/// Whether a file's name says it is an image camlens opens.
+pub fn is_image_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| {
+        let e = e.to_string_lossy().to_ascii_lowercase();
+        IMAGE_EXTENSIONS.contains(&e.as_str())
+    })
+}
+
 /// The largest side camlens decodes: a 20000×20000 photo would need 1.6 GB as RGBA.
 pub const MAX_SIDE: u32 = 16384;
 

@@ -3,7 +3,7 @@
 //! `state_dict`, `model` or `module.` (DataParallel). The model code then takes what it needs by
 //! torchvision's names, so architecture detection and shape checks see the whole file at once.
 
-use crate::error::{Error, Result};
+use crate::error::{Access, Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -35,23 +35,16 @@ impl WeightMap {
         let mut head = [0u8; 16];
         let len = {
             use std::io::Read;
-            let mut f = std::fs::File::open(path).map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
-            f.read(&mut head).map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?
+            let mut f =
+                std::fs::File::open(path).map_err(Error::io(Access::Read, path.to_owned()))?;
+            f.read(&mut head)
+                .map_err(Error::io(Access::Read, path.to_owned()))?
         };
         let head = &head[..len];
         let map = if head.starts_with(b"PK\x03\x04") || head.first() == Some(&0x80) {
             Self::load_pytorch(path)?
         } else if looks_like_safetensors(head) {
-            let bytes = std::fs::read(path).map_err(|source| Error::Io {
-                path: path.to_owned(),
-                source,
-            })?;
+            let bytes = std::fs::read(path).map_err(Error::io(Access::Read, path.to_owned()))?;
             Self::from_safetensors(&bytes, path)?
         } else {
             return Err(Error::NotWeights {

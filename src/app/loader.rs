@@ -1,9 +1,9 @@
 //! Opening image files off the UI thread: decoding and downsizing a large photo takes a good
 //! part of a second, and the window must not stop for it.
 
-use super::Picture;
-use crate::preprocess::load_image;
-use std::path::{Path, PathBuf};
+use super::picture::Picture;
+use crate::preprocess::{is_image_file, load_image};
+use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 pub enum Loaded {
@@ -47,7 +47,7 @@ impl Loading {
                                 .file_name()
                                 .map(|n| n.to_string_lossy().into_owned())
                                 .unwrap_or_default();
-                            Loaded::Picture(Picture::new(name, Some(f), img))
+                            Loaded::Picture(Picture::new(name, img))
                         }
                         Err(e) => Loaded::Error(e.to_string()),
                     };
@@ -81,21 +81,10 @@ fn image_files(paths: &[PathBuf]) -> Vec<PathBuf> {
                 .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
                 .unwrap_or_default();
             inside.sort();
-            files.extend(inside.into_iter().filter(|f| is_image_name(f)));
+            files.extend(inside.into_iter().filter(|f| is_image_file(f)));
         } else {
             files.push(p.clone());
         }
     }
     files
-}
-
-fn is_image_name(p: &Path) -> bool {
-    p.extension()
-        .map(|e| {
-            matches!(
-                e.to_string_lossy().to_ascii_lowercase().as_str(),
-                "png" | "jpg" | "jpeg" | "bmp" | "webp" | "gif" | "tif" | "tiff"
-            )
-        })
-        .unwrap_or(false)
 }

@@ -1,13 +1,15 @@
 //! The background worker: one thread owns the compute device and the models; the UI sends it
 //! jobs and draws what comes back. Results are plain data (maps, predictions), never tensors.
 
-use crate::cam::{CamResult, Method, Monitor, Options, Session};
-use crate::classify::{Prediction, top_k};
+use crate::cam::{CamResult, Monitor};
+use crate::classify::Prediction;
 use crate::device::Compute;
 use crate::error::{Error, Result};
-use crate::metrics::{MapScores, score_maps};
+use crate::explain::Outputs;
+use crate::metrics::MapScores;
 use crate::models::{LayerInfo, Model};
-use crate::overlay::{Colormap, View, render, save_png};
+use crate::overlay::{Colormap, View, check_writable, render, save_png};
+use crate::pipeline::{Event, Pipeline, Request};
 use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::PathBuf;
@@ -27,9 +29,8 @@ pub enum Job {
 
 pub struct BatchJob {
     pub images: Vec<(String, Arc<RgbImage>)>,
-    pub methods: Vec<Method>,
-    pub layer: usize,
-    pub options: Options,
+    /// The methods, options and layer; every image is explained for its predicted class.
+    pub request: Request,
     pub view: View,
     pub colormap: Colormap,
     pub alpha: f32,
@@ -39,12 +40,10 @@ pub struct BatchJob {
 }
 
 pub struct ExplainJob {
-    pub request: u64,
+    /// Numbers the UI's requests: replies to an older one are stale.
+    pub id: u64,
     pub image: Arc<RgbImage>,
-    pub class: Option<usize>,
-    pub layer: usize,
-    pub methods: Vec<Method>,
-    pub options: Options,
+    pub request: Request,
     pub monitor: Monitor,
 }
 
@@ -180,12 +179,10 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
             Job::Explain(job) => {
                 // A newer request makes this one stale: skip straight to it.
                 if job.monitor.is_cancelled() {
-                    send(Reply::Done {
-                        request: job.request,
-                    });
+                    send(Reply::Done { request: job.id });
                     continue;
                 }
-                let request = job.request;
+                let request = job.id;
                 match explain(&model, job, &send) {
                     Ok(()) | Err(Error::Cancelled) => {}
                     // A lost or failing GPU: carry on on the CPU with the same model.
@@ -216,29 +213,23 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
 }
 
 fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> {
-    let (input, crop) = model.preprocess.prepare(&job.image);
-    let layer = job.layer.min(model.layers().len().saturating_sub(1));
-    let mut session = Session::new(model, input, layer)?;
-    let class = session.class_or_top(job.class)?;
-    send(Reply::Prediction {
-        request: job.request,
-        top: top_k(model, &session.logits, &session.probs, 5),
-        class,
-        crop,
-    });
-    for method in crate::explain::ordered(&job.methods) {
-        if job.monitor.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
-        let result = session.explain(method, class, &job.options, &job.monitor)?;
-        let scores = score_maps(&session, &[&result.map], class)?[0];
-        send(Reply::Result {
-            request: job.request,
-            result: Box::new(result),
-            scores,
+    let request = job.id;
+    Pipeline::new(model, job.request)?.run(&job.image, &job.monitor, |event| {
+        send(match event {
+            Event::Prepared(p) => Reply::Prediction {
+                request,
+                top: p.top,
+                class: p.class,
+                crop: p.crop,
+            },
+            Event::Result { result, scores, .. } => Reply::Result {
+                request,
+                result,
+                scores: scores.expect("the app's requests score their maps"),
+            },
         });
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Writes `<image stem>.<method>.png` for every image and method, never replacing a file.
@@ -256,28 +247,49 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
             errors.push(format!("cancelled after {i} of {total} images"));
             break;
         }
-        let stem = std::path::Path::new(name)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| format!("image{i}"));
-        let (input, crop) = model.preprocess.prepare(image);
-        let layer = job.layer.min(model.layers().len().saturating_sub(1));
-        let outcome = Session::new(model, input, layer).and_then(|mut session| {
-            let class = session.top_class();
-            for m in crate::explain::ordered(&job.methods) {
-                let path = job
-                    .dir
-                    .join(format!("{stem}.{}.png", m.id().replace("++", "pp")));
-                if path.exists() {
-                    errors.push(format!("{} exists; not overwriting it", path.display()));
-                    continue;
+        let outputs = Outputs::for_image(
+            &job.dir,
+            std::path::Path::new(name),
+            &job.request.methods(),
+            false,
+            false,
+        );
+        // Only what is not there yet is computed.
+        let mut request = Request {
+            steps: vec![],
+            score: false,
+            ..job.request.clone()
+        };
+        let mut paths = vec![];
+        for (step, out) in job.request.steps.iter().zip(outputs.methods) {
+            match check_writable(&out.png, false) {
+                Ok(()) => {
+                    request.steps.push(*step);
+                    paths.push(out.png);
                 }
-                let r = session.explain(m, class, &job.options, &Monitor::new())?;
-                let img = render(image, &r.map, &crop, job.view, job.colormap, job.alpha);
-                save_png(&img, &path, false)?;
-                written.push(path);
+                Err(e) => errors.push(e.to_string()),
             }
-            Ok(())
+        }
+        if request.steps.is_empty() {
+            job.monitor.set(i + 1, total);
+            continue;
+        }
+        let outcome = Pipeline::new(model, request).and_then(|pipeline| {
+            let mut crop = None;
+            // Its own monitor: the job's counts images, a slow method's would count channels.
+            pipeline.run(image, &Monitor::new(), |event| match event {
+                Event::Prepared(p) => {
+                    crop = Some(p.crop);
+                    Ok(())
+                }
+                Event::Result { index, result, .. } => {
+                    let crop = crop.expect("Prepared comes first");
+                    let img = render(image, &result.map, &crop, job.view, job.colormap, job.alpha);
+                    save_png(&img, &paths[index], false)?;
+                    written.push(paths[index].clone());
+                    Ok(())
+                }
+            })
         });
         if let Err(e) = outcome {
             errors.push(format!("{name}: {e}"));

@@ -3,6 +3,41 @@
 //! has them, its per-channel weights. Formulas and epsilons follow pytorch-grad-cam 1.5.7, whose
 //! numbers our tests compare with.
 
+/// A gradient method: `(activations, gradients, K)` → its raw map `[h, w]` and, where the method
+/// has them, its per-channel weights.
+pub type GradientFn = fn(&[f32], &[f32], usize) -> GradientMap;
+
+pub struct GradientMap {
+    pub raw: Vec<f32>,
+    pub weights: Option<Vec<f32>>,
+}
+
+fn weighted(a: &[f32], weights: Vec<f32>) -> GradientMap {
+    GradientMap {
+        raw: weighted_sum(a, &weights),
+        weights: Some(weights),
+    }
+}
+
+pub fn gradcam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+    weighted(a, gradcam_weights(g, k))
+}
+
+pub fn gradcam_pp(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+    weighted(a, gradcam_pp_weights(a, g, k))
+}
+
+pub fn xgradcam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+    weighted(a, xgradcam_weights(a, g, k))
+}
+
+pub fn layercam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+    GradientMap {
+        raw: layercam_map(a, g, k),
+        weights: None,
+    }
+}
+
 /// Per-channel view of `[K, h, w]` data.
 fn channels(x: &[f32], k: usize) -> std::slice::ChunksExact<'_, f32> {
     x.chunks_exact(x.len() / k)

@@ -19,10 +19,6 @@ impl Map {
         }
     }
 
-    pub fn zeros(width: usize, height: usize) -> Self {
-        Self::new(width, height, vec![0.0; width * height])
-    }
-
     pub fn at(&self, x: usize, y: usize) -> f32 {
         self.data[y * self.width + x]
     }
@@ -104,7 +100,7 @@ mod tests {
     fn flat_map_normalises_to_zero_not_nan() {
         let m = Map::new(2, 2, vec![3.0; 4]).normalized();
         assert_eq!(m.data, vec![0.0; 4]);
-        let z = Map::zeros(3, 3).normalized();
+        let z = Map::new(3, 3, vec![0.0; 9]).normalized();
         assert!(z.data.iter().all(|v| *v == 0.0));
     }
 

@@ -1,5 +1,6 @@
 //! The methods and their options, as plain data the CLI, the app and the evaluation share.
 
+use super::gradient;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +18,76 @@ pub enum Method {
     AugGradCamPlusPlus,
 }
 
+/// What a method is. Everything the rest of camlens asks of a method (its names, whether it
+/// needs gradients, whether it is slow, whether top-N channels approximate it, how its masks
+/// are built) is read from this, so adding a method is one variant and one arm of
+/// [`Method::spec`].
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// The command-line name (also the CSV column and, via [`Method::file_id`], file names).
+    pub id: &'static str,
+    /// The name people read.
+    pub label: &'static str,
+    pub family: Family,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Family {
+    /// A function of the target layer's activations and gradients `[K, h, w]`, from the one
+    /// backward pass a session shares between all of them.
+    Gradient(gradient::GradientFn),
+    /// Masked forward passes, one per distinct channel mask: slow, with progress and cancel.
+    Score(ScoreRecipe),
+    /// GradCAM++ over seeded augmented copies of the input, warped back and aggregated.
+    Augmented,
+}
+
+/// How a score method turns channels into masks and forward passes into weights, decided once
+/// per method.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ScoreRecipe {
+    pub target: ScoreTarget,
+    pub mask: MaskKind,
+    pub flat_channels: FlatChannels,
+    /// Softmax over the channel weights (pytorch-grad-cam's ScoreCAM).
+    pub channel_softmax: bool,
+}
+
+/// What a masked input is scored by.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScoreTarget {
+    /// The class's softmax probability.
+    Probability,
+    /// The class's logit.
+    Logit,
+    /// As [`ScoreCamPlusPlusOptions::mode`] says: the probability, or its increase over the
+    /// unmasked input.
+    ScoreCamPlusPlusMode,
+}
+
+/// How a channel's activation becomes a mask at input size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaskKind {
+    /// Bilinear upsampling then min-max normalisation, `epsilon` added to the range.
+    MinMax { align_corners: bool, epsilon: f32 },
+    /// Bilinear upsampling then ScoreCAM++'s gate ([`ScoreCamPlusPlusOptions::gate`]); the map
+    /// is the weighted sum of the gated masks unless the options ask for the ablation.
+    Gated,
+}
+
+/// What a channel whose activation is constant takes part as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FlatChannels {
+    /// Left out: weight 0 (the authors' ScoreCAM).
+    Skip,
+    /// An all-zero mask (min-max with an epsilon, as pytorch-grad-cam).
+    ZeroMask,
+    /// The constant mask `gate(v)` (ScoreCAM++).
+    Gated,
+}
+
 impl Method {
+    /// Every method, in the order the app lists them and `all` runs them.
     pub const ALL: [Method; 8] = [
         Method::GradCam,
         Method::GradCamPlusPlus,
@@ -29,44 +99,108 @@ impl Method {
         Method::ScoreCamPlusPlus,
     ];
 
+    /// What `explain`, `bench` and the demo run unless told otherwise: the gradient family and
+    /// ScoreCAM++.
+    pub const DEFAULT: [Method; 5] = [
+        Method::GradCam,
+        Method::GradCamPlusPlus,
+        Method::XGradCam,
+        Method::LayerCam,
+        Method::ScoreCamPlusPlus,
+    ];
+
+    /// The paper's seven, in its tables' order: what `eval` runs unless told otherwise.
+    pub const PAPER: [Method; 7] = [
+        Method::GradCam,
+        Method::GradCamPlusPlus,
+        Method::XGradCam,
+        Method::LayerCam,
+        Method::ScoreCam,
+        Method::AugGradCamPlusPlus,
+        Method::ScoreCamPlusPlus,
+    ];
+
+    /// The one place a method is described.
+    pub fn spec(self) -> Spec {
+        let spec = |id, label, family| Spec { id, label, family };
+        let min_max = |align_corners, epsilon| MaskKind::MinMax {
+            align_corners,
+            epsilon,
+        };
+        match self {
+            Method::GradCam => spec("gradcam", "GradCAM", Family::Gradient(gradient::gradcam)),
+            Method::GradCamPlusPlus => spec(
+                "gradcam++",
+                "GradCAM++",
+                Family::Gradient(gradient::gradcam_pp),
+            ),
+            Method::XGradCam => spec("xgradcam", "XGradCAM", Family::Gradient(gradient::xgradcam)),
+            Method::LayerCam => spec("layercam", "LayerCAM", Family::Gradient(gradient::layercam)),
+            Method::ScoreCam => spec(
+                "scorecam",
+                "ScoreCAM",
+                Family::Score(ScoreRecipe {
+                    target: ScoreTarget::Probability,
+                    mask: min_max(false, 0.0),
+                    flat_channels: FlatChannels::Skip,
+                    channel_softmax: false,
+                }),
+            ),
+            // pytorch-grad-cam 1.5.7: logits, align_corners=True upsampling, a 1e-8 in the
+            // min-max range (so a flat channel is an all-zero mask), softmax over channels.
+            Method::ScoreCamPgc => spec(
+                "scorecam-pgc",
+                "ScoreCAM (pytorch-grad-cam)",
+                Family::Score(ScoreRecipe {
+                    target: ScoreTarget::Logit,
+                    mask: min_max(true, 1e-8),
+                    flat_channels: FlatChannels::ZeroMask,
+                    channel_softmax: true,
+                }),
+            ),
+            Method::ScoreCamPlusPlus => spec(
+                "scorecam++",
+                "ScoreCAM++",
+                Family::Score(ScoreRecipe {
+                    target: ScoreTarget::ScoreCamPlusPlusMode,
+                    mask: MaskKind::Gated,
+                    flat_channels: FlatChannels::Gated,
+                    channel_softmax: false,
+                }),
+            ),
+            Method::AugGradCamPlusPlus => {
+                spec("auggradcam++", "Augmented GradCAM++", Family::Augmented)
+            }
+        }
+    }
+
     /// The command-line name.
     pub fn id(self) -> &'static str {
-        match self {
-            Method::GradCam => "gradcam",
-            Method::GradCamPlusPlus => "gradcam++",
-            Method::XGradCam => "xgradcam",
-            Method::LayerCam => "layercam",
-            Method::ScoreCam => "scorecam",
-            Method::ScoreCamPgc => "scorecam-pgc",
-            Method::ScoreCamPlusPlus => "scorecam++",
-            Method::AugGradCamPlusPlus => "auggradcam++",
-        }
+        self.spec().id
+    }
+
+    /// The name as it appears in file names (`gradcampp`: no `+` in a path).
+    pub fn file_id(self) -> String {
+        self.id().replace("++", "pp")
     }
 
     /// The name people read.
     pub fn label(self) -> &'static str {
-        match self {
-            Method::GradCam => "GradCAM",
-            Method::GradCamPlusPlus => "GradCAM++",
-            Method::XGradCam => "XGradCAM",
-            Method::LayerCam => "LayerCAM",
-            Method::ScoreCam => "ScoreCAM",
-            Method::ScoreCamPgc => "ScoreCAM (pytorch-grad-cam)",
-            Method::ScoreCamPlusPlus => "ScoreCAM++",
-            Method::AugGradCamPlusPlus => "Augmented GradCAM++",
-        }
+        self.spec().label
     }
 
     pub fn uses_gradients(self) -> bool {
-        matches!(
-            self,
-            Method::GradCam | Method::GradCamPlusPlus | Method::XGradCam | Method::LayerCam
-        )
+        matches!(self.spec().family, Family::Gradient(_))
     }
 
-    /// One masked forward per channel: slow, shown with progress and cancellable.
+    /// More than one forward pass: slow, shown with progress and cancellable.
     pub fn is_slow(self) -> bool {
         !self.uses_gradients()
+    }
+
+    /// Whether Faster-ScoreCAM's top-N channels (an approximation) change this method.
+    pub fn uses_top_channels(self) -> bool {
+        matches!(self.spec().family, Family::Score(_))
     }
 
     /// Parses `gradcam,scorecam++,…` or `all` (the paper's seven plus the pytorch-grad-cam
@@ -78,6 +212,11 @@ impl Method {
         s.split(',')
             .map(|m| m.trim().parse())
             .collect::<Result<Vec<_>>>()
+    }
+
+    /// `gradcam,gradcam++,…`: the form [`Method::parse_list`] reads.
+    pub fn list_ids(methods: &[Method]) -> String {
+        methods.iter().map(|m| m.id()).collect::<Vec<_>>().join(",")
     }
 }
 
@@ -165,12 +304,16 @@ impl std::str::FromStr for Gate {
 }
 
 /// What ScoreCAM++ weighs each channel by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
+)]
 pub enum ScoreMode {
     /// The authors' code: the softmax probability of the masked input.
     #[default]
+    #[value(name = "prob", alias = "probability")]
     Probability,
     /// The paper's text: the increase in confidence over the unmasked input.
+    #[value(name = "cic", alias = "paper")]
     IncreaseInConfidence,
 }
 
@@ -235,4 +378,47 @@ pub struct Options {
     pub top_channels: Option<usize>,
     /// Masked inputs per forward pass; `None` sizes batches from the device's limits.
     pub batch_size: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_has_a_distinct_id_that_parses_back() {
+        let ids: std::collections::HashSet<&str> = Method::ALL.iter().map(|m| m.id()).collect();
+        assert_eq!(ids.len(), Method::ALL.len());
+        for m in Method::ALL {
+            assert_eq!(m.id().parse::<Method>().unwrap(), m);
+            assert!(!m.file_id().contains('+'), "{m}");
+        }
+        assert_eq!(
+            Method::parse_list(&Method::list_ids(&Method::PAPER)).unwrap(),
+            Method::PAPER
+        );
+    }
+
+    #[test]
+    fn families_decide_speed_gradients_and_approximation() {
+        let grads: Vec<Method> = Method::ALL
+            .into_iter()
+            .filter(|m| m.uses_gradients())
+            .collect();
+        assert_eq!(
+            grads,
+            [
+                Method::GradCam,
+                Method::GradCamPlusPlus,
+                Method::XGradCam,
+                Method::LayerCam
+            ]
+        );
+        assert!(
+            Method::ALL
+                .iter()
+                .all(|m| m.is_slow() != m.uses_gradients())
+        );
+        assert!(!Method::AugGradCamPlusPlus.uses_top_channels());
+        assert!(Method::ScoreCamPgc.uses_top_channels());
+    }
 }

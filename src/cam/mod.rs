@@ -1,9 +1,13 @@
 //! The CAM engine. A [`Session`] holds what every method shares for one (image, model, layer):
 //! the input, the target-layer activations and the base prediction, computed once, and the
 //! gradients per class, computed once for all four gradient methods. Each method is then a small
-//! function of activations, gradients or masked-forward scores.
+//! function of activations, gradients or masked-forward scores, described once in
+//! [`Method::spec`]; [`explain`] (in `compute.rs`, above the session) runs one.
+//!
+//! Imports go one way: `compute` → `score`, `augment` → `session` → `method`, `map`.
 
 pub mod augment;
+pub mod compute;
 pub mod gradient;
 pub mod map;
 pub mod method;
@@ -11,9 +15,11 @@ pub mod monitor;
 pub mod score;
 pub mod session;
 
+pub use compute::{CamResult, explain};
 pub use map::Map;
 pub use method::{
-    Aggregate, AugmentOptions, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode,
+    Aggregate, AugmentOptions, Family, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode,
+    Spec,
 };
 pub use monitor::Monitor;
-pub use session::{CamResult, Session};
+pub use session::Session;

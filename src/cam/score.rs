@@ -4,7 +4,7 @@
 //! host. Channels whose masks are identical (constant activations) share one forward pass.
 
 use super::map::Map;
-use super::method::{Gate, Method, Options, ScoreMode};
+use super::method::{FlatChannels, Gate, MaskKind, Options, ScoreMode, ScoreRecipe, ScoreTarget};
 use super::monitor::Monitor;
 use super::session::Session;
 use crate::error::{Error, Result};
@@ -32,7 +32,7 @@ enum Role {
 
 pub fn run(
     s: &Session,
-    method: Method,
+    recipe: &ScoreRecipe,
     class: usize,
     options: &Options,
     monitor: &Monitor,
@@ -58,12 +58,11 @@ pub fn run(
                 jobs.len() - 1
             }))
         } else {
-            // A constant activation v gives the constant mask: 0 after min-max (pytorch-grad-cam),
-            // none at all (authors' ScoreCAM), gate(v) for ScoreCAM++.
-            let key = match method {
-                Method::ScoreCam => None,
-                Method::ScoreCamPgc => Some(0f32.to_bits()),
-                _ => Some(opts.gate.apply(ch[0]).to_bits()),
+            // A constant activation v gives a constant mask, which the recipe decides.
+            let key = match recipe.flat_channels {
+                FlatChannels::Skip => None,
+                FlatChannels::ZeroMask => Some(0f32.to_bits()),
+                FlatChannels::Gated => Some(opts.gate.apply(ch[0]).to_bits()),
             };
             match key {
                 None => Role::Skip,
@@ -85,10 +84,14 @@ pub fn run(
     // Gated ScoreCAM++ sums its masks at input resolution. Each job's mask is already on the
     // device for its forward pass and its weight is known right after it, so the map is summed
     // there instead of gating and upsampling every channel again afterwards.
-    let gated = method == Method::ScoreCamPlusPlus && !opts.gate_in_normalization_only;
-    let base = match (method, opts.mode) {
-        (Method::ScoreCamPlusPlus, ScoreMode::IncreaseInConfidence) => s.probs[class],
-        _ => 0.0,
+    let gated = recipe.mask == MaskKind::Gated && !opts.gate_in_normalization_only;
+    let (logit, base) = match recipe.target {
+        ScoreTarget::Probability => (false, 0.0),
+        ScoreTarget::Logit => (true, 0.0),
+        ScoreTarget::ScoreCamPlusPlusMode => match opts.mode {
+            ScoreMode::Probability => (false, 0.0),
+            ScoreMode::IncreaseInConfidence => (false, s.probs[class]),
+        },
     };
     let size = s.input_size();
     let mut gated_map = Tensor::<2>::zeros([1, size * size], &s.model.device);
@@ -101,13 +104,14 @@ pub fn run(
         if monitor.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let masks = masks(s, method, opts.gate, chunk);
+        let masks = masks(s, recipe.mask, opts.gate, chunk);
         let inputs = s.x.clone() * masks.clone(); // [B, 3, S, S]
         let logits = s.model.forward(inputs);
         let b = chunk.len();
-        let scores = match method {
-            Method::ScoreCamPgc => logits.slice([0..b, class..class + 1]),
-            _ => softmax(logits, 1).slice([0..b, class..class + 1]),
+        let scores = if logit {
+            logits.slice([0..b, class..class + 1])
+        } else {
+            softmax(logits, 1).slice([0..b, class..class + 1])
         };
         let first = job_scores.len();
         job_scores.extend(to_vec(scores)?);
@@ -131,7 +135,7 @@ pub fn run(
             Role::Job(j) => job_scores[*j] - base,
         })
         .collect();
-    if method == Method::ScoreCamPgc {
+    if recipe.channel_softmax {
         softmax_over_selected(&mut weights, &roles);
     }
 
@@ -230,20 +234,22 @@ fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
     }
 }
 
-fn masks(s: &Session, method: Method, g: Gate, channels: &[usize]) -> Tensor<4> {
+fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> {
     let b = channels.len();
-    match method {
-        Method::ScoreCamPlusPlus => gate(g, upsampled(s, channels, false)),
-        _ => {
-            let pgc = method == Method::ScoreCamPgc;
-            let up = upsampled(s, channels, pgc);
+    match kind {
+        MaskKind::Gated => gate(g, upsampled(s, channels, false)),
+        MaskKind::MinMax {
+            align_corners,
+            epsilon,
+        } => {
+            let up = upsampled(s, channels, align_corners);
             let size = s.input_size();
             let flat = up.clone().reshape([b, size * size]);
             let lo = flat.clone().min_dim(1).reshape([b, 1, 1, 1]);
             let hi = flat.max_dim(1).reshape([b, 1, 1, 1]);
-            // Constant channels reach here only for pytorch-grad-cam's variant, where its 1e-8
-            // turns them into all-zero masks, as it does.
-            let range = hi - lo.clone() + if pgc { 1e-8 } else { 0.0 };
+            // Constant channels reach here only with an epsilon (pytorch-grad-cam's variant),
+            // which turns them into all-zero masks, as it does.
+            let range = hi - lo.clone() + epsilon;
             (up - lo) / range
         }
     }

@@ -1,33 +1,14 @@
-use super::map::Map;
-use super::method::{Method, Options};
-use super::monitor::Monitor;
-use super::{augment, gradient, score};
+//! What every method shares for one (image, model, layer): the input, the target layer's
+//! activations and the prediction, computed once, and the gradients per class, computed once for
+//! all the gradient methods. The methods themselves are dispatched above it, in `compute.rs`.
+
+use super::method::Options;
 use crate::error::{Error, Result};
 use crate::models::{Features, Model};
 use crate::tensor_io::to_vec;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
-
-/// One method's explanation of one class.
-#[derive(Debug, Clone)]
-pub struct CamResult {
-    pub method: Method,
-    pub class: usize,
-    /// The map before ReLU and normalisation: at feature resolution for methods that build it
-    /// there (the gradient family, ScoreCAM), at input resolution otherwise.
-    pub raw: Map,
-    /// ReLU, bilinear `Up` to the input size, min-max normalised to [0, 1].
-    pub map: Map,
-    /// Per-channel weights, for methods that have them.
-    pub weights: Option<Vec<f32>>,
-    /// The map was flat (all-zero after normalisation).
-    pub flat: bool,
-    /// Computed with an approximation (top-N channels); say so wherever it is shown.
-    pub approximate: Option<String>,
-    pub elapsed: Duration,
-}
 
 /// Shared state for explaining one input with one model at one layer.
 pub struct Session<'m> {
@@ -118,64 +99,6 @@ impl<'m> Session<'m> {
             self.gradients.insert(class, to_vec(g)?);
         }
         Ok(&self.gradients[&class])
-    }
-
-    /// Explains `class` with `method`. Long methods report to `monitor` and stop with
-    /// `Error::Cancelled` within one batch of a cancel.
-    pub fn explain(
-        &mut self,
-        method: Method,
-        class: usize,
-        options: &Options,
-        monitor: &Monitor,
-    ) -> Result<CamResult> {
-        self.model.check_class(class)?;
-        let start = Instant::now();
-        let [k, h, w] = self.shape;
-        let mut approximate = None;
-        let (raw, weights) = match method {
-            Method::GradCam | Method::GradCamPlusPlus | Method::XGradCam | Method::LayerCam => {
-                let g = self.gradients(class)?.to_vec();
-                let a = &self.activations;
-                let weights = match method {
-                    Method::GradCam => Some(gradient::gradcam_weights(&g, k)),
-                    Method::GradCamPlusPlus => Some(gradient::gradcam_pp_weights(a, &g, k)),
-                    Method::XGradCam => Some(gradient::xgradcam_weights(a, &g, k)),
-                    _ => None,
-                };
-                let raw = match &weights {
-                    Some(wts) => gradient::weighted_sum(a, wts),
-                    None => gradient::layercam_map(a, &g, k),
-                };
-                (Map::new(w, h, raw), weights)
-            }
-            Method::ScoreCam | Method::ScoreCamPgc | Method::ScoreCamPlusPlus => {
-                let out = score::run(self, method, class, options, monitor)?;
-                approximate = out.approximate;
-                (out.raw, Some(out.weights))
-            }
-            Method::AugGradCamPlusPlus => {
-                let raw = augment::run(self, class, &options.augment, options, monitor)?;
-                (raw, None)
-            }
-        };
-        let size = self.input_size();
-        let up = if raw.width == size && raw.height == size {
-            raw.clone().relu()
-        } else {
-            raw.clone().relu().resized(size, size, false)
-        };
-        let flat = up.is_flat();
-        Ok(CamResult {
-            method,
-            class,
-            raw,
-            map: up.normalized(),
-            weights,
-            flat,
-            approximate,
-            elapsed: start.elapsed(),
-        })
     }
 
     /// Masked inputs per forward: from the options, else sized to the device.

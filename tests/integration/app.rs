@@ -8,6 +8,7 @@ use camlens::cam::{CamResult, Map, Method};
 use camlens::classify::Prediction;
 use camlens::device::Compute;
 use camlens::metrics::MapScores;
+use camlens::pipeline::ClassChoice;
 use camlens::preprocess::Preprocess;
 use eframe::egui;
 use egui_kittest::Harness;
@@ -52,10 +53,14 @@ impl Backend for Fake {
                 errors: vec![],
             }),
             Job::Explain(job) => {
-                let class = job.class.unwrap_or(2);
+                let class = match job.request.class {
+                    ClassChoice::Index(c) => c,
+                    _ => 2,
+                };
+                let methods = job.request.methods();
                 let (w, h) = job.image.dimensions();
                 q.push_back(Reply::Prediction {
-                    request: job.request,
+                    request: job.id,
                     top: (0..5)
                         .map(|i| Prediction {
                             class: 2 + i,
@@ -67,14 +72,14 @@ impl Backend for Fake {
                     class,
                     crop: Preprocess::torchvision().crop_box(w, h),
                 });
-                for &m in job.methods.iter().filter(|m| !m.is_slow()) {
+                for &m in methods.iter().filter(|m| !m.is_slow()) {
                     let map = Map::new(
                         224,
                         224,
                         (0..224 * 224).map(|i| (i % 224) as f32 / 223.0).collect(),
                     );
                     q.push_back(Reply::Result {
-                        request: job.request,
+                        request: job.id,
                         result: Box::new(CamResult {
                             method: m,
                             class,
@@ -94,13 +99,11 @@ impl Backend for Fake {
                         },
                     });
                 }
-                if job.methods.iter().any(|m| m.is_slow()) {
+                if methods.iter().any(|m| m.is_slow()) {
                     job.monitor.set(10, 512);
                     self.held.lock().unwrap().push(job);
                 } else {
-                    q.push_back(Reply::Done {
-                        request: job.request,
-                    });
+                    q.push_back(Reply::Done { request: job.id });
                 }
             }
         }
@@ -112,7 +115,7 @@ impl Backend for Fake {
         held.retain(|j| {
             let cancelled = j.monitor.is_cancelled();
             if cancelled {
-                q.push_back(Reply::Done { request: j.request });
+                q.push_back(Reply::Done { request: j.id });
             }
             !cancelled
         });
@@ -218,6 +221,8 @@ fn a_card_and_a_sheet_export_at_full_resolution() {
     let sheet = dir.path().join("sheet.png");
     h.state_mut().export_card(Method::GradCam, &card).unwrap();
     h.state_mut().export_sheet(&sheet).unwrap();
+    // Exports render and write off the UI thread.
+    step_until(&mut h, 30, "export stuck", |a| !a.is_busy());
     let c = image::open(&card).unwrap();
     assert_eq!((c.width(), c.height()), (451, 300));
     let s = image::open(&sheet).unwrap();
@@ -378,6 +383,21 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
         a.shown_class() == Some(968) && !a.shown_methods().is_empty()
     });
     h.get_by_label_contains("is not a weights file");
+}
+
+#[test]
+fn without_a_dialog_service_a_click_says_so_and_points_to_drag_and_drop() {
+    let mut app = fake_app(vec![Method::GradCam]);
+    app.dialogs.available = false;
+    let mut h = harness(app);
+    h.run_steps(2);
+    h.get_by_label("Open files…").click();
+    h.run_steps(2);
+    let app = h.state();
+    assert!(!app.dialogs.is_open());
+    let last = app.errors.last().expect("a message");
+    assert!(last.contains("No file dialog"), "{last}");
+    assert!(last.contains("Drag and drop"), "{last}");
 }
 
 #[test]

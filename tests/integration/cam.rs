@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use camlens::Error;
-use camlens::cam::{Method, Monitor, Options, Session};
+use camlens::cam::{Method, Monitor, Options, Session, explain};
 use camlens::models::Model;
 
 #[derive(serde::Deserialize)]
@@ -71,7 +71,7 @@ fn every_method_matches_its_reference_implementation() {
         (Method::ScoreCam, &fx.scorecam),
         (Method::ScoreCamPlusPlus, &fx.scorecam_pp),
     ] {
-        let r = s.explain(method, fx.class, &options, &monitor).unwrap();
+        let r = explain(&mut s, method, fx.class, &options, &monitor).unwrap();
         if let Some(w) = &entry.weights {
             let e = rel_err(r.weights.as_ref().unwrap(), w);
             assert!(e <= 1e-4, "{method}: weights relative error {e}");
@@ -93,9 +93,14 @@ fn every_method_matches_its_reference_implementation() {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let r = s
-        .explain(Method::ScoreCamPlusPlus, fx.class, &options, &monitor)
-        .unwrap();
+    let r = explain(
+        &mut s,
+        Method::ScoreCamPlusPlus,
+        fx.class,
+        &options,
+        &monitor,
+    )
+    .unwrap();
     assert_eq!((r.raw.width, r.raw.height), (224, 224));
     let e = rel_err(&r.raw.data, &expected);
     assert!(e <= 1e-4, "ScoreCAM++ raw map relative error {e}");
@@ -123,7 +128,7 @@ fn all_zero_activations_give_all_zero_maps_and_one_shared_forward() {
             },
             ..Options::default()
         };
-        let r = s.explain(method, 1, &options, &monitor).unwrap();
+        let r = explain(&mut s, method, 1, &options, &monitor).unwrap();
         assert!(r.flat, "{method}");
         assert!(
             r.map.data.iter().all(|v| *v == 0.0),
@@ -142,9 +147,14 @@ fn all_zero_activations_give_all_zero_maps_and_one_shared_forward() {
 fn a_class_out_of_range_is_a_clear_error() {
     let (_dir, model) = resnet18();
     let mut s = Session::new(&model, input(&[3, 224, 224]), 3).unwrap();
-    let err = s
-        .explain(Method::GradCam, 1000, &Options::default(), &Monitor::new())
-        .unwrap_err();
+    let err = explain(
+        &mut s,
+        Method::GradCam,
+        1000,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap_err();
     assert!(matches!(err, Error::ClassOutOfRange { .. }), "{err}");
     assert!(err.to_string().contains("0–999"), "{err}");
 }
@@ -159,8 +169,7 @@ fn scorecam_pp_does_not_depend_on_the_batch_size() {
             top_channels: Some(24),
             ..Options::default()
         };
-        s.explain(Method::ScoreCamPlusPlus, 7, &o, &Monitor::new())
-            .unwrap()
+        explain(s, Method::ScoreCamPlusPlus, 7, &o, &Monitor::new()).unwrap()
     };
     let a = run(&mut s, 5);
     let b = run(&mut s, 24);
@@ -187,7 +196,7 @@ fn cancelling_stops_within_one_batch() {
             m.cancel();
             m.progress().0
         });
-        let r = s.explain(Method::ScoreCamPlusPlus, 7, &options, &monitor);
+        let r = explain(&mut s, Method::ScoreCamPlusPlus, 7, &options, &monitor);
         assert!(
             matches!(r, Err(Error::Cancelled)),
             "{:?}",

@@ -90,3 +90,31 @@ fn a_bad_model_file_is_one_clear_sentence() {
     assert!(msg.contains("is not a weights file"), "{msg}");
     assert!(!msg.contains("panicked"), "{msg}");
 }
+
+#[test]
+fn an_output_folder_that_cannot_be_made_says_so() {
+    let out = camlens()
+        .args(["explain", "--methods", "gradcam", "--out", "/proc/camlens-no"])
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("cannot create /proc/camlens-no"), "{msg}");
+}
+
+#[test]
+fn an_unknown_layer_is_one_error_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = camlens()
+        .args(["explain", "--layer", "no_such_layer", "--out"])
+        .arg(dir.path().join("out"))
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let msg = String::from_utf8_lossy(&out.stderr);
+    assert!(msg.contains("unknown layer 'no_such_layer'"), "{msg}");
+    assert!(msg.contains("conv_head"), "{msg}");
+    assert!(!dir.path().join("out").exists());
+}

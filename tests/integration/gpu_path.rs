@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
-use camlens::cam::{Method, Monitor, Options, Session};
+use camlens::cam::{Method, Monitor, Options, Session, explain};
 use camlens::device::{DevicePref, select};
 use camlens::models::cnn::{Act, Block, Classifier, Cnn};
 use camlens::models::layers::{Loader, Padding};
@@ -93,7 +93,7 @@ fn wgpu_gives_the_cpu_numbers() {
         let mut maps = vec![];
         for m in [Method::GradCam, Method::LayerCam, Method::ScoreCamPlusPlus] {
             maps.push(
-                s.explain(m, class, &options, &Monitor::new())
+                explain(&mut s, m, class, &options, &Monitor::new())
                     .unwrap()
                     .raw
                     .data,

@@ -60,16 +60,21 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
 
 #[test]
 fn faithfulness_scores_come_from_the_masked_forward_passes() {
-    use camlens::cam::{Map, Method, Monitor, Options, Session};
+    use camlens::cam::{Map, Method, Monitor, Options, Session, explain};
     use camlens::metrics::{Score, score_maps};
     let model = Model::builtin(&cpu()).unwrap();
     let img = load_image(&asset("samples/chelsea.png")).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
     let mut s = Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
     let class = s.top_class();
-    let cam = s
-        .explain(Method::GradCam, class, &Options::default(), &Monitor::new())
-        .unwrap();
+    let cam = explain(
+        &mut s,
+        Method::GradCam,
+        class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
     // An all-ones map keeps the input as it is: O = Y exactly, so no drop and no increase.
     let ones = Map::new(224, 224, vec![1.0; 224 * 224]);
     let scores = score_maps(&s, &[&ones, &cam.map], class).unwrap();

@@ -8,5 +8,6 @@ mod common;
 mod eval;
 mod formats;
 mod gpu_path;
+mod layout;
 mod lite0;
 mod reference_models;

@@ -1,0 +1,19 @@
+//! What panels ask of the app. They queue commands while drawing; the app runs them after the
+//! frame (`CamlensApp::run_commands`), so no panel changes state another panel is reading.
+
+use crate::cam::Method;
+use std::path::PathBuf;
+
+/// What a click asks for; run after the frame is drawn.
+pub(crate) enum Command {
+    Open(Vec<PathBuf>),
+    Select(usize),
+    SetClass(Option<usize>),
+    Explain,
+    Cancel,
+    LoadWeights(Option<PathBuf>),
+    /// The flag: overwrite allowed (the save dialog already asked).
+    ExportCard(Method, PathBuf, bool),
+    ExportSheet(PathBuf, bool),
+    BatchExport(PathBuf),
+}

@@ -1,0 +1,31 @@
+//! What persists between runs.
+
+use crate::cam::{Method, Options};
+use crate::overlay::{Colormap, View};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    pub methods: Vec<Method>,
+    pub colormap: Colormap,
+    pub alpha: f32,
+    pub view: View,
+    pub options: Options,
+    /// Weights file of the last model, `None` for the built-in one.
+    pub weights: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            methods: Method::DEFAULT.to_vec(),
+            colormap: Colormap::Jet,
+            alpha: 0.5,
+            view: View::Overlay,
+            options: Options::default(),
+            weights: None,
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The app's state as plain data, and the commands that change it. Panels (in `ui/`) only read
+//! the state and queue commands; the commands run after drawing, in `run_commands`.
+
+use super::command::Command;
+use super::dialogs::Dialogs;
+use super::loader::{Loaded, Loading, Next};
+use super::picture::Picture;
+use super::settings::Settings;
+use super::tasks::Exports;
+use super::view::UNIT;
+use super::worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply};
+use crate::cam::{CamResult, Method, Monitor, Options};
+use crate::classify::Prediction;
+use crate::metrics::MapScores;
+use crate::overlay::{Colormap, View};
+use crate::pipeline::Request;
+use crate::preprocess::CropBox;
+use eframe::egui;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Results for one (image, class, layer, options): what the cache holds and the cards show.
+#[derive(Default)]
+pub(crate) struct Explanation {
+    pub top: Vec<Prediction>,
+    pub class: Option<usize>,
+    pub crop: Option<CropBox>,
+    pub results: HashMap<Method, (CamResult, MapScores)>,
+}
+
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub image: usize,
+    pub class: Option<usize>,
+    pub layer: usize,
+    pub options: Options,
+}
+
+pub struct CamlensApp {
+    pub(crate) backend: Box<dyn Backend>,
+    pub backend_label: String,
+    pub settings: Settings,
+    pub model: Option<ModelInfo>,
+    pub(crate) layer: usize,
+    pub pictures: Vec<Picture>,
+    pub current: usize,
+    pub(crate) class: Option<usize>,
+    request: u64,
+    pub(crate) monitor: Monitor,
+    pub(crate) running: Option<Key>,
+    running_methods: Vec<Method>,
+    /// When the running request was sent, until its first heatmap arrives.
+    requested_at: Option<Instant>,
+    /// Time from a request to its first heatmap on screen, the last one measured.
+    pub first_heatmap: Option<Duration>,
+    /// The longest time one frame spent in this UI code (layout and painting commands) while
+    /// a request was running: what decides whether the window stays fluid.
+    pub longest_busy_frame: Duration,
+    cache: HashMap<Key, Explanation>,
+    pub errors: Vec<String>,
+    pub notices: Vec<String>,
+    pub(crate) search: String,
+    /// The batch export in progress, if any (images done / total).
+    pub batch: Option<Monitor>,
+    /// Shared by every card: the part of the image shown, in image uv (0..1) coordinates.
+    pub view_rect: egui::Rect,
+    pub(crate) heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
+    pub(crate) commands: Vec<Command>,
+    loading: Vec<Loading>,
+    /// The file dialog open, if any (never on the UI thread).
+    pub dialogs: Dialogs,
+    /// Card and sheet exports being rendered and written off the UI thread.
+    pub(crate) exports: Exports,
+}
+
+impl CamlensApp {
+    pub fn new(backend: Box<dyn Backend>, backend_label: String, settings: Settings) -> Self {
+        let app = Self {
+            backend,
+            backend_label,
+            settings,
+            model: None,
+            layer: 0,
+            pictures: vec![],
+            current: 0,
+            class: None,
+            request: 0,
+            monitor: Monitor::new(),
+            running: None,
+            running_methods: vec![],
+            requested_at: None,
+            first_heatmap: None,
+            longest_busy_frame: Duration::ZERO,
+            cache: HashMap::new(),
+            errors: vec![],
+            notices: vec![],
+            search: String::new(),
+            batch: None,
+            view_rect: UNIT,
+            heat: HashMap::new(),
+            commands: vec![],
+            loading: vec![],
+            dialogs: Dialogs::new(),
+            exports: Exports::default(),
+        };
+        if let Some(w) = app.settings.weights.clone() {
+            app.backend.send(Job::LoadModel(Some(w)));
+        }
+        app
+    }
+
+    /// The bundled samples, as the app starts with them.
+    pub fn add_samples(&mut self) {
+        for (name, bytes) in crate::samples::SAMPLES {
+            self.pictures.push(Picture::new(
+                name.to_string(),
+                crate::samples::decode(bytes),
+            ));
+        }
+    }
+
+    /// Opens image files (a folder: the images in it) on a thread of their own; they join the
+    /// list as they are decoded, the first one selected. A bad file is a message, not a stop.
+    pub fn open_paths(&mut self, paths: Vec<PathBuf>) {
+        self.loading.push(Loading::start(paths));
+    }
+
+    /// Whether opened files are still being read.
+    pub fn is_loading(&self) -> bool {
+        !self.loading.is_empty()
+    }
+
+    fn take_loaded(&mut self) {
+        let mut loads = std::mem::take(&mut self.loading);
+        loads.retain_mut(|load| {
+            loop {
+                match load.next() {
+                    Next::Item(Loaded::Picture(p)) => {
+                        self.pictures.push(p);
+                        if !load.opened_any {
+                            load.opened_any = true;
+                            self.select(self.pictures.len() - 1);
+                        }
+                    }
+                    Next::Item(Loaded::Error(e)) => self.errors.push(e),
+                    Next::Pending => return true,
+                    Next::Finished => return false,
+                }
+            }
+        });
+        loads.append(&mut self.loading);
+        self.loading = loads;
+    }
+
+    pub(crate) fn key(&self) -> Key {
+        Key {
+            image: self.current,
+            class: self.class,
+            layer: self.layer,
+            options: self.settings.options,
+        }
+    }
+
+    fn select(&mut self, index: usize) {
+        if index < self.pictures.len() {
+            self.current = index;
+            self.class = None;
+            self.view_rect = UNIT;
+            self.explain();
+        }
+    }
+
+    /// The chosen layer by name, as requests carry it (the worker resolves it against its model).
+    fn layer_name(&self) -> Option<String> {
+        let model = self.model.as_ref()?;
+        model.layers.get(self.layer).map(|l| l.name.clone())
+    }
+
+    /// Asks for whatever the current choice still lacks; cancels what is no longer wanted.
+    pub(crate) fn explain(&mut self) {
+        if self.model.is_none() || self.pictures.is_empty() {
+            return;
+        }
+        let key = self.key();
+        if self.running.as_ref() == Some(&key)
+            && self
+                .settings
+                .methods
+                .iter()
+                .all(|m| self.running_methods.contains(m))
+        {
+            return;
+        }
+        self.monitor.cancel();
+        self.running = None;
+        let have = self.cache.get(&key);
+        let missing: Vec<Method> = self
+            .settings
+            .methods
+            .iter()
+            .copied()
+            .filter(|m| have.is_none_or(|e| !e.results.contains_key(m)))
+            .collect();
+        if have.is_some() && missing.is_empty() {
+            return;
+        }
+        self.request += 1;
+        self.monitor = Monitor::new();
+        self.running = Some(key.clone());
+        self.running_methods = self.settings.methods.clone();
+        self.requested_at = Some(Instant::now());
+        self.cache.entry(key).or_default();
+        let mut request = Request::new(&missing, self.settings.options).with_class(self.class);
+        request.layer = self.layer_name();
+        self.backend.send(Job::Explain(ExplainJob {
+            id: self.request,
+            image: self.pictures[self.current].original.clone(),
+            request,
+            monitor: self.monitor.clone(),
+        }));
+    }
+
+    /// Takes the worker's, the loader's, the dialogs' and the exports' news; a reply to an older
+    /// request is dropped, never shown.
+    pub fn poll(&mut self) {
+        self.take_loaded();
+        if let Some(command) = self.dialogs.poll() {
+            self.commands.push(command);
+        }
+        for outcome in self.exports.poll() {
+            match outcome {
+                Ok(path) => self.notices.push(format!("wrote {}", path.display())),
+                Err(e) => self.errors.push(e),
+            }
+        }
+        while let Some(reply) = self.backend.try_recv() {
+            self.take_reply(reply);
+        }
+    }
+
+    fn take_reply(&mut self, reply: Reply) {
+        match reply {
+            Reply::ModelLoaded(info) => {
+                self.layer = info.default_layer;
+                self.notices.push(format!("model: {}", info.name));
+                self.model = Some(info);
+                self.cache.clear();
+                self.heat.clear();
+                self.running = None;
+                self.class = None;
+                self.explain();
+            }
+            Reply::Prediction {
+                request,
+                top,
+                class,
+                crop,
+            } if request == self.request => {
+                if let Some(e) = self.running.as_ref().and_then(|k| self.cache.get_mut(k)) {
+                    e.top = top;
+                    e.class = Some(class);
+                    e.crop = Some(crop);
+                }
+            }
+            Reply::Result {
+                request,
+                result,
+                scores,
+            } if request == self.request => {
+                if let Some(e) = self.running.as_ref().and_then(|k| self.cache.get_mut(k)) {
+                    e.results.insert(result.method, (*result, scores));
+                }
+                if let Some(t) = self.requested_at.take() {
+                    self.first_heatmap = Some(t.elapsed());
+                    log::info!("first heatmap after {:?}", t.elapsed());
+                }
+            }
+            Reply::BackendChanged(label) => {
+                self.notices.push(format!("now on {label}"));
+                self.errors.push(format!(
+                    "The GPU stopped working; camlens continues on {label}."
+                ));
+                self.backend_label = label;
+            }
+            Reply::BatchDone { written, errors } => {
+                self.batch = None;
+                self.notices
+                    .push(format!("batch export: {} files written", written.len()));
+                self.errors.extend(errors);
+            }
+            Reply::Done { request } if request == self.request => {
+                self.running = None;
+                log::info!(
+                    "request {request} done; longest UI frame while computing: {:?}",
+                    self.longest_busy_frame
+                );
+            }
+            Reply::Error { request, message }
+                if request.is_none() || request == Some(self.request) =>
+            {
+                self.errors.push(message);
+            }
+            _ => {} // stale
+        }
+    }
+
+    /// Computing, exporting, reading files or waiting for a dialog: the window keeps
+    /// repainting to show it.
+    pub fn is_busy(&self) -> bool {
+        self.running.is_some()
+            || self.batch.is_some()
+            || self.is_loading()
+            || self.dialogs.is_open()
+            || self.exports.is_busy()
+    }
+
+    /// Results on screen for the current choice.
+    pub(crate) fn shown(&self) -> Option<&Explanation> {
+        self.cache.get(&self.key())
+    }
+
+    pub fn shown_methods(&self) -> Vec<Method> {
+        self.shown()
+            .map(|e| {
+                let mut m: Vec<Method> = e.results.keys().copied().collect();
+                m.sort_by_key(|m| Method::ALL.iter().position(|x| x == m));
+                m
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn shown_class(&self) -> Option<usize> {
+        self.shown().and_then(|e| e.class)
+    }
+
+    pub(crate) fn run_commands(&mut self) {
+        for c in std::mem::take(&mut self.commands) {
+            match c {
+                Command::Open(paths) => self.open_paths(paths),
+                Command::Select(i) => self.select(i),
+                Command::SetClass(c) => {
+                    self.class = c;
+                    self.explain();
+                }
+                Command::Explain => self.explain(),
+                Command::Cancel => {
+                    self.monitor.cancel();
+                    self.notices.push("cancelled".into());
+                }
+                Command::LoadWeights(p) => {
+                    self.settings.weights = p.clone();
+                    self.backend.send(Job::LoadModel(p));
+                }
+                Command::ExportCard(m, path, overwrite) => {
+                    if let Err(e) = self.export_card_to(m, &path, overwrite) {
+                        self.errors.push(e.to_string());
+                    }
+                }
+                Command::BatchExport(dir) => self.batch_export(dir),
+                Command::ExportSheet(path, overwrite) => {
+                    if let Err(e) = self.export_sheet_to(&path, overwrite) {
+                        self.errors.push(e.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// For tests and scripts: what a click on a class would do.
+    pub fn set_class(&mut self, class: Option<usize>) {
+        self.commands.push(Command::SetClass(class));
+        self.run_commands();
+    }
+
+    /// Every loaded image × the chosen methods into `dir`, on the worker, with progress.
+    pub fn batch_export(&mut self, dir: PathBuf) {
+        let monitor = Monitor::new();
+        self.batch = Some(monitor.clone());
+        let mut request = Request::new(&self.settings.methods, self.settings.options);
+        request.layer = self.layer_name();
+        self.backend.send(Job::BatchExport(BatchJob {
+            images: self
+                .pictures
+                .iter()
+                .map(|p| (p.name.clone(), p.original.clone()))
+                .collect(),
+            request,
+            view: self.settings.view,
+            colormap: self.settings.colormap,
+            alpha: self.settings.alpha,
+            dir,
+            monitor,
+        }));
+    }
+
+    pub fn load_weights(&mut self, path: Option<PathBuf>) {
+        self.commands.push(Command::LoadWeights(path));
+        self.run_commands();
+    }
+
+    pub fn cancel(&mut self) {
+        self.commands.push(Command::Cancel);
+        self.run_commands();
+    }
+}

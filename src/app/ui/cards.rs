@@ -1,0 +1,216 @@
+//! The cards: the original and one per chosen method, side by side, sharing one zoom and pan.
+
+use super::super::command::Command;
+use super::super::dialogs::Purpose;
+use super::super::picture::color_image;
+use super::super::state::CamlensApp;
+use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
+use crate::cam::Method;
+use crate::metrics::Score;
+use crate::overlay::{View, render};
+use crate::preprocess::CropBox;
+use eframe::egui;
+use egui::emath::RectTransform;
+
+pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    if app.pictures.is_empty() {
+        ui.label("Open images (Ctrl+O) or drop them here.");
+        return;
+    }
+    let ctx = ui.ctx().clone();
+    let tex = app.pictures[app.current].texture(&ctx);
+    let [w, h] = tex.size();
+    let avail = ui.available_width();
+    let gap = ui.spacing().item_spacing.x;
+    let cols = (((avail + gap) / (260.0 + gap)).floor() as usize).max(1);
+    let card_w = ((avail - gap * (cols as f32 - 1.0)) / cols as f32).min(420.0);
+    let size = egui::vec2(card_w, card_w * h as f32 / w as f32);
+    let cards: Vec<Option<Method>> = std::iter::once(None)
+        .chain(app.settings.methods.iter().copied().map(Some))
+        .collect();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for row in cards.chunks(cols) {
+            ui.horizontal_top(|ui| {
+                for card in row {
+                    ui.vertical(|ui| {
+                        ui.set_width(card_w);
+                        match card {
+                            None => original(app, ui, &tex, size),
+                            Some(m) => method_card(app, ui, *m, &tex, size),
+                        }
+                    });
+                }
+            });
+        }
+    });
+}
+
+/// Allocates a card's picture, applying the zoom and pan it receives to every card.
+fn picture_rect(app: &mut CamlensApp, ui: &mut egui::Ui, size: egui::Vec2) -> egui::Response {
+    let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+    app.view_rect = zoom_and_pan(app.view_rect, ui, &resp, rect);
+    resp
+}
+
+fn original(app: &mut CamlensApp, ui: &mut egui::Ui, tex: &egui::TextureHandle, size: egui::Vec2) {
+    let rect = picture_rect(app, ui, size).rect;
+    let painter = ui.painter_at(rect);
+    draw_region(
+        &painter,
+        tex.id(),
+        UNIT,
+        app.view_rect,
+        rect,
+        egui::Color32::WHITE,
+    );
+    ui.label(format!("{} (original)", app.pictures[app.current].name));
+}
+
+fn method_card(
+    app: &mut CamlensApp,
+    ui: &mut egui::Ui,
+    m: Method,
+    tex: &egui::TextureHandle,
+    size: egui::Vec2,
+) {
+    let ctx = ui.ctx().clone();
+    let resp = picture_rect(app, ui, size);
+    let rect = resp.rect;
+    let view = app.view_rect;
+    let heat = heat_texture(app, &ctx, m);
+    let painter = ui.painter_at(rect);
+    let tint = match app.settings.view {
+        View::Heatmap => egui::Color32::DARK_GRAY,
+        _ => egui::Color32::WHITE,
+    };
+    draw_region(&painter, tex.id(), UNIT, view, rect, tint);
+    let crop = app.shown().and_then(|e| e.crop);
+    let pic = &app.pictures[app.current].original;
+    let result = app.shown().and_then(|e| e.results.get(&m));
+    if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
+        // The crop the model saw, in the image's uv square.
+        let (pw, ph) = (pic.width() as f32, pic.height() as f32);
+        let crop_uv = egui::Rect::from_min_size(
+            egui::pos2(crop.x as f32 / pw, crop.y as f32 / ph),
+            egui::vec2(crop.side as f32 / pw, crop.side as f32 / ph),
+        );
+        if app.settings.view == View::Explanation {
+            draw_region(&painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
+        } else {
+            let alpha = match app.settings.view {
+                View::Overlay => app.settings.alpha,
+                _ => 1.0,
+            };
+            let tint = egui::Color32::from_white_alpha((alpha * 255.0) as u8);
+            draw_region(&painter, heat.id(), crop_uv, view, rect, tint);
+        }
+        if let Some(pos) = resp.hover_pos() {
+            let uv = card_to_uv(rect, view).transform_pos(pos);
+            if crop_uv.contains(uv) {
+                let u = RectTransform::from_to(crop_uv, UNIT).transform_pos(uv);
+                let x = ((u.x * r.map.width as f32) as usize).min(r.map.width - 1);
+                let y = ((u.y * r.map.height as f32) as usize).min(r.map.height - 1);
+                resp.on_hover_text(format!("map value {:.3}", r.map.at(x, y)));
+            }
+        }
+        ui.label(format!(
+            "{}  {:.0} ms{}",
+            m.label(),
+            r.elapsed.as_secs_f64() * 1e3,
+            r.approximate
+                .as_ref()
+                .map(|a| format!(" ({a})"))
+                .unwrap_or_default()
+        ));
+        ui.label(format!(
+            "Average Drop {:.1}%  ·  confidence {}",
+            s.drop_percent(Score::Probability),
+            if s.increased(Score::Probability) {
+                "up"
+            } else {
+                "not up"
+            }
+        ));
+        if ui.button("Export PNG…").clicked() {
+            app.dialogs.ask(Purpose::ExportCard(m), &mut app.errors);
+        }
+    } else if app.running.is_some() {
+        ui.label(m.label());
+        let (done, total) = app.monitor.progress();
+        if m.is_slow() && total > 0 {
+            ui.add(
+                egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                    .text(format!("{done}/{total} masked inputs")),
+            );
+        } else {
+            ui.spinner();
+        }
+        if ui.button("Cancel").clicked() {
+            app.commands.push(Command::Cancel);
+        }
+    } else {
+        ui.label(format!("{} (not computed)", m.label()));
+        if ui.button("Compute").clicked() {
+            app.commands.push(Command::Explain);
+        }
+    }
+}
+
+/// The card's picture for `method`: the colormapped map (drawn over the crop) for the overlay
+/// and heatmap views, or the display copy multiplied by the map (drawn over the whole card) for
+/// the explanation view. Cached per choice, method, colormap and view.
+fn heat_texture(
+    app: &mut CamlensApp,
+    ctx: &egui::Context,
+    method: Method,
+) -> Option<egui::TextureHandle> {
+    let view = match app.settings.view {
+        View::Explanation => View::Explanation,
+        _ => View::Overlay,
+    };
+    let cmap = app.settings.colormap;
+    let key = (app.key(), method, cmap, view);
+    if let Some(t) = app.heat.get(&key) {
+        return Some(t.clone());
+    }
+    let e = app.shown()?;
+    let (r, _) = e.results.get(&method)?;
+    let img = if view == View::Explanation {
+        let pic = &app.pictures[app.current];
+        let k = pic.display.width() as f32 / pic.original.width() as f32;
+        let crop = e.crop?;
+        let scaled = CropBox {
+            x: (crop.x as f32 * k) as u32,
+            y: (crop.y as f32 * k) as u32,
+            side: ((crop.side as f32 * k) as u32).max(1),
+            image_width: pic.display.width(),
+            image_height: pic.display.height(),
+        };
+        color_image(&render(
+            &pic.display,
+            &r.map,
+            &scaled,
+            View::Explanation,
+            cmap,
+            1.0,
+        ))
+    } else {
+        let pixels: Vec<egui::Color32> = r
+            .map
+            .data
+            .iter()
+            .map(|&v| {
+                let [r, g, b] = cmap.color(v);
+                egui::Color32::from_rgb(r, g, b)
+            })
+            .collect();
+        egui::ColorImage::new([r.map.width, r.map.height], pixels)
+    };
+    let t = ctx.load_texture(
+        format!("heat:{}", method.id()),
+        img,
+        egui::TextureOptions::LINEAR,
+    );
+    app.heat.insert(key, t.clone());
+    Some(t)
+}

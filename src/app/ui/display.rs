@@ -1,0 +1,38 @@
+//! How the cards look (colormap, opacity, view) and the exports of everything shown.
+
+use super::super::dialogs::Purpose;
+use super::super::state::CamlensApp;
+use crate::overlay::{Colormap, View};
+use eframe::egui;
+
+pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    ui.heading("Display");
+    egui::ComboBox::from_label("colormap")
+        .selected_text(app.settings.colormap.id())
+        .show_ui(ui, |ui| {
+            for c in Colormap::ALL {
+                ui.selectable_value(&mut app.settings.colormap, c, c.id());
+            }
+        });
+    ui.add(egui::Slider::new(&mut app.settings.alpha, 0.0..=1.0).text("opacity"));
+    ui.horizontal(|ui| {
+        ui.radio_value(&mut app.settings.view, View::Overlay, "overlay");
+        ui.radio_value(&mut app.settings.view, View::Heatmap, "heatmap");
+        ui.radio_value(&mut app.settings.view, View::Explanation, "image × map");
+    });
+    if let Some(b) = &app.batch {
+        let (done, total) = b.progress();
+        ui.add(
+            egui::ProgressBar::new(done as f32 / total.max(1) as f32)
+                .text(format!("exporting {done}/{total} images")),
+        );
+        if ui.button("Cancel export").clicked() {
+            b.cancel();
+        }
+    } else if ui.button("Export all images…").clicked() {
+        app.dialogs.ask(Purpose::BatchExport, &mut app.errors);
+    }
+    if ui.button("Export sheet…").clicked() {
+        app.dialogs.ask(Purpose::ExportSheet, &mut app.errors);
+    }
+}

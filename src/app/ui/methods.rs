@@ -1,0 +1,63 @@
+//! Which methods to compute, and their options under "Advanced".
+
+use super::super::command::Command;
+use super::super::state::CamlensApp;
+use crate::cam::{Gate, Method, ScoreMode};
+use eframe::egui;
+
+pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    ui.heading("Methods");
+    let mut changed = false;
+    for m in Method::ALL {
+        let mut on = app.settings.methods.contains(&m);
+        if ui.checkbox(&mut on, m.label()).changed() {
+            changed = true;
+            if on {
+                app.settings.methods.push(m);
+            } else {
+                app.settings.methods.retain(|x| *x != m);
+            }
+        }
+    }
+    egui::CollapsingHeader::new("Advanced").show(ui, |ui| {
+        let o = &mut app.settings.options;
+        let before = *o;
+        egui::ComboBox::from_label("ScoreCAM++ gate")
+            .selected_text(o.scorecam_pp.gate.id())
+            .show_ui(ui, |ui| {
+                for g in Gate::ALL {
+                    ui.selectable_value(&mut o.scorecam_pp.gate, g, g.id());
+                }
+            });
+        ui.radio_value(
+            &mut o.scorecam_pp.mode,
+            ScoreMode::Probability,
+            "weights: probability (authors' code)",
+        );
+        ui.radio_value(
+            &mut o.scorecam_pp.mode,
+            ScoreMode::IncreaseInConfidence,
+            "weights: increase in confidence (paper)",
+        );
+        ui.checkbox(
+            &mut o.scorecam_pp.gate_in_normalization_only,
+            "gate in the normalisation only",
+        );
+        let mut top = o.top_channels.is_some();
+        ui.checkbox(&mut top, "top-N channels (approximation)");
+        if top {
+            let mut n = o.top_channels.unwrap_or(64);
+            ui.add(egui::Slider::new(&mut n, 8..=512).text("channels"));
+            o.top_channels = Some(n);
+        } else {
+            o.top_channels = None;
+        }
+        let mut copies = o.augment.copies;
+        ui.add(egui::Slider::new(&mut copies, 1..=200).text("augmented copies"));
+        o.augment.copies = copies;
+        changed |= *o != before;
+    });
+    if changed {
+        app.commands.push(Command::Explain);
+    }
+}

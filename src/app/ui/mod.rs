@@ -1,0 +1,87 @@
+//! The panels, one file each, as functions of the app's state: they draw and queue commands,
+//! and the commands run after the frame is drawn.
+
+mod cards;
+mod classes;
+mod display;
+mod images;
+mod methods;
+mod model;
+mod status;
+
+use super::command::Command;
+use super::dialogs::Purpose;
+use super::state::CamlensApp;
+use eframe::egui;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+impl CamlensApp {
+    /// One frame: news from the worker, input, panels, then the commands the panels queued.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let started = Instant::now();
+        let busy = self.is_busy();
+        let ctx = ui.ctx().clone();
+        self.poll();
+        handle_input(self, &ctx);
+        egui::Panel::bottom("status").show(ui, |ui| status::bar(self, ui));
+        egui::Panel::left("controls")
+            .resizable(true)
+            .default_size(290.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| {
+                    images::show(self, ui);
+                    ui.separator();
+                    model::show(self, ui);
+                    ui.separator();
+                    classes::show(self, ui);
+                    ui.separator();
+                    methods::show(self, ui);
+                    ui.separator();
+                    display::show(self, ui);
+                })
+            });
+        egui::CentralPanel::default().show(ui, |ui| cards::show(self, ui));
+        status::problems(self, &ctx);
+        self.run_commands();
+        if busy {
+            self.longest_busy_frame = self.longest_busy_frame.max(started.elapsed());
+        }
+        if self.is_busy() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Dropped files, arrow keys through the images, Ctrl+O.
+fn handle_input(app: &mut CamlensApp, ctx: &egui::Context) {
+    let dropped: Vec<PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect()
+    });
+    if !dropped.is_empty() {
+        app.commands.push(Command::Open(dropped));
+    }
+    let (next, prev, open) = ctx.input(|i| {
+        (
+            i.key_pressed(egui::Key::ArrowDown) || i.key_pressed(egui::Key::ArrowRight),
+            i.key_pressed(egui::Key::ArrowUp) || i.key_pressed(egui::Key::ArrowLeft),
+            i.modifiers.command && i.key_pressed(egui::Key::O),
+        )
+    });
+    if !ctx.egui_wants_keyboard_input() {
+        if next && app.current + 1 < app.pictures.len() {
+            app.commands.push(Command::Select(app.current + 1));
+        }
+        if prev && app.current > 0 {
+            app.commands.push(Command::Select(app.current - 1));
+        }
+    }
+    if open {
+        app.dialogs.ask(Purpose::OpenFiles, &mut app.errors);
+    }
+}

@@ -1,0 +1,40 @@
+//! The model: its name, the target layer, and where its weights come from.
+
+use super::super::command::Command;
+use super::super::dialogs::Purpose;
+use super::super::state::CamlensApp;
+use eframe::egui;
+
+pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    ui.heading("Model");
+    if let Some(m) = &app.model {
+        ui.label(&m.name);
+        let mut layer = app.layer;
+        egui::ComboBox::from_label("layer")
+            .selected_text(
+                m.layers
+                    .get(layer)
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+            )
+            .show_ui(ui, |ui| {
+                for (i, l) in m.layers.iter().enumerate() {
+                    ui.selectable_value(&mut layer, i, l.to_string());
+                }
+            });
+        if layer != app.layer {
+            app.layer = layer;
+            app.commands.push(Command::Explain);
+        }
+    } else {
+        ui.label("loading…");
+    }
+    ui.horizontal(|ui| {
+        if ui.button("Load weights…").clicked() {
+            app.dialogs.ask(Purpose::LoadWeights, &mut app.errors);
+        }
+        if ui.button("Built-in model").clicked() {
+            app.commands.push(Command::LoadWeights(None));
+        }
+    });
+}

@@ -1,0 +1,188 @@
+//! `camlens explain` (overlays, sheets and raw maps for the user's photos) and `camlens demo`
+//! (the bundled samples as comparison sheets).
+
+use super::args::CamArgs;
+use super::progress::watched;
+use super::setup::{create_dir, open_model};
+use camlens::cam::Method;
+use camlens::device::Compute;
+use camlens::explain::{Outputs, explained_sheet, render_all};
+use camlens::metrics::Score;
+use camlens::overlay::{Colormap, View, save_npy, save_png};
+use camlens::pipeline::{Explained, Pipeline, Request};
+use camlens::preprocess::load_image;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// Image files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    #[arg(long, default_value = "lite0")]
+    model: String,
+    #[command(flatten)]
+    cam: CamArgs,
+    /// Class index to explain (default: the predicted class).
+    #[arg(long)]
+    class: Option<usize>,
+    /// jet, turbo, viridis, inferno, magma or plasma.
+    #[arg(long, default_value = "jet")]
+    colormap: Colormap,
+    /// Heatmap opacity over the photo.
+    #[arg(long, default_value_t = 0.5)]
+    alpha: f32,
+    /// overlay, heatmap or explanation (photo × map).
+    #[arg(long, value_enum, default_value_t = View::Overlay)]
+    view: View,
+    /// Output folder (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write a side-by-side comparison sheet per image.
+    #[arg(long)]
+    grid: bool,
+    /// Also write the float maps as .npy (normalised at input size, and raw).
+    #[arg(long)]
+    raw: bool,
+    /// Replace existing files.
+    #[arg(long)]
+    overwrite: bool,
+}
+
+pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
+    let mut request = args.cam.request(&Method::DEFAULT)?.with_class(args.class);
+    // Files are written (and listed) in the order the methods appear: fast ones first.
+    request.steps = request
+        .run_order()
+        .into_iter()
+        .map(|i| request.steps[i])
+        .collect();
+    let methods = request.methods();
+    let model = open_model(&args.model, compute)?;
+    let pipeline = Pipeline::new(&model, request)?;
+    create_dir(&args.out)?;
+    let outputs =
+        |image: &PathBuf| Outputs::for_image(&args.out, image, &methods, args.raw, args.grid);
+    // Every output path is checked before any work, so a refusal leaves nothing half-written.
+    if !args.overwrite {
+        for image in &args.images {
+            if let Some(p) = outputs(image).all().find(|p| p.exists()) {
+                return Err(camlens::Error::Invalid(format!(
+                    "{} exists; not overwriting it (use --overwrite)",
+                    p.display()
+                )));
+            }
+        }
+    }
+    let layer = pipeline.layer();
+    eprintln!("model: {}, layer {layer}", model.name);
+    for image in &args.images {
+        let explained = watched(&image.display().to_string(), |monitor| {
+            pipeline.explain(load_image(image)?, monitor)
+        })?;
+        let paths = outputs(image);
+        let p = &explained.prepared;
+        let class_name = &model.classes[p.class];
+        println!(
+            "{}: class {} '{}' ({:.1}%)",
+            image.display(),
+            p.class,
+            class_name,
+            100.0 * p.probability
+        );
+        let rendered = render_all(&explained, args.view, args.colormap, args.alpha);
+        for (((img, r), f), out) in rendered
+            .iter()
+            .zip(&explained.results)
+            .zip(&explained.scores)
+            .zip(&paths.methods)
+        {
+            save_png(img, &out.png, args.overwrite)?;
+            let f = f.expect("explain scores its maps");
+            println!(
+                "  {:<28} {:>8.0} ms  drop {:>5.1}%{}{}{}  → {}",
+                r.method.label(),
+                r.elapsed.as_secs_f64() * 1e3,
+                f.drop_percent(Score::Probability),
+                if f.increased(Score::Probability) {
+                    " (confidence up)"
+                } else {
+                    ""
+                },
+                if r.flat { "  (flat map)" } else { "" },
+                r.approximate
+                    .as_deref()
+                    .map(|a| format!("  ({a})"))
+                    .unwrap_or_default(),
+                out.png.display()
+            );
+            if let Some((npy, raw)) = &out.npy {
+                for (map, p) in [(&r.map, npy), (&r.raw, raw)] {
+                    save_npy(map, p, args.overwrite)?;
+                    println!("  {:<28} → {}", "", p.display());
+                }
+            }
+        }
+        if let Some(p) = &paths.grid {
+            let title = format!(
+                "{} — {} — layer {}",
+                image
+                    .file_name()
+                    .map(|f| f.to_string_lossy())
+                    .unwrap_or_default(),
+                model.name,
+                layer.name
+            );
+            let sheet = explained_sheet(&explained, &rendered, class_name, &title);
+            save_png(&sheet, p, args.overwrite)?;
+            println!("  {:<28} → {}", "comparison sheet", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// The bundled samples, explained by the default methods, as comparison sheets in a new folder
+/// `camlens-demo[-N]` of the current directory (never an existing one).
+pub fn demo(compute: &Compute) -> camlens::Result<()> {
+    use camlens::samples::{SAMPLES, decode};
+    println!("camlens: explaining the bundled sample photos with the built-in model.");
+    println!("(`camlens --help` lists the commands; `camlens explain --help` the options.)");
+    let out = (1..)
+        .map(|i| match i {
+            1 => PathBuf::from("camlens-demo"),
+            i => PathBuf::from(format!("camlens-demo-{i}")),
+        })
+        .find(|p| !p.exists())
+        .expect("a free folder name");
+    create_dir(&out)?;
+    let model = open_model("lite0", compute)?;
+    let pipeline = Pipeline::new(&model, Request::new(&Method::DEFAULT, Default::default()))?;
+    for (name, bytes) in SAMPLES {
+        let explained: Explained =
+            watched(name, |monitor| pipeline.explain(decode(bytes), monitor))?;
+        let class_name = &model.classes[explained.prepared.class];
+        let rendered = render_all(&explained, View::Overlay, Colormap::Jet, 0.5);
+        let title = format!("{name} — {} — layer {}", model.name, pipeline.layer().name);
+        let sheet = explained_sheet(&explained, &rendered, class_name, &title);
+        let path = out.join(format!("{name}.grid.png"));
+        save_png(&sheet, &path, false)?;
+        let times: Vec<String> = explained
+            .results
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {:.0} ms",
+                    r.method.label(),
+                    r.elapsed.as_secs_f64() * 1e3
+                )
+            })
+            .collect();
+        println!(
+            "{name}: {} ({:.1}%) — {} → {}",
+            class_name,
+            100.0 * explained.prepared.probability,
+            times.join(", "),
+            path.display()
+        );
+    }
+    Ok(())
+}

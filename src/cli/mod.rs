@@ -1,0 +1,181 @@
+//! The `camlens` command line: argument types and one module per command. Everything it computes
+//! comes from the library (the pipeline, evaluation, rendering); these modules parse, call and
+//! print.
+
+mod args;
+mod bench;
+mod eval;
+mod explain;
+mod progress;
+mod setup;
+
+use camlens::device::{Compute, DevicePref, select};
+use clap::{Parser, Subcommand};
+use setup::open_model;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "camlens",
+    version,
+    about = "Explain image classifiers with class activation maps"
+)]
+struct Cli {
+    /// Compute device: auto (GPU if there is a hardware one, else CPU), gpu or cpu.
+    #[arg(long, global = true, default_value = "auto")]
+    device: DevicePref,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the most probable classes of each image.
+    Predict {
+        /// Image files (PNG, JPEG, BMP, WebP, GIF, TIFF).
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// `lite0` for the built-in EfficientNet-Lite0, or a torchvision weights file.
+        #[arg(long, default_value = "lite0")]
+        model: String,
+        /// How many classes to print per image.
+        #[arg(long, default_value_t = 5)]
+        top: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a model's explainable layers with their shapes.
+    Layers {
+        #[arg(long, default_value = "lite0")]
+        model: String,
+    },
+    /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
+    Explain(explain::ExplainArgs),
+    /// Open the desktop app (what `camlens` alone does), with these images or the samples.
+    App {
+        /// Images to open ("Open with camlens" passes them here).
+        images: Vec<PathBuf>,
+    },
+    /// Explain the bundled sample photos with the built-in model, writing comparison sheets
+    /// (what `camlens` alone does where no window can open).
+    Demo,
+    /// Measure faithfulness (Average Drop, Increase in Confidence, Win %, drop in logit) over
+    /// a dataset; `camlens eval merge` combines shards.
+    Eval(Box<eval::EvalArgs>),
+    /// Time each method per image (median of several runs; warm-up reported separately).
+    Bench(bench::BenchArgs),
+}
+
+/// Parses the command line, runs it and says what went wrong in one line.
+pub fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    camlens::device::tune_allocator();
+    let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));
+    let command = cli.command.unwrap_or(Command::App { images: vec![] });
+    match run(cli.device, command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("camlens: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// "Open with camlens" passes image paths alone: they open in the app.
+fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    const COMMANDS: [&str; 8] = [
+        "predict", "layers", "explain", "bench", "demo", "app", "eval", "help",
+    ];
+    if !args.iter().skip(1).any(|a| COMMANDS.iter().any(|c| a == c))
+        && let Some(i) = args
+            .iter()
+            .skip(1)
+            .position(|a| std::path::Path::new(a).is_file())
+    {
+        args.insert(i + 1, "app".into());
+    }
+    args
+}
+
+fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
+    let compute = select(pref)?;
+    eprintln!("device: {}", compute.backend);
+    match command {
+        Command::Predict {
+            images,
+            model,
+            top,
+            json,
+        } => predict(&compute, &images, &model, top, json),
+        Command::Explain(args) => explain::explain(&compute, args),
+        Command::Demo => explain::demo(&compute),
+        Command::App { images } => {
+            let has_display = std::env::var_os("DISPLAY").is_some()
+                || std::env::var_os("WAYLAND_DISPLAY").is_some()
+                || cfg!(not(target_os = "linux"));
+            if has_display {
+                camlens::app::run_app(compute, images)
+            } else {
+                eprintln!("camlens: no display to open a window on; running the demo instead");
+                explain::demo(&compute)
+            }
+        }
+        Command::Bench(args) => bench::run(&compute, args),
+        Command::Eval(args) => eval::run(&compute, *args),
+        Command::Layers { model } => {
+            let model = open_model(&model, &compute)?;
+            let default = model.layer_index(None)?;
+            for (i, l) in model.layers().iter().enumerate() {
+                println!("{}{l}", if i == default { "* " } else { "  " });
+            }
+            Ok(())
+        }
+    }
+}
+
+fn predict(
+    compute: &Compute,
+    images: &[PathBuf],
+    model: &str,
+    top: usize,
+    json: bool,
+) -> camlens::Result<()> {
+    let t0 = Instant::now();
+    let model = open_model(model, compute)?;
+    let load = t0.elapsed();
+    let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
+    let t1 = Instant::now();
+    let results = camlens::classify::predict_files(&model, &paths, top)?;
+    let infer = t1.elapsed();
+    if json {
+        let out: Vec<_> = images
+            .iter()
+            .zip(&results)
+            .map(|(p, r)| serde_json::json!({"image": p, "model": model.name, "top": r}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+    } else {
+        for (path, preds) in images.iter().zip(&results) {
+            println!("{}", path.display());
+            for p in preds {
+                println!(
+                    "  {:>5.1}%  {:>4}  {}",
+                    100.0 * p.probability,
+                    p.class,
+                    p.name
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{}: loaded in {:.0} ms, {} image(s) in {:.0} ms",
+        model.name,
+        load.as_secs_f64() * 1e3,
+        images.len(),
+        infer.as_secs_f64() * 1e3
+    );
+    Ok(())
+}

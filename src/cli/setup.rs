@@ -1,0 +1,16 @@
+//! What every command starts with: the model, opened on the chosen device, and output folders.
+
+use camlens::device::Compute;
+use camlens::error::Access;
+use camlens::models::Model;
+
+pub fn open_model(spec: &str, compute: &Compute) -> camlens::Result<Model> {
+    let mut model = Model::open(spec, &compute.device)?;
+    model.max_buffer_bytes = compute.max_buffer_bytes;
+    Ok(model)
+}
+
+/// Creates an output folder, saying which one could not be made.
+pub fn create_dir(dir: &std::path::Path) -> camlens::Result<()> {
+    std::fs::create_dir_all(dir).map_err(camlens::Error::io(Access::Create, dir))
+}

@@ -1,0 +1,281 @@
+//! One request, one image, one pipeline: prepare the image, open a [`Session`] at the requested
+//! layer, settle the class, run each method (fast ones first) and score its map, handing every
+//! result over as soon as it is ready. The CLI, the app's worker, batch export, evaluation and
+//! the benchmark all run images through [`Pipeline`], so each of these steps exists once.
+
+use crate::cam::{self, CamResult, Method, Monitor, Options, Session};
+use crate::classify::{Prediction, top_k};
+use crate::error::{Error, Result};
+use crate::metrics::{MapScores, score_maps};
+use crate::models::{LayerInfo, Model};
+use crate::preprocess::CropBox;
+use image::RgbImage;
+
+/// Which class an image is explained for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClassChoice {
+    /// The predicted (most probable) class.
+    #[default]
+    Predicted,
+    /// This class, checked against the model's classes.
+    Index(usize),
+    /// The most probable of these (a label that is a group of classes, as "cat" for ImageNet).
+    MostProbableOf(Vec<usize>),
+}
+
+impl From<Option<usize>> for ClassChoice {
+    fn from(class: Option<usize>) -> Self {
+        class.map_or(ClassChoice::Predicted, ClassChoice::Index)
+    }
+}
+
+/// One method with the options it runs with (an ablation runs one method with several).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    pub method: Method,
+    pub options: Options,
+}
+
+/// What to compute for each image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// Results are reported with their index in this list.
+    pub steps: Vec<Step>,
+    pub class: ClassChoice,
+    /// The target layer by name; `None`: the model's usual one.
+    pub layer: Option<String>,
+    /// Score each map for faithfulness (two more forward passes per map). The benchmark turns
+    /// it off so that its times are the methods' alone, as the peers' are.
+    pub score: bool,
+}
+
+impl Request {
+    /// `methods` (each once, in the order given) with the same `options`, for the predicted
+    /// class at the model's usual layer, scored.
+    pub fn new(methods: &[Method], options: Options) -> Self {
+        let mut steps: Vec<Step> = vec![];
+        for &method in methods {
+            if !steps.iter().any(|s| s.method == method) {
+                steps.push(Step { method, options });
+            }
+        }
+        Self {
+            steps,
+            class: ClassChoice::Predicted,
+            layer: None,
+            score: true,
+        }
+    }
+
+    pub fn with_class(mut self, class: impl Into<ClassChoice>) -> Self {
+        self.class = class.into();
+        self
+    }
+
+    pub fn with_layer(mut self, layer: Option<&str>) -> Self {
+        self.layer = layer.map(str::to_string);
+        self
+    }
+
+    pub fn methods(&self) -> Vec<Method> {
+        self.steps.iter().map(|s| s.method).collect()
+    }
+
+    /// The order steps run in: gradient methods first (they share one backward and appear at
+    /// once), each family in the request's order.
+    pub fn run_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.steps.len()).collect();
+        order.sort_by_key(|&i| self.steps[i].method.is_slow());
+        order
+    }
+}
+
+/// What is known once the image has been classified, before any map.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prepared {
+    /// Where the model's input lies in the original image.
+    pub crop: CropBox,
+    pub top: Vec<Prediction>,
+    /// The class being explained.
+    pub class: usize,
+    /// Softmax probability of `class` on the unmasked input.
+    pub probability: f32,
+}
+
+/// What the pipeline hands over, in this order: one `Prepared`, then one `Result` per step as
+/// each finishes.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Prepared(Prepared),
+    Result {
+        /// The step's index in [`Request::steps`].
+        index: usize,
+        result: Box<CamResult>,
+        /// `None` when the request does not score.
+        scores: Option<MapScores>,
+    },
+}
+
+/// A request bound to a model: the layer is resolved here, once, with one error message.
+pub struct Pipeline<'m> {
+    pub model: &'m Model,
+    pub request: Request,
+    layer: usize,
+}
+
+impl<'m> Pipeline<'m> {
+    pub fn new(model: &'m Model, request: Request) -> Result<Self> {
+        let layer = model.layer_index(request.layer.as_deref())?;
+        Ok(Self {
+            model,
+            request,
+            layer,
+        })
+    }
+
+    pub fn layer(&self) -> LayerInfo {
+        self.model.layers()[self.layer].clone()
+    }
+
+    /// Runs the request on `image`; see [`Pipeline::run_input`].
+    pub fn run(
+        &self,
+        image: &RgbImage,
+        monitor: &Monitor,
+        sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        self.run_for(image, &self.request.class, monitor, sink)
+    }
+
+    /// As [`Pipeline::run`], for another class than the request's (evaluation's labels).
+    pub fn run_for(
+        &self,
+        image: &RgbImage,
+        class: &ClassChoice,
+        monitor: &Monitor,
+        sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let (input, crop) = self.model.preprocess.prepare(image);
+        self.run_input(input, crop, class, monitor, sink)
+    }
+
+    /// Runs the request on an already prepared input, handing each event to `sink` as it
+    /// happens. A cancel through `monitor` ends it with `Error::Cancelled` between methods or
+    /// within one batch of a slow one; an error from `sink` ends it too.
+    pub fn run_input(
+        &self,
+        input: Vec<f32>,
+        crop: CropBox,
+        class: &ClassChoice,
+        monitor: &Monitor,
+        mut sink: impl FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        let mut session = Session::new(self.model, input, self.layer)?;
+        let class = self.class(&session, class)?;
+        sink(Event::Prepared(Prepared {
+            crop,
+            top: top_k(self.model, &session.logits, &session.probs, 5),
+            class,
+            probability: session.probs[class],
+        }))?;
+        for index in self.request.run_order() {
+            if monitor.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            let step = &self.request.steps[index];
+            let result = cam::explain(&mut session, step.method, class, &step.options, monitor)?;
+            let scores = match self.request.score {
+                true => Some(score_maps(&session, &[&result.map], class)?[0]),
+                false => None,
+            };
+            sink(Event::Result {
+                index,
+                result: Box::new(result),
+                scores,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn class(&self, session: &Session, choice: &ClassChoice) -> Result<usize> {
+        match choice {
+            ClassChoice::Predicted => Ok(session.top_class()),
+            ClassChoice::Index(c) => session.class_or_top(Some(*c)),
+            ClassChoice::MostProbableOf(group) => group
+                .iter()
+                .copied()
+                .filter(|&c| c < session.probs.len())
+                .max_by(|&a, &b| session.probs[a].total_cmp(&session.probs[b]))
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "label {group:?} is out of range: this model has {} classes",
+                        session.probs.len()
+                    ))
+                }),
+        }
+    }
+
+    /// Runs the request on `image` and keeps everything, results in the request's order.
+    pub fn explain(&self, image: RgbImage, monitor: &Monitor) -> Result<Explained> {
+        let mut prepared = None;
+        let mut done: Vec<Option<(CamResult, Option<MapScores>)>> =
+            vec![None; self.request.steps.len()];
+        self.run(&image, monitor, |event| {
+            match event {
+                Event::Prepared(p) => prepared = Some(p),
+                Event::Result {
+                    index,
+                    result,
+                    scores,
+                } => done[index] = Some((*result, scores)),
+            }
+            Ok(())
+        })?;
+        let prepared = prepared.expect("the pipeline reports Prepared before it returns Ok");
+        let (results, scores) = done
+            .into_iter()
+            .map(|r| r.expect("every step reports its result before the pipeline returns Ok"))
+            .unzip();
+        Ok(Explained {
+            image,
+            prepared,
+            results,
+            scores,
+        })
+    }
+}
+
+/// One image explained: what rendering and printing need.
+pub struct Explained {
+    pub image: RgbImage,
+    pub prepared: Prepared,
+    /// One per step of the request, in its order.
+    pub results: Vec<CamResult>,
+    /// Each result's faithfulness scores (`None` if the request did not score).
+    pub scores: Vec<Option<MapScores>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_keep_each_method_once_and_run_gradients_first() {
+        let r = Request::new(
+            &[
+                Method::ScoreCamPlusPlus,
+                Method::GradCam,
+                Method::ScoreCamPlusPlus,
+                Method::LayerCam,
+            ],
+            Options::default(),
+        );
+        assert_eq!(
+            r.methods(),
+            [Method::ScoreCamPlusPlus, Method::GradCam, Method::LayerCam]
+        );
+        assert_eq!(r.run_order(), [1, 2, 0]);
+        assert_eq!(r.clone().with_class(Some(3)).class, ClassChoice::Index(3));
+        assert_eq!(r.with_class(None).class, ClassChoice::Predicted);
+    }
+}

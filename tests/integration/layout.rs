@@ -1,0 +1,175 @@
+//! The shape of the source tree: no module imports one that imports it back, and no source file
+//! grows past what one reader takes in (tools/module_cycles.py prints the same cycles).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+type Module = Vec<String>;
+
+fn src() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// `src/cam/score.rs` → `[cam, score]`; `src/cam/mod.rs` → `[cam]`; the crate roots → `[]`.
+fn module_of(path: &Path) -> Module {
+    let rel = path.strip_prefix(src()).unwrap().with_extension("");
+    let mut parts: Module = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    if parts == ["lib"] || parts == ["main"] {
+        parts.clear();
+    }
+    parts
+}
+
+/// The longest known module that a path written in `current` names.
+fn resolve(known: &BTreeSet<Module>, current: &Module, parts: &[&str]) -> Option<Module> {
+    let (mut base, mut rest): (Module, &[&str]) = match parts.first()? {
+        &"crate" | &"camlens" => (vec![], &parts[1..]),
+        &"super" | &"self" => (current.clone(), parts),
+        _ => return None,
+    };
+    while let Some(&head) = rest.first() {
+        match head {
+            "super" => {
+                base.pop();
+            }
+            "self" => {}
+            _ => break,
+        }
+        rest = &rest[1..];
+    }
+    let mut best = None;
+    for i in 0..=rest.len() {
+        let mut cand = base.clone();
+        cand.extend(rest[..i].iter().map(|s| s.to_string()));
+        if known.contains(&cand) {
+            best = Some(cand);
+        }
+    }
+    best
+}
+
+/// Every `crate::…`, `super::…`, `self::…` path in `text`, `use` groups expanded.
+fn paths(text: &str) -> Vec<Vec<String>> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = vec![];
+    // `use a::b::{c, d::e}` → a::b::c, a::b::d::e (one level of braces is all the tree uses).
+    for stmt in text.split(';') {
+        let Some(start) = stmt.find("use ") else {
+            continue;
+        };
+        let body = stmt[start + 4..].trim();
+        if let Some((head, group)) = body.split_once('{') {
+            let head: Vec<String> = head
+                .split("::")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            for item in group.trim_end_matches('}').split(',') {
+                let mut p = head.clone();
+                p.extend(
+                    item.split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .split("::")
+                        .filter(|s| !s.is_empty() && *s != "self")
+                        .map(str::to_string),
+                );
+                out.push(p);
+            }
+        }
+    }
+    // Inline paths (and `use` lines without braces).
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if (i == 0 || !is_word(chars[i - 1])) && is_word(chars[i]) {
+            let mut j = i;
+            let mut segs = vec![String::new()];
+            while j < chars.len() {
+                if is_word(chars[j]) {
+                    segs.last_mut().unwrap().push(chars[j]);
+                    j += 1;
+                } else if chars[j] == ':' && chars.get(j + 1) == Some(&':') {
+                    segs.push(String::new());
+                    j += 2;
+                } else {
+                    break;
+                }
+            }
+            if segs.len() > 1 && ["crate", "super", "self", "camlens"].contains(&segs[0].as_str())
+            {
+                segs.retain(|s| !s.is_empty());
+                out.push(segs);
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_imports_one_that_imports_it_back() {
+    let mut files = vec![];
+    rust_files(&src(), &mut files);
+    let known: BTreeSet<Module> = files.iter().map(|f| module_of(f)).collect();
+    let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
+    for f in &files {
+        let module = module_of(f);
+        let text = std::fs::read_to_string(f).unwrap();
+        // Unit tests may use anything of their module's.
+        let code = text.split("#[cfg(test)]").next().unwrap();
+        for p in paths(code) {
+            let p: Vec<&str> = p.iter().map(String::as_str).collect();
+            if let Some(t) = resolve(&known, &module, &p)
+                && t != module
+            {
+                edges.entry(module.clone()).or_default().insert(t);
+            }
+        }
+    }
+    let mut cycles = vec![];
+    for (a, targets) in &edges {
+        for b in targets {
+            if a < b && edges.get(b).is_some_and(|t| t.contains(a)) {
+                cycles.push(format!("{} <-> {}", a.join("/"), b.join("/")));
+            }
+        }
+    }
+    let imports: usize = edges.values().map(BTreeSet::len).sum();
+    assert!(imports > 50, "the scan found {imports} imports: too few to be right");
+    assert!(cycles.is_empty(), "modules that import each other: {cycles:?}");
+}
+
+#[test]
+fn no_source_file_is_over_500_lines() {
+    let mut files = vec![];
+    rust_files(&src(), &mut files);
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f).unwrap().lines().count();
+            (n > 500).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "{long:?}");
+}
