@@ -94,7 +94,13 @@ fn a_bad_model_file_is_one_clear_sentence() {
 #[test]
 fn an_output_folder_that_cannot_be_made_says_so() {
     let out = camlens()
-        .args(["explain", "--methods", "gradcam", "--out", "/proc/camlens-no"])
+        .args([
+            "explain",
+            "--methods",
+            "gradcam",
+            "--out",
+            "/proc/camlens-no",
+        ])
         .arg(asset("samples/coffee.png"))
         .output()
         .unwrap();

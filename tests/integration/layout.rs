@@ -114,8 +114,7 @@ fn paths(text: &str) -> Vec<Vec<String>> {
                     break;
                 }
             }
-            if segs.len() > 1 && ["crate", "super", "self", "camlens"].contains(&segs[0].as_str())
-            {
+            if segs.len() > 1 && ["crate", "super", "self", "camlens"].contains(&segs[0].as_str()) {
                 segs.retain(|s| !s.is_empty());
                 out.push(segs);
             }
@@ -156,8 +155,14 @@ fn no_module_imports_one_that_imports_it_back() {
         }
     }
     let imports: usize = edges.values().map(BTreeSet::len).sum();
-    assert!(imports > 50, "the scan found {imports} imports: too few to be right");
-    assert!(cycles.is_empty(), "modules that import each other: {cycles:?}");
+    assert!(
+        imports > 50,
+        "the scan found {imports} imports: too few to be right"
+    );
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other: {cycles:?}"
+    );
 }
 
 #[test]
