@@ -11,7 +11,7 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error(
-        "{path} is not a weights file: expected a PyTorch checkpoint (.pth/.pt, zip or legacy) or a .safetensors file, found {found}"
+        "{path} is not a weights file: expected a PyTorch checkpoint (.pth/.pt, zip or legacy), a .safetensors file or an ONNX model (.onnx), found {found}"
     )]
     NotWeights { path: PathBuf, found: String },
     #[error(

@@ -26,7 +26,9 @@ impl Purpose {
         let d = rfd::AsyncFileDialog::new();
         match self {
             Purpose::OpenFiles => d.add_filter("images", &IMAGE_EXTENSIONS),
-            Purpose::LoadWeights => d.add_filter("weights", &["pth", "pt", "safetensors", "bin"]),
+            Purpose::LoadWeights => {
+                d.add_filter("models", &["onnx", "pth", "pt", "safetensors", "bin"])
+            }
             Purpose::ExportCard(m) => d.set_file_name(format!("{}.png", m.file_id())),
             Purpose::ExportSheet => d.set_file_name("comparison.png"),
             Purpose::OpenFolder | Purpose::BatchExport => d,
@@ -124,8 +126,8 @@ fn unavailable_message(purpose: Purpose) -> String {
              command line (camlens photo.jpg)."
         }
         Purpose::LoadWeights => {
-            "Use the weights file from the command line instead (camlens explain --model \
-             FILE …); the app keeps its current model."
+            "Name the model on the command line instead (camlens app --model FILE …); the \
+             app keeps its current model."
         }
         Purpose::ExportCard(_) | Purpose::ExportSheet | Purpose::BatchExport => {
             "Export from the command line instead: camlens explain IMAGES --out DIR [--grid]."

@@ -41,7 +41,11 @@ impl eframe::App for CamlensApp {
 
 /// Opens the window: the built-in model and the bundled samples (plus `paths`), the first image
 /// already being explained.
-pub fn run_app(compute: crate::device::Compute, paths: Vec<PathBuf>) -> crate::Result<()> {
+pub fn run_app(
+    compute: crate::device::Compute,
+    paths: Vec<PathBuf>,
+    model: Option<PathBuf>,
+) -> crate::Result<()> {
     let label = compute.backend.to_string();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -71,10 +75,13 @@ pub fn run_app(compute: crate::device::Compute, paths: Vec<PathBuf>) -> crate::R
         options,
         Box::new(move |cc| {
             let ctx = cc.egui_ctx.clone();
-            let settings = cc
+            let mut settings = cc
                 .storage
                 .and_then(|s| eframe::get_value::<Settings>(s, "settings"))
                 .unwrap_or_default();
+            if model.is_some() {
+                settings.weights = model;
+            }
             let worker = worker::Worker::start(compute, move || ctx.request_repaint());
             let mut app = CamlensApp::new(Box::new(worker), label, settings);
             if paths.is_empty() {

@@ -133,7 +133,7 @@ pub fn run(
         let x = Tensor::<4>::from_data(TensorData::new(data, [b, 3, size, size]), &s.model.device);
         let f = s.model.net.features(x, s.layer);
         let a = f.activation.autodiff().require_grad();
-        let logits = s.model.net.head(a.clone(), f.context.as_ref(), s.layer);
+        let logits = s.model.net.head(a.clone(), &f.context, s.layer);
         let grads = logits.slice([0..b, class..class + 1]).sum().backward();
         let g = a
             .grad(&grads)

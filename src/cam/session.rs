@@ -41,11 +41,9 @@ impl<'m> Session<'m> {
         let x = Tensor::<4>::from_data(TensorData::new(input.clone(), [1, 3, s, s]), &model.device);
         let features = model.net.features(x.clone(), layer);
         let [_, k, h, w] = features.activation.dims();
-        let logits = model.net.head(
-            features.activation.clone(),
-            features.context.as_ref(),
-            layer,
-        );
+        let logits = model
+            .net
+            .head(features.activation.clone(), &features.context, layer);
         let probs = to_vec(softmax(logits.clone(), 1))?;
         let logits = to_vec(logits)?;
         let activations = to_vec(features.activation.clone())?;
@@ -90,7 +88,7 @@ impl<'m> Session<'m> {
             let logits = self
                 .model
                 .net
-                .head(a.clone(), self.features.context.as_ref(), self.layer);
+                .head(a.clone(), &self.features.context, self.layer);
             let score = logits.slice([0..1, class..class + 1]).sum();
             let grads = score.backward();
             let g = a

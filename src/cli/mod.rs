@@ -37,7 +37,8 @@ enum Command {
         /// Image files (PNG, JPEG, BMP, WebP, GIF, TIFF).
         #[arg(required = true)]
         images: Vec<PathBuf>,
-        /// `lite0` for the built-in EfficientNet-Lite0, or a torchvision weights file.
+        /// `lite0` for the built-in EfficientNet-Lite0, a weights file (.pth, .pt,
+        /// .safetensors) or an ONNX model (.onnx).
         #[arg(long, default_value = "lite0")]
         model: String,
         /// How many classes to print per image.
@@ -58,6 +59,9 @@ enum Command {
     App {
         /// Images to open ("Open with camlens" passes them here).
         images: Vec<PathBuf>,
+        /// The model to start with (an .onnx file or weights); default: the last one used.
+        #[arg(long)]
+        model: Option<PathBuf>,
     },
     /// Explain the bundled sample photos with the built-in model, writing comparison sheets
     /// (what `camlens` alone does where no window can open).
@@ -74,7 +78,10 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     camlens::device::tune_allocator();
     let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));
-    let command = cli.command.unwrap_or(Command::App { images: vec![] });
+    let command = cli.command.unwrap_or(Command::App {
+        images: vec![],
+        model: None,
+    });
     match run(cli.device, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -112,12 +119,12 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         } => predict(&compute, &images, &model, top, json),
         Command::Explain(args) => explain::explain(&compute, args),
         Command::Demo => explain::demo(&compute),
-        Command::App { images } => {
+        Command::App { images, model } => {
             let has_display = std::env::var_os("DISPLAY").is_some()
                 || std::env::var_os("WAYLAND_DISPLAY").is_some()
                 || cfg!(not(target_os = "linux"));
             if has_display {
-                camlens::app::run_app(compute, images)
+                camlens::app::run_app(compute, images, model)
             } else {
                 eprintln!("camlens: no display to open a window on; running the demo instead");
                 explain::demo(&compute)

@@ -4,7 +4,7 @@
 
 pub use super::layers::Act;
 use super::layers::{Conv, Linear};
-use super::{Features, LayerInfo, Network};
+use super::network::{Context, Features, LayerInfo, Network};
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
@@ -144,11 +144,11 @@ impl Network for Cnn {
         let a = self.blocks[..=end].iter().fold(x, |x, b| b.forward(x));
         Features {
             activation: a,
-            context: None,
+            context: Context::None,
         }
     }
 
-    fn head(&self, activation: Tensor<4>, _context: Option<&Tensor<3>>, layer: usize) -> Tensor<2> {
+    fn head(&self, activation: Tensor<4>, _context: &Context, layer: usize) -> Tensor<2> {
         let start = self.taps[layer].1 + 1;
         let a = self.blocks[start..]
             .iter()

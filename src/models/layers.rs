@@ -141,6 +141,21 @@ impl Loader<'_> {
     }
 }
 
+/// Number of classes from a head weight `[classes, features]`.
+pub fn head_classes(map: &WeightMap, name: &str, d_in: usize, model: &str) -> Result<usize> {
+    match map.shape(name) {
+        Some([c, d]) if *d == d_in && *c > 0 => Ok(*c),
+        other => Err(Error::WeightMismatch {
+            model: model.to_string(),
+            expected: format!("a classifier '{name}' of shape [classes, {d_in}]"),
+            found: match other {
+                Some(s) => format!("shape {s:?}"),
+                None => "no such tensor".into(),
+            },
+        }),
+    }
+}
+
 /// How a convolution pads: PyTorch's symmetric padding, or TensorFlow's "SAME", which on stride 2
 /// puts the extra row and column at the bottom and right (EfficientNet-Lite was trained with it).
 #[derive(Debug, Clone, Copy)]

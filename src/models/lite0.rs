@@ -3,8 +3,9 @@
 //! checkpoint (`_conv_stem`, `_blocks.N._depthwise_conv`, …).
 
 use super::cnn::{Act, Block, Classifier, Cnn};
+use super::layers::head_classes;
 use super::layers::{Loader, Padding};
-use super::{LayerInfo, head_classes};
+use super::network::LayerInfo;
 use crate::error::Result;
 use crate::weights::WeightMap;
 use burn::tensor::Device;

@@ -6,10 +6,15 @@ pub mod cnn;
 pub mod im2col;
 pub mod layers;
 pub mod lite0;
+pub mod network;
+pub mod onnx;
 pub mod plane_conv;
 pub mod resnet;
+pub mod value;
 pub mod vgg;
 pub mod vit;
+
+pub use network::{Context, Features, LayerInfo, Network};
 
 use crate::error::{Error, Result};
 use crate::labels;
@@ -18,48 +23,14 @@ use crate::weights::WeightMap;
 use burn::tensor::{Device, Tensor};
 use std::path::Path;
 
-/// A layer one can explain, with its activation shape for the model's input size.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LayerInfo {
-    pub name: String,
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl std::fmt::Display for LayerInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} ({}×{}×{})",
-            self.name, self.channels, self.height, self.width
-        )
-    }
-}
-
-/// Activations at the target layer, plus what the head needs beside them (ViT's residual stream).
-#[derive(Debug, Clone)]
-pub struct Features {
-    pub activation: Tensor<4>,
-    pub context: Option<Tensor<3>>,
-}
-
-pub trait Network: Send + Sync + std::fmt::Debug {
-    fn layers(&self) -> Vec<LayerInfo>;
-    fn default_layer(&self) -> usize;
-    fn features(&self, x: Tensor<4>, layer: usize) -> Features;
-    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize) -> Tensor<2>;
-    /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
-    /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
-    fn peak_activation(&self) -> usize;
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     EfficientNetLite0,
     ResNet(usize),
     Vgg(usize, bool),
     VitB16,
+    /// A graph read from an ONNX file and run by camlens' interpreter.
+    Onnx,
     /// A network assembled in code rather than loaded from a file (tests, experiments).
     Custom,
 }
@@ -71,6 +42,7 @@ impl std::fmt::Display for Arch {
             Arch::ResNet(d) => write!(f, "ResNet-{d}"),
             Arch::Vgg(d, bn) => write!(f, "VGG-{d}{}", if *bn { "_bn" } else { "" }),
             Arch::VitB16 => write!(f, "ViT-B/16"),
+            Arch::Onnx => write!(f, "ONNX model"),
             Arch::Custom => write!(f, "custom network"),
         }
     }
@@ -125,6 +97,12 @@ impl Model {
     /// weights (`<stem>.labels.txt`, `<stem>.txt`, `labels.txt` or `classes.txt`: one name a line),
     /// else ImageNet's for 1000 classes, else the indices.
     pub fn from_file(path: &Path, device: &Device) -> Result<Self> {
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        {
+            return Self::from_onnx(path, device);
+        }
         let map = WeightMap::load(path)?;
         let arch = detect(&map).ok_or_else(|| Error::UnknownArchitecture {
             path: path.to_owned(),
@@ -151,17 +129,34 @@ impl Model {
                 let c = n.num_classes;
                 (Box::new(n), c, Preprocess::torchvision())
             }
-            Arch::Custom => unreachable!("detect() never answers Custom"),
+            Arch::Custom | Arch::Onnx => unreachable!("detect() answers neither"),
         };
         let classes = labels::for_weights(path, classes)?;
-        let file = path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default();
         Ok(Self {
             arch,
-            name: format!("{arch} ({file})"),
+            name: format!("{arch} ({})", file_name(path)),
             net,
+            preprocess,
+            classes,
+            device: device.clone(),
+            max_buffer_bytes: DEFAULT_MAX_BUFFER,
+        })
+    }
+
+    /// A classifier exported to ONNX, run by camlens' own interpreter; torchvision's
+    /// preprocessing at the graph's input size; class names as for weights files.
+    pub fn from_onnx(path: &Path, device: &Device) -> Result<Self> {
+        let net = onnx::OnnxNet::load(path, device)?;
+        log::info!("{}: {}", path.display(), net.batching);
+        let classes = labels::for_weights(path, net.num_classes)?;
+        let preprocess = Preprocess {
+            size: net.input_size as u32,
+            ..Preprocess::torchvision()
+        };
+        Ok(Self {
+            arch: Arch::Onnx,
+            name: format!("{} ({})", Arch::Onnx, file_name(path)),
+            net: Box::new(net),
             preprocess,
             classes,
             device: device.clone(),
@@ -208,7 +203,7 @@ impl Model {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let layer = self.net.default_layer();
         let f = self.net.features(x, layer);
-        self.net.head(f.activation, f.context.as_ref(), layer)
+        self.net.head(f.activation, &f.context, layer)
     }
 
     pub fn check_class(&self, class: usize) -> Result<()> {
@@ -261,17 +256,8 @@ pub fn detect(map: &WeightMap) -> Option<Arch> {
     None
 }
 
-/// Number of classes from a head weight `[classes, features]`.
-pub(crate) fn head_classes(map: &WeightMap, name: &str, d_in: usize, model: &str) -> Result<usize> {
-    match map.shape(name) {
-        Some([c, d]) if *d == d_in && *c > 0 => Ok(*c),
-        other => Err(Error::WeightMismatch {
-            model: model.to_string(),
-            expected: format!("a classifier '{name}' of shape [classes, {d_in}]"),
-            found: match other {
-                Some(s) => format!("shape {s:?}"),
-                None => "no such tensor".into(),
-            },
-        }),
-    }
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -1,8 +1,9 @@
 //! torchvision's ResNet-18/34 (basic blocks) and ResNet-50 (bottlenecks), with its key names.
 
 use super::cnn::{Act, Block, Classifier, Cnn};
+use super::layers::head_classes;
 use super::layers::{Loader, Padding};
-use super::{LayerInfo, head_classes};
+use super::network::LayerInfo;
 use crate::error::Result;
 use crate::weights::WeightMap;
 use burn::tensor::Device;

@@ -2,8 +2,9 @@
 //! target layer under torchvision's own index (`features.36` is VGG-19's last max-pool).
 
 use super::cnn::{Act, Block, Classifier, Cnn};
+use super::layers::head_classes;
 use super::layers::{Loader, Padding};
-use super::{LayerInfo, head_classes};
+use super::network::LayerInfo;
 use crate::error::Result;
 use crate::weights::WeightMap;
 use burn::tensor::Device;

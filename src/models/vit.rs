@@ -2,8 +2,9 @@
 //! patch tokens laid out as a 14×14 map (as pytorch-grad-cam's `reshape_transform` does); the head
 //! re-attaches the class token and the block's residual stream, which travel as context.
 
+use super::layers::head_classes;
 use super::layers::{LayerNorm, Linear, Loader};
-use super::{Features, LayerInfo, Network, head_classes};
+use super::network::{Context, Features, LayerInfo, Network};
 use crate::error::Result;
 use crate::weights::WeightMap;
 use burn::tensor::activation::{gelu, softmax};
@@ -159,14 +160,15 @@ impl Network for Vit {
             .reshape([b, DIM, GRID, GRID]);
         Features {
             activation: a,
-            context: Some(x),
+            context: Context::Residual(x),
         }
     }
 
-    fn head(&self, activation: Tensor<4>, context: Option<&Tensor<3>>, layer: usize) -> Tensor<2> {
-        let x = context
-            .expect("ViT features carry their residual stream")
-            .clone();
+    fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
+        let Context::Residual(x) = context else {
+            unreachable!("ViT features carry their residual stream")
+        };
+        let x = x.clone();
         let [b, n, _] = x.dims();
         let blk = &self.blocks[layer];
         let cls = blk.ln_1.forward(x.clone()).slice([0..b, 0..1, 0..DIM]);

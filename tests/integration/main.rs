@@ -10,4 +10,5 @@ mod formats;
 mod gpu_path;
 mod layout;
 mod lite0;
+mod onnx;
 mod reference_models;

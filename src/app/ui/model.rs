@@ -30,7 +30,7 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.label("loading…");
     }
     ui.horizontal(|ui| {
-        if ui.button("Load weights…").clicked() {
+        if ui.button("Open model…").clicked() {
             app.dialogs.ask(Purpose::LoadWeights, &mut app.errors);
         }
         if ui.button("Built-in model").clicked() {

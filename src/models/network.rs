@@ -1,0 +1,53 @@
+//! What the CAM code sees of a model: a list of layers one can explain, and the model split at
+//! one of them into `features` (input → activations) and `head` (activations → logits).
+
+use super::value::Value;
+use burn::tensor::Tensor;
+
+/// A layer one can explain, with its activation shape for the model's input size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerInfo {
+    pub name: String,
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl std::fmt::Display for LayerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({}×{}×{})",
+            self.name, self.channels, self.height, self.width
+        )
+    }
+}
+
+/// Activations at the target layer, plus what the head needs beside them.
+#[derive(Debug, Clone)]
+pub struct Features {
+    pub activation: Tensor<4>,
+    pub context: Context,
+}
+
+/// What crosses the split besides the activation.
+#[derive(Debug, Clone, Default)]
+pub enum Context {
+    #[default]
+    None,
+    /// ViT's residual stream (with the class token) at the target block.
+    Residual(Tensor<3>),
+    /// A graph's values computed before the split that nodes after it read (skip connections),
+    /// by value index.
+    Values(Vec<(usize, Value)>),
+}
+
+pub trait Network: Send + Sync + std::fmt::Debug {
+    fn layers(&self) -> Vec<LayerInfo>;
+    fn default_layer(&self) -> usize;
+    fn features(&self, x: Tensor<4>, layer: usize) -> Features;
+    fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2>;
+    /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
+    /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
+    fn peak_activation(&self) -> usize;
+}

@@ -1,0 +1,329 @@
+//! Any classifier exported to ONNX, run by camlens itself: `onnx-ir` (burn's parser) turns the
+//! file into typed nodes with their configs and constants, `ops.rs` compiles each node into an
+//! operation on burn tensors, and this file runs them in order. Because the graph is run here,
+//! it can be split at any node's output like the hand-written models: `features` runs the nodes
+//! up to the target layer, `head` the rest from the (possibly autodiff) activation, with the
+//! values that skip across the split (residual connections) handed over as context.
+
+mod ops;
+
+use super::network::{Context, Features, LayerInfo, Network};
+use super::value::Value;
+use crate::error::{Error, Result};
+use burn::tensor::{Device, Tensor, TensorData};
+use ops::Op;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// A layer one can explain: a node output with a spatial `[N, C, H, W]` layout.
+#[derive(Debug, Clone)]
+struct Layer {
+    info: LayerInfo,
+    /// The last node computed by `features`.
+    node: usize,
+    /// Its output's slot.
+    slot: usize,
+    /// Slots filled before the split that nodes after it read.
+    crossing: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct OnnxNet {
+    ops: Vec<Op>,
+    /// Constants (weights, shapes) by slot, filled before every run.
+    constants: Vec<(usize, Value)>,
+    slots: usize,
+    input: usize,
+    output: usize,
+    layers: Vec<Layer>,
+    default_layer: usize,
+    peak: usize,
+    /// Side of the square input the graph declares (or was given).
+    pub input_size: usize,
+    pub num_classes: usize,
+    /// How batches run, in words (a fixed batch of 1 relaxed, or a dynamic batch).
+    pub batching: String,
+}
+
+impl OnnxNet {
+    /// Parses `path` and compiles its graph for `device`; checks every node once on a blank
+    /// input, so that a graph camlens cannot run fails here with a sentence, not later.
+    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+        let bad = |detail: String| Error::Invalid(format!("{}: {detail}", path.display()));
+        let graph = onnx_ir::OnnxGraphBuilder::new()
+            .parse_file(path)
+            .map_err(|e| bad(format!("not a readable ONNX model ({e})")))?;
+        let [input] = graph.inputs.as_slice() else {
+            return Err(bad(format!(
+                "camlens explains models with one image input; this one has {} inputs ({})",
+                graph.inputs.len(),
+                names(&graph.inputs)
+            )));
+        };
+        let [output] = graph.outputs.as_slice() else {
+            return Err(bad(format!(
+                "camlens explains models with one output (the class scores); this one has {} ({})",
+                graph.outputs.len(),
+                names(&graph.outputs)
+            )));
+        };
+        let shape = input.ty.static_shape().cloned().unwrap_or_default();
+        let (batch, size) = match shape.as_slice() {
+            [b, Some(3), Some(h), Some(w)] if h == w => (*b, *h),
+            [_, Some(3), h, w] => {
+                return Err(bad(format!(
+                    "the input's spatial size is {} × {}; camlens needs a fixed square size",
+                    dim(*h),
+                    dim(*w)
+                )));
+            }
+            _ => {
+                return Err(bad(format!(
+                    "input '{}' is not an image batch [N, 3, H, W] (found {:?})",
+                    input.name, input.ty
+                )));
+            }
+        };
+        let relax_batch = batch == Some(1);
+        let mut slot_of: HashMap<String, usize> = HashMap::new();
+        let mut unnamed = 0;
+        let mut slot = |name: &str| -> usize {
+            // Constants embedded in a node have no name: each gets a slot of its own.
+            let key = match name {
+                "" => {
+                    unnamed += 1;
+                    format!("\u{0}{unnamed}")
+                }
+                name => name.to_string(),
+            };
+            let n = slot_of.len();
+            *slot_of.entry(key).or_insert(n)
+        };
+        let input_slot = slot(&input.name);
+        let mut constants = vec![];
+        let mut ops = vec![];
+        for node in &graph.nodes {
+            let mut inputs = vec![];
+            for arg in node.inputs() {
+                if arg.name.is_empty() && arg.value().is_none() {
+                    inputs.push(None); // an optional input left out
+                    continue;
+                }
+                let s = slot(&arg.name);
+                if let Some(data) = arg.value() {
+                    constants.push((s, ops::constant(data, device).map_err(&bad)?));
+                }
+                inputs.push(Some(s));
+            }
+            let outputs: Vec<usize> = node.outputs().iter().map(|a| slot(&a.name)).collect();
+            ops.push(Op::compile(node, inputs, outputs, relax_batch, device).map_err(&bad)?);
+        }
+        constants.sort_by_key(|(s, _)| *s);
+        constants.dedup_by_key(|(s, _)| *s);
+        let output_slot = slot(&output.name);
+        let mut net = OnnxNet {
+            ops,
+            constants,
+            slots: slot_of.len(),
+            input: input_slot,
+            output: output_slot,
+            layers: vec![],
+            default_layer: 0,
+            peak: 0,
+            input_size: size,
+            num_classes: 0,
+            batching: match batch {
+                Some(1) => "exported with a fixed batch of 1: run batched, the batch dimension \
+                            relaxed"
+                    .into(),
+                _ => "dynamic batch".into(),
+            },
+        };
+        // burn reports a shape mismatch by panicking; at load time that is the graph's fault,
+        // and a sentence for the user rather than the end of the program.
+        let survey = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| net.survey(device)));
+        match survey {
+            Ok(Ok(())) => Ok(net),
+            Ok(Err(e)) => Err(bad(e.to_string())),
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("an operation failed");
+                let why = why
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with("==="))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Err(bad(format!("the graph cannot run here: {why}")))
+            }
+        }
+    }
+
+    /// Runs the graph once on a blank image: every node is checked, every value's shape read,
+    /// the candidate layers listed and the class count taken from the output.
+    fn survey(&mut self, device: &Device) -> Result<()> {
+        let x = Tensor::<4>::from_data(
+            TensorData::new(
+                vec![0.0f32; 3 * self.input_size * self.input_size],
+                [1, 3, self.input_size, self.input_size],
+            ),
+            device,
+        );
+        let mut slots = self.fresh();
+        slots[self.input] = Some(Value::R4(x));
+        self.run(&mut slots, 0..self.ops.len())?;
+        let dims: Vec<Option<Vec<usize>>> =
+            slots.iter().map(|v| v.as_ref().map(Value::dims)).collect();
+        self.peak = dims
+            .iter()
+            .flatten()
+            .map(|d| d.iter().product::<usize>())
+            .max()
+            .unwrap_or(1);
+        let out = dims[self.output]
+            .clone()
+            .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
+        self.num_classes = match out.as_slice() {
+            [1, c] => *c,
+            other => {
+                return Err(Error::Invalid(format!(
+                    "the output has shape {other:?}; camlens needs class scores [N, classes]"
+                )));
+            }
+        };
+        let constant: Vec<bool> = (0..self.slots)
+            .map(|s| self.constants.iter().any(|(c, _)| *c == s))
+            .collect();
+        for (i, op) in self.ops.iter().enumerate() {
+            let Some(&slot) = op.outputs.first() else {
+                continue;
+            };
+            let Some([1, c, h, w]) = dims[slot].as_deref() else {
+                continue;
+            };
+            if *h < 2 || *w < 2 {
+                continue;
+            }
+            // Values made up to node i that a later node reads.
+            let made: std::collections::HashSet<usize> = std::iter::once(self.input)
+                .chain(
+                    self.ops[..=i]
+                        .iter()
+                        .flat_map(|o| o.outputs.iter().copied()),
+                )
+                .collect();
+            let mut crossing: Vec<usize> = self.ops[i + 1..]
+                .iter()
+                .flat_map(|o| o.inputs.iter().flatten().copied())
+                .filter(|s| *s != slot && made.contains(s) && !constant[*s])
+                .collect();
+            crossing.sort_unstable();
+            crossing.dedup();
+            self.layers.push(Layer {
+                info: LayerInfo {
+                    name: op.name.clone(),
+                    channels: *c,
+                    height: *h,
+                    width: *w,
+                },
+                node: i,
+                slot,
+                crossing,
+            });
+        }
+        if self.layers.is_empty() {
+            return Err(Error::Invalid(
+                "no node output has a spatial [N, C, H, W] layout to explain".into(),
+            ));
+        }
+        // The last spatial activation: the one global pooling (or the classifier) reads.
+        self.default_layer = self.layers.len() - 1;
+        Ok(())
+    }
+
+    fn fresh(&self) -> Vec<Option<Value>> {
+        let mut slots = vec![None; self.slots];
+        for (s, v) in &self.constants {
+            slots[*s] = Some(v.clone());
+        }
+        slots
+    }
+
+    fn run(&self, slots: &mut [Option<Value>], range: std::ops::Range<usize>) -> Result<()> {
+        for op in &self.ops[range] {
+            op.run(slots)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `range` of the nodes; a failure here was not seen on the blank input at load time.
+    fn run_checked(&self, slots: &mut [Option<Value>], range: std::ops::Range<usize>) {
+        if let Err(e) = self.run(slots, range) {
+            panic!("ONNX graph failed on an input its load-time check passed: {e}");
+        }
+    }
+}
+
+impl Network for OnnxNet {
+    fn layers(&self) -> Vec<LayerInfo> {
+        self.layers.iter().map(|l| l.info.clone()).collect()
+    }
+
+    fn default_layer(&self) -> usize {
+        self.default_layer
+    }
+
+    fn features(&self, x: Tensor<4>, layer: usize) -> Features {
+        let l = &self.layers[layer];
+        let mut slots = self.fresh();
+        slots[self.input] = Some(Value::R4(x));
+        self.run_checked(&mut slots, 0..l.node + 1);
+        let activation = slots[l.slot]
+            .take()
+            .and_then(|v| v.to_rank::<4>().ok())
+            .expect("a layer's output is [N, C, H, W]");
+        let context = l
+            .crossing
+            .iter()
+            .filter_map(|&s| Some((s, slots[s].take()?)))
+            .collect();
+        Features {
+            activation,
+            context: Context::Values(context),
+        }
+    }
+
+    fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
+        let l = &self.layers[layer];
+        let mut slots = self.fresh();
+        if let Context::Values(values) = context {
+            for (s, v) in values {
+                slots[*s] = Some(v.clone());
+            }
+        }
+        slots[l.slot] = Some(Value::R4(activation));
+        self.run_checked(&mut slots, l.node + 1..self.ops.len());
+        slots[self.output]
+            .take()
+            .and_then(|v| v.to_rank::<2>().ok())
+            .expect("the output is [N, classes]")
+    }
+
+    fn peak_activation(&self) -> usize {
+        self.peak
+    }
+}
+
+fn names(args: &[onnx_ir::Argument]) -> String {
+    args.iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn dim(d: Option<usize>) -> String {
+    d.map_or("dynamic".into(), |d| d.to_string())
+}

@@ -1,0 +1,206 @@
+//! ONNX models run by camlens' interpreter against onnxruntime (tools/make_onnx_fixtures.py),
+//! split at their layers, explained, and refused with one sentence where they cannot run.
+
+use crate::common::*;
+use burn::tensor::{Tensor, TensorData};
+use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::models::{Arch, Model};
+use camlens::tensor_io::to_vec;
+
+#[derive(serde::Deserialize)]
+struct Intermediate {
+    shape: Vec<usize>,
+    first: Vec<f32>,
+}
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    logits: Vec<Vec<f32>>,
+    intermediates: std::collections::HashMap<String, Intermediate>,
+    fc_w: Vec<Vec<f32>>,
+}
+
+fn reference(name: &str) -> Reference {
+    let path = fixture(&format!("onnx/{name}.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn open(name: &str) -> Model {
+    Model::from_file(&fixture(&format!("onnx/{name}.onnx")), &cpu()).unwrap()
+}
+
+/// The fixture script's batch: the formula input and its mirror image.
+fn batch() -> Vec<f32> {
+    let x = input(&[3, 32, 32]);
+    let mut mirrored = x.clone();
+    for row in mirrored.chunks_mut(32) {
+        row.reverse();
+    }
+    [x, mirrored].concat()
+}
+
+fn x(model: &Model) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(batch(), [2, 3, 32, 32]), &model.device)
+}
+
+/// max |ours − theirs| over the range of theirs.
+fn rel(ours: &[f32], theirs: &[f32]) -> f32 {
+    assert_eq!(ours.len(), theirs.len());
+    let (lo, hi) = theirs
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    let diff = ours
+        .iter()
+        .zip(theirs)
+        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    diff / (hi - lo).max(f32::MIN_POSITIVE)
+}
+
+#[test]
+fn logits_and_layers_equal_onnxruntime() {
+    for name in ["tiny_cnn", "fixed_batch"] {
+        let model = open(name);
+        let r = reference(name);
+        assert_eq!(model.arch, Arch::Onnx);
+        assert_eq!(model.preprocess.size, 32);
+        assert_eq!(model.num_classes(), r.logits[0].len());
+        let logits = to_vec(model.forward(x(&model))).unwrap();
+        let e = rel(&logits, &r.logits.concat());
+        assert!(e <= 1e-4, "{name}: logits off by {e} of their range");
+        // Layers are named as the parser names nodes: their type and a counter.
+        for (tensor, node) in [
+            ("r1", "relu1"),
+            ("s1", "add1"),
+            ("r2", "relu2"),
+            ("sw", "mul1"),
+        ] {
+            let Some(want) = r.intermediates.get(tensor) else {
+                continue;
+            };
+            let layer = model.layer_index(Some(node)).unwrap();
+            let info = &model.layers()[layer];
+            assert_eq!(
+                [info.channels, info.height, info.width].to_vec(),
+                want.shape,
+                "{name}/{node}"
+            );
+            let f = model.net.features(x(&model), layer);
+            let got = to_vec(f.activation.slice([0..1])).unwrap();
+            let e = rel(&got, &want.first);
+            assert!(e <= 1e-4, "{name}/{node}: off by {e}");
+        }
+    }
+}
+
+#[test]
+fn the_default_layer_is_the_last_spatial_one_and_every_split_gives_the_same_logits() {
+    let model = open("tiny_cnn");
+    let layers = model.layers();
+    assert_eq!(layers[model.layer_index(None).unwrap()].name, "relu2");
+    let whole = to_vec(model.forward(x(&model))).unwrap();
+    // relu1's output also feeds the residual Add further on: it crosses the split as context.
+    for layer in 0..layers.len() {
+        let f = model.net.features(x(&model), layer);
+        let logits = to_vec(model.net.head(f.activation, &f.context, layer)).unwrap();
+        let e = rel(&logits, &whole);
+        assert!(e <= 1e-5, "split at {}: off by {e}", layers[layer].name);
+    }
+}
+
+#[test]
+fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
+    let model = open("tiny_cnn");
+    let r = reference("tiny_cnn");
+    let layer = model.layer_index(None).unwrap();
+    let mut s = Session::new(&model, input(&[3, 32, 32]), layer).unwrap();
+    let class = s.top_class();
+    // Behind relu2: global average pooling over 16×16, then the classifier, so
+    // ∂logit_c/∂A_k is fc.w[c][k] / 256 everywhere, and GradCAM's weights are exactly that.
+    let r_gc = explain(
+        &mut s,
+        Method::GradCam,
+        class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    let want: Vec<f32> = r.fc_w[class].iter().map(|w| w / 256.0).collect();
+    let e = rel(r_gc.weights.as_ref().unwrap(), &want);
+    assert!(e <= 1e-5, "GradCAM weights off by {e}");
+    for m in [Method::GradCamPlusPlus, Method::XGradCam, Method::LayerCam] {
+        let out = explain(&mut s, m, class, &Options::default(), &Monitor::new()).unwrap();
+        assert!(out.map.data.iter().all(|v| (0.0..=1.0).contains(v)), "{m}");
+    }
+    let mut run = |batch| {
+        let o = Options {
+            batch_size: Some(batch),
+            ..Options::default()
+        };
+        explain(&mut s, Method::ScoreCamPlusPlus, class, &o, &Monitor::new()).unwrap()
+    };
+    let (a, b) = (run(3), run(16));
+    assert!(rel(&a.raw.data, &b.raw.data) < 1e-5);
+    assert!(!a.flat);
+}
+
+#[test]
+fn what_cannot_run_is_one_sentence() {
+    let err = |path: &std::path::Path| Model::from_file(path, &cpu()).unwrap_err().to_string();
+    let e = err(&fixture("onnx/unsupported.onnx"));
+    assert!(e.contains("operator Cos (node 'cos1')"), "{e}");
+    assert!(e.contains("camlens runs:"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let truncated = dir.path().join("truncated.onnx");
+    let bytes = std::fs::read(fixture("onnx/tiny_cnn.onnx")).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let e = err(&truncated);
+    assert!(
+        e.contains("truncated.onnx") && e.contains("not a readable ONNX model"),
+        "{e}"
+    );
+    assert!(!e.contains('\n'), "{e}");
+}
+
+#[test]
+fn the_cli_predicts_and_lists_layers_of_an_onnx_file() {
+    let model = fixture("onnx/tiny_cnn.onnx");
+    let out = camlens()
+        .args(["layers", "--model"])
+        .arg(&model)
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("* relu2 (16×16×16)"), "{text}");
+    assert!(text.contains("relu1 (8×32×32)"), "{text}");
+    let out = camlens()
+        .args(["predict", "--json", "--top", "3", "--model"])
+        .arg(&model)
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["top"].as_array().unwrap().len(), 3);
+    let dir = tempfile::tempdir().unwrap();
+    let out = camlens()
+        .args([
+            "explain",
+            "--methods",
+            "gradcam,scorecam++",
+            "--layer",
+            "add1",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--out")
+        .arg(dir.path())
+        .arg(asset("samples/coffee.png"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    for m in ["gradcam", "scorecampp"] {
+        let img = image::open(dir.path().join(format!("coffee.{m}.png"))).unwrap();
+        assert_eq!((img.width(), img.height()), (600, 400), "{m}");
+    }
+}

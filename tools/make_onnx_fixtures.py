@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Small ONNX classifiers built operator by operator with `onnx.helper`, and their outputs from
+onnxruntime, for camlens' ONNX interpreter tests (tests/fixtures/onnx/). No PyTorch needed:
+
+    pip install onnx onnxruntime numpy
+    python3 tools/make_onnx_fixtures.py
+
+Each model reads a [N, 3, 32, 32] float input. The reference input is the fixture formula of
+tests/integration/common.rs (`input`): x_j = 1.5 sin(0.0131 j + 0.5) over the flattened
+[3, 32, 32] tensor, repeated for a batch of 2 with the second image mirrored, so a mix-up of
+batch items shows. Written per model: `<name>.onnx` and `<name>.json` with the logits of both
+images and, for each named intermediate output, its values for the first image.
+"""
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "onnx")
+rng = np.random.default_rng(7)
+
+
+def weight(name, shape, scale=None):
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    scale = scale if scale is not None else np.sqrt(2.0 / fan_in)
+    return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+
+def bn(prefix, c):
+    return [
+        numpy_helper.from_array((1.0 + 0.2 * rng.standard_normal(c)).astype(np.float32), prefix + ".scale"),
+        numpy_helper.from_array((0.1 * rng.standard_normal(c)).astype(np.float32), prefix + ".bias"),
+        numpy_helper.from_array((0.1 * rng.standard_normal(c)).astype(np.float32), prefix + ".mean"),
+        numpy_helper.from_array((1.0 + 0.5 * rng.random(c)).astype(np.float32), prefix + ".var"),
+    ]
+
+
+def reference_input():
+    j = np.arange(3 * 32 * 32, dtype=np.float64)
+    x = (1.5 * np.sin(0.0131 * j + 0.5)).astype(np.float32).reshape(1, 3, 32, 32)
+    return np.concatenate([x, x[:, :, :, ::-1]], axis=0).copy()
+
+
+def tiny_cnn():
+    """A MobileNet/ResNet-like stem: Conv+BN+Relu, a depthwise Conv with Clip (ReLU6), a 1×1
+    expansion with HardSwish, a residual Add, MaxPool, GlobalAveragePool, Flatten, Gemm."""
+    n = helper.make_node
+    inits = [
+        weight("c1.w", [8, 3, 3, 3]), *bn("bn1", 8),
+        weight("dw.w", [8, 1, 3, 3]), weight("dw.b", [8], 0.1),
+        weight("pw.w", [8, 8, 1, 1]), weight("pw.b", [8], 0.1),
+        weight("c2.w", [16, 8, 3, 3]), weight("c2.b", [16], 0.1),
+        weight("fc.w", [10, 16], 0.3), weight("fc.b", [10], 0.1),
+        numpy_helper.from_array(np.array(0.0, np.float32), "zero"),
+        numpy_helper.from_array(np.array(6.0, np.float32), "six"),
+    ]
+    nodes = [
+        n("Conv", ["x", "c1.w"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv1"),
+        n("BatchNormalization", ["c1", "bn1.scale", "bn1.bias", "bn1.mean", "bn1.var"], ["b1"], epsilon=1e-5, name="bn1"),
+        n("Relu", ["b1"], ["r1"], name="relu1"),
+        n("Conv", ["r1", "dw.w", "dw.b"], ["d1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], group=8, name="dwconv"),
+        n("Clip", ["d1", "zero", "six"], ["d1c"], name="relu6"),
+        n("Conv", ["d1c", "pw.w", "pw.b"], ["p1"], kernel_shape=[1, 1], name="pwconv"),
+        n("HardSwish", ["p1"], ["h1"], name="hswish"),
+        n("Add", ["h1", "r1"], ["s1"], name="residual"),
+        n("MaxPool", ["s1"], ["m1"], kernel_shape=[2, 2], strides=[2, 2], name="pool"),
+        n("Conv", ["m1", "c2.w", "c2.b"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv2"),
+        n("Relu", ["c2"], ["r2"], name="relu2"),
+        n("GlobalAveragePool", ["r2"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "tiny_cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r1", "s1", "r2"]
+
+
+def fixed_batch():
+    """As exporters write by default: a batch fixed at 1, and a Reshape to [1, -1] before the
+    classifier (which camlens relaxes to run batched)."""
+    n = helper.make_node
+    inits = [
+        weight("c.w", [6, 3, 3, 3]), weight("c.b", [6], 0.1),
+        weight("fc.w", [6, 5], 0.3), weight("fc.b", [5], 0.1),
+        numpy_helper.from_array(np.array([1, -1], np.int64), "flat"),
+    ]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1], name="conv"),
+        n("Sigmoid", ["c"], ["sg"], name="gate"),
+        n("Mul", ["c", "sg"], ["sw"], name="swish"),
+        n("ReduceMean", ["sw"], ["m"], axes=[2, 3], keepdims=1, name="mean"),
+        n("Reshape", ["m", "flat"], ["f"], name="reshape"),
+        n("MatMul", ["f", "fc.w"], ["mm"], name="matmul"),
+        n("Add", ["mm", "fc.b"], ["logits"], name="bias"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "fixed_batch",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 5])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), ["sw"]
+
+
+def unsupported():
+    """A graph with an operator camlens does not run (Cos), to check the message."""
+    n = helper.make_node
+    nodes = [
+        n("Cos", ["x"], ["c"], name="odd_cosine"),
+        n("GlobalAveragePool", ["c"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["logits"], name="flatten"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "unsupported",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def write(name, model, intermediates):
+    onnx.checker.check_model(model)
+    path = os.path.join(OUT, name + ".onnx")
+    onnx.save(model, path)
+    # Expose the intermediates as outputs of a copy, for onnxruntime only.
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    for t in intermediates:
+        probe.graph.output.append(helper.make_tensor_value_info(t, TensorProto.FLOAT, None))
+    sess = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = reference_input()
+    if model.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 1:
+        # A fixed batch of 1: one image at a time.
+        per = [sess.run(["logits", *intermediates], {"x": x[i:i + 1]}) for i in range(len(x))]
+        outs = [np.concatenate([p[k] for p in per]) for k in range(len(per[0]))]
+    else:
+        outs = sess.run(["logits", *intermediates], {"x": x})
+    ref = {
+        "logits": outs[0].tolist(),
+        "intermediates": {t: {"shape": list(v.shape[1:]), "first": v[0].ravel().tolist()}
+                          for t, v in zip(intermediates, outs[1:])},
+        # The classifier's weights [classes, features], for the gradient checks.
+        "fc_w": next((numpy_helper.to_array(i) for i in model.graph.initializer if i.name == "fc.w")).tolist(),
+    }
+    with open(os.path.join(OUT, name + ".json"), "w") as f:
+        json.dump(ref, f)
+    print(f"{path}: logits {np.round(outs[0][0][:4], 4)} …")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    write("tiny_cnn", *tiny_cnn())
+    write("fixed_batch", *fixed_batch())
+    m = unsupported()
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(OUT, "unsupported.onnx"))
