@@ -43,7 +43,7 @@ print("Rerun: `tools/bench_cpu.sh` on a CPU machine; `tools/gpu_check.sh` on a G
 print("script's header); then `python3 tools/bench_report.py > BENCHMARKS.md`.\n")
 for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours-cpu-*.json"),
                        ("GPU", "bench/gpu-*/ours-gpu-*.json")]:
-    files = sorted(glob.glob(os.path.join(ROOT, pattern)))
+    files = sorted(f for f in glob.glob(os.path.join(ROOT, pattern)) if "-onnx-" not in f)
     if not files:
         continue
     print(f"## {title}\n")
@@ -57,3 +57,21 @@ for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours
         print("camlens alone (first run = shader compilation and autotuning on a GPU):\n")
         print(ours_rows(ours))
         print()
+
+onnx = os.path.join(ROOT, "bench/ours-cpu-onnx-resnet18.json")
+if os.path.exists(onnx):
+    d = json.load(open(onnx))
+    by = {}
+    for r in d["rows"]:
+        kind = "onnx" if r["model"].startswith("ONNX") else "native"
+        by.setdefault(r["method"], {})[kind] = r["median_ms"]
+    print("## The ONNX interpreter against the native path (ResNet-18, CPU)\n")
+    print("The same seeded torchvision ResNet-18 as a `.pth` (camlens' hand-written ResNet) and as")
+    print("an ONNX export (camlens' interpreter), in one `camlens bench` run on one machine")
+    print(f"(`tools/bench_onnx.sh`; {d['device']}). Medians of {d['rows'][0]['runs']} runs.\n")
+    print("| method | native ms | ONNX ms | ONNX / native |")
+    print("|---|---:|---:|---:|")
+    for method, v in by.items():
+        if "native" in v and "onnx" in v:
+            print(f"| {method} | {v['native']:.1f} | {v['onnx']:.1f} | {v['onnx'] / v['native']:.2f} |")
+    print()

@@ -111,6 +111,39 @@ def fixed_batch():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), ["sw"]
 
 
+def channels_last():
+    """ConvNeXt's pattern: a channels-last stretch (Transpose, LayerNormalization over the last
+    axis, a MatMul over channels) between two channels-first maps."""
+    n = helper.make_node
+    inits = [
+        weight("c.w", [8, 3, 3, 3]), weight("c.b", [8], 0.1),
+        weight("ln.g", [8], 0.3), weight("ln.b", [8], 0.1),
+        weight("pw.w", [8, 8], 0.3),
+        weight("fc.w", [4, 8], 0.3), weight("fc.b", [4], 0.1),
+    ]
+    for i in inits[2:4]:
+        i.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(i) + (1.0 if i.name == "ln.g" else 0.0), i.name))
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv"),
+        n("Transpose", ["c"], ["t"], perm=[0, 2, 3, 1], name="to_nhwc"),
+        n("LayerNormalization", ["t", "ln.g", "ln.b"], ["ln"], axis=-1, epsilon=1e-6, name="norm"),
+        n("MatMul", ["ln", "pw.w"], ["pw"], name="pointwise"),
+        n("Transpose", ["pw"], ["back"], perm=[0, 3, 1, 2], name="to_nchw"),
+        n("Add", ["back", "c"], ["s"], name="residual"),
+        n("GlobalAveragePool", ["s"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "channels_last",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 4])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["s"]
+
+
 def unsupported():
     """A graph with an operator camlens does not run (Cos), to check the message."""
     n = helper.make_node
@@ -161,6 +194,7 @@ if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     write("tiny_cnn", *tiny_cnn())
     write("fixed_batch", *fixed_batch())
+    write("channels_last", *channels_last())
     m = unsupported()
     onnx.checker.check_model(m)
     onnx.save(m, os.path.join(OUT, "unsupported.onnx"))

@@ -36,7 +36,7 @@ pub enum Context {
     #[default]
     None,
     /// ViT's residual stream (with the class token) at the target block.
-    Residual(Tensor<3>),
+    Residual(Box<Tensor<3>>),
     /// A graph's values computed before the split that nodes after it read (skip connections),
     /// by value index.
     Values(Vec<(usize, Value)>),

@@ -160,7 +160,7 @@ impl Network for Vit {
             .reshape([b, DIM, GRID, GRID]);
         Features {
             activation: a,
-            context: Context::Residual(x),
+            context: Context::Residual(Box::new(x)),
         }
     }
 
@@ -168,7 +168,7 @@ impl Network for Vit {
         let Context::Residual(x) = context else {
             unreachable!("ViT features carry their residual stream")
         };
-        let x = x.clone();
+        let x = (**x).clone();
         let [b, n, _] = x.dims();
         let blk = &self.blocks[layer];
         let cls = blk.ln_1.forward(x.clone()).slice([0..b, 0..1, 0..DIM]);

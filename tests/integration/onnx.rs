@@ -58,7 +58,7 @@ fn rel(ours: &[f32], theirs: &[f32]) -> f32 {
 
 #[test]
 fn logits_and_layers_equal_onnxruntime() {
-    for name in ["tiny_cnn", "fixed_batch"] {
+    for name in ["tiny_cnn", "fixed_batch", "channels_last"] {
         let model = open(name);
         let r = reference(name);
         assert_eq!(model.arch, Arch::Onnx);
@@ -73,6 +73,7 @@ fn logits_and_layers_equal_onnxruntime() {
             ("s1", "add1"),
             ("r2", "relu2"),
             ("sw", "mul1"),
+            ("s", "add1"),
         ] {
             let Some(want) = r.intermediates.get(tensor) else {
                 continue;
@@ -85,10 +86,22 @@ fn logits_and_layers_equal_onnxruntime() {
                 "{name}/{node}"
             );
             let f = model.net.features(x(&model), layer);
-            let got = to_vec(f.activation.slice([0..1])).unwrap();
+            let got = to_vec(f.activation.narrow(0, 0, 1)).unwrap();
             let e = rel(&got, &want.first);
             assert!(e <= 1e-4, "{name}/{node}: off by {e}");
         }
+    }
+}
+
+#[test]
+fn channels_last_stretches_are_not_offered_as_maps() {
+    // conv → NHWC → LayerNorm → MatMul → NCHW → + conv: every layer offered is an 8×32×32 map;
+    // the channels-last values in between ([1, 32, 32, 8]) would read as 32 channels of 32×8.
+    let model = open("channels_last");
+    let layers = model.layers();
+    assert!(layers.len() >= 2, "{layers:?}");
+    for l in &layers {
+        assert_eq!((l.channels, l.height, l.width), (8, 32, 32), "{l}");
     }
 }
 
@@ -99,11 +112,11 @@ fn the_default_layer_is_the_last_spatial_one_and_every_split_gives_the_same_logi
     assert_eq!(layers[model.layer_index(None).unwrap()].name, "relu2");
     let whole = to_vec(model.forward(x(&model))).unwrap();
     // relu1's output also feeds the residual Add further on: it crosses the split as context.
-    for layer in 0..layers.len() {
+    for (layer, info) in layers.iter().enumerate() {
         let f = model.net.features(x(&model), layer);
         let logits = to_vec(model.net.head(f.activation, &f.context, layer)).unwrap();
         let e = rel(&logits, &whole);
-        assert!(e <= 1e-5, "split at {}: off by {e}", layers[layer].name);
+        assert!(e <= 1e-5, "split at {}: off by {e}", info.name);
     }
 }
 

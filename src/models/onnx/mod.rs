@@ -5,6 +5,7 @@
 //! up to the target layer, `head` the rest from the (possibly autodiff) activation, with the
 //! values that skip across the split (residual connections) handed over as context.
 
+mod compile;
 mod ops;
 
 use super::network::{Context, Features, LayerInfo, Network};
@@ -14,6 +15,13 @@ use burn::tensor::{Device, Tensor, TensorData};
 use ops::Op;
 use std::collections::HashMap;
 use std::path::Path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    ChannelsFirst,
+    ChannelsLast,
+    Other,
+}
 
 /// A layer one can explain: a node output with a spatial `[N, C, H, W]` layout.
 #[derive(Debug, Clone)]
@@ -111,7 +119,7 @@ impl OnnxNet {
                 }
                 let s = slot(&arg.name);
                 if let Some(data) = arg.value() {
-                    constants.push((s, ops::constant(data, device).map_err(&bad)?));
+                    constants.push((s, compile::constant(data, device).map_err(&bad)?));
                 }
                 inputs.push(Some(s));
             }
@@ -197,6 +205,7 @@ impl OnnxNet {
         let constant: Vec<bool> = (0..self.slots)
             .map(|s| self.constants.iter().any(|(c, _)| *c == s))
             .collect();
+        let layouts = self.layouts();
         for (i, op) in self.ops.iter().enumerate() {
             let Some(&slot) = op.outputs.first() else {
                 continue;
@@ -204,7 +213,9 @@ impl OnnxNet {
             let Some([1, c, h, w]) = dims[slot].as_deref() else {
                 continue;
             };
-            if *h < 2 || *w < 2 {
+            // Only channels-first maps for now: a channels-last stretch (ConvNeXt's blocks, Swin)
+            // would be read as the wrong axes.
+            if *h < 2 || *w < 2 || layouts[slot] != Layout::ChannelsFirst {
                 continue;
             }
             // Values made up to node i that a later node reads.
@@ -242,6 +253,30 @@ impl OnnxNet {
         // The last spatial activation: the one global pooling (or the classifier) reads.
         self.default_layer = self.layers.len() - 1;
         Ok(())
+    }
+
+    /// Which slots hold `[N, C, H, W]` maps: a Transpose to `[0, 2, 3, 1]` starts a channels-last
+    /// stretch and the reverse one ends it; other operations keep their first input's layout.
+    fn layouts(&self) -> Vec<Layout> {
+        let mut layout = vec![Layout::ChannelsFirst; self.slots];
+        for op in &self.ops {
+            let from = op
+                .inputs
+                .first()
+                .copied()
+                .flatten()
+                .map_or(Layout::ChannelsFirst, |s| layout[s]);
+            let out = match op.permutation() {
+                Some([0, 2, 3, 1]) => Layout::ChannelsLast,
+                Some([0, 3, 1, 2]) => Layout::ChannelsFirst,
+                Some(_) => Layout::Other,
+                None => from,
+            };
+            for &s in &op.outputs {
+                layout[s] = out;
+            }
+        }
+        layout
     }
 
     fn fresh(&self) -> Vec<Option<Value>> {

@@ -1,0 +1,305 @@
+//! Each ONNX node compiled into an operation on burn tensors. Weights are read once, here;
+//! convolutions go through `layers::Conv`, so on the CPU they use camlens' own im2col and
+//! depthwise kernels as the hand-written models do. What is not here is refused at load time
+//! with the operator's and the node's names.
+
+use super::super::layers::{Loader, Padding};
+use super::super::value::Value;
+use super::ops::{Arith, Kind, Op};
+use crate::weights::{RawTensor, WeightMap};
+use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor, TensorData};
+use onnx_ir::Node;
+use onnx_ir::node::padding::{AutoPad, PaddingConfig2d};
+
+/// The operators camlens runs, as ONNX names them (the README lists them too).
+pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
+    HardSwish, Tanh, Gelu, Erf, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool, \
+    ReduceMean over H and W, Flatten, Reshape (constant shape), Gemm, MatMul, Concat, Softmax, \
+    Transpose, LayerNormalization (last axis), Identity, Dropout, Constant";
+
+/// A constant of the graph (an initializer or a Constant node's value) as a float tensor.
+pub fn constant(data: TensorData, device: &Device) -> std::result::Result<Value, String> {
+    let shape = data.shape().to_vec();
+    let floats = host(Some(data)).ok_or("a constant camlens cannot read as numbers")?;
+    let shape = if shape.is_empty() { vec![1] } else { shape };
+    let t = Tensor::<1>::from_data(
+        TensorData::new(floats, [shape.iter().product::<usize>()]),
+        device,
+    );
+    Value::R1(t).reshape(&shape).map_err(|e| e.to_string())
+}
+
+/// A constant's values as floats, whatever its numeric type.
+fn host(data: Option<TensorData>) -> Option<Vec<f32>> {
+    data?.try_into_vec_as::<f32>().ok()
+}
+
+impl Op {
+    pub fn compile(
+        node: &Node,
+        inputs: Vec<Option<usize>>,
+        outputs: Vec<usize>,
+        relax_batch: bool,
+        device: &Device,
+    ) -> std::result::Result<Op, String> {
+        let name = node.name().to_string();
+        let args = node.inputs();
+        let value = |i: usize| args.get(i).and_then(|a| a.value());
+        let weight = |i: usize| -> std::result::Result<(Vec<f32>, Vec<usize>), String> {
+            let data = value(i).ok_or_else(|| {
+                format!(
+                    "node '{name}' ({node_type:?}) needs constant weights",
+                    node_type = node.node_type()
+                )
+            })?;
+            let shape = data.shape().to_vec();
+            Ok((host(Some(data)).ok_or("unreadable weights")?, shape))
+        };
+        let kind = match node {
+            Node::Conv2d(n) => {
+                let c = &n.config;
+                let (w, shape) = weight(1)?;
+                let bias = host(value(2));
+                let [c_out, c_in_g, kh, kw] = shape[..] else {
+                    return Err(format!("node '{name}': a Conv weight of shape {shape:?}"));
+                };
+                let pads = pads(&c.padding, &c.auto_pad)?;
+                let square = kh == kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1];
+                let symmetric = pads.iter().all(|p| *p == pads[0]);
+                if square && symmetric {
+                    let mut map = WeightMap::default();
+                    map.tensors.insert(
+                        "w.weight".into(),
+                        RawTensor {
+                            shape: shape.clone(),
+                            data: w,
+                        },
+                    );
+                    if let Some(b) = bias {
+                        map.tensors.insert(
+                            "w.bias".into(),
+                            RawTensor {
+                                shape: vec![c_out],
+                                data: b,
+                            },
+                        );
+                    }
+                    let loader = Loader {
+                        map: &map,
+                        model: "ONNX model",
+                        device,
+                    };
+                    let conv = loader
+                        .conv(
+                            "w",
+                            None,
+                            c_in_g * c.groups,
+                            c_out,
+                            kh,
+                            c.stride[0],
+                            Padding::Symmetric(pads[0]),
+                            c.groups,
+                        )
+                        .map_err(|e| e.to_string())?;
+                    Kind::Conv(Box::new(conv))
+                } else {
+                    Kind::ConvGeneral {
+                        weight: Tensor::from_data(
+                            TensorData::new(w, [c_out, c_in_g, kh, kw]),
+                            device,
+                        ),
+                        bias: bias.map(|b| Tensor::from_data(TensorData::new(b, [c_out]), device)),
+                        options: ConvOptions {
+                            stride: c.stride,
+                            padding: [(pads[0], pads[2]), (pads[1], pads[3])],
+                            dilation: c.dilation,
+                            groups: c.groups,
+                        },
+                    }
+                }
+            }
+            Node::BatchNormalization(n) => {
+                let eps = match &n.config {
+                    onnx_ir::node::batch_norm::BatchNormConfig::Static(c) => c.epsilon,
+                    onnx_ir::node::batch_norm::BatchNormConfig::Runtime(c) => c.epsilon,
+                };
+                let get = |i| {
+                    host(value(i)).ok_or(format!(
+                        "node '{name}': BatchNormalization needs constant statistics"
+                    ))
+                };
+                let (gamma, beta, mean, var) = (get(1)?, get(2)?, get(3)?, get(4)?);
+                let scale: Vec<f32> = gamma
+                    .iter()
+                    .zip(&var)
+                    .map(|(g, v)| g / (v + eps as f32).sqrt())
+                    .collect();
+                let shift: Vec<f32> = beta
+                    .iter()
+                    .zip(&mean)
+                    .zip(&scale)
+                    .map(|((b, m), s)| b - m * s)
+                    .collect();
+                let c = scale.len();
+                Kind::BatchNorm {
+                    scale: Tensor::from_data(TensorData::new(scale, [c]), device),
+                    shift: Tensor::from_data(TensorData::new(shift, [c]), device),
+                }
+            }
+            Node::Relu(_) => Kind::Relu,
+            Node::Clip(n) => {
+                use onnx_ir::node::clip::ClipInput;
+                let bound = |b: &Option<ClipInput>| -> std::result::Result<Option<f32>, String> {
+                    match b {
+                        None => Ok(None),
+                        Some(ClipInput::Static(v)) => Ok(Some(*v as f32)),
+                        Some(ClipInput::Runtime(r)) => host(value(r.input_index))
+                            .and_then(|v| v.first().copied())
+                            .map(Some)
+                            .ok_or(format!("node '{name}': Clip bounds must be constants")),
+                    }
+                };
+                Kind::Clip(bound(&n.config.min)?, bound(&n.config.max)?)
+            }
+            Node::Sigmoid(_) => Kind::Sigmoid,
+            Node::HardSigmoid(n) => Kind::HardSigmoid(n.config.alpha as f32, n.config.beta as f32),
+            Node::HardSwish(_) => Kind::HardSwish,
+            Node::Tanh(_) => Kind::Tanh,
+            Node::Gelu(_) => Kind::Gelu,
+            Node::Erf(_) => Kind::Erf,
+            Node::Add(_) => Kind::Binary(Arith::Add),
+            Node::Sub(_) => Kind::Binary(Arith::Sub),
+            Node::Mul(_) => Kind::Binary(Arith::Mul),
+            Node::Div(_) => Kind::Binary(Arith::Div),
+            Node::MaxPool2d(n) => {
+                let c = &n.config;
+                let p = pads(&c.padding, &c.auto_pad)?;
+                Kind::MaxPool(MaxPoolOptions {
+                    kernel_size: c.kernel_size,
+                    stride: c.strides,
+                    padding: [(p[0], p[2]), (p[1], p[3])],
+                    dilation: c.dilation,
+                    ceil_mode: c.ceil_mode,
+                })
+            }
+            Node::AveragePool2d(n) => {
+                let c = &n.config;
+                let p = pads(&c.padding, &c.auto_pad)?;
+                if c.dilation != [1, 1] {
+                    return Err(format!(
+                        "node '{name}': AveragePool with dilation is not supported yet"
+                    ));
+                }
+                Kind::AvgPool(AvgPoolOptions {
+                    kernel_size: c.kernel_size,
+                    stride: c.strides,
+                    padding: [(p[0], p[2]), (p[1], p[3])],
+                    count_include_pad: c.count_include_pad,
+                    ceil_mode: c.ceil_mode,
+                })
+            }
+            Node::GlobalAveragePool(_) => Kind::GlobalAvgPool,
+            Node::ReduceMean(n) => {
+                use onnx_ir::node::reduce::ReduceAxes;
+                match &n.config.axes {
+                    ReduceAxes::Static(a)
+                        if n.config.keepdims && (a == &[2, 3] || a == &[3, 2]) =>
+                    {
+                        Kind::GlobalAvgPool
+                    }
+                    _ => {
+                        return Err(format!(
+                            "node '{name}': ReduceMean other than over H and W (keepdims) is not supported yet"
+                        ));
+                    }
+                }
+            }
+            Node::Flatten(n) => Kind::Flatten(n.config.axis),
+            Node::Reshape(n) => {
+                use onnx_ir::node::reshape::ReshapeInput;
+                let shape = match &n.config.shape {
+                    ReshapeInput::Static(s) => s.clone(),
+                    ReshapeInput::Runtime(r) => value(r.input_index)
+                        .and_then(|d| d.try_into_vec_as::<i64>().ok())
+                        .ok_or(format!("node '{name}': a Reshape whose shape is computed at run time is not supported yet"))?,
+                };
+                Kind::Reshape { shape, relax_batch }
+            }
+            Node::Linear(n) => {
+                let (w, shape) = weight(1)?;
+                let [a, b] = shape[..] else {
+                    return Err(format!("node '{name}': a Linear weight of shape {shape:?}"));
+                };
+                let w = Tensor::<2>::from_data(TensorData::new(w, [a, b]), device);
+                let weight = if n.config.transpose_weight {
+                    w.transpose()
+                } else {
+                    w
+                };
+                let bias = host(value(2)).map(|b| {
+                    let n = b.len();
+                    Tensor::from_data(TensorData::new(b, [n]), device)
+                });
+                Kind::Linear { weight, bias }
+            }
+            Node::Gemm(n) => Kind::Gemm {
+                alpha: n.config.alpha,
+                beta: n.config.beta,
+                trans_a: n.config.trans_a != 0,
+                trans_b: n.config.trans_b != 0,
+            },
+            Node::MatMul(_) => Kind::MatMul,
+            Node::Concat(n) => Kind::Concat(n.config.axis),
+            Node::Transpose(n) => {
+                Kind::Transpose(n.config.perm.iter().map(|&p| p as usize).collect())
+            }
+            Node::LayerNormalization(n) => {
+                let rank = args.first().map(|a| a.ty.rank()).unwrap_or(0) as i64;
+                if n.config.axis != -1 && n.config.axis != rank - 1 {
+                    return Err(format!(
+                        "node '{name}': LayerNormalization over more than the last axis is not supported yet"
+                    ));
+                }
+                let tensor = |v: Vec<f32>| {
+                    let n = v.len();
+                    Tensor::<1>::from_data(TensorData::new(v, [n]), device)
+                };
+                Kind::LayerNorm {
+                    gamma: tensor(host(value(1)).ok_or(format!(
+                        "node '{name}': LayerNormalization needs a constant scale"
+                    ))?),
+                    beta: host(value(2)).map(tensor),
+                    epsilon: n.config.epsilon,
+                }
+            }
+            Node::Softmax(n) => Kind::Softmax(n.config.axis),
+            Node::Identity(_) | Node::Dropout(_) => Kind::Identity,
+            // Its value is a constant, already in the table.
+            Node::Constant(_) => Kind::Identity,
+            other => {
+                return Err(format!(
+                    "operator {:?} (node '{name}') is not supported yet; camlens runs: {SUPPORTED}",
+                    other.node_type()
+                ));
+            }
+        };
+        Ok(Op {
+            name,
+            inputs,
+            outputs,
+            kind,
+        })
+    }
+}
+
+/// `[top, left, bottom, right]` padding of a 2-D window.
+fn pads(padding: &PaddingConfig2d, auto: &AutoPad) -> std::result::Result<[usize; 4], String> {
+    match (auto, padding) {
+        (AutoPad::NotSet | AutoPad::Valid, PaddingConfig2d::Valid) => Ok([0; 4]),
+        (AutoPad::NotSet, PaddingConfig2d::Explicit(t, l, b, r)) => Ok([*t, *l, *b, *r]),
+        (auto, _) => Err(format!(
+            "auto_pad {auto:?} is not supported yet: export with explicit padding"
+        )),
+    }
+}
