@@ -173,7 +173,8 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                 }),
             },
             Job::BatchExport(job) => {
-                let (written, errors) = batch_export(&model, job);
+                let (written, errors) = guarded(|| Ok(batch_export(&model, job)))
+                    .unwrap_or_else(|e| (vec![], vec![e.to_string()]));
                 send(Reply::BatchDone { written, errors });
             }
             Job::Explain(job) => {
@@ -183,7 +184,7 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                     continue;
                 }
                 let request = job.id;
-                match explain(&model, job, &send) {
+                match guarded(|| explain(&model, job, &send)) {
                     Ok(()) | Err(Error::Cancelled) => {}
                     // A lost or failing GPU: carry on on the CPU with the same model.
                     Err(Error::Device(e)) if compute.backend.is_gpu() => {
@@ -210,6 +211,19 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
             }
         }
     }
+}
+
+/// Runs `work`, turning a panic (a model that fails on an input, deep inside the tensor library)
+/// into an error message, so that the worker lives on and the window hears of it.
+fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        Err(Error::Invalid(format!("the computation failed: {why}")))
+    })
 }
 
 fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> {
