@@ -58,20 +58,22 @@ for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours
         print(ours_rows(ours))
         print()
 
-onnx = os.path.join(ROOT, "bench/ours-cpu-onnx-resnet18.json")
-if os.path.exists(onnx):
-    d = json.load(open(onnx))
+onnx = sorted(glob.glob(os.path.join(ROOT, "bench/ours-cpu-onnx-resnet18-*.json")))
+if onnx:
     by = {}
-    for r in d["rows"]:
-        kind = "onnx" if r["model"].startswith("ONNX") else "native"
-        by.setdefault(r["method"], {})[kind] = r["median_ms"]
+    for path in onnx:
+        d = json.load(open(path))
+        for r in d["rows"]:
+            kind = "onnx" if r["model"].startswith("ONNX") else "native"
+            by.setdefault(r["method"], {})[kind] = (r["median_ms"], r["runs"])
     print("## The ONNX interpreter against the native path (ResNet-18, CPU)\n")
     print("The same seeded torchvision ResNet-18 as a `.pth` (camlens' hand-written ResNet) and as")
-    print("an ONNX export (camlens' interpreter), in one `camlens bench` run on one machine")
-    print(f"(`tools/bench_onnx.sh`; {d['device']}). Medians of {d['rows'][0]['runs']} runs.\n")
-    print("| method | native ms | ONNX ms | ONNX / native |")
-    print("|---|---:|---:|---:|")
+    print("an ONNX export (camlens' interpreter), in one `camlens bench` run per file on one machine")
+    print(f"(`tools/bench_onnx.sh`; {d['device']}).\n")
+    print("| method | runs | native ms | ONNX ms | ONNX / native |")
+    print("|---|---:|---:|---:|---:|")
     for method, v in by.items():
         if "native" in v and "onnx" in v:
-            print(f"| {method} | {v['native']:.1f} | {v['onnx']:.1f} | {v['onnx'] / v['native']:.2f} |")
+            (n, runs), (o, _) = v["native"], v["onnx"]
+            print(f"| {method} | {runs} | {n:.1f} | {o:.1f} | {o / n:.2f} |")
     print()
