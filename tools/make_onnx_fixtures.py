@@ -144,6 +144,38 @@ def channels_last():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["s"]
 
 
+def not_an_image():
+    """A classifier of feature vectors: no image input to explain."""
+    n = helper.make_node
+    graph = helper.make_graph(
+        [n("Gemm", ["x", "w"], ["logits"], transB=1, name="fc")],
+        "not_an_image",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 10])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])],
+        [weight("w", [3, 10])],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def two_outputs():
+    """Logits and an embedding, as some exports return: which one to explain is not obvious."""
+    n = helper.make_node
+    graph = helper.make_graph(
+        [
+            n("GlobalAveragePool", ["x"], ["g"], name="gap"),
+            n("Flatten", ["g"], ["logits"], name="flatten"),
+            n("Relu", ["x"], ["features"], name="relu"),
+        ],
+        "two_outputs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3]),
+            helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 3, 32, 32]),
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
 def unsupported():
     """A graph with an operator camlens does not run (Cos), to check the message."""
     n = helper.make_node
@@ -195,6 +227,8 @@ if __name__ == "__main__":
     write("tiny_cnn", *tiny_cnn())
     write("fixed_batch", *fixed_batch())
     write("channels_last", *channels_last())
-    m = unsupported()
-    onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(OUT, "unsupported.onnx"))
+    for name, make in [("unsupported", unsupported), ("not_an_image", not_an_image),
+                       ("two_outputs", two_outputs)]:
+        m = make()
+        onnx.checker.check_model(m)
+        onnx.save(m, os.path.join(OUT, name + ".onnx"))

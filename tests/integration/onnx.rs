@@ -172,6 +172,10 @@ fn what_cannot_run_is_one_sentence() {
         "{e}"
     );
     assert!(!e.contains('\n'), "{e}");
+    let e = err(&fixture("onnx/not_an_image.onnx"));
+    assert!(e.contains("is not an image batch [N, 3, H, W]"), "{e}");
+    let e = err(&fixture("onnx/two_outputs.onnx"));
+    assert!(e.contains("one output") && e.contains("this one has 2"), "{e}");
 }
 
 #[test]
