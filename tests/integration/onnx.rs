@@ -175,7 +175,10 @@ fn what_cannot_run_is_one_sentence() {
     let e = err(&fixture("onnx/not_an_image.onnx"));
     assert!(e.contains("is not an image batch [N, 3, H, W]"), "{e}");
     let e = err(&fixture("onnx/two_outputs.onnx"));
-    assert!(e.contains("one output") && e.contains("this one has 2"), "{e}");
+    assert!(
+        e.contains("one output") && e.contains("this one has 2"),
+        "{e}"
+    );
 }
 
 #[test]
