@@ -144,6 +144,37 @@ def channels_last():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["s"]
 
 
+def computed_shape():
+    """`x.view(x.size(0), -1)` as the TorchScript exporter writes it with a dynamic batch:
+    Shape → Gather → Unsqueeze → Concat → Reshape."""
+    n = helper.make_node
+    inits = [
+        weight("c.w", [4, 3, 3, 3]), weight("c.b", [4], 0.1),
+        weight("fc.w", [3, 4 * 8 * 8], 0.1), weight("fc.b", [3], 0.1),
+        numpy_helper.from_array(np.array(0, np.int64), "zero"),
+        numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
+        numpy_helper.from_array(np.array([0], np.int64), "axes"),
+    ]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], strides=[4, 4], pads=[1, 1, 1, 1], name="conv"),
+        n("Relu", ["c"], ["r"], name="relu"),
+        n("Shape", ["r"], ["shape"], name="shape"),
+        n("Gather", ["shape", "zero"], ["batch"], axis=0, name="batch"),
+        n("Unsqueeze", ["batch", "axes"], ["batch1"], name="unsqueeze"),
+        n("Concat", ["batch1", "minus_one"], ["new_shape"], axis=0, name="concat"),
+        n("Reshape", ["r", "new_shape"], ["f"], name="view"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "computed_shape",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r"]
+
+
 def not_an_image():
     """A classifier of feature vectors: no image input to explain."""
     n = helper.make_node
@@ -227,6 +258,7 @@ if __name__ == "__main__":
     write("tiny_cnn", *tiny_cnn())
     write("fixed_batch", *fixed_batch())
     write("channels_last", *channels_last())
+    write("computed_shape", *computed_shape())
     for name, make in [("unsupported", unsupported), ("not_an_image", not_an_image),
                        ("two_outputs", two_outputs)]:
         m = make()

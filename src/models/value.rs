@@ -13,6 +13,14 @@ pub enum Value {
     R3(Tensor<3>),
     R4(Tensor<4>),
     R5(Tensor<5>),
+    /// Integers computed on the host: a shape and what is derived from it (`Shape`, `Gather`,
+    /// `Concat` feeding a `Reshape`), and integer constants.
+    Ints(Vec<i64>),
+}
+
+/// The error of an operation that wants a float tensor and was given integers.
+pub fn not_a_tensor() -> Error {
+    Error::Invalid("integer shape values cannot be used as a float tensor".into())
 }
 
 /// Applies a rank-generic expression to the tensor inside a [`Value`], keeping its rank.
@@ -25,6 +33,9 @@ macro_rules! map_value {
             $crate::models::value::Value::R3($t) => $crate::models::value::Value::R3($e),
             $crate::models::value::Value::R4($t) => $crate::models::value::Value::R4($e),
             $crate::models::value::Value::R5($t) => $crate::models::value::Value::R5($e),
+            $crate::models::value::Value::Ints(_) => {
+                return Err($crate::models::value::not_a_tensor());
+            }
         }
     };
 }
@@ -67,6 +78,7 @@ impl Value {
             Value::R3(_) => 3,
             Value::R4(_) => 4,
             Value::R5(_) => 5,
+            Value::Ints(_) => 1,
         }
     }
 
@@ -77,6 +89,7 @@ impl Value {
             Value::R3(t) => t.dims().to_vec(),
             Value::R4(t) => t.dims().to_vec(),
             Value::R5(t) => t.dims().to_vec(),
+            Value::Ints(v) => vec![v.len()],
         }
     }
 
@@ -103,6 +116,7 @@ impl Value {
             Value::R3(t) => t.clone().reshape(shape),
             Value::R4(t) => t.clone().reshape(shape),
             Value::R5(t) => t.clone().reshape(shape),
+            Value::Ints(_) => return Err(not_a_tensor()),
         })
     }
 
@@ -121,6 +135,7 @@ impl Value {
             Value::R3(t) => t.clone().reshape([n]),
             Value::R4(t) => t.clone().reshape([n]),
             Value::R5(t) => t.clone().reshape([n]),
+            Value::Ints(_) => return Err(not_a_tensor()),
         };
         Ok(match *shape {
             [a] => Value::R1(flat.reshape([a])),

@@ -58,7 +58,7 @@ fn rel(ours: &[f32], theirs: &[f32]) -> f32 {
 
 #[test]
 fn logits_and_layers_equal_onnxruntime() {
-    for name in ["tiny_cnn", "fixed_batch", "channels_last"] {
+    for name in ["tiny_cnn", "fixed_batch", "channels_last", "computed_shape"] {
         let model = open(name);
         let r = reference(name);
         assert_eq!(model.arch, Arch::Onnx);

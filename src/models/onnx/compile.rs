@@ -8,18 +8,26 @@ use super::super::value::Value;
 use super::ops::{Arith, Kind, Op};
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use onnx_ir::Node;
 use onnx_ir::node::padding::{AutoPad, PaddingConfig2d};
 
 /// The operators camlens runs, as ONNX names them (the README lists them too).
 pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
     HardSwish, Tanh, Gelu, Erf, Add, Sub, Mul, Div, MaxPool, AveragePool, GlobalAveragePool, \
-    ReduceMean over H and W, Flatten, Reshape (constant shape), Gemm, MatMul, Concat, Softmax, \
-    Transpose, LayerNormalization (last axis), Identity, Dropout, Constant";
+    ReduceMean over H and W, Flatten, Reshape, Gemm, MatMul, Concat, Softmax, Transpose, \
+    LayerNormalization (last axis), Unsqueeze, Identity, Dropout, Cast, Constant, and Shape and \
+    Gather on shapes";
 
 /// A constant of the graph (an initializer or a Constant node's value) as a float tensor.
 pub fn constant(data: TensorData, device: &Device) -> std::result::Result<Value, String> {
+    // Integer constants take part in shape arithmetic: they stay on the host.
+    if matches!(data.dtype(), DType::I64 | DType::I32) {
+        return data
+            .try_into_vec_as::<i64>()
+            .map(Value::Ints)
+            .map_err(|e| format!("{e:?}"));
+    }
     let shape = data.shape().to_vec();
     let floats = host(Some(data)).ok_or("a constant camlens cannot read as numbers")?;
     let shape = if shape.is_empty() { vec![1] } else { shape };
@@ -219,11 +227,12 @@ impl Op {
             Node::Reshape(n) => {
                 use onnx_ir::node::reshape::ReshapeInput;
                 let shape = match &n.config.shape {
-                    ReshapeInput::Static(s) => s.clone(),
-                    ReshapeInput::Runtime(r) => value(r.input_index)
-                        .and_then(|d| d.try_into_vec_as::<i64>().ok())
-                        .ok_or(format!("node '{name}': a Reshape whose shape is computed at run time is not supported yet"))?,
+                    ReshapeInput::Static(s) => Some(s.clone()),
+                    ReshapeInput::Runtime(r) => {
+                        value(r.input_index).and_then(|d| d.try_into_vec_as::<i64>().ok())
+                    }
                 };
+                // Without a constant shape, the shape is the value of input 1 at run time.
                 Kind::Reshape { shape, relax_batch }
             }
             Node::Linear(n) => {
@@ -274,7 +283,18 @@ impl Op {
                 }
             }
             Node::Softmax(n) => Kind::Softmax(n.config.axis),
-            Node::Identity(_) | Node::Dropout(_) => Kind::Identity,
+            Node::Identity(_) | Node::Dropout(_) | Node::Cast(_) => Kind::Identity,
+            Node::Shape(n) => Kind::Shape(n.config.start, n.config.end),
+            Node::Gather(n) => Kind::Gather(n.config.axis),
+            Node::Unsqueeze(n) => {
+                use onnx_ir::node::unsqueeze::UnsqueezeConfig;
+                Kind::Unsqueeze(match &n.config {
+                    UnsqueezeConfig::Static(a) => a.clone(),
+                    UnsqueezeConfig::Runtime(r) => value(r.input_index)
+                        .and_then(|d| d.try_into_vec_as::<i64>().ok())
+                        .ok_or(format!("node '{name}': Unsqueeze axes must be constants"))?,
+                })
+            }
             // Its value is a constant, already in the table.
             Node::Constant(_) => Kind::Identity,
             other => {

@@ -45,10 +45,16 @@ pub(super) enum Kind {
     AvgPool(AvgPoolOptions<2>),
     GlobalAvgPool,
     Flatten(usize),
+    /// The shape is a constant, or else the value of input 1.
     Reshape {
-        shape: Vec<i64>,
+        shape: Option<Vec<i64>>,
         relax_batch: bool,
     },
+    /// Dimensions `start..end` of the input's shape, as integers.
+    Shape(usize, usize),
+    /// Along an axis; only on integers (a shape) for now.
+    Gather(usize),
+    Unsqueeze(Vec<i64>),
     /// `x · W + b` with `W` as `[in, out]`.
     Linear {
         weight: Tensor<2>,
@@ -142,6 +148,9 @@ impl Op {
             Kind::Erf => map_value!(x.clone(), |t| t.erf()),
             Kind::Binary(op) => {
                 let y = get(1)?;
+                if let (Value::Ints(a), Value::Ints(b)) = (x, y) {
+                    return self.set(slots, Value::Ints(int_arith(*op, a, b)));
+                }
                 match op {
                     Arith::Add => zip_values!(x, y, |a, b| a + b),
                     Arith::Sub => zip_values!(x, y, |a, b| a - b),
@@ -162,6 +171,11 @@ impl Op {
                 x.reshape(&[a, b])?
             }
             Kind::Reshape { shape, relax_batch } => {
+                let shape = match shape {
+                    Some(s) => s.clone(),
+                    None => ints(get(1)?, &self.name)?.to_vec(),
+                };
+                let shape = &shape;
                 x.reshape(&reshaped(&x.dims(), shape, *relax_batch)?)?
             }
             Kind::Linear { weight, bias } => {
@@ -208,6 +222,56 @@ impl Op {
             Kind::MatMul => {
                 let y = get(1)?;
                 zip_values!(x, y, |a, b| a.matmul(b))
+            }
+            Kind::Shape(start, end) => {
+                let d = x.dims();
+                let (start, end) = ((*start).min(d.len()), (*end).min(d.len()));
+                Value::Ints(d[start..end].iter().map(|&v| v as i64).collect())
+            }
+            Kind::Gather(axis) => {
+                let (data, idx) = (ints(x, &self.name)?, ints(get(1)?, &self.name)?);
+                if *axis != 0 {
+                    return Err(Error::Invalid(format!(
+                        "node '{}': Gather on tensors is not supported yet",
+                        self.name
+                    )));
+                }
+                let n = data.len() as i64;
+                Value::Ints(
+                    idx.iter()
+                        .map(|&i| data.get((if i < 0 { i + n } else { i }) as usize).copied())
+                        .collect::<Option<_>>()
+                        .ok_or_else(|| {
+                            Error::Invalid(format!("node '{}': index out of range", self.name))
+                        })?,
+                )
+            }
+            Kind::Unsqueeze(axes) => match x {
+                // A scalar becomes a 1-element list: the same integers here.
+                Value::Ints(v) => Value::Ints(v.clone()),
+                x => {
+                    let mut d = x.dims();
+                    let rank = (d.len() + axes.len()) as i64;
+                    let mut at: Vec<usize> = axes
+                        .iter()
+                        .map(|&a| (if a < 0 { a + rank } else { a }) as usize)
+                        .collect();
+                    at.sort_unstable();
+                    for a in at {
+                        d.insert(a.min(d.len()), 1);
+                    }
+                    x.reshape(&d)?
+                }
+            },
+            Kind::Concat(_) if matches!(x, Value::Ints(_)) => {
+                let mut all = vec![];
+                for s in self.inputs.iter().flatten() {
+                    let v = slots[*s].as_ref().ok_or_else(|| {
+                        Error::Invalid(format!("node '{}' lacks an input", self.name))
+                    })?;
+                    all.extend_from_slice(ints(v, &self.name)?);
+                }
+                Value::Ints(all)
             }
             Kind::Concat(axis) => {
                 let parts: Vec<&Value> = self
@@ -278,9 +342,40 @@ impl Op {
             )),
             Kind::Identity => x.clone(),
         };
+        self.set(slots, out)
+    }
+
+    fn set(&self, slots: &mut [Option<Value>], out: Value) -> Result<()> {
         slots[self.outputs[0]] = Some(out);
         Ok(())
     }
+}
+
+/// The integers of a shape-like value.
+fn ints<'a>(v: &'a Value, node: &str) -> Result<&'a [i64]> {
+    match v {
+        Value::Ints(v) => Ok(v),
+        _ => Err(Error::Invalid(format!(
+            "node '{node}': expected integers (a shape), found a float tensor"
+        ))),
+    }
+}
+
+/// Arithmetic on shape integers, a single value broadcast over the other.
+fn int_arith(op: Arith, a: &[i64], b: &[i64]) -> Vec<i64> {
+    let n = a.len().max(b.len());
+    let at = |v: &[i64], i: usize| v[if v.len() == 1 { 0 } else { i }];
+    (0..n)
+        .map(|i| {
+            let (x, y) = (at(a, i), at(b, i));
+            match op {
+                Arith::Add => x + y,
+                Arith::Sub => x - y,
+                Arith::Mul => x * y,
+                Arith::Div => x.checked_div(y).unwrap_or(0),
+            }
+        })
+        .collect()
 }
 
 /// ONNX Reshape's shape: 0 copies the input's dimension, -1 takes what is left. A graph exported
