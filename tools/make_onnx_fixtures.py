@@ -175,6 +175,30 @@ def computed_shape():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r"]
 
 
+def same_padding():
+    """As tf2onnx writes TensorFlow's "SAME": auto_pad=SAME_UPPER on a stride-2 convolution."""
+    n = helper.make_node
+    inits = [
+        weight("c.w", [4, 3, 3, 3]), weight("c.b", [4], 0.1),
+        weight("fc.w", [2, 4], 0.3), weight("fc.b", [2], 0.1),
+    ]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER", name="conv"),
+        n("Relu", ["c"], ["r"], name="relu"),
+        n("GlobalAveragePool", ["r"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "same_padding",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 2])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r"]
+
+
 def not_an_image():
     """A classifier of feature vectors: no image input to explain."""
     n = helper.make_node
@@ -259,6 +283,7 @@ if __name__ == "__main__":
     write("fixed_batch", *fixed_batch())
     write("channels_last", *channels_last())
     write("computed_shape", *computed_shape())
+    write("same_padding", *same_padding())
     for name, make in [("unsupported", unsupported), ("not_an_image", not_an_image),
                        ("two_outputs", two_outputs)]:
         m = make()

@@ -58,7 +58,13 @@ fn rel(ours: &[f32], theirs: &[f32]) -> f32 {
 
 #[test]
 fn logits_and_layers_equal_onnxruntime() {
-    for name in ["tiny_cnn", "fixed_batch", "channels_last", "computed_shape"] {
+    for name in [
+        "tiny_cnn",
+        "fixed_batch",
+        "channels_last",
+        "computed_shape",
+        "same_padding",
+    ] {
         let model = open(name);
         let r = reference(name);
         assert_eq!(model.arch, Arch::Onnx);

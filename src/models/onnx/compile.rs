@@ -72,8 +72,15 @@ impl Op {
                 let [c_out, c_in_g, kh, kw] = shape[..] else {
                     return Err(format!("node '{name}': a Conv weight of shape {shape:?}"));
                 };
-                let pads = pads(&c.padding, &c.auto_pad)?;
                 let square = kh == kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1];
+                // TensorFlow's SAME (tf2onnx writes SAME_UPPER): padding that depends on the
+                // input size, the extra row and column at the end, as Lite0's convolutions.
+                let same_upper = c.auto_pad == AutoPad::SameUpper;
+                let pads = if same_upper && square {
+                    [0; 4]
+                } else {
+                    pads(&c.padding, &c.auto_pad)?
+                };
                 let symmetric = pads.iter().all(|p| *p == pads[0]);
                 if square && symmetric {
                     let mut map = WeightMap::default();
@@ -106,7 +113,11 @@ impl Op {
                             c_out,
                             kh,
                             c.stride[0],
-                            Padding::Symmetric(pads[0]),
+                            if same_upper {
+                                Padding::TfSame
+                            } else {
+                                Padding::Symmetric(pads[0])
+                            },
                             c.groups,
                         )
                         .map_err(|e| e.to_string())?;
