@@ -71,6 +71,27 @@ impl std::fmt::Display for Access {
     }
 }
 
+/// Runs `work`, turning a panic into `Error::Invalid("{what}: {why}")` with the panic's message
+/// on one line. burn reports a shape mismatch deep inside an operation by panicking; in a model
+/// read from a file that is the file's fault, and a sentence for the user, not the end of the
+/// program or of the app's worker.
+pub fn guarded<T>(what: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("unknown cause");
+        let why = why
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("==="))
+            .collect::<Vec<_>>()
+            .join(" ");
+        Err(Error::Invalid(format!("{what}: {why}")))
+    })
+}
+
 impl Error {
     /// For `map_err`: the I/O error of `op` on `path`.
     pub fn io(op: Access, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {

@@ -4,7 +4,10 @@
 use crate::cam::{CamResult, Monitor};
 use crate::classify::Prediction;
 use crate::device::Compute;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, guarded};
+
+/// How a computation that panicked is reported; the worker lives on.
+const FAILED: &str = "the computation failed";
 use crate::explain::Outputs;
 use crate::metrics::MapScores;
 use crate::models::{LayerInfo, Model};
@@ -173,7 +176,7 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                 }),
             },
             Job::BatchExport(job) => {
-                let (written, errors) = guarded(|| Ok(batch_export(&model, job)))
+                let (written, errors) = guarded(FAILED, || Ok(batch_export(&model, job)))
                     .unwrap_or_else(|e| (vec![], vec![e.to_string()]));
                 send(Reply::BatchDone { written, errors });
             }
@@ -184,7 +187,7 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                     continue;
                 }
                 let request = job.id;
-                match guarded(|| explain(&model, job, &send)) {
+                match guarded(FAILED, || explain(&model, job, &send)) {
                     Ok(()) | Err(Error::Cancelled) => {}
                     // A lost or failing GPU: carry on on the CPU with the same model.
                     Err(Error::Device(e)) if compute.backend.is_gpu() => {
@@ -211,19 +214,6 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
             }
         }
     }
-}
-
-/// Runs `work`, turning a panic (a model that fails on an input, deep inside the tensor library)
-/// into an error message, so that the worker lives on and the window hears of it.
-fn guarded<T>(work: impl FnOnce() -> Result<T>) -> Result<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).unwrap_or_else(|panic| {
-        let why = panic
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| panic.downcast_ref::<&str>().copied())
-            .unwrap_or("unknown cause");
-        Err(Error::Invalid(format!("the computation failed: {why}")))
-    })
 }
 
 fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> {

@@ -8,7 +8,7 @@ use camlens::cam::Method;
 use camlens::device::Compute;
 use camlens::explain::{Outputs, explained_sheet, render_all};
 use camlens::metrics::Score;
-use camlens::overlay::{Colormap, View, save_npy, save_png};
+use camlens::overlay::{Colormap, View, check_writable, save_npy, save_png};
 use camlens::pipeline::{Explained, Pipeline, Request};
 use camlens::preprocess::load_image;
 use std::path::PathBuf;
@@ -65,11 +65,8 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
     // Every output path is checked before any work, so a refusal leaves nothing half-written.
     if !args.overwrite {
         for image in &args.images {
-            if let Some(p) = outputs(image).all().find(|p| p.exists()) {
-                return Err(camlens::Error::Invalid(format!(
-                    "{} exists; not overwriting it (use --overwrite)",
-                    p.display()
-                )));
+            for p in outputs(image).all() {
+                check_writable(p, false)?;
             }
         }
     }

@@ -10,7 +10,7 @@ mod ops;
 
 use super::network::{Context, Features, LayerInfo, Network};
 use super::value::Value;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, guarded};
 use burn::tensor::{Device, Tensor, TensorData};
 use ops::Op;
 use std::collections::HashMap;
@@ -147,27 +147,9 @@ impl OnnxNet {
                 _ => "dynamic batch".into(),
             },
         };
-        // burn reports a shape mismatch by panicking; at load time that is the graph's fault,
-        // and a sentence for the user rather than the end of the program.
-        let survey = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| net.survey(device)));
-        match survey {
-            Ok(Ok(())) => Ok(net),
-            Ok(Err(e)) => Err(bad(e.to_string())),
-            Err(panic) => {
-                let why = panic
-                    .downcast_ref::<String>()
-                    .map(String::as_str)
-                    .or_else(|| panic.downcast_ref::<&str>().copied())
-                    .unwrap_or("an operation failed");
-                let why = why
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with("==="))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                Err(bad(format!("the graph cannot run here: {why}")))
-            }
-        }
+        guarded("the graph cannot run here", || net.survey(device))
+            .map_err(|e| bad(e.to_string()))?;
+        Ok(net)
     }
 
     /// Runs the graph once on a blank image: every node is checked, every value's shape read,
@@ -202,9 +184,18 @@ impl OnnxNet {
                 )));
             }
         };
-        let constant: Vec<bool> = (0..self.slots)
-            .map(|s| self.constants.iter().any(|(c, _)| *c == s))
-            .collect();
+        let mut constant = vec![false; self.slots];
+        for (s, _) in &self.constants {
+            constant[*s] = true;
+        }
+        // The node that computes each slot: a slot is made up to node i if i or one before it
+        // computes it (or it is the input).
+        let mut made_by: Vec<Option<usize>> = vec![None; self.slots];
+        for (i, op) in self.ops.iter().enumerate() {
+            for &s in &op.outputs {
+                made_by[s] = Some(i);
+            }
+        }
         let layouts = self.layouts();
         for (i, op) in self.ops.iter().enumerate() {
             let Some(&slot) = op.outputs.first() else {
@@ -219,17 +210,11 @@ impl OnnxNet {
                 continue;
             }
             // Values made up to node i that a later node reads.
-            let made: std::collections::HashSet<usize> = std::iter::once(self.input)
-                .chain(
-                    self.ops[..=i]
-                        .iter()
-                        .flat_map(|o| o.outputs.iter().copied()),
-                )
-                .collect();
+            let made = |s: usize| s == self.input || made_by[s].is_some_and(|j| j <= i);
             let mut crossing: Vec<usize> = self.ops[i + 1..]
                 .iter()
                 .flat_map(|o| o.inputs.iter().flatten().copied())
-                .filter(|s| *s != slot && made.contains(s) && !constant[*s])
+                .filter(|&s| s != slot && made(s) && !constant[s])
                 .collect();
             crossing.sort_unstable();
             crossing.dedup();
