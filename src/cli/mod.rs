@@ -75,7 +75,10 @@ enum Command {
 
 /// Parses the command line, runs it and says what went wrong in one line.
 pub fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    env_logger::Builder::from_env(
+        env_logger::Env::default().default_filter_or("warn,onnx_ir=error"),
+    )
+    .init();
     camlens::device::tune_allocator();
     let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));
     let command = cli.command.unwrap_or(Command::App {

@@ -73,13 +73,13 @@ fn logits_and_layers_equal_onnxruntime() {
         let logits = to_vec(model.forward(x(&model))).unwrap();
         let e = rel(&logits, &r.logits.concat());
         assert!(e <= 1e-4, "{name}: logits off by {e} of their range");
-        // Layers are named as the parser names nodes: their type and a counter.
+        // Layers keep the names the file gives its nodes (the parser renames them).
         for (tensor, node) in [
             ("r1", "relu1"),
-            ("s1", "add1"),
+            ("s1", "residual"),
             ("r2", "relu2"),
-            ("sw", "mul1"),
-            ("s", "add1"),
+            ("sw", "swish"),
+            ("s", "residual"),
         ] {
             let Some(want) = r.intermediates.get(tensor) else {
                 continue;
@@ -166,7 +166,7 @@ fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
 fn what_cannot_run_is_one_sentence() {
     let err = |path: &std::path::Path| Model::from_file(path, &cpu()).unwrap_err().to_string();
     let e = err(&fixture("onnx/unsupported.onnx"));
-    assert!(e.contains("operator Cos (node 'cos1')"), "{e}");
+    assert!(e.contains("operator Cos (node 'odd_cosine')"), "{e}");
     assert!(e.contains("camlens runs:"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let truncated = dir.path().join("truncated.onnx");
@@ -215,7 +215,7 @@ fn the_cli_predicts_and_lists_layers_of_an_onnx_file() {
             "--methods",
             "gradcam,scorecam++",
             "--layer",
-            "add1",
+            "residual",
             "--model",
         ])
         .arg(&model)

@@ -6,12 +6,15 @@
 //! values that skip across the split (residual connections) handed over as context.
 
 mod compile;
+mod names;
 mod ops;
 
 use super::network::{Context, Features, LayerInfo, Network};
 use super::value::Value;
 use crate::error::{Error, Result, guarded};
 use burn::tensor::{Device, Tensor, TensorData};
+use names::{Producer, Shape};
+use onnx_ir::Message;
 use ops::Op;
 use std::collections::HashMap;
 use std::path::Path;
@@ -108,10 +111,18 @@ impl OnnxNet {
             *slot_of.entry(key).or_insert(n)
         };
         let input_slot = slot(&input.name);
+        // The file's own node list, for the names its exporter gave (the parser renames them).
+        let original = std::fs::read(path)
+            .ok()
+            .and_then(|b| onnx_ir::ModelProto::parse_from_bytes(&b).ok())
+            .unwrap_or_default();
         let mut constants = vec![];
-        let mut ops = vec![];
+        let mut ops: Vec<Op> = vec![];
+        let mut shapes: Vec<Shape> = vec![];
+        let mut made_by: HashMap<usize, usize> = HashMap::new();
         for node in &graph.nodes {
             let mut inputs = vec![];
+            let mut producers = vec![];
             for arg in node.inputs() {
                 if arg.name.is_empty() && arg.value().is_none() {
                     inputs.push(None); // an optional input left out
@@ -120,11 +131,43 @@ impl OnnxNet {
                 let s = slot(&arg.name);
                 if let Some(data) = arg.value() {
                     constants.push((s, compile::constant(data, device).map_err(&bad)?));
+                } else if let Some(&j) = made_by.get(&s) {
+                    producers.push(Producer::Node(j));
+                } else if s == input_slot {
+                    producers.push(Producer::Input);
                 }
                 inputs.push(Some(s));
             }
             let outputs: Vec<usize> = node.outputs().iter().map(|a| slot(&a.name)).collect();
-            ops.push(Op::compile(node, inputs, outputs, relax_batch, device).map_err(&bad)?);
+            let kind = node.node_type().to_string().to_lowercase();
+            if kind != "constant" {
+                for &s in &outputs {
+                    made_by.insert(s, ops.len());
+                }
+            }
+            shapes.push(Shape { kind, producers });
+            match Op::compile(node, inputs, outputs, relax_batch, device) {
+                Ok(op) => ops.push(op),
+                Err(e) => {
+                    // Said with the node's name in the file, as Netron shows it.
+                    let names = names::original_names(&original.graph, &shapes);
+                    let e = match names.last() {
+                        Some(Some(n)) => {
+                            e.replace(&format!("'{}'", node.name()), &format!("'{n}'"))
+                        }
+                        _ => e,
+                    };
+                    return Err(bad(e));
+                }
+            }
+        }
+        for (op, name) in ops
+            .iter_mut()
+            .zip(names::original_names(&original.graph, &shapes))
+        {
+            if let Some(name) = name {
+                op.name = name;
+            }
         }
         constants.sort_by_key(|(s, _)| *s);
         constants.dedup_by_key(|(s, _)| *s);

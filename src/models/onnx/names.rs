@@ -1,0 +1,240 @@
+//! The exporter's names for the parser's nodes. `onnx-ir` renames every node after its type and a
+//! counter (`relu17`), but a person looks for `/layer4/layer4.1/relu_1/Relu` (what PyTorch wrote
+//! and Netron shows) or the module path the dynamo exporter records. The file's own node list is
+//! read beside the parser and each parsed node is matched to the original node of the same
+//! operator type that reads the same producers; where the parser fused or rewrote nodes and no
+//! original fits, its own name stays.
+
+use onnx_ir::{GraphProto, NodeProto};
+use std::collections::{HashMap, HashSet};
+
+/// Where a node's non-constant input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Producer {
+    Input,
+    Node(usize),
+}
+
+/// A node of either graph: its operator type (the parser's spelling, lower case) and producers.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub kind: String,
+    pub producers: Vec<Producer>,
+}
+
+/// The parsed nodes' original names (`None` where no original node fits).
+pub fn original_names(graph: &GraphProto, parsed: &[Shape]) -> Vec<Option<String>> {
+    let originals = original_shapes(graph);
+    let mut by_kind: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, (shape, _)) in originals.iter().enumerate() {
+        by_kind.entry(shape.kind.as_str()).or_default().push(k);
+    }
+    let mut used = vec![false; originals.len()];
+    let mut start: HashMap<&str, usize> = HashMap::new();
+    let mut mapped: Vec<Option<usize>> = vec![None; parsed.len()];
+    for (i, node) in parsed.iter().enumerate() {
+        let kinds: &[&str] = match node.kind.as_str() {
+            // Gemm (and MatMul + Add) become one Linear node.
+            "linear" => &["gemm", "matmul"],
+            k => &[k][..],
+        };
+        let fits = |k: usize| {
+            let theirs: HashSet<Producer> = originals[k].0.producers.iter().copied().collect();
+            node.producers.iter().all(|p| match p {
+                Producer::Input => theirs.contains(&Producer::Input),
+                Producer::Node(j) => mapped[*j].is_none_or(|m| theirs.contains(&Producer::Node(m))),
+            })
+        };
+        'kinds: for kind in kinds {
+            let Some(list) = by_kind.get(kind) else {
+                continue;
+            };
+            let from = start.entry(kind).or_insert(0);
+            while *from < list.len() && used[list[*from]] {
+                *from += 1;
+            }
+            for &k in &list[*from..] {
+                if !used[k] && fits(k) {
+                    used[k] = true;
+                    mapped[i] = Some(k);
+                    break 'kinds;
+                }
+            }
+        }
+    }
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    mapped
+        .into_iter()
+        .map(|m| {
+            let name = originals[m?].1.clone()?;
+            // Names must tell layers apart; a repeated one gets its occurrence.
+            let n = seen.entry(name.clone()).or_insert(0);
+            *n += 1;
+            Some(if *n == 1 { name } else { format!("{name}#{n}") })
+        })
+        .collect()
+}
+
+/// Each original node's shape and display name.
+fn original_shapes(graph: &GraphProto) -> Vec<(Shape, Option<String>)> {
+    let inputs: HashSet<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+    let constants: HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    // A tensor's producer, looked through nodes that pass their input on unchanged (the parser
+    // removes them).
+    let mut source: HashMap<&str, Option<Producer>> = HashMap::new();
+    let mut out = vec![];
+    for node in &graph.node {
+        let producers: Vec<Producer> = node
+            .input
+            .iter()
+            .filter(|t| !t.is_empty() && !constants.contains(t.as_str()))
+            .filter_map(|t| match source.get(t.as_str()) {
+                Some(p) => *p,
+                None if inputs.contains(t.as_str()) => Some(Producer::Input),
+                None => None,
+            })
+            .collect();
+        let passes_on = match node.op_type.as_str() {
+            "Identity" | "Dropout" => true,
+            "Concat" => node.input.len() == 1,
+            // The parser fuses MatMul and the bias Add after it into one Linear node.
+            "Add" => {
+                producers.len() == 1
+                    && matches!(producers[0], Producer::Node(k) if out_kind(&out, k) == "matmul")
+            }
+            _ => false,
+        };
+        // A node of constants only (Constant, or an Identity of a weight, which the exporter
+        // writes for shared weights) gives a constant.
+        let own = if producers.is_empty() {
+            None
+        } else if passes_on && producers.len() == 1 {
+            Some(producers[0])
+        } else {
+            Some(Producer::Node(out.len()))
+        };
+        for t in &node.output {
+            source.insert(t.as_str(), own);
+        }
+        out.push((
+            Shape {
+                kind: kind(&node.op_type),
+                producers,
+            },
+            display_name(node),
+        ));
+    }
+    out
+}
+
+fn out_kind(out: &[(Shape, Option<String>)], k: usize) -> &str {
+    &out[k].0.kind
+}
+
+/// The parser's spelling of an operator type: lower case, 2-D windows suffixed.
+fn kind(op_type: &str) -> String {
+    let k = op_type.to_lowercase();
+    match k.as_str() {
+        "conv" | "maxpool" | "averagepool" | "convtranspose" => format!("{k}2d"),
+        _ => k,
+    }
+}
+
+/// What a person recognises: the node's name from the TorchScript exporter (a module path
+/// ending in the operator), the module path the dynamo exporter records in its metadata
+/// (its node names are `node_relu_15`), else the node or its output's name.
+fn display_name(node: &NodeProto) -> Option<String> {
+    let scopes = node
+        .metadata_props
+        .iter()
+        .find(|p| p.key == "pkg.torch.onnx.name_scopes")
+        .map(|p| scope_path(&p.value));
+    if let Some(Some(path)) = scopes {
+        return Some(path);
+    }
+    [&node.name, node.output.first().unwrap_or(&String::new())]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .cloned()
+}
+
+/// `['', 'layer4', 'layer4.1', 'relu_1']` → `/layer4/layer4.1/relu_1`.
+fn scope_path(list: &str) -> Option<String> {
+    let parts: Vec<&str> = list
+        .trim_matches(|c| c == '[' || c == ']')
+        .split(',')
+        .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| format!("/{}", parts.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(op: &str, name: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+        let mut n = NodeProto::new();
+        n.op_type = op.into();
+        n.name = name.into();
+        n.input = inputs.iter().map(|s| s.to_string()).collect();
+        n.output = outputs.iter().map(|s| s.to_string()).collect();
+        n
+    }
+
+    #[test]
+    fn parsed_nodes_get_the_names_of_the_originals_that_read_the_same_producers() {
+        let mut g = GraphProto::new();
+        let mut x = onnx_ir::ValueInfoProto::new();
+        x.name = "x".into();
+        g.input.push(x);
+        let mut w = onnx_ir::TensorProto::new();
+        w.name = "w".into();
+        g.initializer.push(w);
+        g.node = vec![
+            node("Conv", "/stem/Conv", &["x", "w"], &["a"]),
+            node("Relu", "/stem/relu/Relu", &["a"], &["b"]),
+            node("Conv", "/mid/Conv", &["b", "w"], &["e"]),
+            node("Relu", "/branch/Relu", &["a"], &["c"]),
+            node("Relu", "/mid/relu/Relu", &["e"], &["f"]),
+            node("Identity", "/drop", &["f"], &["f2"]),
+            node("Add", "", &["f2", "c"], &["d"]),
+        ];
+        // The parser dropped the Identity and computes the branch's Relu last.
+        let parsed = [
+            ("conv2d", vec![Producer::Input]),
+            ("relu", vec![Producer::Node(0)]),
+            ("conv2d", vec![Producer::Node(1)]),
+            ("relu", vec![Producer::Node(2)]),
+            ("relu", vec![Producer::Node(0)]),
+            ("add", vec![Producer::Node(3), Producer::Node(4)]),
+        ]
+        .map(|(k, p)| Shape {
+            kind: k.into(),
+            producers: p,
+        });
+        let names = original_names(&g, &parsed);
+        let names: Vec<&str> = names.iter().map(|n| n.as_deref().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "/stem/Conv",
+                "/stem/relu/Relu",
+                "/mid/Conv",
+                // Not the next Relu in the file: that one reads the stem's Conv.
+                "/mid/relu/Relu",
+                "/branch/Relu",
+                "d", // unnamed: its output's name
+            ]
+        );
+    }
+
+    #[test]
+    fn dynamo_scopes_read_as_module_paths() {
+        assert_eq!(
+            scope_path("['', 'layer4', 'layer4.1', 'relu_1']").as_deref(),
+            Some("/layer4/layer4.1/relu_1")
+        );
+        assert_eq!(scope_path("['']"), None);
+    }
+}
