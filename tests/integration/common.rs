@@ -30,25 +30,42 @@ pub fn values(name: &str, shape: &[usize]) -> Vec<f32> {
     let n: usize = shape.iter().product();
     let s = seed(name) as f64;
     (0..n)
+        .map(|j| scaled(name, shape, (0.7123 * j as f64 + 0.137 * s).sin()))
+        .collect()
+}
+
+/// `values` from SplitMix64 noise instead of a sine (the twin of fixture_formula.noise).
+pub fn noise(name: &str, shape: &[usize]) -> Vec<f32> {
+    let n: usize = shape.iter().product();
+    (0..n as u64)
         .map(|j| {
-            let v = (0.7123 * j as f64 + 0.137 * s).sin();
-            let out = if name.ends_with("running_var") {
-                1.0 + 0.5 * v * v
-            } else if name.ends_with("running_mean") {
-                0.1 * v
-            } else if name.ends_with("class_token") || name.ends_with("pos_embedding") {
-                0.02 * v
-            } else if shape.len() <= 1 && name.ends_with("weight") {
-                1.0 + 0.2 * v
-            } else if shape.len() <= 1 {
-                0.05 * v
-            } else {
-                let fan_in: usize = shape[1..].iter().product();
-                v * (2.0 / (fan_in as f64).sqrt())
-            };
-            out as f32
+            let mut z = (seed(name) << 32 | j).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            let u = (z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
+            scaled(name, shape, u * 1.5f64.sqrt())
         })
         .collect()
+}
+
+/// A value in [-1, 1] scaled as the tensor's role needs.
+fn scaled(name: &str, shape: &[usize], v: f64) -> f32 {
+    let out = if name.ends_with("running_var") {
+        1.0 + 0.5 * v * v
+    } else if name.ends_with("running_mean") {
+        0.1 * v
+    } else if name.ends_with("class_token") || name.ends_with("pos_embedding") {
+        0.02 * v
+    } else if shape.len() <= 1 && name.ends_with("weight") {
+        1.0 + 0.2 * v
+    } else if shape.len() <= 1 {
+        0.05 * v
+    } else {
+        let fan_in: usize = shape[1..].iter().product();
+        v * (2.0 / (fan_in as f64).sqrt())
+    };
+    out as f32
 }
 
 pub fn input(shape: &[usize]) -> Vec<f32> {

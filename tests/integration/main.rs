@@ -11,4 +11,5 @@ mod gpu_path;
 mod layout;
 mod lite0;
 mod onnx;
+mod onnx_arch;
 mod reference_models;

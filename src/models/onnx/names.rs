@@ -31,6 +31,9 @@ pub fn original_names(graph: &GraphProto, parsed: &[Shape]) -> Vec<Option<String
     }
     let mut used = vec![false; originals.len()];
     let mut start: HashMap<&str, usize> = HashMap::new();
+    // The original node a parsed node is named after, and the one whose output it computes:
+    // the bias Add of a MatMul the parser fused into one Linear node.
+    let mut named: Vec<Option<usize>> = vec![None; parsed.len()];
     let mut mapped: Vec<Option<usize>> = vec![None; parsed.len()];
     for (i, node) in parsed.iter().enumerate() {
         let kinds: &[&str] = match node.kind.as_str() {
@@ -57,13 +60,23 @@ pub fn original_names(graph: &GraphProto, parsed: &[Shape]) -> Vec<Option<String
                 if !used[k] && fits(k) {
                     used[k] = true;
                     mapped[i] = Some(k);
+                    named[i] = Some(k);
                     break 'kinds;
                 }
             }
         }
+        if let (Some(k), "linear") = (mapped[i], node.kind.as_str()) {
+            let bias = originals.iter().enumerate().position(|(a, (o, _))| {
+                !used[a] && o.kind == "add" && o.producers == [Producer::Node(k)]
+            });
+            if let Some(a) = bias {
+                used[a] = true;
+                mapped[i] = Some(a);
+            }
+        }
     }
     let mut seen: HashMap<String, usize> = HashMap::new();
-    mapped
+    named
         .into_iter()
         .map(|m| {
             let name = originals[m?].1.clone()?;
@@ -97,11 +110,6 @@ fn original_shapes(graph: &GraphProto) -> Vec<(Shape, Option<String>)> {
         let passes_on = match node.op_type.as_str() {
             "Identity" | "Dropout" => true,
             "Concat" => node.input.len() == 1,
-            // The parser fuses MatMul and the bias Add after it into one Linear node.
-            "Add" => {
-                producers.len() == 1
-                    && matches!(producers[0], Producer::Node(k) if out_kind(&out, k) == "matmul")
-            }
             _ => false,
         };
         // A node of constants only (Constant, or an Identity of a weight, which the exporter
@@ -125,10 +133,6 @@ fn original_shapes(graph: &GraphProto) -> Vec<(Shape, Option<String>)> {
         ));
     }
     out
-}
-
-fn out_kind(out: &[(Shape, Option<String>)], k: usize) -> &str {
-    &out[k].0.kind
 }
 
 /// The parser's spelling of an operator type: lower case, 2-D windows suffixed.

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Real architectures as ONNX graphs without their weights, for camlens' per-architecture tests
+(tests/fixtures/onnx/arch/). Each torchvision classifier gets weights from the fixture formula's noise
+(tools/fixture_formula.py `noise`, mirrored by tests/integration/common.rs), is exported by PyTorch's TorchScript exporter
+(opset 17, dynamic batch, batch norms kept as nodes so every weight keeps its module name),
+and the file is written with every formula weight's data removed: a few hundred KB instead of
+100 MB. The test refills them by the same formula, so the tests need no Python.
+
+For the fixture input (x_j = 1.5 sin(0.0131 j + 0.5) over [1, 3, S, S]) it writes
+`<name>.json`: onnxruntime's logits of the refilled file, and pytorch-grad-cam's GradCAM,
+GradCAM++, XGradCAM and LayerCAM maps on the PyTorch original at the module that matches
+camlens' layer (at the layer's resolution, after ReLU, min-max normalised), for the top class.
+
+    pip install torch torchvision onnx onnxruntime grad-cam
+    python3 tools/make_arch_fixtures.py [name …]
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import torchvision
+from onnx import numpy_helper
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+from fixture_formula import input_tensor, noise as formula
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "onnx", "arch")
+
+# name: (input size, the PyTorch module, camlens' layer for it, camlens' default layer)
+ARCHS = {
+    "resnet50": (224, "layer4", "/layer4/layer4.2/relu_2/Relu", None),
+    "mobilenet_v3_large": (224, "features", "/features/features.16/features.16.2/HardSwish", None),
+    "efficientnet_b0": (224, "features", "/features/features.8/features.8.2/Mul", None),
+    # DenseNet applies F.relu(features, inplace=True) after `features`: pytorch-grad-cam's
+    # activations there are overwritten by that ReLU while its gradients are taken before it, a
+    # mix of two layers; its last dense block is one layer on both sides.
+    "densenet121": (224, "features.denseblock4", "/features/denseblock4/Concat", "/Relu"),
+    "convnext_tiny": (224, "features", "/features/features.7/features.7.2/Add", None),
+    "regnet_y_400mf": (224, "trunk_output", "/trunk_output/block4/block4-5/activation/Relu", None),
+    "inception_v3": (299, "Mixed_7c", "/Mixed_7c/Concat", None),
+}
+
+
+def module(model, path):
+    for part in path.split("."):
+        model = getattr(model, part)
+    return model
+
+
+def low_res_cams(model, layer, x, cls):
+    out = {}
+    for key, Cam in [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),
+                     ("xgradcam", XGradCAM), ("layercam", LayerCAM)]:
+        cam = Cam(model=model, target_layers=[layer])
+        logits = cam.activations_and_grads(x)
+        model.zero_grad()
+        target = ClassifierOutputTarget(cls)
+        target(logits[0]).backward(retain_graph=True)
+        acts = cam.activations_and_grads.activations[0].cpu().numpy()
+        grads = cam.activations_and_grads.gradients[0].cpu().numpy()
+        raw = cam.get_cam_image(x, layer, [target], acts, grads, False)[0]
+        if key == "gradcam":
+            # A map whose range is a tiny part of its terms' magnitude cannot be compared in
+            # float32 (both sides round differently): refuse such a layer here.
+            w = grads[0].mean(axis=(1, 2))
+            terms = np.tensordot(np.abs(w), np.abs(acts[0]), 1).max()
+            conditioning = float(np.ptp(raw) / terms)
+            assert conditioning > 1e-2, f"GradCAM's range is {conditioning:.1e} of its terms"
+        raw = np.maximum(raw, 0)
+        raw = (raw - raw.min()) / max(raw.max() - raw.min(), 1e-12)
+        out[key] = raw.astype(np.float32).ravel().tolist()
+        cam.activations_and_grads.release()
+    return out, list(raw.shape)
+
+
+def make(name):
+    size, module_path, layer_name, default = ARCHS[name]
+    torch.manual_seed(0)
+    kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
+    model = getattr(torchvision.models, name)(weights=None, **kwargs).eval()
+    state = model.state_dict()
+    filled = {k: torch.from_numpy(formula(k, list(v.shape))) for k, v in state.items()
+              if v.dtype == torch.float32}
+    model.load_state_dict({**state, **filled})
+    path = os.path.join(OUT, f"{name}.onnx")
+    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), path, input_names=["x"],
+                      output_names=["logits"], dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}},
+                      opset_version=17, dynamo=False, do_constant_folding=False,
+                      training=torch.onnx.TrainingMode.PRESERVE)
+    x = input_tensor([1, 3, size, size])
+    logits = ort.InferenceSession(path).run(None, {"x": x})[0][0]
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy(x))[0].numpy()
+    assert np.abs(logits - torch_logits).max() <= 1e-3 * np.ptp(torch_logits), name
+    cls = int(np.argmax(logits))
+    maps, shape = low_res_cams(model, module(model, module_path), torch.from_numpy(x), cls)
+    # Strip what the formula rebuilds; anything else (shape constants) stays in the file.
+    m = onnx.load(path)
+    stripped = 0
+    for init in m.graph.initializer:
+        if init.name in filled and init.data_type == onnx.TensorProto.FLOAT:
+            want = formula(init.name, list(init.dims))
+            assert np.array_equal(numpy_helper.to_array(init), want), init.name
+            init.ClearField("raw_data")
+            init.ClearField("float_data")
+            stripped += 1
+    unfilled = [i.name for i in m.graph.initializer if i.data_type == onnx.TensorProto.FLOAT
+                and i.name not in filled and np.prod(i.dims) > 64]
+    assert not unfilled, f"{name}: weights that are not module parameters: {unfilled[:5]}"
+    onnx.save(m, path)
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump({"size": size, "layer": layer_name, "default_layer": default or layer_name,
+                   "class": cls, "logits": logits.tolist(), "map_shape": shape, "maps": maps}, f)
+    print(f"{name}: {stripped} weights stripped, {os.path.getsize(path) // 1024} KB, class {cls}")
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    for name in sys.argv[1:] or ARCHS:
+        make(name)
