@@ -26,13 +26,7 @@ pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
         dir.join("classes.txt"),
     ];
     for file in candidates.iter().filter(|p| p.is_file()) {
-        let text = std::fs::read_to_string(file).map_err(Error::io(Access::Read, file.clone()))?;
-        let names: Vec<String> = text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
+        let names = read(file)?;
         if names.len() == classes {
             return Ok(names);
         }
@@ -46,6 +40,52 @@ pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
         return Ok(imagenet());
     }
     Ok((0..classes).map(|i| format!("class {i}")).collect())
+}
+
+/// One name a line, blank lines skipped.
+pub fn read(file: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(file).map_err(Error::io(Access::Read, file.to_owned()))?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect())
+}
+
+/// Names for an ONNX model: the labels file its `model.json` names (which must fit), else a
+/// labels file beside it, else the names its exporter stored in the graph's metadata, else as
+/// for weights files. A single-logit head is read as two classes, "not X" and "X", where one
+/// name X is given.
+pub fn for_onnx(
+    model: &Path,
+    classes: usize,
+    named: Option<&Path>,
+    metadata: Option<Vec<String>>,
+) -> Result<Vec<String>> {
+    let fit = |names: Vec<String>| match names.as_slice() {
+        [one] if classes == 2 => Some(vec![format!("not {one}"), one.clone()]),
+        _ => (names.len() == classes).then_some(names),
+    };
+    if let Some(file) = named {
+        let names = read(file)?;
+        let n = names.len();
+        return fit(names).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} has {n} names but the model has {classes} classes",
+                file.display()
+            ))
+        });
+    }
+    let beside = for_weights(model, classes)?;
+    let numbered = beside.first().is_some_and(|n| n == "class 0");
+    if numbered && let Some(names) = metadata.and_then(fit) {
+        return Ok(names);
+    }
+    if classes == 2 && numbered {
+        return Ok(vec!["negative".into(), "positive".into()]);
+    }
+    Ok(beside)
 }
 
 #[cfg(test)]

@@ -103,6 +103,29 @@ impl Preprocess {
     }
 }
 
+/// The recipe in words, as the app and `camlens layers` show it (mean and std on the 0–1 scale).
+impl std::fmt::Display for Preprocess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let three = |v: [f32; 3]| {
+            v.map(|x| format!("{:.3}", x / 255.0))
+                .join("/")
+                .replace(".000", "")
+        };
+        write!(
+            f,
+            "{s}×{s}, centre crop {:.3} of the shorter side, {}, mean {}, std {}",
+            self.crop_fraction,
+            match self.filter {
+                Resample::Bilinear => "bilinear",
+                Resample::Bicubic => "bicubic",
+            },
+            three(self.mean),
+            three(self.std),
+            s = self.size,
+        )
+    }
+}
+
 /// Where the model's input came from in the original image (a square, in original pixels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CropBox {

@@ -231,6 +231,44 @@ def two_outputs():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
+def small_head(name, outputs, spatial):
+    """conv → ReLU → global pooling → Gemm to `outputs` scores, on an input of spatial size
+    `spatial` (a number, or None for a dynamic one)."""
+    n = helper.make_node
+    inits = [weight("c.w", [4, 3, 3, 3]), weight("c.b", [4], 0.1),
+             weight("fc.w", [outputs, 4], 0.5), weight("fc.b", [outputs], 0.1)]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv"),
+        n("Relu", ["c"], ["r"], name="relu"),
+        n("GlobalAveragePool", ["r"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    side = spatial if spatial else "S"
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, side, side])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", outputs])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+
+
+def binary_head():
+    """One logit (a "dog or not" classifier), its class named in the metadata."""
+    m = small_head("binary_head", 1, 32)
+    helper.set_model_props(m, {"names": '{0: "dog"}'})
+    return m, []
+
+
+def dynamic_size():
+    """A dynamic spatial size (the size must come from model.json); three classes named in the
+    metadata as a JSON list."""
+    m = small_head("dynamic_size", 3, None)
+    helper.set_model_props(m, {"labels": '["cat", "dog", "fox"]'})
+    return m, []
+
+
 def unsupported():
     """A graph with an operator camlens does not run (Cos), to check the message."""
     n = helper.make_node
@@ -284,6 +322,12 @@ if __name__ == "__main__":
     write("channels_last", *channels_last())
     write("computed_shape", *computed_shape())
     write("same_padding", *same_padding())
+    write("binary_head", *binary_head())
+    write("dynamic_size", *dynamic_size())
+    # tiny_cnn with its weights in a file beside it, as exporters write models over 2 GB.
+    m = onnx.load(os.path.join(OUT, "tiny_cnn.onnx"))
+    onnx.save(m, os.path.join(OUT, "external_data.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="external_data.onnx.data", size_threshold=0)
     for name, make in [("unsupported", unsupported), ("not_an_image", not_an_image),
                        ("two_outputs", two_outputs)]:
         m = make()

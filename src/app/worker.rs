@@ -88,6 +88,8 @@ pub struct ModelInfo {
     pub layers: Vec<LayerInfo>,
     pub default_layer: usize,
     pub classes: Vec<String>,
+    /// How inputs are prepared, in words.
+    pub preprocess: String,
 }
 
 impl ModelInfo {
@@ -97,6 +99,7 @@ impl ModelInfo {
             layers: model.layers(),
             default_layer: model.net.default_layer(),
             classes: model.classes.clone(),
+            preprocess: model.preprocess.to_string(),
         }
     }
 }

@@ -138,6 +138,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         Command::Layers { model } => {
             let model = open_model(&model, &compute)?;
             let default = model.layer_index(None)?;
+            eprintln!("{}\ninput: {}", model.name, model.preprocess);
             for (i, l) in model.layers().iter().enumerate() {
                 println!("{}{l}", if i == default { "* " } else { "  " });
             }

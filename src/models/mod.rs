@@ -146,16 +146,26 @@ impl Model {
     /// A classifier exported to ONNX, run by camlens' own interpreter; torchvision's
     /// preprocessing at the graph's input size; class names as for weights files.
     pub fn from_onnx(path: &Path, device: &Device) -> Result<Self> {
-        let net = onnx::OnnxNet::load(path, device)?;
+        let config = onnx::Config::beside(path)?;
+        let net = onnx::OnnxNet::load(path, &config, device)?;
         log::info!("{}: {}", path.display(), net.batching);
-        let classes = labels::for_weights(path, net.num_classes)?;
-        let preprocess = Preprocess {
-            size: net.input_size as u32,
-            ..Preprocess::torchvision()
-        };
+        let classes = labels::for_onnx(
+            path,
+            net.num_classes,
+            config.labels.as_deref(),
+            net.labels.clone(),
+        )?;
+        let preprocess = config.preprocess(net.input_size);
+        if let Some(file) = &config.path {
+            log::info!("{}: preprocessing from {}", path.display(), file.display());
+        }
+        let mut name = format!("{} ({})", Arch::Onnx, file_name(path));
+        if net.binary {
+            name.push_str(", one logit read as two classes");
+        }
         Ok(Self {
             arch: Arch::Onnx,
-            name: format!("{} ({})", Arch::Onnx, file_name(path)),
+            name,
             net: Box::new(net),
             preprocess,
             classes,

@@ -182,7 +182,7 @@ fn what_cannot_run_is_one_sentence() {
     assert!(e.contains("is not an image batch [N, 3, H, W]"), "{e}");
     let e = err(&fixture("onnx/two_outputs.onnx"));
     assert!(
-        e.contains("one output") && e.contains("this one has 2"),
+        e.contains("has 2 outputs (logits, features)") && e.contains("\"output\" in a model.json"),
         "{e}"
     );
 }
@@ -229,4 +229,82 @@ fn the_cli_predicts_and_lists_layers_of_an_onnx_file() {
         let img = image::open(dir.path().join(format!("coffee.{m}.png"))).unwrap();
         assert_eq!((img.width(), img.height()), (600, 400), "{m}");
     }
+}
+
+/// A fixture copied into a folder of its own, with `model.json` holding `config` if given.
+fn with_config(name: &str, config: Option<&str>) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(format!("{name}.onnx"));
+    std::fs::copy(fixture(&format!("onnx/{name}.onnx")), &path).unwrap();
+    if let Some(c) = config {
+        std::fs::write(dir.path().join("model.json"), c).unwrap();
+    }
+    (dir, path)
+}
+
+#[test]
+fn a_single_logit_is_read_as_two_classes_named_from_the_metadata() {
+    let model = open("binary_head");
+    let r = reference("binary_head");
+    assert_eq!(model.classes, ["not dog", "dog"]);
+    assert!(model.name.contains("one logit"), "{}", model.name);
+    let scores = to_vec(model.forward(x(&model))).unwrap();
+    for (i, z) in r.logits.iter().map(|l| l[0]).enumerate() {
+        let (lo, hi) = (scores[2 * i], scores[2 * i + 1]);
+        let p = 1.0 / (1.0 + (lo - hi).exp());
+        let want = 1.0 / (1.0 + (-z).exp());
+        assert!((p - want).abs() < 1e-5, "P(dog) {p} vs σ(z) {want}");
+    }
+    let mut s = Session::new(&model, input(&[3, 32, 32]), 0).unwrap();
+    for class in [0, 1] {
+        let out = explain(
+            &mut s,
+            Method::GradCam,
+            class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!(out.class, class);
+    }
+}
+
+#[test]
+fn model_json_gives_a_dynamic_graph_its_size_and_picks_an_output() {
+    let (_dir, path) = with_config("dynamic_size", None);
+    let e = Model::from_file(&path, &cpu()).unwrap_err().to_string();
+    assert!(e.contains("\"size\"") && e.contains("model.json"), "{e}");
+    let (_dir, path) = with_config(
+        "dynamic_size",
+        Some(r#"{"size": 32, "mean": [0.5, 0.5, 0.5], "std": [0.25, 0.25, 0.25]}"#),
+    );
+    let model = Model::from_file(&path, &cpu()).unwrap();
+    assert_eq!(model.preprocess.size, 32);
+    assert_eq!(model.preprocess.mean, [127.5; 3]);
+    assert_eq!(
+        model.classes,
+        ["cat", "dog", "fox"],
+        "names from the metadata"
+    );
+    let logits = to_vec(model.forward(x(&model))).unwrap();
+    let e = rel(&logits, &reference("dynamic_size").logits.concat());
+    assert!(e <= 1e-4, "off by {e}");
+
+    let (_dir, path) = with_config("two_outputs", Some(r#"{"output": "logits"}"#));
+    let model = Model::from_file(&path, &cpu()).unwrap();
+    assert_eq!(model.num_classes(), 3);
+    let (_dir, path) = with_config("two_outputs", Some(r#"{"output": "scores"}"#));
+    let e = Model::from_file(&path, &cpu()).unwrap_err().to_string();
+    assert!(
+        e.contains("'scores'") && e.contains("logits, features"),
+        "{e}"
+    );
+}
+
+#[test]
+fn weights_in_an_external_data_file_are_read() {
+    let model = open("external_data");
+    let logits = to_vec(model.forward(x(&model))).unwrap();
+    let e = rel(&logits, &reference("tiny_cnn").logits.concat());
+    assert!(e <= 1e-4, "off by {e}");
 }

@@ -9,6 +9,8 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     ui.heading("Model");
     if let Some(m) = &app.model {
         ui.label(&m.name);
+        ui.label(egui::RichText::new(format!("input: {}", m.preprocess)).small())
+            .on_hover_text("set by a model.json beside an ONNX model");
         let mut layer = app.layer;
         egui::ComboBox::from_label("layer")
             .selected_text(

@@ -6,6 +6,7 @@
 //! values that skip across the split (residual connections) handed over as context.
 
 mod compile;
+mod config;
 mod names;
 mod ops;
 
@@ -18,6 +19,8 @@ use onnx_ir::Message;
 use ops::Op;
 use std::collections::HashMap;
 use std::path::Path;
+
+pub use config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Layout {
@@ -52,18 +55,29 @@ pub struct OnnxNet {
     /// Side of the square input the graph declares (or was given).
     pub input_size: usize,
     pub num_classes: usize,
+    /// A single-logit head, read as two classes (see `head`).
+    pub binary: bool,
+    /// Class names the exporter stored in the graph's metadata.
+    pub labels: Option<Vec<String>>,
     /// How batches run, in words (a fixed batch of 1 relaxed, or a dynamic batch).
     pub batching: String,
 }
 
 impl OnnxNet {
-    /// Parses `path` and compiles its graph for `device`; checks every node once on a blank
-    /// input, so that a graph camlens cannot run fails here with a sentence, not later.
-    pub fn load(path: &Path, device: &Device) -> Result<Self> {
+    /// Parses `path` and compiles its graph for `device`, with what `config` (its `model.json`)
+    /// adds; checks every node once on a blank input, so that a graph camlens cannot run fails
+    /// here with a sentence, not later.
+    pub fn load(path: &Path, config: &Config, device: &Device) -> Result<Self> {
         let bad = |detail: String| Error::Invalid(format!("{}: {detail}", path.display()));
         let graph = onnx_ir::OnnxGraphBuilder::new()
             .parse_file(path)
             .map_err(|e| bad(format!("not a readable ONNX model ({e})")))?;
+        // The file's own header: the names its exporter gave (the parser renames nodes and
+        // outputs) and its metadata.
+        let original = std::fs::read(path)
+            .ok()
+            .and_then(|b| onnx_ir::ModelProto::parse_from_bytes(&b).ok())
+            .unwrap_or_default();
         let [input] = graph.inputs.as_slice() else {
             return Err(bad(format!(
                 "camlens explains models with one image input; this one has {} inputs ({})",
@@ -71,19 +85,53 @@ impl OnnxNet {
                 names(&graph.inputs)
             )));
         };
-        let [output] = graph.outputs.as_slice() else {
-            return Err(bad(format!(
-                "camlens explains models with one output (the class scores); this one has {} ({})",
-                graph.outputs.len(),
-                names(&graph.outputs)
-            )));
+        let output_names: Vec<String> = if original.graph.output.len() == graph.outputs.len() {
+            original
+                .graph
+                .output
+                .iter()
+                .map(|o| o.name.clone())
+                .collect()
+        } else {
+            graph.outputs.iter().map(|o| o.name.clone()).collect()
+        };
+        let output = match (&config.output, graph.outputs.as_slice()) {
+            (None, [output]) => output,
+            (Some(name), outputs) => outputs
+                .iter()
+                .zip(&output_names)
+                .find(|(_, n)| *n == name)
+                .map(|(o, _)| o)
+                .ok_or_else(|| {
+                    bad(format!(
+                        "model.json names the output '{name}', but the graph's outputs are {}",
+                        output_names.join(", ")
+                    ))
+                })?,
+            (None, outputs) => {
+                return Err(bad(format!(
+                    "this model has {} outputs ({}); name the one with the class scores as \
+                     \"output\" in a model.json beside it",
+                    outputs.len(),
+                    output_names.join(", ")
+                )));
+            }
         };
         let shape = input.ty.static_shape().cloned().unwrap_or_default();
-        let (batch, size) = match shape.as_slice() {
-            [b, Some(3), Some(h), Some(w)] if h == w => (*b, *h),
-            [_, Some(3), h, w] => {
+        let (batch, size) = match (shape.as_slice(), config.size) {
+            ([b, Some(3), Some(h), Some(w)], wanted) if h == w => match wanted {
+                Some(s) if s != *h => {
+                    return Err(bad(format!(
+                        "the graph takes {h}×{h} inputs but model.json asks for {s}"
+                    )));
+                }
+                _ => (*b, *h),
+            },
+            ([b, Some(3), None, None], Some(s)) => (*b, s),
+            ([_, Some(3), h, w], _) => {
                 return Err(bad(format!(
-                    "the input's spatial size is {} × {}; camlens needs a fixed square size",
+                    "the input's spatial size is {} × {}; camlens needs a fixed square size: \
+                     set \"size\" in a model.json beside the model",
                     dim(*h),
                     dim(*w)
                 )));
@@ -111,11 +159,6 @@ impl OnnxNet {
             *slot_of.entry(key).or_insert(n)
         };
         let input_slot = slot(&input.name);
-        // The file's own node list, for the names its exporter gave (the parser renames them).
-        let original = std::fs::read(path)
-            .ok()
-            .and_then(|b| onnx_ir::ModelProto::parse_from_bytes(&b).ok())
-            .unwrap_or_default();
         let mut constants = vec![];
         let mut ops: Vec<Op> = vec![];
         let mut shapes: Vec<Shape> = vec![];
@@ -183,6 +226,13 @@ impl OnnxNet {
             peak: 0,
             input_size: size,
             num_classes: 0,
+            binary: false,
+            labels: config::metadata_labels(
+                original
+                    .metadata_props
+                    .iter()
+                    .map(|p| (p.key.as_str(), p.value.as_str())),
+            ),
             batching: match batch {
                 Some(1) => "exported with a fixed batch of 1: run batched, the batch dimension \
                             relaxed"
@@ -220,6 +270,10 @@ impl OnnxNet {
             .clone()
             .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
         self.num_classes = match out.as_slice() {
+            [1, 1] => {
+                self.binary = true;
+                2
+            }
             [1, c] => *c,
             other => {
                 return Err(Error::Invalid(format!(
@@ -369,10 +423,17 @@ impl Network for OnnxNet {
         }
         slots[l.slot] = Some(Value::R4(activation));
         self.run_checked(&mut slots, l.node + 1..self.ops.len());
-        slots[self.output]
+        let out = slots[self.output]
             .take()
             .and_then(|v| v.to_rank::<2>().ok())
-            .expect("the output is [N, classes]")
+            .expect("the output is [N, classes]");
+        if self.binary {
+            // One logit z: the scores (−z/2, z/2), whose softmax is exactly (1 − σ(z), σ(z)), and
+            // whose gradients are ∓∂z/2, so "positive" is explained on z itself.
+            let half = out * 0.5;
+            return Tensor::cat(vec![half.clone().neg(), half], 1);
+        }
+        out
     }
 
     fn peak_activation(&self) -> usize {
