@@ -5,7 +5,6 @@
 use crate::common::*;
 use camlens::cam::{Method, Monitor, Options, Session, explain};
 use camlens::models::Model;
-use camlens::tensor_io::to_vec;
 use onnx_ir::Message;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
