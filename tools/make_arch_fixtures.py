@@ -43,7 +43,20 @@ ARCHS = {
     "convnext_tiny": (224, "features", "/features/features.7/features.7.2/Add", None),
     "regnet_y_400mf": (224, "trunk_output", "/trunk_output/block4/block4-5/activation/Relu", None),
     "inception_v3": (299, "Mixed_7c", "/Mixed_7c/Concat", None),
+    # Exported by the dynamo exporter (its node names are module paths and operations).
+    "resnet18_dynamo": (224, "layer4", "layer4.1.relu/relu_16", None),
+    # Tokens: pytorch-grad-cam's ViT recipe (the last block's first norm, class token dropped,
+    # 14×14 grid) is camlens' default layer.
+    "vit_b_16": (224, "encoder.layers.encoder_layer_11.ln_1",
+                 "encoder.layers.encoder_layer_11.ln_1/layer_norm_22", None),
 }
+# The dynamo exporter where the TorchScript one writes Reshapes that the parser cannot type.
+DYNAMO = {"resnet18_dynamo", "vit_b_16"}
+
+
+def tokens_to_map(t):
+    """pytorch-grad-cam's reshape_transform for ViT-B/16: class token dropped, 14×14 grid."""
+    return t[:, 1:, :].reshape(t.size(0), 14, 14, t.size(2)).permute(0, 3, 1, 2)
 
 
 def module(model, path):
@@ -52,11 +65,11 @@ def module(model, path):
     return model
 
 
-def low_res_cams(model, layer, x, cls):
+def low_res_cams(model, layer, x, cls, reshape):
     out = {}
     for key, Cam in [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),
                      ("xgradcam", XGradCAM), ("layercam", LayerCAM)]:
-        cam = Cam(model=model, target_layers=[layer])
+        cam = Cam(model=model, target_layers=[layer], reshape_transform=reshape)
         logits = cam.activations_and_grads(x)
         model.zero_grad()
         target = ClassifierOutputTarget(cls)
@@ -82,23 +95,34 @@ def make(name):
     size, module_path, layer_name, default = ARCHS[name]
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
-    model = getattr(torchvision.models, name)(weights=None, **kwargs).eval()
+    arch = name.removesuffix("_dynamo")
+    model = getattr(torchvision.models, arch)(weights=None, **kwargs).eval()
     state = model.state_dict()
     filled = {k: torch.from_numpy(formula(k, list(v.shape))) for k, v in state.items()
               if v.dtype == torch.float32}
     model.load_state_dict({**state, **filled})
     path = os.path.join(OUT, f"{name}.onnx")
-    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), path, input_names=["x"],
-                      output_names=["logits"], dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}},
-                      opset_version=17, dynamo=False, do_constant_folding=False,
-                      training=torch.onnx.TrainingMode.PRESERVE)
+    if name in DYNAMO:
+        batch = torch.export.Dim("N", min=1, max=1024)
+        torch.onnx.export(model, (torch.zeros(2, 3, size, size),), path, input_names=["x"],
+                          output_names=["logits"], dynamic_shapes={"x": {0: batch}},
+                          opset_version=18, dynamo=True, external_data=False,
+                          optimize=False)
+    else:
+        torch.onnx.export(model, (torch.zeros(1, 3, size, size),), path, input_names=["x"],
+                          output_names=["logits"],
+                          dynamic_axes={"x": {0: "N"}, "logits": {0: "N"}}, opset_version=17,
+                          dynamo=False, do_constant_folding=False,
+                          training=torch.onnx.TrainingMode.PRESERVE)
     x = input_tensor([1, 3, size, size])
     logits = ort.InferenceSession(path).run(None, {"x": x})[0][0]
     with torch.no_grad():
         torch_logits = model(torch.from_numpy(x))[0].numpy()
     assert np.abs(logits - torch_logits).max() <= 1e-3 * np.ptp(torch_logits), name
     cls = int(np.argmax(logits))
-    maps, shape = low_res_cams(model, module(model, module_path), torch.from_numpy(x), cls)
+    reshape = tokens_to_map if arch.startswith("vit") else None
+    maps, shape = low_res_cams(model, module(model, module_path), torch.from_numpy(x), cls,
+                               reshape)
     # Strip what the formula rebuilds; anything else (shape constants) stays in the file.
     m = onnx.load(path)
     stripped = 0
@@ -112,6 +136,13 @@ def make(name):
     unfilled = [i.name for i in m.graph.initializer if i.data_type == onnx.TensorProto.FLOAT
                 and i.name not in filled and np.prod(i.dims) > 64]
     assert not unfilled, f"{name}: weights that are not module parameters: {unfilled[:5]}"
+    # The dynamo exporter's stack traces and FX details are most of a small graph's bytes;
+    # the module scopes (which camlens names layers by) stay.
+    for node in m.graph.node:
+        keep = [p for p in node.metadata_props if p.key == "pkg.torch.onnx.name_scopes"]
+        del node.metadata_props[:]
+        node.metadata_props.extend(keep)
+        node.doc_string = ""
     onnx.save(m, path)
     with open(os.path.join(OUT, f"{name}.json"), "w") as f:
         json.dump({"size": size, "layer": layer_name, "default_layer": default or layer_name,

@@ -95,6 +95,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
                 channels: c_out,
                 height: size,
                 width: size,
+                note: None,
             },
             blocks.len() - 1,
         ));
@@ -110,6 +111,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
             channels: 1280,
             height: size,
             width: size,
+            note: None,
         },
         blocks.len() - 1,
     ));

@@ -11,6 +11,8 @@ pub struct LayerInfo {
     pub channels: usize,
     pub height: usize,
     pub width: usize,
+    /// How the value was read as a map, where that is not as it is (tokens, channels-last).
+    pub note: Option<String>,
 }
 
 impl std::fmt::Display for LayerInfo {
@@ -19,7 +21,11 @@ impl std::fmt::Display for LayerInfo {
             f,
             "{} ({}×{}×{})",
             self.name, self.channels, self.height, self.width
-        )
+        )?;
+        match &self.note {
+            Some(note) => write!(f, " — {note}"),
+            None => Ok(()),
+        }
     }
 }
 

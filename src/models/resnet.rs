@@ -94,6 +94,7 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
                 channels: c_in,
                 height: size,
                 width: size,
+                note: None,
             },
             blocks.len() - 1,
         ));

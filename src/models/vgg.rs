@@ -59,6 +59,7 @@ pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result
                 channels: c_in,
                 height: size,
                 width: size,
+                note: None,
             },
             blocks.len() - 1,
         ));

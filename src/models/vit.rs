@@ -136,6 +136,9 @@ impl Network for Vit {
                 channels: DIM,
                 height: GRID,
                 width: GRID,
+                note: Some(format!(
+                    "tokens on a {GRID}×{GRID} grid, 1 class token set aside"
+                )),
             })
             .collect()
     }

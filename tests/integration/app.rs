@@ -33,6 +33,7 @@ fn info() -> ModelInfo {
             channels: 8,
             height: 7,
             width: 7,
+            note: None,
         }],
         default_layer: 0,
         classes: (0..10).map(|i| format!("class-{i}")).collect(),

@@ -46,6 +46,7 @@ fn tiny(device: &Device) -> Model {
                 channels: 16,
                 height: 8,
                 width: 8,
+                note: None,
             },
             1,
         )],

@@ -137,4 +137,6 @@ architectures! {
     convnext_tiny_equals_onnxruntime_and_pytorch_grad_cam: "convnext_tiny",
     regnet_y_400mf_equals_onnxruntime_and_pytorch_grad_cam: "regnet_y_400mf",
     inception_v3_equals_onnxruntime_and_pytorch_grad_cam: "inception_v3",
+    resnet18_from_the_dynamo_exporter_equals_onnxruntime_and_pytorch_grad_cam: "resnet18_dynamo",
+    vit_b_16_equals_onnxruntime_and_pytorch_grad_cam: "vit_b_16",
 }

@@ -5,7 +5,7 @@
 
 use super::super::layers::{Loader, Padding};
 use super::super::value::Value;
-use super::ops::{Arith, Kind, Op};
+use super::ops::{Arith, Kind, Op, Src};
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -227,9 +227,13 @@ impl Op {
                     {
                         Kind::GlobalAvgPool
                     }
+                    ReduceAxes::Static(a) if !a.is_empty() => Kind::ReduceMean {
+                        axes: a.iter().map(|&v| v as i64).collect(),
+                        keepdims: n.config.keepdims,
+                    },
                     _ => {
                         return Err(format!(
-                            "node '{name}': ReduceMean other than over H and W (keepdims) is not supported yet"
+                            "node '{name}': ReduceMean over axes computed in the graph is not supported yet"
                         ));
                     }
                 }
@@ -294,9 +298,128 @@ impl Op {
                 }
             }
             Node::Softmax(n) => Kind::Softmax(n.config.axis),
-            Node::Identity(_) | Node::Dropout(_) | Node::Cast(_) => Kind::Identity,
+            Node::Identity(_) | Node::Dropout(_) => Kind::Identity,
+            Node::Cast(n) => Kind::Cast {
+                to_float: n.config.to.is_float(),
+                device: device.clone(),
+            },
+            Node::CastLike(n) => Kind::Cast {
+                to_float: n.config.to.is_float(),
+                device: device.clone(),
+            },
             Node::Shape(n) => Kind::Shape(n.config.start, n.config.end),
-            Node::Gather(n) => Kind::Gather(n.config.axis),
+            Node::Gather(n) => Kind::Gather {
+                axis: n.config.axis,
+                // ONNX's rank-0 index, which the parser types as a scalar.
+                scalar: args.get(1).is_some_and(|a| {
+                    matches!(
+                        a.ty,
+                        onnx_ir::ArgType::ScalarTensor(_) | onnx_ir::ArgType::ScalarNative(_)
+                    )
+                }),
+            },
+            Node::Squeeze(n) => {
+                use onnx_ir::node::squeeze::SqueezeInput;
+                Kind::Squeeze(n.config.axes.as_ref().map(|a| match a {
+                    SqueezeInput::Static(v) => Src::Static(v.clone()),
+                    SqueezeInput::Runtime(r) => Src::Input(r.input_index),
+                }))
+            }
+            Node::Slice(n) => {
+                use onnx_ir::node::slice::SliceInput;
+                let src = |s: &SliceInput| match s {
+                    SliceInput::Static(v) => Src::Static(v.clone()),
+                    SliceInput::Runtime(r) => Src::Input(r.input_index),
+                };
+                Kind::Slice {
+                    starts: src(&n.config.starts),
+                    ends: src(&n.config.ends),
+                    axes: n.config.axes.as_ref().map(src),
+                    steps: n.config.steps.as_ref().map(src),
+                }
+            }
+            Node::Expand(n) => {
+                use onnx_ir::node::expand::ExpandConfig;
+                Kind::Expand(match &n.config {
+                    ExpandConfig::Static(v) => Src::Static(v.clone()),
+                    ExpandConfig::Runtime(r) => Src::Input(r.input_index),
+                })
+            }
+            Node::Split(n) => {
+                use onnx_ir::node::split::SplitSizesInput;
+                let c = &n.config;
+                Kind::Split {
+                    axis: c.axis,
+                    sizes: match (&c.split_sizes, c.split_size) {
+                        (Some(SplitSizesInput::Static(v)), _) => {
+                            Some(Src::Static(v.iter().map(|&s| s as i64).collect()))
+                        }
+                        (Some(SplitSizesInput::Runtime(r)), _) => Some(Src::Input(r.input_index)),
+                        (None, Some(each)) => {
+                            let total = args
+                                .first()
+                                .and_then(|a| a.ty.static_shape().cloned())
+                                .and_then(|d| d.get(c.axis).copied().flatten());
+                            total.map(|t| {
+                                Src::Static(
+                                    (0..t.div_ceil(each))
+                                        .map(|i| each.min(t - i * each) as i64)
+                                        .collect(),
+                                )
+                            })
+                        }
+                        (None, None) => None,
+                    },
+                }
+            }
+            Node::Pad(n) => {
+                use onnx_ir::node::pad::{ConstantValueInput, PadInput, PadMode};
+                let (PadInput::Static(pads), ConstantValueInput::Static(value), PadMode::Constant) =
+                    (&n.config.pads, &n.config.constant_value, &n.config.mode)
+                else {
+                    return Err(format!(
+                        "node '{name}': only Pad with constant pads and value is supported yet"
+                    ));
+                };
+                Kind::Pad {
+                    pads: pads.clone(),
+                    value: *value,
+                }
+            }
+            Node::ConstantOfShape(n) => {
+                use onnx_ir::node::constant_of_shape::ConstantOfShapeShape;
+                let value = n.config.value.clone();
+                let int = value.as_ref().is_some_and(|d| !d.dtype().is_float());
+                Kind::ConstantOfShape {
+                    shape: match &n.config.shape {
+                        ConstantOfShapeShape::Static(v) => Src::Static(v.clone()),
+                        ConstantOfShapeShape::Runtime(r) => Src::Input(r.input_index),
+                    },
+                    value: host(value).and_then(|v| v.first().copied()).unwrap_or(0.0),
+                    int,
+                    device: device.clone(),
+                }
+            }
+            Node::Equal(_) => Kind::Equal,
+            Node::Where(_) => Kind::Where,
+            Node::Not(_) => Kind::Not,
+            Node::Mod(_) => Kind::Mod,
+            Node::Sqrt(_) => Kind::Sqrt,
+            Node::Neg(_) => Kind::Neg,
+            Node::Pow(_) => Kind::Pow,
+            Node::Range(n) => {
+                use onnx_ir::node::range::RangeInput;
+                let src = |r: &RangeInput| match r {
+                    RangeInput::Static(v) => Src::Static(vec![*v]),
+                    RangeInput::StaticFloat(v) => Src::Static(vec![*v as i64]),
+                    RangeInput::Runtime(r) => Src::Input(r.input_index),
+                };
+                Kind::Range(
+                    src(&n.config.start),
+                    src(&n.config.limit),
+                    src(&n.config.delta),
+                )
+            }
             Node::Unsqueeze(n) => {
                 use onnx_ir::node::unsqueeze::UnsqueezeConfig;
                 Kind::Unsqueeze(match &n.config {

@@ -7,6 +7,8 @@
 
 mod compile;
 mod config;
+mod indexing;
+mod layout;
 mod names;
 mod ops;
 
@@ -14,6 +16,7 @@ use super::network::{Context, Features, LayerInfo, Network};
 use super::value::Value;
 use crate::error::{Error, Result, guarded};
 use burn::tensor::{Device, Tensor, TensorData};
+use layout::MapLayout;
 use names::{Producer, Shape};
 use onnx_ir::Message;
 use ops::Op;
@@ -22,17 +25,14 @@ use std::path::Path;
 
 pub use config::Config;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    ChannelsFirst,
-    ChannelsLast,
-    Other,
-}
+/// The context key of the tokens a token layer sets aside (class tokens), beside graph slots.
+const SET_ASIDE: usize = usize::MAX;
 
-/// A layer one can explain: a node output with a spatial `[N, C, H, W]` layout.
+/// A layer one can explain: a node output that reads as a `[N, C, H, W]` map.
 #[derive(Debug, Clone)]
 struct Layer {
     info: LayerInfo,
+    layout: MapLayout,
     /// The last node computed by `features`.
     node: usize,
     /// Its output's slot.
@@ -52,6 +52,9 @@ pub struct OnnxNet {
     layers: Vec<Layer>,
     default_layer: usize,
     peak: usize,
+    /// Nodes computed once at load time from constants only (a weight's Transpose, shape
+    /// arithmetic on fixed sizes): their outputs are in `constants`.
+    folded: Vec<bool>,
     /// Side of the square input the graph declares (or was given).
     pub input_size: usize,
     pub num_classes: usize,
@@ -224,6 +227,7 @@ impl OnnxNet {
             layers: vec![],
             default_layer: 0,
             peak: 0,
+            folded: vec![],
             input_size: size,
             num_classes: 0,
             binary: false,
@@ -285,6 +289,20 @@ impl OnnxNet {
         for (s, _) in &self.constants {
             constant[*s] = true;
         }
+        self.folded = vec![false; self.ops.len()];
+        for (i, op) in self.ops.iter().enumerate() {
+            if op.inputs.iter().flatten().all(|&s| constant[s]) {
+                self.folded[i] = true;
+                for &o in &op.outputs {
+                    constant[o] = true;
+                    if let Some(v) = &slots[o] {
+                        self.constants.push((o, v.clone()));
+                    }
+                }
+            }
+        }
+        self.constants.sort_by_key(|(s, _)| *s);
+        self.constants.dedup_by_key(|(s, _)| *s);
         // The node that computes each slot: a slot is made up to node i if i or one before it
         // computes it (or it is the input).
         let mut made_by: Vec<Option<usize>> = vec![None; self.slots];
@@ -293,19 +311,17 @@ impl OnnxNet {
                 made_by[s] = Some(i);
             }
         }
-        let layouts = self.layouts();
+        let layouts = layout::layouts(&self.ops, self.slots, &dims);
         for (i, op) in self.ops.iter().enumerate() {
-            let Some(&slot) = op.outputs.first() else {
+            let Some(&slot) = op.outputs.first().filter(|_| !self.folded[i]) else {
                 continue;
             };
-            let Some([1, c, h, w]) = dims[slot].as_deref() else {
+            let Some((layout, [c, h, w])) = dims[slot]
+                .as_deref()
+                .and_then(|d| MapLayout::of(d, layouts[slot]))
+            else {
                 continue;
             };
-            // Only channels-first maps for now: a channels-last stretch (ConvNeXt's blocks, Swin)
-            // would be read as the wrong axes.
-            if *h < 2 || *w < 2 || layouts[slot] != Layout::ChannelsFirst {
-                continue;
-            }
             // Values made up to node i that a later node reads.
             let made = |s: usize| s == self.input || made_by[s].is_some_and(|j| j <= i);
             let mut crossing: Vec<usize> = self.ops[i + 1..]
@@ -318,10 +334,12 @@ impl OnnxNet {
             self.layers.push(Layer {
                 info: LayerInfo {
                     name: op.name.clone(),
-                    channels: *c,
-                    height: *h,
-                    width: *w,
+                    channels: c,
+                    height: h,
+                    width: w,
+                    note: layout.note(),
                 },
+                layout,
                 node: i,
                 slot,
                 crossing,
@@ -329,36 +347,37 @@ impl OnnxNet {
         }
         if self.layers.is_empty() {
             return Err(Error::Invalid(
-                "no node output has a spatial [N, C, H, W] layout to explain".into(),
+                "no node output reads as a map to explain ([N, C, H, W], channels-last, or \
+                 transformer tokens on a square grid)"
+                    .into(),
             ));
         }
-        // The last spatial activation: the one global pooling (or the classifier) reads.
-        self.default_layer = self.layers.len() - 1;
+        self.default_layer = self.default_layer(&constant);
         Ok(())
     }
 
-    /// Which slots hold `[N, C, H, W]` maps: a Transpose to `[0, 2, 3, 1]` starts a channels-last
-    /// stretch and the reverse one ends it; other operations keep their first input's layout.
-    fn layouts(&self) -> Vec<Layout> {
-        let mut layout = vec![Layout::ChannelsFirst; self.slots];
-        for op in &self.ops {
-            let from = op
-                .inputs
-                .first()
-                .copied()
-                .flatten()
-                .map_or(Layout::ChannelsFirst, |s| layout[s]);
-            let out = match op.permutation() {
-                Some([0, 2, 3, 1]) => Layout::ChannelsLast,
-                Some([0, 3, 1, 2]) => Layout::ChannelsFirst,
-                Some(_) => Layout::Other,
-                None => from,
-            };
-            for &s in &op.outputs {
-                layout[s] = out;
-            }
+    /// The last map before global pooling (or the classifier). Where a class token carries the
+    /// decision, the last token layer's patches do not reach the output: the default is then the
+    /// input of the last attention, the last layer norm before the last product of two computed
+    /// values (as pytorch-grad-cam's ViT recipe takes `blocks[-1].norm1`).
+    fn default_layer(&self, constant: &[bool]) -> usize {
+        let last = self.layers.len() - 1;
+        if !matches!(
+            self.layers[last].layout,
+            MapLayout::Tokens { prefix: 1.., .. }
+        ) {
+            return last;
         }
-        layout
+        let Some(mixing) = self.ops.iter().rposition(|o| o.mixes(constant)) else {
+            return last;
+        };
+        let before = |l: &&Layer| l.node < mixing;
+        let position = |want_norm: bool| {
+            self.layers
+                .iter()
+                .rposition(|l| before(&l) && (!want_norm || self.ops[l.node].is_layer_norm()))
+        };
+        position(true).or(position(false)).unwrap_or(last)
     }
 
     fn fresh(&self) -> Vec<Option<Value>> {
@@ -370,8 +389,17 @@ impl OnnxNet {
     }
 
     fn run(&self, slots: &mut [Option<Value>], range: std::ops::Range<usize>) -> Result<()> {
-        for op in &self.ops[range] {
-            op.run(slots)?;
+        let start = range.start;
+        for (i, op) in self.ops[range].iter().enumerate() {
+            if self.folded.get(start + i) == Some(&true) {
+                continue;
+            }
+            op.run(slots).map_err(|e| match e {
+                Error::Invalid(m) if !m.starts_with("node '") => {
+                    Error::Invalid(format!("node '{}': {m}", op.name))
+                }
+                e => e,
+            })?;
         }
         Ok(())
     }
@@ -398,15 +426,17 @@ impl Network for OnnxNet {
         let mut slots = self.fresh();
         slots[self.input] = Some(Value::R4(x));
         self.run_checked(&mut slots, 0..l.node + 1);
-        let activation = slots[l.slot]
-            .take()
-            .and_then(|v| v.to_rank::<4>().ok())
-            .expect("a layer's output is [N, C, H, W]");
-        let context = l
+        let value = slots[l.slot].take().expect("the layer's node computed it");
+        let (activation, set_aside) = l
+            .layout
+            .to_map(&value)
+            .expect("the layer's output reads as a map");
+        let mut context: Vec<(usize, Value)> = l
             .crossing
             .iter()
             .filter_map(|&s| Some((s, slots[s].take()?)))
             .collect();
+        context.extend(set_aside.map(|v| (SET_ASIDE, v)));
         Features {
             activation,
             context: Context::Values(context),
@@ -416,12 +446,20 @@ impl Network for OnnxNet {
     fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
         let l = &self.layers[layer];
         let mut slots = self.fresh();
+        let mut set_aside = None;
         if let Context::Values(values) = context {
             for (s, v) in values {
-                slots[*s] = Some(v.clone());
+                match *s {
+                    SET_ASIDE => set_aside = Some(v),
+                    s => slots[s] = Some(v.clone()),
+                }
             }
         }
-        slots[l.slot] = Some(Value::R4(activation));
+        slots[l.slot] = Some(
+            l.layout
+                .restore(activation, set_aside)
+                .expect("a map of the layer's layout"),
+        );
         self.run_checked(&mut slots, l.node + 1..self.ops.len());
         let out = slots[self.output]
             .take()

@@ -162,7 +162,8 @@ fn display_name(node: &NodeProto) -> Option<String> {
         .cloned()
 }
 
-/// `['', 'layer4', 'layer4.1', 'relu_1']` → `/layer4/layer4.1/relu_1`.
+/// The dynamo exporter's scopes hold each enclosing module's full path, then the operation:
+/// `['', 'layer4', 'layer4.1', 'layer4.1.relu', 'relu_15']` → `layer4.1.relu/relu_15`.
 fn scope_path(list: &str) -> Option<String> {
     let parts: Vec<&str> = list
         .trim_matches(|c| c == '[' || c == ']')
@@ -170,7 +171,11 @@ fn scope_path(list: &str) -> Option<String> {
         .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"'))
         .filter(|s| !s.is_empty())
         .collect();
-    (!parts.is_empty()).then(|| format!("/{}", parts.join("/")))
+    match parts.as_slice() {
+        [] => None,
+        [op] => Some(op.to_string()),
+        [.., module, op] => Some(format!("{module}/{op}")),
+    }
 }
 
 #[cfg(test)]
@@ -236,9 +241,10 @@ mod tests {
     #[test]
     fn dynamo_scopes_read_as_module_paths() {
         assert_eq!(
-            scope_path("['', 'layer4', 'layer4.1', 'relu_1']").as_deref(),
-            Some("/layer4/layer4.1/relu_1")
+            scope_path("['', 'layer4', 'layer4.1', 'layer4.1.relu', 'relu_15']").as_deref(),
+            Some("layer4.1.relu/relu_15")
         );
+        assert_eq!(scope_path("['', 'relu']").as_deref(), Some("relu"));
         assert_eq!(scope_path("['']"), None);
     }
 }

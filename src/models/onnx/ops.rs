@@ -3,12 +3,13 @@
 
 use super::super::layers::Conv;
 use super::super::value::Value;
+use super::indexing::{self, axis, device_of, floats, int_zip};
 use crate::error::{Error, Result};
 use crate::{map_value, zip_values};
-use burn::tensor::Tensor;
 use burn::tensor::activation::{gelu, relu, sigmoid, softmax, tanh};
 use burn::tensor::module::{avg_pool2d, conv2d, layer_norm, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use burn::tensor::{Device, Tensor, TensorData};
 
 #[derive(Debug)]
 pub struct Op {
@@ -52,9 +53,52 @@ pub(super) enum Kind {
     },
     /// Dimensions `start..end` of the input's shape, as integers.
     Shape(usize, usize),
-    /// Along an axis; only on integers (a shape) for now.
-    Gather(usize),
+    /// Along an axis; a scalar index removes the axis.
+    Gather {
+        axis: usize,
+        scalar: bool,
+    },
     Unsqueeze(Vec<i64>),
+    Squeeze(Option<Src>),
+    Slice {
+        starts: Src,
+        ends: Src,
+        axes: Option<Src>,
+        steps: Option<Src>,
+    },
+    Expand(Src),
+    Split {
+        axis: usize,
+        sizes: Option<Src>,
+    },
+    Pad {
+        pads: Vec<(usize, usize)>,
+        value: f32,
+    },
+    ConstantOfShape {
+        shape: Src,
+        value: f32,
+        int: bool,
+        device: Device,
+    },
+    /// To integers (kept on the host where they are a list) or to floats.
+    Cast {
+        to_float: bool,
+        device: Device,
+    },
+    Equal,
+    Where,
+    Not,
+    Mod,
+    Sqrt,
+    Neg,
+    Pow,
+    Range(Src, Src, Src),
+    /// Over the given axes.
+    ReduceMean {
+        axes: Vec<i64>,
+        keepdims: bool,
+    },
     /// `x · W + b` with `W` as `[in, out]`.
     Linear {
         weight: Tensor<2>,
@@ -79,6 +123,13 @@ pub(super) enum Kind {
     Identity,
 }
 
+/// Integers an operation takes: fixed in the file, or computed in the graph (input `i`).
+#[derive(Debug, Clone)]
+pub(super) enum Src {
+    Static(Vec<i64>),
+    Input(usize),
+}
+
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Arith {
     Add,
@@ -94,6 +145,41 @@ impl Op {
             Kind::Transpose(p) => p.as_slice().try_into().ok(),
             _ => None,
         }
+    }
+
+    pub fn is_conv(&self) -> bool {
+        matches!(self.kind, Kind::Conv(_) | Kind::ConvGeneral { .. })
+    }
+
+    pub fn is_layer_norm(&self) -> bool {
+        matches!(self.kind, Kind::LayerNorm { .. })
+    }
+
+    /// Operations whose output axes are not the input's (a layout does not survive them).
+    pub fn regroups_axes(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Reshape { .. }
+                | Kind::Flatten(_)
+                | Kind::Gather { .. }
+                | Kind::Squeeze(_)
+                | Kind::Unsqueeze(_)
+                | Kind::Expand(_)
+                | Kind::MatMul
+                | Kind::Gemm { .. }
+        )
+    }
+
+    /// A product of two computed values (attention's scores and their use), which mixes tokens.
+    pub fn mixes(&self, constant: &[bool]) -> bool {
+        matches!(self.kind, Kind::MatMul)
+            && self
+                .inputs
+                .iter()
+                .flatten()
+                .filter(|&&s| !constant[s])
+                .count()
+                == 2
     }
 
     /// Reads the inputs' slots, computes, fills the outputs' slots.
@@ -151,6 +237,12 @@ impl Op {
                 if let (Value::Ints(a), Value::Ints(b)) = (x, y) {
                     return self.set(slots, Value::Ints(int_arith(*op, a, b)));
                 }
+                // A shape computed in the graph met a float: it is a float too.
+                let lift = |v: &Value, other: &Value| match (v, device_of(other)) {
+                    (Value::Ints(i), Some(d)) => floats(i, &d),
+                    _ => v.clone(),
+                };
+                let (x, y) = (&lift(x, y), &lift(y, x));
                 match op {
                     Arith::Add => zip_values!(x, y, |a, b| a + b),
                     Arith::Sub => zip_values!(x, y, |a, b| a - b),
@@ -228,23 +320,153 @@ impl Op {
                 let (start, end) = ((*start).min(d.len()), (*end).min(d.len()));
                 Value::Ints(d[start..end].iter().map(|&v| v as i64).collect())
             }
-            Kind::Gather(axis) => {
-                let (data, idx) = (ints(x, &self.name)?, ints(get(1)?, &self.name)?);
-                if *axis != 0 {
+            Kind::Gather { axis, scalar } => {
+                let idx = ints(get(1)?, &self.name)?;
+                indexing::gather(x, idx, *axis, *scalar, &self.name)?
+            }
+            Kind::Squeeze(axes) => {
+                let axes = axes.as_ref().map(|a| self.src(a, slots)).transpose()?;
+                indexing::squeeze(x, axes.as_deref())?
+            }
+            Kind::Slice {
+                starts,
+                ends,
+                axes,
+                steps,
+            } => {
+                let opt = |s: &Option<Src>| s.as_ref().map(|s| self.src(s, slots)).transpose();
+                let (axes, steps) = (opt(axes)?, opt(steps)?);
+                indexing::slice(
+                    x,
+                    &self.src(starts, slots)?,
+                    &self.src(ends, slots)?,
+                    axes.as_deref(),
+                    steps.as_deref(),
+                    &self.name,
+                )?
+            }
+            Kind::Expand(shape) => indexing::expand(x, &self.src(shape, slots)?, &self.name)?,
+            Kind::Split { axis, sizes } => {
+                let n = x.dims()[*axis];
+                let sizes: Vec<usize> = match sizes {
+                    Some(s) => self.src(s, slots)?.iter().map(|&v| v as usize).collect(),
+                    None => {
+                        let parts = self.outputs.len();
+                        let each = n.div_ceil(parts);
+                        (0..parts)
+                            .map(|i| each.min(n - (each * i).min(n)))
+                            .collect()
+                    }
+                };
+                let parts = indexing::split(x, *axis, &sizes, &self.name)?;
+                for (&slot, part) in self.outputs.iter().zip(parts) {
+                    slots[slot] = Some(part);
+                }
+                return Ok(());
+            }
+            Kind::Pad { pads, value } => indexing::pad(x, pads, *value, &self.name)?,
+            Kind::ConstantOfShape {
+                shape,
+                value,
+                int,
+                device,
+            } => {
+                let shape: Vec<usize> = self
+                    .src(shape, slots)?
+                    .iter()
+                    .map(|&v| v as usize)
+                    .collect();
+                let n: usize = shape.iter().product();
+                if *int && shape.len() <= 1 {
+                    Value::Ints(vec![*value as i64; n])
+                } else {
+                    let flat =
+                        Tensor::<1>::from_data(TensorData::new(vec![*value; n], [n]), device);
+                    Value::R1(flat).reshape(if shape.is_empty() { &[1] } else { &shape })?
+                }
+            }
+            Kind::Cast { to_float, device } => match (x, to_float) {
+                (Value::Ints(v), true) => floats(v, device),
+                (Value::R1(t), false) if t.dims()[0] <= 16 => Value::Ints(
+                    crate::tensor_io::to_vec(t.clone())?
+                        .iter()
+                        .map(|&f| f as i64)
+                        .collect(),
+                ),
+                (x, _) => x.clone(),
+            },
+            Kind::Equal => indexing::equal(x, get(1)?, &self.name)?,
+            Kind::Where => indexing::select_where(x, get(1)?, get(2)?, &self.name)?,
+            Kind::Not => match x {
+                Value::Ints(v) => Value::Ints(v.iter().map(|&b| (b == 0) as i64).collect()),
+                x => map_value!(x.clone(), |t| t.neg() + 1.0),
+            },
+            Kind::Mod => {
+                let (a, b) = (ints(x, &self.name)?, ints(get(1)?, &self.name)?);
+                // ONNX's integer Mod takes the divisor's sign, as Python's %.
+                Value::Ints(int_zip(
+                    a,
+                    b,
+                    |p, q| if q == 0 { 0 } else { (p % q + q) % q },
+                ))
+            }
+            Kind::Sqrt => map_value!(x.clone(), |t| t.sqrt()),
+            Kind::Neg => match x {
+                Value::Ints(v) => Value::Ints(v.iter().map(|&i| -i).collect()),
+                x => map_value!(x.clone(), |t| t.neg()),
+            },
+            Kind::Pow => {
+                let y = get(1)?;
+                match (x, y) {
+                    (Value::Ints(a), Value::Ints(b)) => {
+                        Value::Ints(int_zip(a, b, |p, q| p.pow(q.max(0) as u32)))
+                    }
+                    (x, Value::Ints(e)) if e.len() == 1 => {
+                        map_value!(x.clone(), |t| t.powf_scalar(e[0] as f32))
+                    }
+                    (x, y) if y.dims().iter().product::<usize>() == 1 => {
+                        let e = crate::tensor_io::to_vec(y.to_rank::<1>()?)?[0];
+                        map_value!(x.clone(), |t| t.powf_scalar(e))
+                    }
+                    (x, y) => zip_values!(x, y, |a, b| a.powf(b)),
+                }
+            }
+            Kind::Range(start, limit, delta) => {
+                let one = |s: &Src| -> Result<i64> {
+                    self.src(s, slots)?.first().copied().ok_or_else(|| {
+                        Error::Invalid(format!("node '{}': empty Range bound", self.name))
+                    })
+                };
+                let (a, b, d) = (one(start)?, one(limit)?, one(delta)?);
+                if d == 0 {
                     return Err(Error::Invalid(format!(
-                        "node '{}': Gather on tensors is not supported yet",
+                        "node '{}': Range step 0",
                         self.name
                     )));
                 }
-                let n = data.len() as i64;
-                Value::Ints(
-                    idx.iter()
-                        .map(|&i| data.get((if i < 0 { i + n } else { i }) as usize).copied())
-                        .collect::<Option<_>>()
-                        .ok_or_else(|| {
-                            Error::Invalid(format!("node '{}': index out of range", self.name))
-                        })?,
-                )
+                let n = ((b - a) as f64 / d as f64).ceil().max(0.0) as i64;
+                Value::Ints((0..n).map(|i| a + i * d).collect())
+            }
+            Kind::ReduceMean { axes, keepdims } => {
+                let dims = x.dims();
+                let mut at: Vec<usize> = axes.iter().map(|&a| axis(a, dims.len())).collect();
+                at.sort_unstable();
+                let mut y = x.clone();
+                for &a in &at {
+                    y = map_value!(y, |t| t.mean_dim(a));
+                }
+                if *keepdims {
+                    y
+                } else {
+                    let d: Vec<usize> = y
+                        .dims()
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| !at.contains(i))
+                        .map(|(_, &v)| v)
+                        .collect();
+                    y.reshape(if d.is_empty() { &[1] } else { &d })?
+                }
             }
             Kind::Unsqueeze(axes) => match x {
                 // A scalar becomes a 1-element list: the same integers here.
@@ -343,6 +565,31 @@ impl Op {
             Kind::Identity => x.clone(),
         };
         self.set(slots, out)
+    }
+
+    /// The integers of a `Src`: fixed, or the value of the node's input.
+    fn src(&self, src: &Src, slots: &[Option<Value>]) -> Result<Vec<i64>> {
+        match src {
+            Src::Static(v) => Ok(v.clone()),
+            Src::Input(i) => {
+                let v = self
+                    .inputs
+                    .get(*i)
+                    .copied()
+                    .flatten()
+                    .and_then(|s| slots[s].as_ref())
+                    .ok_or_else(|| {
+                        Error::Invalid(format!("node '{}' lacks its input {i}", self.name))
+                    })?;
+                match v {
+                    Value::Ints(v) => Ok(v.clone()),
+                    v => Ok(crate::tensor_io::to_vec(v.to_rank::<1>()?)?
+                        .iter()
+                        .map(|&f| f as i64)
+                        .collect()),
+                }
+            }
+        }
     }
 
     fn set(&self, slots: &mut [Option<Value>], out: Value) -> Result<()> {
