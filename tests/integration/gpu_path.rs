@@ -112,4 +112,37 @@ fn wgpu_gives_the_cpu_numbers() {
     for (g, c) in gpu_res.2.iter().zip(&cpu_res.2) {
         assert!(close(g, c), "a map differs between wgpu and flex");
     }
+    onnx_graphs_run_on_wgpu_as_on_the_cpu(&gpu.device);
+}
+
+/// The ONNX interpreter's tensor operations on wgpu: the same numbers as on flex. (Called from
+/// the test above: a process registers the wgpu runtime once.)
+fn onnx_graphs_run_on_wgpu_as_on_the_cpu(gpu: &Device) {
+    let x = input(&[3, 32, 32]);
+    let mut results = vec![];
+    for device in [cpu(), gpu.clone()] {
+        let model = Model::from_file(&fixture("onnx/tiny_cnn.onnx"), &device).unwrap();
+        let mut s = Session::new(&model, x.clone(), model.layer_index(None).unwrap()).unwrap();
+        let class = s.top_class();
+        let options = Options {
+            batch_size: Some(5),
+            ..Options::default()
+        };
+        let mut maps = vec![s.logits.clone()];
+        for m in [Method::GradCam, Method::ScoreCamPlusPlus] {
+            maps.push(
+                explain(&mut s, m, class, &options, &Monitor::new())
+                    .unwrap()
+                    .raw
+                    .data,
+            );
+        }
+        results.push((class, maps));
+    }
+    assert_eq!(results[0].0, results[1].0);
+    for (g, c) in results[1].1.iter().zip(&results[0].1) {
+        let scale = c.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+        let worst = g.iter().zip(c).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        assert!(worst <= 1e-3 * scale, "wgpu and flex differ by {worst}");
+    }
 }
