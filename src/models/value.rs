@@ -1,4 +1,4 @@
-//! A float tensor whose rank is known only at run time (1 to 5), as a graph read from a file
+//! A float tensor whose rank is known only at run time (1 to 6), as a graph read from a file
 //! produces them, and the few rank-generic operations an interpreter needs on it. burn's tensors
 //! carry their rank in the type; this wraps one of each and broadcasts the NumPy way (trailing
 //! dimensions aligned) by giving the lower-ranked operand leading 1s.
@@ -13,6 +13,8 @@ pub enum Value {
     R3(Tensor<3>),
     R4(Tensor<4>),
     R5(Tensor<5>),
+    /// Swin's window partition: `[B, H/w, w, W/w, w, C]`.
+    R6(Tensor<6>),
     /// Integers computed on the host: a shape and what is derived from it (`Shape`, `Gather`,
     /// `Concat` feeding a `Reshape`), and integer constants.
     Ints(Vec<i64>),
@@ -33,6 +35,7 @@ macro_rules! map_value {
             $crate::models::value::Value::R3($t) => $crate::models::value::Value::R3($e),
             $crate::models::value::Value::R4($t) => $crate::models::value::Value::R4($e),
             $crate::models::value::Value::R5($t) => $crate::models::value::Value::R5($e),
+            $crate::models::value::Value::R6($t) => $crate::models::value::Value::R6($e),
             $crate::models::value::Value::Ints(_) => {
                 return Err($crate::models::value::not_a_tensor());
             }
@@ -62,9 +65,13 @@ macro_rules! zip_values {
                 let ($x, $y) = (a.to_rank::<4>()?, b.to_rank::<4>()?);
                 $crate::models::value::Value::R4($e)
             }
-            _ => {
+            5 => {
                 let ($x, $y) = (a.to_rank::<5>()?, b.to_rank::<5>()?);
                 $crate::models::value::Value::R5($e)
+            }
+            _ => {
+                let ($x, $y) = (a.to_rank::<6>()?, b.to_rank::<6>()?);
+                $crate::models::value::Value::R6($e)
             }
         }
     }};
@@ -78,6 +85,7 @@ impl Value {
             Value::R3(_) => 3,
             Value::R4(_) => 4,
             Value::R5(_) => 5,
+            Value::R6(_) => 6,
             Value::Ints(_) => 1,
         }
     }
@@ -89,6 +97,7 @@ impl Value {
             Value::R3(t) => t.dims().to_vec(),
             Value::R4(t) => t.dims().to_vec(),
             Value::R5(t) => t.dims().to_vec(),
+            Value::R6(t) => t.dims().to_vec(),
             Value::Ints(v) => vec![v.len()],
         }
     }
@@ -116,6 +125,7 @@ impl Value {
             Value::R3(t) => t.clone().reshape(shape),
             Value::R4(t) => t.clone().reshape(shape),
             Value::R5(t) => t.clone().reshape(shape),
+            Value::R6(t) => t.clone().reshape(shape),
             Value::Ints(_) => return Err(not_a_tensor()),
         })
     }
@@ -135,6 +145,7 @@ impl Value {
             Value::R3(t) => t.clone().reshape([n]),
             Value::R4(t) => t.clone().reshape([n]),
             Value::R5(t) => t.clone().reshape([n]),
+            Value::R6(t) => t.clone().reshape([n]),
             Value::Ints(_) => return Err(not_a_tensor()),
         };
         Ok(match *shape {
@@ -143,6 +154,7 @@ impl Value {
             [a, b, c] => Value::R3(flat.reshape([a, b, c])),
             [a, b, c, d] => Value::R4(flat.reshape([a, b, c, d])),
             [a, b, c, d, e] => Value::R5(flat.reshape([a, b, c, d, e])),
+            [a, b, c, d, e, f] => Value::R6(flat.reshape([a, b, c, d, e, f])),
             _ => {
                 return Err(Error::Invalid(format!(
                     "rank {} tensors are not supported (shape {shape:?})",

@@ -5,7 +5,7 @@
 
 use super::super::layers::{Loader, Padding};
 use super::super::value::Value;
-use super::ops::{Arith, Kind, Op, Src};
+use super::ops::{Arith, Kind, Op, PadSrc, Src};
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -248,7 +248,11 @@ impl Op {
                     }
                 };
                 // Without a constant shape, the shape is the value of input 1 at run time.
-                Kind::Reshape { shape, relax_batch }
+                Kind::Reshape {
+                    shape,
+                    relax_batch,
+                    device: device.clone(),
+                }
             }
             Node::Linear(n) => {
                 let (w, shape) = weight(1)?;
@@ -374,17 +378,28 @@ impl Op {
             }
             Node::Pad(n) => {
                 use onnx_ir::node::pad::{ConstantValueInput, PadInput, PadMode};
-                let (PadInput::Static(pads), ConstantValueInput::Static(value), PadMode::Constant) =
-                    (&n.config.pads, &n.config.constant_value, &n.config.mode)
+                let value = match &n.config.constant_value {
+                    ConstantValueInput::Static(v) => Some(*v),
+                    ConstantValueInput::Runtime(r) => {
+                        host(value(r.input_index)).and_then(|v| v.first().copied())
+                    }
+                };
+                let pads = match &n.config.pads {
+                    PadInput::Static(p) => Some(PadSrc::Pairs(p.clone())),
+                    // ONNX's [begins…, ends…] over every axis, computed in the graph (Swin pads
+                    // its maps to whole windows).
+                    PadInput::Runtime { input, axes: None } => {
+                        Some(PadSrc::Input(input.input_index))
+                    }
+                    PadInput::Runtime { .. } => None,
+                };
+                let (Some(pads), Some(value), PadMode::Constant) = (pads, value, &n.config.mode)
                 else {
                     return Err(format!(
-                        "node '{name}': only Pad with constant pads and value is supported yet"
+                        "node '{name}': only constant-mode Pad over every axis is supported yet"
                     ));
                 };
-                Kind::Pad {
-                    pads: pads.clone(),
-                    value: *value,
-                }
+                Kind::Pad { pads, value }
             }
             Node::ConstantOfShape(n) => {
                 use onnx_ir::node::constant_of_shape::ConstantOfShapeShape;
@@ -399,6 +414,15 @@ impl Op {
                     int,
                     device: device.clone(),
                 }
+            }
+            Node::Attention(n) => {
+                let c = &n.config;
+                if c.is_causal || c.softcap != 0.0 || c.q_num_heads.is_some() {
+                    return Err(format!(
+                        "node '{name}': only non-causal 4-D Attention without softcap is supported yet"
+                    ));
+                }
+                Kind::Attention { scale: c.scale }
             }
             Node::Equal(_) => Kind::Equal,
             Node::Where(_) => Kind::Where,

@@ -21,7 +21,8 @@ pub fn axis(a: i64, rank: usize) -> usize {
     }
 }
 
-/// ONNX Slice with unit steps: `starts`/`ends` clamped to each axis as NumPy does.
+/// ONNX Slice with steps of 1 or −1 (a reversal, as PyTorch's Pad amounts are computed):
+/// `starts`/`ends` clamped to each axis as NumPy does.
 pub fn slice(
     x: &Value,
     starts: &[i64],
@@ -30,27 +31,46 @@ pub fn slice(
     steps: Option<&[i64]>,
     node: &str,
 ) -> Result<Value> {
-    if steps.is_some_and(|s| s.iter().any(|&v| v != 1)) {
-        return Err(invalid(
-            node,
-            "Slice with steps other than 1 is not supported yet",
-        ));
-    }
     let dims = x.dims();
     let default: Vec<i64> = (0..starts.len() as i64).collect();
     let axes = axes.unwrap_or(&default);
     let mut out = x.clone();
-    for ((&a, &s), &e) in axes.iter().zip(starts).zip(ends) {
+    for (i, ((&a, &s), &e)) in axes.iter().zip(starts).zip(ends).enumerate() {
+        let step = steps.and_then(|st| st.get(i)).copied().unwrap_or(1);
         let a = axis(a, dims.len());
         let n = *dims
             .get(a)
             .ok_or_else(|| invalid(node, "Slice axis out of range"))? as i64;
-        let clamp = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n) as usize;
-        let (s, e) = (clamp(s), clamp(e));
-        let len = e.saturating_sub(s);
+        let (from, len, reverse) = match step {
+            1 => {
+                let clamp = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n);
+                let (s, e) = (clamp(s), clamp(e));
+                (s, (e - s).max(0), false)
+            }
+            -1 => {
+                // From `s` down to just above `e`.
+                let s = (if s < 0 { s + n } else { s }).clamp(-1, n - 1);
+                let e = (if e < 0 { e + n } else { e }).clamp(-1, n - 1);
+                (e + 1, (s - e).max(0), true)
+            }
+            _ => {
+                return Err(invalid(
+                    node,
+                    "Slice with steps other than ±1 is not supported yet",
+                ));
+            }
+        };
+        let (from, len) = (from as usize, len as usize);
         out = match out {
-            Value::Ints(v) => Value::Ints(v[s..s + len].to_vec()),
-            t => map_value!(t, |t| t.narrow(a, s, len)),
+            Value::Ints(v) => {
+                let mut part = v[from..from + len].to_vec();
+                if reverse {
+                    part.reverse();
+                }
+                Value::Ints(part)
+            }
+            t if reverse => map_value!(t, |t| t.narrow(a, from, len).flip([a])),
+            t => map_value!(t, |t| t.narrow(a, from, len)),
         };
     }
     Ok(out)
@@ -147,6 +167,7 @@ pub fn expand(x: &Value, shape: &[i64], node: &str) -> Result<Value> {
         (Value::R3(t), &[p, q, r]) => Value::R3(t.expand([p, q, r])),
         (Value::R4(t), &[p, q, r, s]) => Value::R4(t.expand([p, q, r, s])),
         (Value::R5(t), &[p, q, r, s, u]) => Value::R5(t.expand([p, q, r, s, u])),
+        (Value::R6(t), &[p, q, r, s, u, v]) => Value::R6(t.expand([p, q, r, s, u, v])),
         _ => return Err(invalid(node, format!("cannot expand to rank {rank}"))),
     })
 }
@@ -230,6 +251,7 @@ pub fn cat(parts: &[Value], axis_: usize, node: &str) -> Result<Value> {
         3 => join!(3, R3),
         4 => join!(4, R4),
         5 => join!(5, R5),
+        6 => join!(6, R6),
         r => return Err(invalid(node, format!("Concat of rank {r}"))),
     })
 }
@@ -310,7 +332,8 @@ pub fn select_where(cond: &Value, a: &Value, b: &Value, node: &str) -> Result<Va
         2 => pick!(2, R2),
         3 => pick!(3, R3),
         4 => pick!(4, R4),
-        _ => pick!(5, R5),
+        5 => pick!(5, R5),
+        _ => pick!(6, R6),
     })
 }
 
@@ -330,6 +353,7 @@ pub fn device_of(v: &Value) -> Option<burn::tensor::Device> {
         Value::R3(t) => t.device(),
         Value::R4(t) => t.device(),
         Value::R5(t) => t.device(),
+        Value::R6(t) => t.device(),
         Value::Ints(_) => return None,
     })
 }

@@ -11,6 +11,7 @@ mod indexing;
 mod layout;
 mod names;
 mod ops;
+mod ranks;
 
 use super::network::{Context, Features, LayerInfo, Network};
 use super::value::Value;
@@ -72,15 +73,25 @@ impl OnnxNet {
     /// here with a sentence, not later.
     pub fn load(path: &Path, config: &Config, device: &Device) -> Result<Self> {
         let bad = |detail: String| Error::Invalid(format!("{}: {detail}", path.display()));
-        let graph = onnx_ir::OnnxGraphBuilder::new()
-            .parse_file(path)
-            .map_err(|e| bad(format!("not a readable ONNX model ({e})")))?;
         // The file's own header: the names its exporter gave (the parser renames nodes and
         // outputs) and its metadata.
         let original = std::fs::read(path)
             .ok()
             .and_then(|b| onnx_ir::ModelProto::parse_from_bytes(&b).ok())
             .unwrap_or_default();
+        let graph = match onnx_ir::OnnxGraphBuilder::new().parse_file(path) {
+            Ok(g) => Ok(g),
+            // TorchScript's transformer exports: Reshape ranks declared, then parsed again.
+            Err(e) if e.to_string().contains("no statically known length") => {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                match ranks::declare_reshape_ranks(&original, dir) {
+                    Some(bytes) => onnx_ir::OnnxGraphBuilder::new().parse_bytes(&bytes),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+        .map_err(|e| bad(format!("not a readable ONNX model ({e})")))?;
         let [input] = graph.inputs.as_slice() else {
             return Err(bad(format!(
                 "camlens explains models with one image input; this one has {} inputs ({})",

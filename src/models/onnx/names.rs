@@ -36,13 +36,36 @@ pub fn original_names(graph: &GraphProto, parsed: &[Shape]) -> Vec<Option<String
     let mut named: Vec<Option<usize>> = vec![None; parsed.len()];
     let mut mapped: Vec<Option<usize>> = vec![None; parsed.len()];
     for (i, node) in parsed.iter().enumerate() {
+        let attention = node.kind == "attention";
         let kinds: &[&str] = match node.kind.as_str() {
             // Gemm (and MatMul + Add) become one Linear node.
             "linear" => &["gemm", "matmul"],
+            // A fused attention block computes what its last MatMul (softmax · V) did.
+            "attention" => &["matmul"],
             k => &[k][..],
         };
+        // Where none of a node's producers is known, a match would be a guess: it keeps the
+        // parser's name.
+        let known = node.producers.iter().any(|p| match p {
+            Producer::Input => true,
+            Producer::Node(j) => mapped[*j].is_some(),
+        });
+        if !known && !node.producers.is_empty() {
+            continue;
+        }
         let fits = |k: usize| {
             let theirs: HashSet<Producer> = originals[k].0.producers.iter().copied().collect();
+            if attention {
+                // Q and K reach it through the scores: only V is among its producers.
+                let softmax = theirs
+                    .iter()
+                    .any(|p| matches!(p, Producer::Node(s) if originals[*s].0.kind == "softmax"));
+                let v = node.producers.last().and_then(|p| match p {
+                    Producer::Node(j) => mapped[*j],
+                    Producer::Input => None,
+                });
+                return softmax && v.is_none_or(|v| theirs.contains(&Producer::Node(v)));
+            }
             node.producers.iter().all(|p| match p {
                 Producer::Input => theirs.contains(&Producer::Input),
                 Producer::Node(j) => mapped[*j].is_none_or(|m| theirs.contains(&Producer::Node(m))),

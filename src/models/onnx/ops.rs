@@ -50,6 +50,7 @@ pub(super) enum Kind {
     Reshape {
         shape: Option<Vec<i64>>,
         relax_batch: bool,
+        device: Device,
     },
     /// Dimensions `start..end` of the input's shape, as integers.
     Shape(usize, usize),
@@ -72,7 +73,7 @@ pub(super) enum Kind {
         sizes: Option<Src>,
     },
     Pad {
-        pads: Vec<(usize, usize)>,
+        pads: PadSrc,
         value: f32,
     },
     ConstantOfShape {
@@ -85,6 +86,11 @@ pub(super) enum Kind {
     Cast {
         to_float: bool,
         device: Device,
+    },
+    /// softmax(Q·Kᵀ·scale + mask)·V over `[B, heads, tokens, d]`; the parser fuses attention
+    /// blocks into it.
+    Attention {
+        scale: Option<f64>,
     },
     Equal,
     Where,
@@ -127,6 +133,14 @@ pub(super) enum Kind {
 #[derive(Debug, Clone)]
 pub(super) enum Src {
     Static(Vec<i64>),
+    Input(usize),
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum PadSrc {
+    /// `(before, after)` per axis.
+    Pairs(Vec<(usize, usize)>),
+    /// ONNX's `[begins…, ends…]`, the value of input `i`.
     Input(usize),
 }
 
@@ -262,13 +276,26 @@ impl Op {
                 let b: usize = d[*axis..].iter().product();
                 x.reshape(&[a, b])?
             }
-            Kind::Reshape { shape, relax_batch } => {
+            Kind::Reshape {
+                shape,
+                relax_batch,
+                device,
+            } => {
                 let shape = match shape {
                     Some(s) => s.clone(),
                     None => ints(get(1)?, &self.name)?.to_vec(),
                 };
-                let shape = &shape;
-                x.reshape(&reshaped(&x.dims(), shape, *relax_batch)?)?
+                match x {
+                    // A list of integers reshaped to a list (or a scalar): the same integers.
+                    Value::Ints(_) if shape.len() <= 1 => x.clone(),
+                    // Integers arranged in a table (Pad's amounts, as PyTorch computes them):
+                    // small integers, exact as floats; a Cast brings them back.
+                    Value::Ints(v) => {
+                        let f = floats(v, device);
+                        f.reshape(&reshaped(&f.dims(), &shape, false)?)?
+                    }
+                    x => x.reshape(&reshaped(&x.dims(), &shape, *relax_batch)?)?,
+                }
             }
             Kind::Linear { weight, bias } => {
                 let d = x.dims();
@@ -364,7 +391,27 @@ impl Op {
                 }
                 return Ok(());
             }
-            Kind::Pad { pads, value } => indexing::pad(x, pads, *value, &self.name)?,
+            Kind::Pad { pads, value } => {
+                let pairs = match pads {
+                    PadSrc::Pairs(p) => p.clone(),
+                    PadSrc::Input(i) => {
+                        let v = self.src(&Src::Input(*i), slots)?;
+                        let (begins, ends) = v.split_at(v.len() / 2);
+                        if begins.iter().chain(ends).any(|&p| p < 0) {
+                            return Err(Error::Invalid(format!(
+                                "node '{}': negative pads (cropping) are not supported yet",
+                                self.name
+                            )));
+                        }
+                        begins
+                            .iter()
+                            .zip(ends)
+                            .map(|(&b, &e)| (b as usize, e as usize))
+                            .collect()
+                    }
+                };
+                indexing::pad(x, &pairs, *value, &self.name)?
+            }
             Kind::ConstantOfShape {
                 shape,
                 value,
@@ -395,6 +442,26 @@ impl Op {
                 ),
                 (x, _) => x.clone(),
             },
+            Kind::Attention { scale } => {
+                let (q, k, v) = (
+                    x.to_rank::<4>()?,
+                    get(1)?.to_rank::<4>()?,
+                    get(2)?.to_rank::<4>()?,
+                );
+                let d = q.dims()[3];
+                let scale = scale.map_or(1.0 / (d as f32).sqrt(), |s| s as f32);
+                let scores = Value::R4(q.matmul(k.swap_dims(2, 3)) * scale);
+                let scores = match self.inputs.get(3).copied().flatten() {
+                    Some(m) => {
+                        let mask = slots[m].as_ref().ok_or_else(|| {
+                            Error::Invalid(format!("node '{}' lacks its mask", self.name))
+                        })?;
+                        zip_values!(scores, mask, |a, b| a + b)
+                    }
+                    None => scores,
+                };
+                Value::R4(softmax(scores.to_rank::<4>()?, 3).matmul(v))
+            }
             Kind::Equal => indexing::equal(x, get(1)?, &self.name)?,
             Kind::Where => indexing::select_where(x, get(1)?, get(2)?, &self.name)?,
             Kind::Not => match x {
@@ -541,6 +608,9 @@ impl Op {
                 (Value::R2(t), [a, b]) => Value::R2(t.clone().permute([*a, *b])),
                 (Value::R3(t), [a, b, c]) => Value::R3(t.clone().permute([*a, *b, *c])),
                 (Value::R4(t), [a, b, c, d]) => Value::R4(t.clone().permute([*a, *b, *c, *d])),
+                (Value::R6(t), [a, b, c, d, e, f]) => {
+                    Value::R6(t.clone().permute([*a, *b, *c, *d, *e, *f]))
+                }
                 (Value::R5(t), [a, b, c, d, e]) => {
                     Value::R5(t.clone().permute([*a, *b, *c, *d, *e]))
                 }
