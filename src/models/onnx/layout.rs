@@ -66,7 +66,7 @@ impl MapLayout {
     }
 
     /// The layer's value as `[N, C, H, W]`, and the tokens set aside (for `restore`).
-    pub fn to_map(&self, v: &Value) -> Result<(Tensor<4>, Option<Value>)> {
+    pub fn read_map(&self, v: &Value) -> Result<(Tensor<4>, Option<Value>)> {
         Ok(match *self {
             MapLayout::ChannelsFirst => (v.to_rank::<4>()?, None),
             MapLayout::ChannelsLast => (v.to_rank::<4>()?.permute([0, 3, 1, 2]), None),
@@ -84,7 +84,7 @@ impl MapLayout {
         })
     }
 
-    /// The inverse of `to_map`: the map back in the graph's layout, the tokens set aside first.
+    /// The inverse of `read_map`: the map back in the graph's layout, the tokens set aside first.
     pub fn restore(&self, map: Tensor<4>, set_aside: Option<&Value>) -> Result<Value> {
         Ok(match *self {
             MapLayout::ChannelsFirst => Value::R4(map),
@@ -175,7 +175,7 @@ mod tests {
             .collect();
         let tokens = Value::R3(Tensor::from_data(TensorData::new(v.clone(), [1, 5, 8]), &d));
         let layout = MapLayout::Tokens { prefix: 1, grid: 2 };
-        let (map, aside) = layout.to_map(&tokens).unwrap();
+        let (map, aside) = layout.read_map(&tokens).unwrap();
         let m = crate::tensor_io::to_vec(map.clone()).unwrap();
         // Channel 3 at row 1, column 0 is token 1 + 2 = 3.
         assert_eq!(m[3 * 4 + 2], 303.0);

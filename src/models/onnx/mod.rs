@@ -440,7 +440,7 @@ impl Network for OnnxNet {
         let value = slots[l.slot].take().expect("the layer's node computed it");
         let (activation, set_aside) = l
             .layout
-            .to_map(&value)
+            .read_map(&value)
             .expect("the layer's output reads as a map");
         let mut context: Vec<(usize, Value)> = l
             .crossing

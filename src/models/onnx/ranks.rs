@@ -25,10 +25,8 @@ pub fn declare_reshape_ranks(model: &ModelProto, dir: &Path) -> Option<Vec<u8>> 
         .collect();
     let mut added = vec![];
     for node in &graph.node {
-        if let Some(shape) = int_shape(node, &shapes) {
-            if let Some(out) = node.output.first() {
-                shapes.insert(out, shape);
-            }
+        if let (Some(shape), Some(out)) = (int_shape(node, &shapes), node.output.first()) {
+            shapes.insert(out, shape);
         }
         if node.op_type == "Reshape"
             && let (Some(out), Some(target)) = (node.output.first(), node.input.get(1))
