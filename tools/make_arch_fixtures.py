@@ -11,7 +11,7 @@ For the fixture input (x_j = 1.5 sin(0.0131 j + 0.5) over [1, 3, S, S]) it write
 GradCAM++, XGradCAM and LayerCAM maps on the PyTorch original at the module that matches
 camlens' layer (at the layer's resolution, after ReLU, min-max normalised), for the top class.
 
-    pip install torch torchvision onnx onnxruntime grad-cam
+    pip install torch torchvision timm onnx onnxruntime grad-cam
     python3 tools/make_arch_fixtures.py [name …]
 """
 import json
@@ -49,14 +49,25 @@ ARCHS = {
     # 14×14 grid) is camlens' default layer.
     "vit_b_16": (224, "encoder.layers.encoder_layer_11.ln_1",
                  "encoder.layers.encoder_layer_11.ln_1/layer_norm_22", None),
+    # timm, TorchScript exporter: tokens with a class token, and Swin-T's windowed stages.
+    "timm_vit_tiny_patch16_224": (224, "blocks.11.norm1",
+                                  "/blocks/blocks.11/norm1/LayerNormalization", None),
+    "timm_swin_tiny_patch4_window7_224": (224, "layers.3.blocks.1",
+                                          "/layers/layers.3/blocks/blocks.1/Add_1", None),
 }
 # The dynamo exporter where the TorchScript one writes Reshapes that the parser cannot type.
 DYNAMO = {"resnet18_dynamo", "vit_b_16"}
 
 
 def tokens_to_map(t):
-    """pytorch-grad-cam's reshape_transform for ViT-B/16: class token dropped, 14×14 grid."""
+    """pytorch-grad-cam's reshape_transform for ViTs: class token dropped, 14×14 grid."""
     return t[:, 1:, :].reshape(t.size(0), 14, 14, t.size(2)).permute(0, 3, 1, 2)
+
+
+def swin_to_map(t):
+    """pytorch-grad-cam's reshape_transform for Swin: the last stage's 7×7 tokens (timm keeps
+    them as [B, H, W, C] or [B, H·W, C], depending on its version)."""
+    return t.reshape(t.size(0), 7, 7, t.size(-1)).permute(0, 3, 1, 2)
 
 
 def module(model, path):
@@ -96,7 +107,11 @@ def make(name):
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
     arch = name.removesuffix("_dynamo")
-    model = getattr(torchvision.models, arch)(weights=None, **kwargs).eval()
+    if arch.startswith("timm_"):
+        import timm
+        model = timm.create_model(arch.removeprefix("timm_"), pretrained=False).eval()
+    else:
+        model = getattr(torchvision.models, arch)(weights=None, **kwargs).eval()
     state = model.state_dict()
     filled = {k: torch.from_numpy(formula(k, list(v.shape))) for k, v in state.items()
               if v.dtype == torch.float32}
@@ -120,7 +135,7 @@ def make(name):
         torch_logits = model(torch.from_numpy(x))[0].numpy()
     assert np.abs(logits - torch_logits).max() <= 1e-3 * np.ptp(torch_logits), name
     cls = int(np.argmax(logits))
-    reshape = tokens_to_map if arch.startswith("vit") else None
+    reshape = (tokens_to_map if "vit" in arch else swin_to_map if "swin" in arch else None)
     maps, shape = low_res_cams(model, module(model, module_path), torch.from_numpy(x), cls,
                                reshape)
     # Strip what the formula rebuilds; anything else (shape constants) stays in the file.

@@ -139,4 +139,6 @@ architectures! {
     inception_v3_equals_onnxruntime_and_pytorch_grad_cam: "inception_v3",
     resnet18_from_the_dynamo_exporter_equals_onnxruntime_and_pytorch_grad_cam: "resnet18_dynamo",
     vit_b_16_equals_onnxruntime_and_pytorch_grad_cam: "vit_b_16",
+    timm_vit_tiny_equals_onnxruntime_and_pytorch_grad_cam: "timm_vit_tiny_patch16_224",
+    timm_swin_t_equals_onnxruntime_and_pytorch_grad_cam: "timm_swin_tiny_patch4_window7_224",
 }

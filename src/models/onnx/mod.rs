@@ -197,7 +197,8 @@ impl OnnxNet {
             }
             let outputs: Vec<usize> = node.outputs().iter().map(|a| slot(&a.name)).collect();
             let kind = node.node_type().to_string().to_lowercase();
-            if kind != "constant" {
+            // A node of constants only (a weight's Transpose) gives a constant, as in the file.
+            if kind != "constant" && !producers.is_empty() {
                 for &s in &outputs {
                     made_by.insert(s, ops.len());
                 }

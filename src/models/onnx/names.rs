@@ -118,8 +118,43 @@ fn original_shapes(graph: &GraphProto) -> Vec<(Shape, Option<String>)> {
     // A tensor's producer, looked through nodes that pass their input on unchanged (the parser
     // removes them).
     let mut source: HashMap<&str, Option<Producer>> = HashMap::new();
+    // The parser merges nodes that compute the same thing from the same inputs (PyTorch writes
+    // a Shape per use): a repeat stands for the first.
+    type Key<'a> = (&'a str, Vec<Option<Producer>>);
+    let mut seen: HashMap<Key, Vec<(&NodeProto, Producer)>> = HashMap::new();
     let mut out = vec![];
     for node in &graph.node {
+        let resolved: Vec<Option<Producer>> = node
+            .input
+            .iter()
+            .map(|t| match source.get(t.as_str()) {
+                Some(p) => *p,
+                None if inputs.contains(t.as_str()) => Some(Producer::Input),
+                None => None,
+            })
+            .collect();
+        let key = (node.op_type.as_str(), resolved.clone());
+        let repeat = seen.get(&key).and_then(|nodes| {
+            nodes.iter().find(|(n, _)| {
+                n.attribute == node.attribute
+                    && resolved.iter().any(Option::is_some)
+                    && (n.input.iter().zip(&node.input).zip(&resolved))
+                        .all(|((a, b), p)| p.is_some() || a == b)
+            })
+        });
+        if let Some(&(_, first)) = repeat {
+            for t in &node.output {
+                source.insert(t.as_str(), Some(first));
+            }
+            out.push((
+                Shape {
+                    kind: format!("repeat of {}", node.op_type),
+                    producers: vec![],
+                },
+                None,
+            ));
+            continue;
+        }
         let producers: Vec<Producer> = node
             .input
             .iter()
@@ -146,6 +181,11 @@ fn original_shapes(graph: &GraphProto) -> Vec<(Shape, Option<String>)> {
         };
         for t in &node.output {
             source.insert(t.as_str(), own);
+        }
+        if let Some(own) = own
+            && node.output.len() == 1
+        {
+            seen.entry(key).or_default().push((node, own));
         }
         out.push((
             Shape {
@@ -227,7 +267,7 @@ mod tests {
             node("Conv", "/stem/Conv", &["x", "w"], &["a"]),
             node("Relu", "/stem/relu/Relu", &["a"], &["b"]),
             node("Conv", "/mid/Conv", &["b", "w"], &["e"]),
-            node("Relu", "/branch/Relu", &["a"], &["c"]),
+            node("Relu", "/branch/Relu", &["x"], &["c"]),
             node("Relu", "/mid/relu/Relu", &["e"], &["f"]),
             node("Identity", "/drop", &["f"], &["f2"]),
             node("Add", "", &["f2", "c"], &["d"]),
@@ -238,7 +278,7 @@ mod tests {
             ("relu", vec![Producer::Node(0)]),
             ("conv2d", vec![Producer::Node(1)]),
             ("relu", vec![Producer::Node(2)]),
-            ("relu", vec![Producer::Node(0)]),
+            ("relu", vec![Producer::Input]),
             ("add", vec![Producer::Node(3), Producer::Node(4)]),
         ]
         .map(|(k, p)| Shape {
@@ -253,12 +293,35 @@ mod tests {
                 "/stem/Conv",
                 "/stem/relu/Relu",
                 "/mid/Conv",
-                // Not the next Relu in the file: that one reads the stem's Conv.
+                // Not the next Relu in the file: that one reads the input.
                 "/mid/relu/Relu",
                 "/branch/Relu",
                 "d", // unnamed: its output's name
             ]
         );
+    }
+
+    #[test]
+    fn repeated_nodes_stand_for_the_first_as_the_parser_merges_them() {
+        let mut g = GraphProto::new();
+        let mut x = onnx_ir::ValueInfoProto::new();
+        x.name = "x".into();
+        g.input.push(x);
+        g.node = vec![
+            node("Shape", "/Shape", &["x"], &["s1"]),
+            node("Shape", "/Shape_1", &["x"], &["s2"]),
+            node("Relu", "/relu", &["s2"], &["r"]),
+        ];
+        let parsed = [
+            ("shape", vec![Producer::Input]),
+            ("relu", vec![Producer::Node(0)]),
+        ]
+        .map(|(k, p)| Shape {
+            kind: k.into(),
+            producers: p,
+        });
+        let names = original_names(&g, &parsed);
+        assert_eq!(names[1].as_deref(), Some("/relu"), "{names:?}");
     }
 
     #[test]
