@@ -24,7 +24,7 @@ import onnxruntime as ort
 import torch
 import torchvision
 from onnx import numpy_helper
-from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, XGradCAM
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from fixture_formula import input_tensor, noise as formula
@@ -49,6 +49,8 @@ ARCHS = {
     # 14×14 grid) is camlens' default layer.
     "vit_b_16": (224, "encoder.layers.encoder_layer_11.ln_1",
                  "encoder.layers.encoder_layer_11.ln_1/layer_norm_22", None),
+    # Small enough for ScoreCAM's one forward pass per channel.
+    "small_cnn": (32, "features", "/features/features.3/Relu", None),
     # timm, TorchScript exporter: tokens with a class token, and Swin-T's windowed stages.
     "timm_vit_tiny_patch16_224": (224, "blocks.11.norm1",
                                   "/blocks/blocks.11/norm1/LayerNormalization", None),
@@ -57,6 +59,18 @@ ARCHS = {
 }
 # The dynamo exporter where the TorchScript one writes Reshapes that the parser cannot type.
 DYNAMO = {"resnet18_dynamo", "vit_b_16"}
+
+
+class SmallCnn(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.ReLU(),
+            torch.nn.Conv2d(8, 16, 3, stride=2, padding=1), torch.nn.ReLU())
+        self.fc = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean(dim=(2, 3)))
 
 
 def tokens_to_map(t):
@@ -78,8 +92,11 @@ def module(model, path):
 
 def low_res_cams(model, layer, x, cls, reshape):
     out = {}
-    for key, Cam in [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),
-                     ("xgradcam", XGradCAM), ("layercam", LayerCAM)]:
+    methods = [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),
+               ("xgradcam", XGradCAM), ("layercam", LayerCAM)]
+    if x.shape[-1] <= 64:
+        methods.append(("scorecam", ScoreCAM))
+    for key, Cam in methods:
         cam = Cam(model=model, target_layers=[layer], reshape_transform=reshape)
         logits = cam.activations_and_grads(x)
         model.zero_grad()
@@ -107,7 +124,9 @@ def make(name):
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
     arch = name.removesuffix("_dynamo")
-    if arch.startswith("timm_"):
+    if arch == "small_cnn":
+        model = SmallCnn().eval()
+    elif arch.startswith("timm_"):
         import timm
         model = timm.create_model(arch.removeprefix("timm_"), pretrained=False).eval()
     else:

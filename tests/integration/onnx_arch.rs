@@ -39,7 +39,7 @@ fn refilled(name: &str, dir: &Path) -> PathBuf {
             filled += 1;
         }
     }
-    assert!(filled > 10, "{name}: only {filled} weights to fill");
+    assert!(filled >= 4, "{name}: only {filled} weights to fill");
     let path = dir.join(format!("{name}.onnx"));
     std::fs::write(&path, model.write_to_bytes().unwrap()).unwrap();
     path
@@ -94,7 +94,12 @@ fn check(name: &str) {
         ("gradcam++", Method::GradCamPlusPlus),
         ("xgradcam", Method::XGradCam),
         ("layercam", Method::LayerCam),
+        // pytorch-grad-cam's own ScoreCAM recipe (logits, align_corners, softmax over channels).
+        ("scorecam", Method::ScoreCamPgc),
     ] {
+        let Some(theirs) = r.maps.get(key) else {
+            continue; // ScoreCAM is run on small models only
+        };
         let out = explain(
             &mut s,
             method,
@@ -104,7 +109,6 @@ fn check(name: &str) {
         )
         .unwrap();
         let ours = normalised(&out.raw.data);
-        let theirs = &r.maps[key];
         let e = ours
             .iter()
             .zip(theirs)
@@ -141,4 +145,5 @@ architectures! {
     vit_b_16_equals_onnxruntime_and_pytorch_grad_cam: "vit_b_16",
     timm_vit_tiny_equals_onnxruntime_and_pytorch_grad_cam: "timm_vit_tiny_patch16_224",
     timm_swin_t_equals_onnxruntime_and_pytorch_grad_cam: "timm_swin_tiny_patch4_window7_224",
+    a_small_cnn_with_scorecam_equals_onnxruntime_and_pytorch_grad_cam: "small_cnn",
 }

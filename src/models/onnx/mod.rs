@@ -91,7 +91,15 @@ impl OnnxNet {
             }
             Err(e) => Err(e),
         }
-        .map_err(|e| bad(format!("not a readable ONNX model ({e})")))?;
+        .map_err(|e| {
+            let hint = if e.to_string().contains("no statically known length") {
+                "; PyTorch's TorchScript exporter writes such Reshapes for nn.MultiheadAttention: \
+                 export with torch.onnx.export(..., dynamo=True)"
+            } else {
+                ""
+            };
+            bad(format!("not a readable ONNX model ({e}){hint}"))
+        })?;
         let [input] = graph.inputs.as_slice() else {
             return Err(bad(format!(
                 "camlens explains models with one image input; this one has {} inputs ({})",
