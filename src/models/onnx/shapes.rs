@@ -1,0 +1,79 @@
+//! Shapes and the integers computed from them, on the host: ONNX Reshape's rules, integer
+//! arithmetic.
+
+use super::ops::Arith;
+use crate::error::{Error, Result};
+use crate::models::value::Value;
+
+/// The integers of a shape-like value.
+pub fn ints<'a>(v: &'a Value, node: &str) -> Result<&'a [i64]> {
+    match v {
+        Value::Ints(v) => Ok(v),
+        _ => Err(Error::Invalid(format!(
+            "node '{node}': expected integers (a shape), found a float tensor"
+        ))),
+    }
+}
+
+/// Arithmetic on shape integers, a single value broadcast over the other.
+pub fn int_arith(op: Arith, a: &[i64], b: &[i64]) -> Vec<i64> {
+    let n = a.len().max(b.len());
+    let at = |v: &[i64], i: usize| v[if v.len() == 1 { 0 } else { i }];
+    (0..n)
+        .map(|i| {
+            let (x, y) = (at(a, i), at(b, i));
+            match op {
+                Arith::Add => x + y,
+                Arith::Sub => x - y,
+                Arith::Mul => x * y,
+                Arith::Div => x.checked_div(y).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// ONNX Reshape's shape: 0 copies the input's dimension, -1 takes what is left. A graph exported
+/// with a fixed batch of 1 keeps the batch: a leading 1 follows the input's batch.
+pub fn reshaped(input: &[usize], shape: &[i64], relax_batch: bool) -> Result<Vec<usize>> {
+    let total: usize = input.iter().product();
+    let mut out: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| match s {
+            0 => input.get(i).copied().unwrap_or(1),
+            -1 => 1,
+            s => s as usize,
+        })
+        .collect();
+    if relax_batch && shape.first() == Some(&1) && input.first().is_some_and(|&b| b > 1) {
+        out[0] = input[0];
+    }
+    if let Some(i) = shape.iter().position(|&s| s == -1) {
+        let known: usize = out
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, d)| d)
+            .product();
+        out[i] = total / known.max(1);
+    }
+    if out.iter().product::<usize>() != total {
+        return Err(Error::Invalid(format!(
+            "cannot reshape {input:?} to {shape:?}"
+        )));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reshape_follows_onnx_and_relaxes_a_fixed_batch() {
+        assert_eq!(reshaped(&[2, 8, 1, 1], &[0, -1], false).unwrap(), [2, 8]);
+        assert_eq!(reshaped(&[2, 8, 1, 1], &[1, -1], true).unwrap(), [2, 8]);
+        assert!(reshaped(&[2, 8, 1, 1], &[1, -1], false).is_ok_and(|s| s == [1, 16]));
+        assert!(reshaped(&[2, 8], &[3, -1], false).is_err());
+    }
+}
