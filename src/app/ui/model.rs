@@ -12,7 +12,12 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(format!("input: {}", m.preprocess)).small())
             .on_hover_text("set by a model.json beside an ONNX model");
         let mut layer = app.layer;
-        egui::ComboBox::from_label("layer")
+        ui.label(egui::RichText::new("target layer").small());
+        // Exported graphs name layers by module path: the box takes the panel's width and
+        // truncates; the full name is in the list and on hover.
+        egui::ComboBox::from_id_salt("layer")
+            .width(ui.available_width())
+            .truncate()
             .selected_text(
                 m.layers
                     .get(layer)
@@ -23,7 +28,14 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
                 for (i, l) in m.layers.iter().enumerate() {
                     ui.selectable_value(&mut layer, i, l.to_string());
                 }
-            });
+            })
+            .response
+            .on_hover_text(
+                m.layers
+                    .get(app.layer)
+                    .map(|l| l.to_string())
+                    .unwrap_or_default(),
+            );
         if layer != app.layer {
             app.layer = layer;
             app.commands.push(Command::Explain);
