@@ -269,6 +269,40 @@ def dynamic_size():
     return m, []
 
 
+def resize():
+    """Upsampling as decoders and feature pyramids export it: bilinear (half-pixel, as
+    F.interpolate(align_corners=False)) and nearest (asymmetric, floor, as PyTorch's default),
+    by scales."""
+    n = helper.make_node
+    inits = [weight("c.w", [4, 3, 3, 3]), weight("c.b", [4], 0.1),
+             weight("c2.w", [6, 4, 3, 3]), weight("c2.b", [6], 0.1),
+             weight("fc.w", [5, 6], 0.5), weight("fc.b", [5], 0.1),
+             numpy_helper.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half"),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "twice"),
+             numpy_helper.from_array(np.array([1, 1, 0.75, 0.75], np.float32), "smaller")]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv"),
+        n("Relu", ["c"], ["r"], name="relu"),
+        n("Resize", ["r", "", "half"], ["down"], mode="linear",
+          coordinate_transformation_mode="half_pixel", name="down"),
+        n("Resize", ["down", "", "twice"], ["up"], mode="linear",
+          coordinate_transformation_mode="half_pixel", name="up"),
+        n("Conv", ["up", "c2.w", "c2.b"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv2"),
+        n("Resize", ["c2", "", "smaller"], ["near"], mode="nearest",
+          coordinate_transformation_mode="asymmetric", nearest_mode="floor", name="nearest"),
+        n("GlobalAveragePool", ["near"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes, "resize",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["up", "near"]
+
+
 def unsupported():
     """A graph with an operator camlens does not run (Cos), to check the message."""
     n = helper.make_node
@@ -324,6 +358,7 @@ if __name__ == "__main__":
     write("same_padding", *same_padding())
     write("binary_head", *binary_head())
     write("dynamic_size", *dynamic_size())
+    write("resize", *resize())
     # tiny_cnn with its weights in a file beside it, as exporters write models over 2 GB.
     m = onnx.load(os.path.join(OUT, "tiny_cnn.onnx"))
     onnx.save(m, os.path.join(OUT, "external_data.onnx"), save_as_external_data=True,

@@ -86,6 +86,12 @@ pub(super) enum Kind {
     Attention {
         scale: Option<f64>,
     },
+    /// Of a `[N, C, H, W]` map, as burn's interpolation computes it.
+    Resize {
+        mode: burn::tensor::ops::InterpolateMode,
+        align_corners: bool,
+        size: ResizeTo,
+    },
     Equal,
     Where,
     Not,
@@ -128,6 +134,13 @@ pub(super) enum Kind {
 pub(super) enum Src {
     Static(Vec<i64>),
     Input(usize),
+}
+
+/// A Resize's target: ONNX's full-rank sizes or scales.
+#[derive(Debug, Clone)]
+pub(super) enum ResizeTo {
+    Sizes(Src),
+    Scales(Vec<f32>),
 }
 
 #[derive(Debug, Clone)]
