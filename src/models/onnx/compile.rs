@@ -5,7 +5,8 @@
 
 use super::super::layers::{Loader, Padding};
 use super::super::value::Value;
-use super::ops::{Arith, Kind, Op, PadSrc, ResizeTo, Src};
+use super::ops::{Arith, Kind, Op, PadSrc, Src};
+use super::resize;
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -425,54 +426,7 @@ impl Op {
                 }
                 Kind::Attention { scale: c.scale }
             }
-            Node::Resize(n) => {
-                use onnx_ir::node::resize::{
-                    CoordinateTransformMode as C, NearestMode, ResizeMode, ResizeScales,
-                    ResizeSizes,
-                };
-                use burn::tensor::ops::InterpolateMode;
-                let c = &n.config;
-                // The combinations burn's interpolation computes exactly as ONNX defines them.
-                let (mode, align_corners) = match (&c.mode, &c.coordinate_transformation_mode) {
-                    (ResizeMode::Nearest, C::Asymmetric) if c.nearest_mode == NearestMode::Floor => {
-                        (InterpolateMode::Nearest, false)
-                    }
-                    (ResizeMode::Linear, C::AlignCorners) => (InterpolateMode::Bilinear, true),
-                    (ResizeMode::Linear, C::HalfPixel | C::PytorchHalfPixel) => {
-                        (InterpolateMode::Bilinear, false)
-                    }
-                    (ResizeMode::Cubic, C::AlignCorners) if c.cubic_coeff_a == -0.75 => {
-                        (InterpolateMode::Bicubic, true)
-                    }
-                    (ResizeMode::Cubic, C::HalfPixel | C::PytorchHalfPixel)
-                        if c.cubic_coeff_a == -0.75 =>
-                    {
-                        (InterpolateMode::Bicubic, false)
-                    }
-                    (m, t) => {
-                        return Err(format!(
-                            "node '{name}': Resize {m:?} with {t:?} coordinates is not supported yet"
-                        ));
-                    }
-                };
-                let size = match (&c.sizes, &c.scales) {
-                    (Some(ResizeSizes::Static(s)), _) => {
-                        ResizeTo::Sizes(Src::Static(s.iter().map(|&v| v as i64).collect()))
-                    }
-                    (Some(ResizeSizes::Runtime(r)), _) => ResizeTo::Sizes(Src::Input(r.input_index)),
-                    (None, Some(ResizeScales::Static(s))) => ResizeTo::Scales(s.clone()),
-                    _ => {
-                        return Err(format!(
-                            "node '{name}': Resize with scales computed in the graph is not supported yet"
-                        ));
-                    }
-                };
-                Kind::Resize {
-                    mode,
-                    align_corners,
-                    size,
-                }
-            }
+            Node::Resize(n) => resize::compile(&n.config, &name)?,
             Node::Equal(_) => Kind::Equal,
             Node::Where(_) => Kind::Where,
             Node::Not(_) => Kind::Not,

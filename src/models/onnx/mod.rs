@@ -12,6 +12,7 @@ mod layout;
 mod names;
 mod ops;
 mod ranks;
+mod resize;
 mod run;
 mod shapes;
 mod survey;

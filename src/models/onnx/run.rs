@@ -3,13 +3,13 @@
 
 use super::indexing::{self, axis, device_of, floats, int_zip};
 use super::ops::{Arith, Kind, Op, PadSrc, ResizeTo, Src};
+use super::resize;
 use super::shapes::{int_arith, ints, reshaped};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use crate::{map_value, zip_values};
 use burn::tensor::activation::{gelu, relu, sigmoid, softmax, tanh};
-use burn::tensor::module::{avg_pool2d, conv2d, interpolate, layer_norm, max_pool2d};
-use burn::tensor::ops::InterpolateOptions;
+use burn::tensor::module::{avg_pool2d, conv2d, layer_norm, max_pool2d};
 use burn::tensor::{Tensor, TensorData};
 
 impl Op {
@@ -284,27 +284,11 @@ impl Op {
                 align_corners,
                 size,
             } => {
-                let t = x.to_rank::<4>()?;
-                let [_, _, h, w] = t.dims();
-                let (oh, ow) = match size {
-                    ResizeTo::Sizes(s) => match self.src(s, slots)?.as_slice() {
-                        [.., a, b] => (*a as usize, *b as usize),
-                        _ => return Err(Error::Invalid("Resize sizes of rank < 2".into())),
-                    },
-                    ResizeTo::Scales(s) => match s.as_slice() {
-                        [.., a, b] => (
-                            (h as f32 * a).floor() as usize,
-                            (w as f32 * b).floor() as usize,
-                        ),
-                        _ => return Err(Error::Invalid("Resize scales of rank < 2".into())),
-                    },
+                let size = match size {
+                    ResizeTo::Sizes(s) => ResizeTo::Sizes(Src::Static(self.src(s, slots)?)),
+                    s => s.clone(),
                 };
-                Value::R4(interpolate(
-                    t,
-                    InterpolateOptions::new(mode.clone())
-                        .with_align_corners(*align_corners)
-                        .with_output_size([oh.max(1), ow.max(1)]),
-                ))
+                resize::run(x, mode, *align_corners, &size)?
             }
             Kind::Equal => indexing::equal(x, get(1)?, &self.name)?,
             Kind::Where => indexing::select_where(x, get(1)?, get(2)?, &self.name)?,
