@@ -14,6 +14,13 @@ pub fn imagenet() -> Vec<String> {
 /// (`<stem>.labels.txt`, `<stem>.txt`, `labels.txt`, `classes.txt`; one name a line), else
 /// ImageNet's for 1000 classes, else "class N".
 pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
+    Ok(beside(weights, classes)?
+        .or_else(|| known(classes))
+        .unwrap_or_else(|| numbered(classes)))
+}
+
+/// The first labels file beside `weights` with exactly `classes` names.
+fn beside(weights: &Path, classes: usize) -> Result<Option<Vec<String>>> {
     let dir = weights.parent().unwrap_or(Path::new("."));
     let stem = weights
         .file_stem()
@@ -28,7 +35,7 @@ pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
     for file in candidates.iter().filter(|p| p.is_file()) {
         let names = read(file)?;
         if names.len() == classes {
-            return Ok(names);
+            return Ok(Some(names));
         }
         log::warn!(
             "{} has {} names but the model has {classes} classes; ignoring it",
@@ -36,10 +43,16 @@ pub fn for_weights(weights: &Path, classes: usize) -> Result<Vec<String>> {
             names.len()
         );
     }
-    if classes == 1000 {
-        return Ok(imagenet());
-    }
-    Ok((0..classes).map(|i| format!("class {i}")).collect())
+    Ok(None)
+}
+
+/// ImageNet's names for a 1000-class head.
+fn known(classes: usize) -> Option<Vec<String>> {
+    (classes == 1000).then(imagenet)
+}
+
+fn numbered(classes: usize) -> Vec<String> {
+    (0..classes).map(|i| format!("class {i}")).collect()
 }
 
 /// One name a line, blank lines skipped.
@@ -54,8 +67,8 @@ pub fn read(file: &Path) -> Result<Vec<String>> {
 }
 
 /// Names for an ONNX model: the labels file its `model.json` names (which must fit), else a
-/// labels file beside it, else the names its exporter stored in the graph's metadata, else as
-/// for weights files. A single-logit head is read as two classes, "not X" and "X", where one
+/// labels file beside it, else ImageNet's for 1000 classes, else the names its exporter stored
+/// in the graph's metadata, else "negative"/"positive" for a single logit, else "class N". A single-logit head is read as two classes, "not X" and "X", where one
 /// name X is given.
 pub fn for_onnx(
     model: &Path,
@@ -77,15 +90,17 @@ pub fn for_onnx(
             ))
         });
     }
-    let beside = for_weights(model, classes)?;
-    let numbered = beside.first().is_some_and(|n| n == "class 0");
-    if numbered && let Some(names) = metadata.and_then(fit) {
+    if let Some(names) = beside(model, classes)?.or_else(|| known(classes)) {
         return Ok(names);
     }
-    if classes == 2 && numbered {
-        return Ok(vec!["negative".into(), "positive".into()]);
+    if let Some(names) = metadata.and_then(fit) {
+        return Ok(names);
     }
-    Ok(beside)
+    Ok(if classes == 2 {
+        vec!["negative".into(), "positive".into()]
+    } else {
+        numbered(classes)
+    })
 }
 
 #[cfg(test)]

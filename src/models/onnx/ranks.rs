@@ -133,10 +133,6 @@ fn inline_external(t: &mut TensorProto, dir: &Path) -> Option<()> {
         .unwrap_or(bytes.len().saturating_sub(offset));
     t.raw_data = bytes.get(offset..offset + length)?.to_vec().into();
     t.external_data.clear();
-    t.data_location = protobuf_enum_default();
+    t.data_location = Default::default();
     Some(())
-}
-
-fn protobuf_enum_default<E: Default>() -> E {
-    E::default()
 }

@@ -391,45 +391,16 @@ impl Op {
                 Value::Ints(all)
             }
             Kind::Concat(axis) => {
-                let parts: Vec<&Value> = self
+                let parts: Vec<Value> = self
                     .inputs
                     .iter()
                     .flatten()
-                    .map(|s| slots[*s].as_ref())
+                    .map(|s| slots[*s].clone())
                     .collect::<Option<_>>()
                     .ok_or_else(|| {
                         Error::Invalid(format!("node '{}' lacks an input", self.name))
                     })?;
-                let axis = *axis;
-                match x.rank() {
-                    2 => Value::R2(Tensor::cat(
-                        parts
-                            .iter()
-                            .map(|p| p.to_rank::<2>())
-                            .collect::<Result<_>>()?,
-                        axis,
-                    )),
-                    3 => Value::R3(Tensor::cat(
-                        parts
-                            .iter()
-                            .map(|p| p.to_rank::<3>())
-                            .collect::<Result<_>>()?,
-                        axis,
-                    )),
-                    4 => Value::R4(Tensor::cat(
-                        parts
-                            .iter()
-                            .map(|p| p.to_rank::<4>())
-                            .collect::<Result<_>>()?,
-                        axis,
-                    )),
-                    r => {
-                        return Err(Error::Invalid(format!(
-                            "node '{}': Concat of rank {r}",
-                            self.name
-                        )));
-                    }
-                }
+                indexing::cat(&parts, *axis, &self.name)?
             }
             Kind::Softmax(axis) => map_value!(x.clone(), |t| softmax(t, *axis)),
             Kind::Transpose(p) => match (x, p.as_slice()) {

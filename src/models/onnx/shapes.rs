@@ -1,6 +1,7 @@
 //! Shapes and the integers computed from them, on the host: ONNX Reshape's rules, integer
 //! arithmetic.
 
+use super::indexing::int_zip;
 use super::ops::Arith;
 use crate::error::{Error, Result};
 use crate::models::value::Value;
@@ -17,19 +18,12 @@ pub fn ints<'a>(v: &'a Value, node: &str) -> Result<&'a [i64]> {
 
 /// Arithmetic on shape integers, a single value broadcast over the other.
 pub fn int_arith(op: Arith, a: &[i64], b: &[i64]) -> Vec<i64> {
-    let n = a.len().max(b.len());
-    let at = |v: &[i64], i: usize| v[if v.len() == 1 { 0 } else { i }];
-    (0..n)
-        .map(|i| {
-            let (x, y) = (at(a, i), at(b, i));
-            match op {
-                Arith::Add => x + y,
-                Arith::Sub => x - y,
-                Arith::Mul => x * y,
-                Arith::Div => x.checked_div(y).unwrap_or(0),
-            }
-        })
-        .collect()
+    int_zip(a, b, |x, y| match op {
+        Arith::Add => x + y,
+        Arith::Sub => x - y,
+        Arith::Mul => x * y,
+        Arith::Div => x.checked_div(y).unwrap_or(0),
+    })
 }
 
 /// ONNX Reshape's shape: 0 copies the input's dimension, -1 takes what is left. A graph exported
