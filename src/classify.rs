@@ -4,7 +4,6 @@ use crate::error::Result;
 use crate::models::Model;
 use crate::preprocess::load_image;
 use crate::tensor_io::to_vec;
-use burn::tensor::activation::softmax;
 use serde::Serialize;
 use std::path::Path;
 
@@ -23,7 +22,7 @@ pub type Rows = Vec<Vec<f32>>;
 pub fn logits_and_probs(model: &Model, inputs: &[Vec<f32>]) -> Result<(Rows, Rows)> {
     let x = model.preprocess.batch(inputs, &model.device);
     let logits = model.forward(x);
-    let probs = softmax(logits.clone(), 1);
+    let probs = model.probabilities(logits.clone());
     let n = model.num_classes();
     let rows = |v: Vec<f32>| v.chunks(n).map(<[f32]>::to_vec).collect::<Vec<_>>();
     Ok((rows(to_vec(logits)?), rows(to_vec(probs)?)))

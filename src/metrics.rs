@@ -8,7 +8,6 @@
 use crate::cam::{Map, Session};
 use crate::error::Result;
 use crate::tensor_io::to_vec;
-use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -162,7 +161,7 @@ pub fn score_maps(session: &Session, maps: &[&Map], class: usize) -> Result<Vec<
         let m = masks.clone().slice([start..end, 0..1, 0..size, 0..size]);
         let logits = session.model.forward(session.x.clone() * m);
         let column = |t: Tensor<2>| t.slice([0..end - start, class..class + 1]);
-        probs_all.extend(to_vec(column(softmax(logits.clone(), 1)))?);
+        probs_all.extend(to_vec(column(session.model.probabilities(logits.clone())))?);
         logits_all.extend(to_vec(column(logits))?);
     }
     Ok((0..n)

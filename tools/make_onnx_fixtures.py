@@ -303,6 +303,88 @@ def resize():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["up", "near"]
 
 
+def auto_pad():
+    """Every auto_pad camlens meets in TensorFlow and Keras exports: SAME_LOWER on a stride-2
+    Conv, SAME_UPPER on a 1×3 Conv, MaxPool and AveragePool with SAME padding; then YOLOv5's
+    Focus (four Slices with steps of 2) and a Slice of channels backwards by 3. (onnx-ir
+    needs the spatial size of a SAME_LOWER node's input: the Slices come after.)"""
+    n = helper.make_node
+    big = np.iinfo(np.int64).max
+    ints = lambda name, v: numpy_helper.from_array(np.array(v, np.int64), name)
+    inits = [
+        ints("axes", [2, 3]), ints("two", [2, 2]), ints("end", [big, big]),
+        ints("s00", [0, 0]), ints("s10", [1, 0]), ints("s01", [0, 1]), ints("s11", [1, 1]),
+        ints("c_axis", [1]), ints("c_start", [-1]), ints("c_end", [-big]), ints("c_step", [-3]),
+        weight("c.w", [8, 3, 3, 3]), weight("c.b", [8], 0.1),
+        weight("w.w", [8, 8, 1, 3]), weight("w.b", [8], 0.1),
+        weight("fc.w", [5, 11], 0.5), weight("fc.b", [5], 0.1),
+    ]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], strides=[2, 2],
+          auto_pad="SAME_LOWER", name="conv"),
+        n("Relu", ["c"], ["r"], name="relu"),
+        n("Conv", ["r", "w.w", "w.b"], ["wide"], kernel_shape=[1, 3], auto_pad="SAME_UPPER", name="wide"),
+        n("MaxPool", ["wide"], ["pool"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER", name="pool"),
+        n("AveragePool", ["pool"], ["avg"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_LOWER",
+          name="avg"),
+        *[n("Slice", ["avg", start, "end", "axes", "two"], [f"f{start}"], name=f"focus_{start}")
+          for start in ["s00", "s10", "s01", "s11"]],
+        n("Concat", ["fs00", "fs10", "fs01", "fs11"], ["focus"], axis=1, name="focus"),
+        n("Slice", ["focus", "c_start", "c_end", "c_axis", "c_step"], ["picked"], name="picked"),
+        n("GlobalAveragePool", ["picked"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes, "auto_pad",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["wide", "pool"]
+
+
+def ends_in(name, op, outputs):
+    """small_head whose last node turns the logits into probabilities (`op`: Sigmoid for a
+    multi-label head, Softmax as some exports append); the output is named "logits" all the
+    same, for write()."""
+    m = small_head(name, outputs, 32)
+    g = m.graph
+    last = g.node[-1]
+    last.output[0] = "z"
+    extra = {"axis": -1} if op == "Softmax" else {}
+    g.node.append(helper.make_node(op, ["z"], ["logits"], name=op.lower(), **extra))
+    return m, []
+
+
+def batch_bound():
+    """A fixed batch of 1 the graph hard-codes: the map reshaped to [8, 256] (channels, pixels:
+    no batch axis left) and back to [1, 8, 16, 16], so a relaxed batch cannot run."""
+    n = helper.make_node
+    inits = [weight("c.w", [8, 3, 3, 3]), weight("c.b", [8], 0.1),
+             weight("fc.w", [4, 8], 0.5), weight("fc.b", [4], 0.1),
+             numpy_helper.from_array(np.array([8, 256], np.int64), "fold"),
+             numpy_helper.from_array(np.array([1, 8, 16, 16], np.int64), "unfold")]
+    nodes = [
+        n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+          name="conv"),
+        n("Reshape", ["c", "fold"], ["planes"], name="fold"),
+        n("Sigmoid", ["planes"], ["gated"], name="gate"),
+        n("Reshape", ["gated", "unfold"], ["u"], name="unfold"),
+        n("Mul", ["u", "c"], ["sw"], name="swish"),
+        n("GlobalAveragePool", ["sw"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes, "batch_bound",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 4])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), []
+
+
 def unsupported():
     """A graph with an operator camlens does not run (Cos), to check the message."""
     n = helper.make_node
@@ -359,6 +441,10 @@ if __name__ == "__main__":
     write("binary_head", *binary_head())
     write("dynamic_size", *dynamic_size())
     write("resize", *resize())
+    write("auto_pad", *auto_pad())
+    write("multi_label", *ends_in("multi_label", "Sigmoid", 4))
+    write("softmax_head", *ends_in("softmax_head", "Softmax", 3))
+    write("batch_bound", *batch_bound())
     # tiny_cnn with its weights in a file beside it, as exporters write models over 2 GB.
     m = onnx.load(os.path.join(OUT, "tiny_cnn.onnx"))
     onnx.save(m, os.path.join(OUT, "external_data.onnx"), save_as_external_data=True,

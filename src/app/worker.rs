@@ -10,7 +10,7 @@ use crate::error::{Error, Result, guarded};
 const FAILED: &str = "the computation failed";
 use crate::explain::Outputs;
 use crate::metrics::MapScores;
-use crate::models::{LayerInfo, Model};
+use crate::models::{LayerInfo, Model, Scores};
 use crate::overlay::{Colormap, View, check_writable, render, save_png};
 use crate::pipeline::{Event, Pipeline, Request};
 use crate::preprocess::CropBox;
@@ -90,6 +90,8 @@ pub struct ModelInfo {
     pub classes: Vec<String>,
     /// How inputs are prepared, in words.
     pub preprocess: String,
+    /// What the scores are, in words, where they are not plain softmax logits.
+    pub scores: Option<String>,
 }
 
 impl ModelInfo {
@@ -100,6 +102,7 @@ impl ModelInfo {
             default_layer: model.net.default_layer(),
             classes: model.classes.clone(),
             preprocess: model.preprocess.to_string(),
+            scores: (model.scores != Scores::Softmax).then(|| model.scores.to_string()),
         }
     }
 }

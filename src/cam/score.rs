@@ -9,7 +9,7 @@ use super::monitor::Monitor;
 use super::session::Session;
 use crate::error::{Error, Result};
 use crate::tensor_io::to_vec;
-use burn::tensor::activation::{mish, relu, sigmoid, silu, softmax, tanh};
+use burn::tensor::activation::{mish, relu, sigmoid, silu, tanh};
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
@@ -111,7 +111,9 @@ pub fn run(
         let scores = if logit {
             logits.slice([0..b, class..class + 1])
         } else {
-            softmax(logits, 1).slice([0..b, class..class + 1])
+            s.model
+                .probabilities(logits)
+                .slice([0..b, class..class + 1])
         };
         let first = job_scores.len();
         job_scores.extend(to_vec(scores)?);

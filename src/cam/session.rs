@@ -6,7 +6,6 @@ use super::method::Options;
 use crate::error::{Error, Result};
 use crate::models::{Features, Model};
 use crate::tensor_io::to_vec;
-use burn::tensor::activation::softmax;
 use burn::tensor::{Tensor, TensorData};
 use std::collections::HashMap;
 
@@ -44,7 +43,7 @@ impl<'m> Session<'m> {
         let logits = model
             .net
             .head(features.activation.clone(), &features.context, layer);
-        let probs = to_vec(softmax(logits.clone(), 1))?;
+        let probs = to_vec(model.probabilities(logits.clone()))?;
         let logits = to_vec(logits)?;
         let activations = to_vec(features.activation.clone())?;
         Ok(Self {

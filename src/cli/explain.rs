@@ -8,6 +8,7 @@ use camlens::cam::Method;
 use camlens::device::Compute;
 use camlens::explain::{Outputs, explained_sheet, render_all};
 use camlens::metrics::Score;
+use camlens::models::Scores;
 use camlens::overlay::{Colormap, View, check_writable, save_npy, save_png};
 use camlens::pipeline::{Explained, Pipeline, Request};
 use camlens::preprocess::load_image;
@@ -72,6 +73,9 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
     }
     let layer = pipeline.layer();
     eprintln!("model: {}, layer {layer}", model.name);
+    if model.scores != Scores::Softmax {
+        eprintln!("scores: {}", model.scores);
+    }
     for image in &args.images {
         let explained = watched(&image.display().to_string(), |monitor| {
             pipeline.explain(load_image(image)?, monitor)

@@ -138,7 +138,13 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         Command::Layers { model } => {
             let model = open_model(&model, &compute)?;
             let default = model.layer_index(None)?;
-            eprintln!("{}\ninput: {}", model.name, model.preprocess);
+            eprintln!(
+                "{}\ninput: {}\nscores: {}",
+                model.name, model.preprocess, model.scores
+            );
+            if let Some(batching) = &model.batching {
+                eprintln!("batches: {batching}");
+            }
             for (i, l) in model.layers().iter().enumerate() {
                 println!("{}{l}", if i == default { "* " } else { "  " });
             }

@@ -14,7 +14,7 @@ pub mod value;
 pub mod vgg;
 pub mod vit;
 
-pub use network::{Context, Features, LayerInfo, Network};
+pub use network::{Context, Features, LayerInfo, Network, Scores};
 
 use crate::error::{Error, Result};
 use crate::labels;
@@ -57,6 +57,10 @@ pub struct Model {
     pub net: Box<dyn Network>,
     pub preprocess: Preprocess,
     pub classes: Vec<String>,
+    /// How scores become probabilities (softmax for every model but some ONNX heads).
+    pub scores: Scores,
+    /// How an ONNX graph runs batches, in words (relaxed, dynamic, or one input at a time).
+    pub batching: Option<String>,
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
@@ -79,6 +83,8 @@ impl Model {
             net: Box::new(net),
             preprocess: Preprocess::efficientnet_lite(),
             classes: labels::imagenet(),
+            scores: Scores::Softmax,
+            batching: None,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
         })
@@ -138,6 +144,8 @@ impl Model {
             net,
             preprocess,
             classes,
+            scores: Scores::Softmax,
+            batching: None,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
         })
@@ -160,15 +168,27 @@ impl Model {
             log::info!("{}: preprocessing from {}", path.display(), file.display());
         }
         let mut name = format!("{} ({})", Arch::Onnx, file_name(path));
-        if net.binary {
-            name.push_str(", one logit read as two classes");
+        match net.scores {
+            Scores::Softmax => {}
+            Scores::Binary => name.push_str(", one logit read as two classes"),
+            Scores::Sigmoid => name.push_str(", multi-label"),
         }
+        if let Some(op) = net.ends_in {
+            log::info!(
+                "{}: the graph ends in a {op}; the maps explain the logits before it",
+                path.display()
+            );
+        }
+        let scores = net.scores;
+        let batching = Some(net.batching.clone());
         Ok(Self {
             arch: Arch::Onnx,
             name,
             net: Box::new(net),
             preprocess,
             classes,
+            scores,
+            batching,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
         })
@@ -207,6 +227,14 @@ impl Model {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    /// Probabilities from logits `[N, classes]`, as the model's scores mean them.
+    pub fn probabilities(&self, logits: Tensor<2>) -> Tensor<2> {
+        match self.scores {
+            Scores::Softmax | Scores::Binary => burn::tensor::activation::softmax(logits, 1),
+            Scores::Sigmoid => burn::tensor::activation::sigmoid(logits),
+        }
     }
 
     /// Logits for a batch of prepared inputs.

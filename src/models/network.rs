@@ -29,6 +29,33 @@ impl std::fmt::Display for LayerInfo {
     }
 }
 
+/// What a model's scores are, which decides its probabilities and what a map explains.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scores {
+    /// Logits of mutually exclusive classes: softmax probabilities; maps explain a logit.
+    #[default]
+    Softmax,
+    /// One logit z, read as two classes whose softmax is (1 − σ(z), σ(z)); maps explain z.
+    Binary,
+    /// Independent logits, one per label (multi-label): σ(z) each; maps explain the label's z.
+    Sigmoid,
+}
+
+impl std::fmt::Display for Scores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Scores::Softmax => "softmax over the classes; maps explain a class's logit",
+            Scores::Binary => {
+                "one logit z read as two classes, P = σ(z); maps explain z (its negative for \
+                 the other class)"
+            }
+            Scores::Sigmoid => {
+                "multi-label: σ(logit) per class, not summing to 1; maps explain the class's logit"
+            }
+        })
+    }
+}
+
 /// Activations at the target layer, plus what the head needs beside them.
 #[derive(Debug, Clone)]
 pub struct Features {
@@ -46,6 +73,9 @@ pub enum Context {
     /// A graph's values computed before the split that nodes after it read (skip connections),
     /// by value index.
     Values(Vec<(usize, Value)>),
+    /// A graph that runs one input at a time (its batch of 1 cannot be relaxed): each input's
+    /// own context, in batch order.
+    PerInput(Vec<Context>),
 }
 
 pub trait Network: Send + Sync + std::fmt::Debug {

@@ -38,6 +38,7 @@ fn info() -> ModelInfo {
         default_layer: 0,
         classes: (0..10).map(|i| format!("class-{i}")).collect(),
         preprocess: "7×7".into(),
+        scores: None,
     }
 }
 

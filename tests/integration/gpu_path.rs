@@ -8,7 +8,7 @@ use camlens::cam::{Method, Monitor, Options, Session, explain};
 use camlens::device::{DevicePref, select};
 use camlens::models::cnn::{Act, Block, Classifier, Cnn};
 use camlens::models::layers::{Loader, Padding};
-use camlens::models::{Arch, LayerInfo, Model};
+use camlens::models::{Arch, LayerInfo, Model, Scores};
 use camlens::preprocess::Preprocess;
 use camlens::tensor_io::to_vec;
 use camlens::weights::{RawTensor, WeightMap};
@@ -63,6 +63,8 @@ fn tiny(device: &Device) -> Model {
             ..Preprocess::torchvision()
         },
         classes: (0..10).map(|i| i.to_string()).collect(),
+        scores: Scores::Softmax,
+        batching: None,
         device: device.clone(),
         max_buffer_bytes: 64 << 20,
     }

@@ -4,7 +4,8 @@
 use crate::common::*;
 use burn::tensor::{Tensor, TensorData};
 use camlens::cam::{Method, Monitor, Options, Session, explain};
-use camlens::models::{Arch, Model};
+use camlens::classify::logits_and_probs;
+use camlens::models::{Arch, Model, Scores};
 use camlens::tensor_io::to_vec;
 
 #[derive(serde::Deserialize)]
@@ -65,6 +66,8 @@ fn logits_and_layers_equal_onnxruntime() {
         "computed_shape",
         "same_padding",
         "resize",
+        "auto_pad",
+        "batch_bound",
     ] {
         let model = open(name);
         let r = reference(name);
@@ -83,6 +86,8 @@ fn logits_and_layers_equal_onnxruntime() {
             ("s", "residual"),
             ("up", "up"),
             ("near", "nearest"),
+            ("wide", "wide"),
+            ("pool", "pool"),
         ] {
             let Some(want) = r.intermediates.get(tensor) else {
                 continue;
@@ -310,4 +315,112 @@ fn weights_in_an_external_data_file_are_read() {
     let logits = to_vec(model.forward(x(&model))).unwrap();
     let e = rel(&logits, &reference("tiny_cnn").logits.concat());
     assert!(e <= 1e-4, "off by {e}");
+}
+
+#[test]
+fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
+    // multi_label ends in a Sigmoid: its "logits" in the fixture are σ(z).
+    let model = open("multi_label");
+    let r = reference("multi_label");
+    assert_eq!(model.scores, Scores::Sigmoid);
+    assert!(model.name.contains("multi-label"), "{}", model.name);
+    let inputs: Vec<Vec<f32>> = batch().chunks(3 * 32 * 32).map(<[f32]>::to_vec).collect();
+    let (logits, probs) = logits_and_probs(&model, &inputs).unwrap();
+    let sigma: Vec<f32> = logits
+        .concat()
+        .iter()
+        .map(|z| 1.0 / (1.0 + (-z).exp()))
+        .collect();
+    let want = r.logits.concat();
+    assert!(
+        rel(&sigma, &want) < 1e-5,
+        "the maps explain the logits before the Sigmoid"
+    );
+    assert!(
+        rel(&probs.concat(), &want) < 1e-5,
+        "probabilities are σ(z) per label"
+    );
+    assert!(
+        (probs[0].iter().sum::<f32>() - 1.0).abs() > 0.1,
+        "{:?}",
+        probs[0]
+    );
+    let mut s = Session::new(&model, input(&[3, 32, 32]), 0).unwrap();
+    for class in 0..4 {
+        let o = explain(
+            &mut s,
+            Method::GradCam,
+            class,
+            &Options::default(),
+            &Monitor::new(),
+        );
+        assert_eq!(o.unwrap().class, class);
+    }
+    // ScoreCAM's scores are σ(z) too (1 would be softmax's flat answer of one class).
+    let o = explain(
+        &mut s,
+        Method::ScoreCam,
+        0,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    assert!(o.map.data.iter().all(|v| v.is_finite()));
+
+    // softmax_head's graph ends in Softmax: its output is probabilities; camlens explains the
+    // logits before it, and its own softmax gives the same probabilities.
+    let model = open("softmax_head");
+    let r = reference("softmax_head");
+    assert_eq!(model.scores, Scores::Softmax);
+    let (logits, probs) = logits_and_probs(&model, &inputs).unwrap();
+    assert!(rel(&probs.concat(), &r.logits.concat()) < 1e-5);
+    assert!(
+        logits[0].iter().sum::<f32>().abs() > 1e-3 || logits[0].iter().any(|v| *v < 0.0),
+        "logits, not probabilities: {:?}",
+        logits[0]
+    );
+
+    // A model.json can declare a head of independent labels that exports raw logits.
+    let (_dir, path) = with_config("tiny_cnn", Some(r#"{"head": "sigmoid"}"#));
+    let model = Model::from_file(&path, &cpu()).unwrap();
+    assert_eq!(model.scores, Scores::Sigmoid);
+}
+
+#[test]
+fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
+    let relaxed = open("fixed_batch");
+    assert!(
+        relaxed.batching.as_deref().unwrap().contains("relaxed"),
+        "{:?}",
+        relaxed.batching
+    );
+    let model = open("batch_bound");
+    let said = model.batching.clone().unwrap();
+    assert!(
+        said.contains("one input at a time") && said.contains("'fold'"),
+        "{said}"
+    );
+    // The logits of the batch of 2 are checked against onnxruntime's in
+    // `logits_and_layers_equal_onnxruntime`; here the score methods, batched, equal one at a time,
+    // and the gradient methods run through the split context.
+    // At the first convolution: its output also crosses the split (the swish reads it).
+    let layer = model.layer_index(Some("conv")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 32, 32]), layer).unwrap();
+    let class = s.top_class();
+    let mut run = |m, batch| {
+        let o = Options {
+            batch_size: Some(batch),
+            ..Options::default()
+        };
+        explain(&mut s, m, class, &o, &Monitor::new()).unwrap()
+    };
+    let (a, b) = (
+        run(Method::ScoreCamPlusPlus, 1),
+        run(Method::ScoreCamPlusPlus, 5),
+    );
+    assert!(rel(&a.raw.data, &b.raw.data) < 1e-5);
+    for m in [Method::GradCam, Method::AugGradCamPlusPlus] {
+        let o = run(m, 4);
+        assert!(o.map.data.iter().all(|v| v.is_finite()), "{m}");
+    }
 }

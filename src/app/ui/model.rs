@@ -11,6 +11,9 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.label(&m.name);
         ui.label(egui::RichText::new(format!("input: {}", m.preprocess)).small())
             .on_hover_text("set by a model.json beside an ONNX model");
+        if let Some(scores) = &m.scores {
+            ui.label(egui::RichText::new(format!("scores: {scores}")).small());
+        }
         let mut layer = app.layer;
         ui.label(egui::RichText::new("target layer").small());
         // Exported graphs name layers by module path: the box takes the panel's width and

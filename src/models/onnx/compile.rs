@@ -5,7 +5,7 @@
 
 use super::super::layers::{Loader, Padding};
 use super::super::value::Value;
-use super::ops::{Arith, Kind, Op, PadSrc, Src};
+use super::ops::{Arith, Kind, Op, PadSrc, Same, Src};
 use super::resize;
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
@@ -78,13 +78,14 @@ impl Op {
                 // TensorFlow's SAME (tf2onnx writes SAME_UPPER): padding that depends on the
                 // input size, the extra row and column at the end, as Lite0's convolutions.
                 let same_upper = c.auto_pad == AutoPad::SameUpper;
-                let pads = if same_upper && square {
+                let same = same(&c.auto_pad, c.kernel_size, c.stride, c.dilation);
+                let pads = if same.is_some() {
                     [0; 4]
                 } else {
                     pads(&c.padding, &c.auto_pad)?
                 };
                 let symmetric = pads.iter().all(|p| *p == pads[0]);
-                if square && symmetric {
+                if square && symmetric && (same.is_none() || same_upper) {
                     let mut map = WeightMap::default();
                     map.tensors.insert(
                         "w.weight".into(),
@@ -137,6 +138,7 @@ impl Op {
                             dilation: c.dilation,
                             groups: c.groups,
                         },
+                        same,
                     }
                 }
             }
@@ -195,30 +197,46 @@ impl Op {
             Node::Div(_) => Kind::Binary(Arith::Div),
             Node::MaxPool2d(n) => {
                 let c = &n.config;
-                let p = pads(&c.padding, &c.auto_pad)?;
-                Kind::MaxPool(MaxPoolOptions {
-                    kernel_size: c.kernel_size,
-                    stride: c.strides,
-                    padding: [(p[0], p[2]), (p[1], p[3])],
-                    dilation: c.dilation,
-                    ceil_mode: c.ceil_mode,
-                })
+                let same = same(&c.auto_pad, c.kernel_size, c.strides, c.dilation);
+                let p = if same.is_some() {
+                    [0; 4]
+                } else {
+                    pads(&c.padding, &c.auto_pad)?
+                };
+                Kind::MaxPool(
+                    MaxPoolOptions {
+                        kernel_size: c.kernel_size,
+                        stride: c.strides,
+                        padding: [(p[0], p[2]), (p[1], p[3])],
+                        dilation: c.dilation,
+                        ceil_mode: c.ceil_mode,
+                    },
+                    same,
+                )
             }
             Node::AveragePool2d(n) => {
                 let c = &n.config;
-                let p = pads(&c.padding, &c.auto_pad)?;
+                let same = same(&c.auto_pad, c.kernel_size, c.strides, c.dilation);
+                let p = if same.is_some() {
+                    [0; 4]
+                } else {
+                    pads(&c.padding, &c.auto_pad)?
+                };
                 if c.dilation != [1, 1] {
                     return Err(format!(
                         "node '{name}': AveragePool with dilation is not supported yet"
                     ));
                 }
-                Kind::AvgPool(AvgPoolOptions {
-                    kernel_size: c.kernel_size,
-                    stride: c.strides,
-                    padding: [(p[0], p[2]), (p[1], p[3])],
-                    count_include_pad: c.count_include_pad,
-                    ceil_mode: c.ceil_mode,
-                })
+                Kind::AvgPool(
+                    AvgPoolOptions {
+                        kernel_size: c.kernel_size,
+                        stride: c.strides,
+                        padding: [(p[0], p[2]), (p[1], p[3])],
+                        count_include_pad: c.count_include_pad,
+                        ceil_mode: c.ceil_mode,
+                    },
+                    same,
+                )
             }
             Node::GlobalAveragePool(_) => Kind::GlobalAvgPool,
             Node::ReduceMean(n) => {
@@ -472,6 +490,21 @@ impl Op {
             kind,
         })
     }
+}
+
+/// The run-time padding of `auto_pad` SAME_UPPER / SAME_LOWER, else `None`.
+fn same(
+    auto: &AutoPad,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    dilation: [usize; 2],
+) -> Option<Same> {
+    matches!(auto, AutoPad::SameUpper | AutoPad::SameLower).then_some(Same {
+        kernel,
+        stride,
+        dilation,
+        lower: *auto == AutoPad::SameLower,
+    })
 }
 
 /// `[top, left, bottom, right]` padding of a 2-D window.

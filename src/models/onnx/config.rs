@@ -6,7 +6,7 @@
 //! ```json
 //! { "size": 384, "crop_fraction": 1.0, "resample": "bicubic",
 //!   "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "scale": 1.0,
-//!   "output": "logits", "labels": "classes.txt" }
+//!   "output": "logits", "head": "sigmoid", "labels": "classes.txt" }
 //! ```
 
 use crate::error::{Access, Error, Result};
@@ -29,6 +29,9 @@ pub struct Config {
     pub scale: Option<f32>,
     /// The graph output that holds the class scores, where there are several.
     pub output: Option<String>,
+    /// What the scores are: "softmax" (one class per image, the default) or "sigmoid"
+    /// (independent labels). A graph that ends in a Sigmoid is read as "sigmoid" already.
+    pub head: Option<HeadName>,
     /// A file of class names, one a line, relative to the model's folder.
     pub labels: Option<PathBuf>,
     /// Where it was read from (not a field of the file).
@@ -41,6 +44,13 @@ pub struct Config {
 pub enum ResampleName {
     Bilinear,
     Bicubic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HeadName {
+    Softmax,
+    Sigmoid,
 }
 
 impl Config {

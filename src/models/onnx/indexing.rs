@@ -21,8 +21,8 @@ pub fn axis(a: i64, rank: usize) -> usize {
     }
 }
 
-/// ONNX Slice with steps of 1 or −1 (a reversal, as PyTorch's Pad amounts are computed):
-/// `starts`/`ends` clamped to each axis as NumPy does.
+/// ONNX Slice: `starts`/`ends` clamped to each axis as NumPy does, any non-zero step (a
+/// reversal as PyTorch computes Pad amounts, every other row as YOLO's Focus layer takes).
 pub fn slice(
     x: &Value,
     starts: &[i64],
@@ -41,39 +41,49 @@ pub fn slice(
         let n = *dims
             .get(a)
             .ok_or_else(|| invalid(node, "Slice axis out of range"))? as i64;
-        let (from, len, reverse) = match step {
-            1 => {
-                let clamp = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n);
-                let (s, e) = (clamp(s), clamp(e));
-                (s, (e - s).max(0), false)
-            }
-            -1 => {
-                // From `s` down to just above `e`.
-                let s = (if s < 0 { s + n } else { s }).clamp(-1, n - 1);
-                let e = (if e < 0 { e + n } else { e }).clamp(-1, n - 1);
-                (e + 1, (s - e).max(0), true)
-            }
-            _ => {
-                return Err(invalid(
-                    node,
-                    "Slice with steps other than ±1 is not supported yet",
-                ));
-            }
-        };
-        let (from, len) = (from as usize, len as usize);
+        if step == 0 {
+            return Err(invalid(node, "Slice step 0"));
+        }
+        let index = slice_indices(n, s, e, step);
         out = match out {
-            Value::Ints(v) => {
-                let mut part = v[from..from + len].to_vec();
-                if reverse {
-                    part.reverse();
-                }
-                Value::Ints(part)
-            }
-            t if reverse => map_value!(t, |t| t.narrow(a, from, len).flip([a])),
-            t => map_value!(t, |t| t.narrow(a, from, len)),
+            Value::Ints(v) => Value::Ints(index.iter().map(|&j| v[j]).collect()),
+            t => pick(t, a, &index)?,
         };
     }
     Ok(out)
+}
+
+/// The positions ONNX Slice keeps along an axis of length `n`, in order.
+fn slice_indices(n: i64, start: i64, end: i64, step: i64) -> Vec<usize> {
+    let wrap = |v: i64| if v < 0 { v + n } else { v };
+    let (mut j, end) = if step > 0 {
+        (wrap(start).clamp(0, n), wrap(end).clamp(0, n))
+    } else {
+        (wrap(start).clamp(-1, n - 1), wrap(end).clamp(-1, n - 1))
+    };
+    let mut out = vec![];
+    while (step > 0 && j < end) || (step < 0 && j > end) {
+        out.push(j as usize);
+        j += step;
+    }
+    out
+}
+
+/// `index` along axis `a` of a tensor value: a narrow where the positions are a run (forwards
+/// or backwards), else a gather.
+fn pick(t: Value, a: usize, index: &[usize]) -> Result<Value> {
+    let run = |d: i64| index.windows(2).all(|w| w[1] as i64 - w[0] as i64 == d);
+    Ok(match index {
+        [] => map_value!(t, |t| t.narrow(a, 0, 0)),
+        [first, ..] if run(1) => map_value!(t, |t| t.narrow(a, *first, index.len())),
+        [.., last] if run(-1) => map_value!(t, |t| t.narrow(a, *last, index.len()).flip([a])),
+        _ => {
+            let device = device_of(&t).expect("a tensor value");
+            let idx: Vec<i64> = index.iter().map(|&j| j as i64).collect();
+            let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [index.len()]), &device);
+            map_value!(t, |t| t.select(a, idx.clone()))
+        }
+    })
 }
 
 /// ONNX Gather: `indices` along `axis`; a scalar index removes the axis.
@@ -356,4 +366,19 @@ pub fn device_of(v: &Value) -> Option<burn::tensor::Device> {
         Value::R6(t) => t.device(),
         Value::Ints(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_indices;
+
+    #[test]
+    fn slice_keeps_what_numpy_keeps() {
+        assert_eq!(slice_indices(6, 0, i64::MAX, 2), [0, 2, 4]);
+        assert_eq!(slice_indices(6, 1, 6, 2), [1, 3, 5]);
+        assert_eq!(slice_indices(5, -1, i64::MIN, -1), [4, 3, 2, 1, 0]);
+        assert_eq!(slice_indices(7, -1, -8, -3), [6, 3, 0]);
+        assert_eq!(slice_indices(4, 2, 1, 1), Vec::<usize>::new());
+        assert_eq!(slice_indices(4, -10, 10, 3), [0, 3]);
+    }
 }

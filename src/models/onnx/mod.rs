@@ -17,7 +17,7 @@ mod run;
 mod shapes;
 mod survey;
 
-use super::network::{Context, Features, LayerInfo, Network};
+use super::network::{Context, Features, LayerInfo, Network, Scores};
 use super::value::Value;
 use crate::error::{Error, Result, guarded};
 use burn::tensor::{Device, Tensor};
@@ -63,12 +63,16 @@ pub struct OnnxNet {
     /// Side of the square input the graph declares (or was given).
     pub input_size: usize,
     pub num_classes: usize,
-    /// A single-logit head, read as two classes (see `head`).
-    pub binary: bool,
+    /// What the scores are: the graph's last Sigmoid or Softmax is left out (see `load`).
+    pub scores: Scores,
+    /// The operator at the end of the graph that `output` skips, if any.
+    pub ends_in: Option<&'static str>,
     /// Class names the exporter stored in the graph's metadata.
     pub labels: Option<Vec<String>>,
     /// How batches run, in words (a fixed batch of 1 relaxed, or a dynamic batch).
     pub batching: String,
+    /// A fixed batch of 1 the graph hard-codes: batches are run an input at a time.
+    one_at_a_time: bool,
 }
 
 impl OnnxNet {
@@ -241,7 +245,23 @@ impl OnnxNet {
         }
         constants.sort_by_key(|(s, _)| *s);
         constants.dedup_by_key(|(s, _)| *s);
-        let output_slot = slot(&output.name);
+        let mut output_slot = slot(&output.name);
+        // A graph that ends in its probabilities is explained on the logits before them, as
+        // every other model is: a probability's gradient vanishes where the model is sure, and
+        // camlens computes the probabilities itself (`Model::probabilities`).
+        let last = ops.iter().rev().find(|o| o.outputs.contains(&output_slot));
+        let ends_in = match last.map(|o| (&o.kind, o.inputs.first().copied().flatten())) {
+            Some((ops::Kind::Sigmoid, Some(logits))) => Some(("Sigmoid", logits)),
+            Some((ops::Kind::Softmax(1), Some(logits))) => Some(("Softmax", logits)),
+            _ => None,
+        };
+        if let Some((_, logits)) = ends_in {
+            output_slot = logits;
+        }
+        let scores = match (config.head, ends_in) {
+            (Some(config::HeadName::Sigmoid), _) | (None, Some(("Sigmoid", _))) => Scores::Sigmoid,
+            _ => Scores::Softmax,
+        };
         let mut net = OnnxNet {
             ops,
             constants,
@@ -254,7 +274,8 @@ impl OnnxNet {
             folded: vec![],
             input_size: size,
             num_classes: 0,
-            binary: false,
+            scores,
+            ends_in: ends_in.map(|(op, _)| op),
             labels: config::metadata_labels(
                 original
                     .metadata_props
@@ -267,9 +288,22 @@ impl OnnxNet {
                     .into(),
                 _ => "dynamic batch".into(),
             },
+            one_at_a_time: false,
         };
         guarded("the graph cannot run here", || net.survey(device))
             .map_err(|e| bad(e.to_string()))?;
+        if relax_batch {
+            let fails = guarded("a batch of 2", || net.relaxing_fails(device));
+            if let Some(why) = fails.unwrap_or_else(|e| Some(e.to_string())) {
+                net.one_at_a_time = true;
+                net.batching = format!(
+                    "exported with a fixed batch of 1 that the graph hard-codes ({why}): run \
+                     one input at a time, slower on the masked forwards of the score methods; \
+                     export with a dynamic batch axis to run batched"
+                );
+                log::warn!("{}: {}", path.display(), net.batching);
+            }
+        }
         Ok(net)
     }
 
@@ -281,13 +315,19 @@ impl OnnxNet {
         slots
     }
 
-    fn run(&self, slots: &mut [Option<Value>], range: std::ops::Range<usize>) -> Result<()> {
+    /// Runs nodes `range` on a batch of `batch` images.
+    fn run(
+        &self,
+        slots: &mut [Option<Value>],
+        range: std::ops::Range<usize>,
+        batch: usize,
+    ) -> Result<()> {
         let start = range.start;
         for (i, op) in self.ops[range].iter().enumerate() {
             if self.folded.get(start + i) == Some(&true) {
                 continue;
             }
-            op.run(slots).map_err(|e| match e {
+            op.run(slots, batch).map_err(|e| match e {
                 Error::Invalid(m) if !m.starts_with("node '") => {
                     Error::Invalid(format!("node '{}': {m}", op.name))
                 }
@@ -298,8 +338,13 @@ impl OnnxNet {
     }
 
     /// Runs `range` of the nodes; a failure here was not seen on the blank input at load time.
-    fn run_checked(&self, slots: &mut [Option<Value>], range: std::ops::Range<usize>) {
-        if let Err(e) = self.run(slots, range) {
+    fn run_checked(
+        &self,
+        slots: &mut [Option<Value>],
+        range: std::ops::Range<usize>,
+        batch: usize,
+    ) {
+        if let Err(e) = self.run(slots, range, batch) {
             panic!("ONNX graph failed on an input its load-time check passed: {e}");
         }
     }
@@ -315,10 +360,45 @@ impl Network for OnnxNet {
     }
 
     fn features(&self, x: Tensor<4>, layer: usize) -> Features {
+        let n = x.dims()[0];
+        if !self.one_at_a_time || n == 1 {
+            return self.features_of(x, layer);
+        }
+        let parts: Vec<Features> = (0..n)
+            .map(|i| self.features_of(x.clone().narrow(0, i, 1), layer))
+            .collect();
+        Features {
+            activation: Tensor::cat(parts.iter().map(|f| f.activation.clone()).collect(), 0),
+            context: Context::PerInput(parts.into_iter().map(|f| f.context).collect()),
+        }
+    }
+
+    fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
+        match context {
+            Context::PerInput(contexts) => Tensor::cat(
+                contexts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| self.head_of(activation.clone().narrow(0, i, 1), c, layer))
+                    .collect(),
+                0,
+            ),
+            context => self.head_of(activation, context, layer),
+        }
+    }
+
+    fn peak_activation(&self) -> usize {
+        self.peak
+    }
+}
+
+impl OnnxNet {
+    fn features_of(&self, x: Tensor<4>, layer: usize) -> Features {
         let l = &self.layers[layer];
         let mut slots = self.fresh();
+        let batch = x.dims()[0];
         slots[self.input] = Some(Value::R4(x));
-        self.run_checked(&mut slots, 0..l.node + 1);
+        self.run_checked(&mut slots, 0..l.node + 1, batch);
         let value = slots[l.slot].take().expect("the layer's node computed it");
         let (activation, set_aside) = l
             .layout
@@ -336,8 +416,9 @@ impl Network for OnnxNet {
         }
     }
 
-    fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
+    fn head_of(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
         let l = &self.layers[layer];
+        let batch = activation.dims()[0];
         let mut slots = self.fresh();
         let mut set_aside = None;
         if let Context::Values(values) = context {
@@ -353,22 +434,18 @@ impl Network for OnnxNet {
                 .restore(activation, set_aside)
                 .expect("a map of the layer's layout"),
         );
-        self.run_checked(&mut slots, l.node + 1..self.ops.len());
+        self.run_checked(&mut slots, l.node + 1..self.ops.len(), batch);
         let out = slots[self.output]
             .take()
             .and_then(|v| v.to_rank::<2>().ok())
             .expect("the output is [N, classes]");
-        if self.binary {
+        if self.scores == Scores::Binary {
             // One logit z: the scores (−z/2, z/2), whose softmax is exactly (1 − σ(z), σ(z)), and
             // whose gradients are ∓∂z/2, so "positive" is explained on z itself.
             let half = out * 0.5;
             return Tensor::cat(vec![half.clone().neg(), half], 1);
         }
         out
-    }
-
-    fn peak_activation(&self) -> usize {
-        self.peak
     }
 }
 

@@ -22,6 +22,8 @@ pub(super) enum Kind {
         weight: Tensor<4>,
         bias: Option<Tensor<1>>,
         options: ConvOptions<2>,
+        /// auto_pad SAME_*: `options.padding` computed from each input's size.
+        same: Option<Same>,
     },
     BatchNorm {
         scale: Tensor<1>,
@@ -36,8 +38,8 @@ pub(super) enum Kind {
     Gelu,
     Erf,
     Binary(Arith),
-    MaxPool(MaxPoolOptions<2>),
-    AvgPool(AvgPoolOptions<2>),
+    MaxPool(MaxPoolOptions<2>, Option<Same>),
+    AvgPool(AvgPoolOptions<2>, Option<Same>),
     GlobalAvgPool,
     Flatten(usize),
     /// The shape is a constant, or else the value of input 1.
@@ -201,5 +203,54 @@ impl Op {
                 .filter(|&&s| !constant[s])
                 .count()
                 == 2
+    }
+}
+
+/// ONNX's `auto_pad` SAME_UPPER / SAME_LOWER: the output is ⌈input / stride⌉ long, and the
+/// padding that takes depends on the input's size, so it is computed at run time. The odd
+/// pixel goes at the end (UPPER, TensorFlow's SAME) or at the start (LOWER).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Same {
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub dilation: [usize; 2],
+    pub lower: bool,
+}
+
+impl Same {
+    /// `[(top, bottom), (left, right)]` for an `h`×`w` input.
+    pub fn pads(&self, h: usize, w: usize) -> [(usize, usize); 2] {
+        let axis = |n: usize, i: usize| {
+            let (k, s, d) = (self.kernel[i], self.stride[i].max(1), self.dilation[i]);
+            let total = ((n.div_ceil(s).max(1) - 1) * s + (k - 1) * d + 1).saturating_sub(n);
+            let (small, big) = (total / 2, total - total / 2);
+            if self.lower {
+                (big, small)
+            } else {
+                (small, big)
+            }
+        };
+        [axis(h, 0), axis(w, 1)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Same;
+
+    #[test]
+    fn same_padding_puts_the_odd_pixel_where_onnx_says() {
+        let same = |lower| Same {
+            kernel: [3, 2],
+            stride: [2, 2],
+            dilation: [1, 1],
+            lower,
+        };
+        // 32 → 16 rows: 1 pixel of padding for the 3-tall kernel, 0 for the 2-wide one.
+        assert_eq!(same(false).pads(32, 32), [(0, 1), (0, 0)]);
+        assert_eq!(same(true).pads(32, 32), [(1, 0), (0, 0)]);
+        // 7 → 4: 2 rows, 1 column.
+        assert_eq!(same(false).pads(7, 7), [(1, 1), (0, 1)]);
+        assert_eq!(same(true).pads(7, 7), [(1, 1), (1, 0)]);
     }
 }

@@ -13,8 +13,9 @@ use burn::tensor::module::{avg_pool2d, conv2d, layer_norm, max_pool2d};
 use burn::tensor::{Tensor, TensorData};
 
 impl Op {
-    /// Reads the inputs' slots, computes, fills the outputs' slots.
-    pub fn run(&self, slots: &mut [Option<Value>]) -> Result<()> {
+    /// Reads the inputs' slots, computes, fills the outputs' slots; `batch` is the number of
+    /// images being run (what a fixed batch of 1 is relaxed to).
+    pub fn run(&self, slots: &mut [Option<Value>], batch: usize) -> Result<()> {
         if matches!(self.kind, Kind::Identity) && self.inputs.is_empty() {
             return Ok(()); // a Constant node: its output is in the constant table
         }
@@ -33,12 +34,16 @@ impl Op {
                 weight,
                 bias,
                 options,
-            } => Value::R4(conv2d(
-                x.to_rank::<4>()?,
-                weight.clone(),
-                bias.clone(),
-                options.clone(),
-            )),
+                same,
+            } => {
+                let x = x.to_rank::<4>()?;
+                let mut options = options.clone();
+                if let Some(same) = same {
+                    let [_, _, h, w] = x.dims();
+                    options.padding = same.pads(h, w);
+                }
+                Value::R4(conv2d(x, weight.clone(), bias.clone(), options))
+            }
             Kind::BatchNorm { scale, shift } => {
                 // Channels are axis 1: [C] followed by a 1 per spatial axis.
                 let mut shape = vec![scale.dims()[0]];
@@ -81,8 +86,24 @@ impl Op {
                     Arith::Div => zip_values!(x, y, |a, b| a / b),
                 }
             }
-            Kind::MaxPool(o) => Value::R4(max_pool2d(x.to_rank::<4>()?, o.clone())),
-            Kind::AvgPool(o) => Value::R4(avg_pool2d(x.to_rank::<4>()?, o.clone())),
+            Kind::MaxPool(o, same) => {
+                let x = x.to_rank::<4>()?;
+                let mut o = o.clone();
+                if let Some(same) = same {
+                    let [_, _, h, w] = x.dims();
+                    o.padding = same.pads(h, w);
+                }
+                Value::R4(max_pool2d(x, o))
+            }
+            Kind::AvgPool(o, same) => {
+                let x = x.to_rank::<4>()?;
+                let mut o = o.clone();
+                if let Some(same) = same {
+                    let [_, _, h, w] = x.dims();
+                    o.padding = same.pads(h, w);
+                }
+                Value::R4(avg_pool2d(x, o))
+            }
             Kind::GlobalAvgPool => {
                 let t = x.to_rank::<4>()?;
                 Value::R4(t.mean_dim(3).mean_dim(2))
@@ -109,9 +130,9 @@ impl Op {
                     // small integers, exact as floats; a Cast brings them back.
                     Value::Ints(v) => {
                         let f = floats(v, device);
-                        f.reshape(&reshaped(&f.dims(), &shape, false)?)?
+                        f.reshape(&reshaped(&f.dims(), &shape, None)?)?
                     }
-                    x => x.reshape(&reshaped(&x.dims(), &shape, *relax_batch)?)?,
+                    x => x.reshape(&reshaped(&x.dims(), &shape, relax_batch.then_some(batch))?)?,
                 }
             }
             Kind::Linear { weight, bias } => {

@@ -27,8 +27,9 @@ pub fn int_arith(op: Arith, a: &[i64], b: &[i64]) -> Vec<i64> {
 }
 
 /// ONNX Reshape's shape: 0 copies the input's dimension, -1 takes what is left. A graph exported
-/// with a fixed batch of 1 keeps the batch: a leading 1 follows the input's batch.
-pub fn reshaped(input: &[usize], shape: &[i64], relax_batch: bool) -> Result<Vec<usize>> {
+/// with a fixed batch of 1 is run with its batch relaxed: `batch` is then the batch being run,
+/// which a leading 1 stands for.
+pub fn reshaped(input: &[usize], shape: &[i64], batch: Option<usize>) -> Result<Vec<usize>> {
     let total: usize = input.iter().product();
     let mut out: Vec<usize> = shape
         .iter()
@@ -39,8 +40,8 @@ pub fn reshaped(input: &[usize], shape: &[i64], relax_batch: bool) -> Result<Vec
             s => s as usize,
         })
         .collect();
-    if relax_batch && shape.first() == Some(&1) && input.first().is_some_and(|&b| b > 1) {
-        out[0] = input[0];
+    if let (Some(b), Some(&1)) = (batch, shape.first()) {
+        out[0] = b;
     }
     if let Some(i) = shape.iter().position(|&s| s == -1) {
         let known: usize = out
@@ -65,9 +66,19 @@ mod tests {
 
     #[test]
     fn reshape_follows_onnx_and_relaxes_a_fixed_batch() {
-        assert_eq!(reshaped(&[2, 8, 1, 1], &[0, -1], false).unwrap(), [2, 8]);
-        assert_eq!(reshaped(&[2, 8, 1, 1], &[1, -1], true).unwrap(), [2, 8]);
-        assert!(reshaped(&[2, 8, 1, 1], &[1, -1], false).is_ok_and(|s| s == [1, 16]));
-        assert!(reshaped(&[2, 8], &[3, -1], false).is_err());
+        assert_eq!(reshaped(&[2, 8, 1, 1], &[0, -1], None).unwrap(), [2, 8]);
+        assert_eq!(reshaped(&[2, 8, 1, 1], &[1, -1], Some(2)).unwrap(), [2, 8]);
+        assert!(reshaped(&[2, 8, 1, 1], &[1, -1], None).is_ok_and(|s| s == [1, 16]));
+        assert!(reshaped(&[2, 8], &[3, -1], None).is_err());
+        // Channels folded into the first axis and back: the leading 1 is the batch, not the
+        // first axis of what is reshaped.
+        assert_eq!(
+            reshaped(&[16, 4, 4], &[1, 8, 4, 4], Some(2)).unwrap(),
+            [2, 8, 4, 4]
+        );
+        assert_eq!(
+            reshaped(&[8, 4, 4], &[1, 8, 4, 4], Some(1)).unwrap(),
+            [1, 8, 4, 4]
+        );
     }
 }

@@ -4,8 +4,9 @@
 use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
 use crate::error::{Error, Result};
-use crate::models::network::LayerInfo;
+use crate::models::network::{LayerInfo, Scores};
 use crate::models::value::Value;
+use crate::tensor_io::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
 
 impl OnnxNet {
@@ -21,7 +22,7 @@ impl OnnxNet {
         );
         let mut slots = self.fresh();
         slots[self.input] = Some(Value::R4(x));
-        self.run(&mut slots, 0..self.ops.len())?;
+        self.run(&mut slots, 0..self.ops.len(), 1)?;
         let dims: Vec<Option<Vec<usize>>> =
             slots.iter().map(|v| v.as_ref().map(Value::dims)).collect();
         self.peak = dims
@@ -35,7 +36,7 @@ impl OnnxNet {
             .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
         self.num_classes = match out.as_slice() {
             [1, 1] => {
-                self.binary = true;
+                self.scores = Scores::Binary;
                 2
             }
             [1, c] => *c,
@@ -114,6 +115,57 @@ impl OnnxNet {
         }
         self.default_layer = self.default_layer(&constant);
         Ok(())
+    }
+
+    /// For a graph exported with a fixed batch of 1, run with its batch relaxed: whether a batch
+    /// of two different images fails or gives other scores than each image alone, and why.
+    pub(super) fn relaxing_fails(&self, device: &Device) -> Result<Option<String>> {
+        let per = 3 * self.input_size * self.input_size;
+        let data: Vec<f32> = (0..2 * per)
+            .map(|j| match j < per {
+                true => (j as f32 * 0.37).sin(),
+                false => (j as f32 * 0.11).cos(),
+            })
+            .collect();
+        let s = self.input_size;
+        let x = Tensor::<4>::from_data(TensorData::new(data, [2, 3, s, s]), device);
+        let scores = |x: Tensor<4>| -> Result<Vec<f32>> {
+            let mut slots = self.fresh();
+            let batch = x.dims()[0];
+            slots[self.input] = Some(Value::R4(x));
+            self.run(&mut slots, 0..self.ops.len(), batch)?;
+            let out = slots[self.output]
+                .take()
+                .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
+            to_vec(out.to_rank::<2>()?)
+        };
+        let both = match scores(x.clone()) {
+            Ok(v) => v,
+            Err(e) => return Ok(Some(e.to_string())),
+        };
+        let alone = [
+            scores(x.clone().narrow(0, 0, 1))?,
+            scores(x.narrow(0, 1, 1))?,
+        ]
+        .concat();
+        if both.len() != alone.len() {
+            return Ok(Some(format!(
+                "a batch of 2 gave {} scores, not {}",
+                both.len(),
+                alone.len()
+            )));
+        }
+        let (lo, hi) = alone
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        let worst = both
+            .iter()
+            .zip(&alone)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        Ok((worst > 1e-4 * (hi - lo).max(1e-6)).then(|| {
+            format!("a batch of 2 gives other scores than each image alone (by {worst:.3e})")
+        }))
     }
 
     /// The last map before global pooling (or the classifier). Where a class token carries the
