@@ -1,6 +1,7 @@
 //! The arguments the commands share: which methods, with which options, at which layer.
 
 use camlens::cam::{Gate, Method, Options, ScoreMode};
+use camlens::models::onnx::{Config, HeadName, ResampleName};
 use camlens::pipeline::Request;
 
 #[derive(clap::Args)]
@@ -58,5 +59,68 @@ impl CamArgs {
     pub fn request(&self, default: &[Method]) -> camlens::Result<Request> {
         let (methods, options) = self.options(default)?;
         Ok(Request::new(&methods, options).with_layer(self.layer.as_deref()))
+    }
+}
+
+/// What an ONNX file does not say about its model, given on the command line: the fields of a
+/// `model.json`, which they override (see the README's "Your own model").
+#[derive(clap::Args, Default, Clone)]
+#[command(next_help_heading = "ONNX model (override its model.json)")]
+pub struct OnnxArgs {
+    /// Side of the square input (required where the graph's spatial size is dynamic).
+    #[arg(long)]
+    pub input_size: Option<usize>,
+    /// Fraction of the shorter side the centre crop keeps (torchvision: 0.875; 1: no crop).
+    #[arg(long)]
+    pub crop_fraction: Option<f32>,
+    /// Per-channel mean R,G,B on the scale of --pixel-scale, e.g. 0.485,0.456,0.406.
+    #[arg(long, value_delimiter = ',')]
+    pub mean: Option<Vec<f32>>,
+    /// Per-channel standard deviation R,G,B on the scale of --pixel-scale.
+    #[arg(long, value_delimiter = ',')]
+    pub std: Option<Vec<f32>>,
+    /// The pixel value --mean and --std take as full scale: 1 (torchvision, timm) or 255 (Keras).
+    #[arg(long)]
+    pub pixel_scale: Option<f32>,
+    /// Resampling of the photo: bilinear or bicubic.
+    #[arg(long, value_enum)]
+    pub resample: Option<ResampleName>,
+    /// The graph output that holds the class scores, where there are several.
+    #[arg(long)]
+    pub output: Option<String>,
+    /// What the scores are: softmax (one class per image) or sigmoid (independent labels).
+    #[arg(long, value_enum)]
+    pub head: Option<HeadName>,
+    /// A file of class names, one a line.
+    #[arg(long)]
+    pub labels: Option<std::path::PathBuf>,
+}
+
+impl OnnxArgs {
+    pub fn config(&self) -> camlens::Result<Config> {
+        let rgb = |v: &Option<Vec<f32>>, flag: &str| -> camlens::Result<Option<[f32; 3]>> {
+            v.as_deref()
+                .map(|v| {
+                    <[f32; 3]>::try_from(v).map_err(|_| {
+                        camlens::Error::Invalid(format!(
+                            "--{flag} takes three values R,G,B; got {}",
+                            v.len()
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        Ok(Config {
+            size: self.input_size,
+            crop_fraction: self.crop_fraction,
+            resample: self.resample,
+            mean: rgb(&self.mean, "mean")?,
+            std: rgb(&self.std, "std")?,
+            scale: self.pixel_scale,
+            output: self.output.clone(),
+            head: self.head,
+            labels: self.labels.clone(),
+            path: None,
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! `camlens bench`: each method's time per image, through the same pipeline as everything else,
 //! with faithfulness scoring off so that the figures are the methods' alone, as the peers' are.
 
-use super::args::CamArgs;
+use super::args::{CamArgs, OnnxArgs};
 use super::setup::open_model;
 use camlens::cam::{Method, Monitor};
 use camlens::device::Compute;
@@ -14,6 +14,8 @@ pub struct BenchArgs {
     /// Models to time: lite0 and/or weights files.
     #[arg(long, default_values_t = vec!["lite0".to_string()])]
     model: Vec<String>,
+    #[command(flatten)]
+    onnx: OnnxArgs,
     #[command(flatten)]
     cam: CamArgs,
     /// Image to explain (default: the bundled chelsea.png).
@@ -70,7 +72,7 @@ pub fn run(compute: &Compute, args: BenchArgs) -> camlens::Result<()> {
         ));
     }
     for spec in &args.model {
-        let model = open_model(spec, compute)?;
+        let model = open_model(spec, &args.onnx, compute)?;
         let (input, crop) = model.preprocess.prepare(&img);
         let monitor = Monitor::new();
         let mut row = |name: &str, warm: Duration, med: Duration, batch: Option<usize>| {

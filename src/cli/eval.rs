@@ -1,6 +1,6 @@
 //! `camlens eval` (faithfulness over a dataset, resumable and shardable) and `camlens eval merge`.
 
-use super::args::CamArgs;
+use super::args::{CamArgs, OnnxArgs};
 use super::progress::{bar, duration};
 use super::setup::{create_dir, open_model};
 use camlens::cam::{Method, Monitor, Options};
@@ -33,6 +33,8 @@ pub struct EvalArgs {
     group: Vec<String>,
     #[arg(long, default_value = "lite0")]
     model: String,
+    #[command(flatten)]
+    onnx: OnnxArgs,
     /// Methods and their options as for explain; unless --methods is given, eval runs the
     /// paper's seven.
     #[command(flatten)]
@@ -155,7 +157,7 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
             csv.display()
         )));
     }
-    let model = open_model(&args.model, compute)?;
+    let model = open_model(&args.model, &args.onnx, compute)?;
     eprintln!(
         "{}: {} images, {} methods → {}",
         model.name,

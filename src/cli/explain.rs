@@ -1,7 +1,7 @@
 //! `camlens explain` (overlays, sheets and raw maps for the user's photos) and `camlens demo`
 //! (the bundled samples as comparison sheets).
 
-use super::args::CamArgs;
+use super::args::{CamArgs, OnnxArgs};
 use super::progress::watched;
 use super::setup::{create_dir, open_model};
 use camlens::cam::Method;
@@ -21,6 +21,8 @@ pub struct ExplainArgs {
     images: Vec<PathBuf>,
     #[arg(long, default_value = "lite0")]
     model: String,
+    #[command(flatten)]
+    onnx: OnnxArgs,
     #[command(flatten)]
     cam: CamArgs,
     /// Class index to explain (default: the predicted class).
@@ -58,7 +60,7 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
         .map(|i| request.steps[i])
         .collect();
     let methods = request.methods();
-    let model = open_model(&args.model, compute)?;
+    let model = open_model(&args.model, &args.onnx, compute)?;
     let pipeline = Pipeline::new(&model, request)?;
     create_dir(&args.out)?;
     let outputs =
@@ -155,7 +157,7 @@ pub fn demo(compute: &Compute) -> camlens::Result<()> {
         .find(|p| !p.exists())
         .expect("a free folder name");
     create_dir(&out)?;
-    let model = open_model("lite0", compute)?;
+    let model = open_model("lite0", &OnnxArgs::default(), compute)?;
     let pipeline = Pipeline::new(&model, Request::new(&Method::DEFAULT, Default::default()))?;
     for (name, bytes) in SAMPLES {
         let explained: Explained =

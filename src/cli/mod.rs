@@ -11,6 +11,7 @@ mod setup;
 
 use camlens::device::{Compute, DevicePref, select};
 use clap::{Parser, Subcommand};
+use args::OnnxArgs;
 use setup::open_model;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
         /// .safetensors) or an ONNX model (.onnx).
         #[arg(long, default_value = "lite0")]
         model: String,
+        #[command(flatten)]
+        onnx: OnnxArgs,
         /// How many classes to print per image.
         #[arg(long, default_value_t = 5)]
         top: usize,
@@ -52,6 +55,8 @@ enum Command {
     Layers {
         #[arg(long, default_value = "lite0")]
         model: String,
+        #[command(flatten)]
+        onnx: OnnxArgs,
     },
     /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
     Explain(explain::ExplainArgs),
@@ -117,9 +122,10 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         Command::Predict {
             images,
             model,
+            onnx,
             top,
             json,
-        } => predict(&compute, &images, &model, top, json),
+        } => predict(&compute, &images, &model, &onnx, top, json),
         Command::Explain(args) => explain::explain(&compute, args),
         Command::Demo => explain::demo(&compute),
         Command::App { images, model } => {
@@ -135,8 +141,8 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         }
         Command::Bench(args) => bench::run(&compute, args),
         Command::Eval(args) => eval::run(&compute, *args),
-        Command::Layers { model } => {
-            let model = open_model(&model, &compute)?;
+        Command::Layers { model, onnx } => {
+            let model = open_model(&model, &onnx, &compute)?;
             let default = model.layer_index(None)?;
             eprintln!(
                 "{}\ninput: {}\nscores: {}",
@@ -157,11 +163,12 @@ fn predict(
     compute: &Compute,
     images: &[PathBuf],
     model: &str,
+    onnx: &OnnxArgs,
     top: usize,
     json: bool,
 ) -> camlens::Result<()> {
     let t0 = Instant::now();
-    let model = open_model(model, compute)?;
+    let model = open_model(model, onnx, compute)?;
     let load = t0.elapsed();
     let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
     let t1 = Instant::now();

@@ -2,10 +2,11 @@
 
 use camlens::device::Compute;
 use camlens::error::Access;
+use super::args::OnnxArgs;
 use camlens::models::Model;
 
-pub fn open_model(spec: &str, compute: &Compute) -> camlens::Result<Model> {
-    let mut model = Model::open(spec, &compute.device)?;
+pub fn open_model(spec: &str, onnx: &OnnxArgs, compute: &Compute) -> camlens::Result<Model> {
+    let mut model = Model::open_with(spec, &onnx.config()?, &compute.device)?;
     model.max_buffer_bytes = compute.max_buffer_bytes;
     Ok(model)
 }

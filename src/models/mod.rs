@@ -92,6 +92,20 @@ impl Model {
 
     /// `lite0` / `builtin` for the shipped model, else a weights file.
     pub fn open(spec: &str, device: &Device) -> Result<Self> {
+        Self::open_with(spec, &onnx::Config::default(), device)
+    }
+
+    /// As `open`, an ONNX model's `model.json` overridden by `overrides` (the command line's).
+    pub fn open_with(spec: &str, overrides: &onnx::Config, device: &Device) -> Result<Self> {
+        let is_onnx = Path::new(spec)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
+        if is_onnx {
+            return Self::from_onnx(Path::new(spec), overrides, device);
+        }
+        if !overrides.is_empty() {
+            log::warn!("{spec}: the input and output options apply to ONNX models only");
+        }
         match spec {
             "lite0" | "builtin" | "efficientnet-lite0" => Self::builtin(device),
             path => Self::from_file(Path::new(path), device),
@@ -107,7 +121,7 @@ impl Model {
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
         {
-            return Self::from_onnx(path, device);
+            return Self::from_onnx(path, &onnx::Config::default(), device);
         }
         let map = WeightMap::load(path)?;
         let arch = detect(&map).ok_or_else(|| Error::UnknownArchitecture {
@@ -152,9 +166,10 @@ impl Model {
     }
 
     /// A classifier exported to ONNX, run by camlens' own interpreter; torchvision's
-    /// preprocessing at the graph's input size; class names as for weights files.
-    pub fn from_onnx(path: &Path, device: &Device) -> Result<Self> {
-        let config = onnx::Config::beside(path)?;
+    /// preprocessing at the graph's input size unless its `model.json` or `overrides` say
+    /// otherwise; class names as for weights files.
+    pub fn from_onnx(path: &Path, overrides: &onnx::Config, device: &Device) -> Result<Self> {
+        let config = onnx::Config::beside(path)?.overridden_by(overrides)?;
         let net = onnx::OnnxNet::load(path, &config, device)?;
         log::info!("{}: {}", path.display(), net.batching);
         let classes = labels::for_onnx(

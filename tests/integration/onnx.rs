@@ -237,6 +237,42 @@ fn the_cli_predicts_and_lists_layers_of_an_onnx_file() {
         let img = image::open(dir.path().join(format!("coffee.{m}.png"))).unwrap();
         assert_eq!((img.width(), img.height()), (600, 400), "{m}");
     }
+    // What a model.json says, on the command line: a dynamic graph gets its size, a crop and
+    // mean/std; the head is declared multi-label; layers and the recipe are printed.
+    let out = camlens()
+        .args(["layers", "--model"])
+        .arg(fixture("onnx/dynamic_size.onnx"))
+        .args([
+            "--input-size",
+            "48",
+            "--crop-fraction",
+            "1",
+            "--mean",
+            "127.5,127.5,127.5",
+            "--std",
+            "127.5,127.5,127.5",
+            "--pixel-scale",
+            "255",
+            "--head",
+            "sigmoid",
+        ])
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let (text, said) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(text.contains("relu (4×48×48)"), "{text}");
+    assert!(said.contains("48×48") && said.contains("multi-label"), "{said}");
+    let out = camlens()
+        .args(["layers", "--mean", "0.5,0.5", "--model"])
+        .arg(fixture("onnx/dynamic_size.onnx"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--mean takes three values"), "{said}");
 }
 
 /// A fixture copied into a folder of its own, with `model.json` holding `config` if given.

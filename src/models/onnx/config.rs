@@ -13,7 +13,7 @@ use crate::error::{Access, Error, Result};
 use crate::preprocess::{Preprocess, Resample};
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Side of the square input: required where the graph's spatial size is dynamic.
@@ -39,14 +39,14 @@ pub struct Config {
     pub path: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum ResampleName {
     Bilinear,
     Bicubic,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum HeadName {
     Softmax,
@@ -78,6 +78,29 @@ impl Config {
         config.labels = config.labels.map(|l| dir.join(l));
         config.path = Some(path);
         Ok(config)
+    }
+
+    /// The file's fields with `over`'s (the command line's) in their place where it sets them.
+    pub fn overridden_by(self, over: &Config) -> Result<Config> {
+        let merged = Config {
+            size: over.size.or(self.size),
+            crop_fraction: over.crop_fraction.or(self.crop_fraction),
+            resample: over.resample.or(self.resample),
+            mean: over.mean.or(self.mean),
+            std: over.std.or(self.std),
+            scale: over.scale.or(self.scale),
+            output: over.output.clone().or(self.output),
+            head: over.head.or(self.head),
+            labels: over.labels.clone().or(self.labels),
+            path: self.path,
+        };
+        merged.check().map_err(Error::Invalid)?;
+        Ok(merged)
+    }
+
+    /// Whether it sets nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == Config::default()
     }
 
     fn check(&self) -> std::result::Result<(), String> {

@@ -28,7 +28,7 @@ use ops::Op;
 use std::collections::HashMap;
 use std::path::Path;
 
-pub use config::Config;
+pub use config::{Config, HeadName, ResampleName};
 
 /// The context key of the tokens a token layer sets aside (class tokens), beside graph slots.
 const SET_ASIDE: usize = usize::MAX;
