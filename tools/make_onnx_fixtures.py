@@ -271,15 +271,16 @@ def dynamic_size():
 
 def resize():
     """Upsampling as decoders and feature pyramids export it: bilinear (half-pixel, as
-    F.interpolate(align_corners=False)) and nearest (asymmetric, floor, as PyTorch's default),
-    by scales."""
+    F.interpolate(align_corners=False)), nearest (asymmetric, floor, as PyTorch's default) and
+    nearest as ONNX's default rounds (half-pixel, round_prefer_ceil), by scales."""
     n = helper.make_node
     inits = [weight("c.w", [4, 3, 3, 3]), weight("c.b", [4], 0.1),
              weight("c2.w", [6, 4, 3, 3]), weight("c2.b", [6], 0.1),
              weight("fc.w", [5, 6], 0.5), weight("fc.b", [5], 0.1),
              numpy_helper.from_array(np.array([1, 1, 0.5, 0.5], np.float32), "half"),
              numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "twice"),
-             numpy_helper.from_array(np.array([1, 1, 0.75, 0.75], np.float32), "smaller")]
+             numpy_helper.from_array(np.array([1, 1, 0.75, 0.75], np.float32), "smaller"),
+             numpy_helper.from_array(np.array([1, 1, 1.5, 1.5], np.float32), "larger")]
     nodes = [
         n("Conv", ["x", "c.w", "c.b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv"),
         n("Relu", ["c"], ["r"], name="relu"),
@@ -290,7 +291,9 @@ def resize():
         n("Conv", ["up", "c2.w", "c2.b"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], name="conv2"),
         n("Resize", ["c2", "", "smaller"], ["near"], mode="nearest",
           coordinate_transformation_mode="asymmetric", nearest_mode="floor", name="nearest"),
-        n("GlobalAveragePool", ["near"], ["g"], name="gap"),
+        n("Resize", ["near", "", "larger"], ["tf_near"], mode="nearest",
+          coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_ceil", name="tf_nearest"),
+        n("GlobalAveragePool", ["tf_near"], ["g"], name="gap"),
         n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
         n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
     ]
@@ -300,7 +303,7 @@ def resize():
         [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 5])],
         inits,
     )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["up", "near"]
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["up", "near", "tf_near"]
 
 
 def auto_pad():

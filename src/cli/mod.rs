@@ -9,9 +9,9 @@ mod explain;
 mod progress;
 mod setup;
 
+use args::OnnxArgs;
 use camlens::device::{Compute, DevicePref, select};
 use clap::{Parser, Subcommand};
-use args::OnnxArgs;
 use setup::open_model;
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,8 +1,8 @@
 //! What every command starts with: the model, opened on the chosen device, and output folders.
 
+use super::args::OnnxArgs;
 use camlens::device::Compute;
 use camlens::error::Access;
-use super::args::OnnxArgs;
 use camlens::models::Model;
 
 pub fn open_model(spec: &str, onnx: &OnnxArgs, compute: &Compute) -> camlens::Result<Model> {

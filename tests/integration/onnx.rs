@@ -86,6 +86,7 @@ fn logits_and_layers_equal_onnxruntime() {
             ("s", "residual"),
             ("up", "up"),
             ("near", "nearest"),
+            ("tf_near", "tf_nearest"),
             ("wide", "wide"),
             ("pool", "pool"),
         ] {
@@ -264,7 +265,10 @@ fn the_cli_predicts_and_lists_layers_of_an_onnx_file() {
         String::from_utf8_lossy(&out.stderr),
     );
     assert!(text.contains("relu (4×48×48)"), "{text}");
-    assert!(said.contains("48×48") && said.contains("multi-label"), "{said}");
+    assert!(
+        said.contains("48×48") && said.contains("multi-label"),
+        "{said}"
+    );
     let out = camlens()
         .args(["layers", "--mean", "0.5,0.5", "--model"])
         .arg(fixture("onnx/dynamic_size.onnx"))

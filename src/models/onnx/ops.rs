@@ -88,10 +88,9 @@ pub(super) enum Kind {
     Attention {
         scale: Option<f64>,
     },
-    /// Of a `[N, C, H, W]` map, as burn's interpolation computes it.
+    /// Of a `[N, C, H, W]` map.
     Resize {
-        mode: burn::tensor::ops::InterpolateMode,
-        align_corners: bool,
+        how: super::resize::How,
         size: ResizeTo,
     },
     Equal,

@@ -300,16 +300,12 @@ impl Op {
                 };
                 Value::R4(softmax(scores.to_rank::<4>()?, 3).matmul(v))
             }
-            Kind::Resize {
-                mode,
-                align_corners,
-                size,
-            } => {
+            Kind::Resize { how, size } => {
                 let size = match size {
                     ResizeTo::Sizes(s) => ResizeTo::Sizes(Src::Static(self.src(s, slots)?)),
                     s => s.clone(),
                 };
-                resize::run(x, mode, *align_corners, &size)?
+                resize::run(x, how, &size)?
             }
             Kind::Equal => indexing::equal(x, get(1)?, &self.name)?,
             Kind::Where => indexing::select_where(x, get(1)?, get(2)?, &self.name)?,
