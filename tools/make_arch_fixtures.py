@@ -56,6 +56,12 @@ ARCHS = {
                                   "/blocks/blocks.11/norm1/LayerNormalization", None),
     "timm_swin_tiny_patch4_window7_224": (224, "layers.3.blocks.1",
                                           "/layers/layers.3/blocks/blocks.1/Add_1", None),
+    # torchvision's ViT through the TorchScript exporter: nn.MultiheadAttention's reshapes are
+    # typed by camlens (ranks.rs) before the parser reads them.
+    "vit_b_16_torchscript": (224, "encoder.layers.encoder_layer_11.ln_1",
+                             "/encoder/layers/encoder_layer_11/ln_1/LayerNormalization", None),
+    # torchvision's Swin-T: channels-last stages, its shifted-window mask built with ScatterND.
+    "swin_t": (224, "features", "/features/features.7/features.7.1/Add_1", "/permute/Transpose"),
 }
 # The dynamo exporter where the TorchScript one writes Reshapes that the parser cannot type.
 DYNAMO = {"resnet18_dynamo", "vit_b_16"}
@@ -123,7 +129,7 @@ def make(name):
     size, module_path, layer_name, default = ARCHS[name]
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
-    arch = name.removesuffix("_dynamo")
+    arch = name.removesuffix("_dynamo").removesuffix("_torchscript")
     if arch == "small_cnn":
         model = SmallCnn().eval()
     elif arch.startswith("timm_"):

@@ -143,6 +143,8 @@ architectures! {
     inception_v3_equals_onnxruntime_and_pytorch_grad_cam: "inception_v3",
     resnet18_from_the_dynamo_exporter_equals_onnxruntime_and_pytorch_grad_cam: "resnet18_dynamo",
     vit_b_16_equals_onnxruntime_and_pytorch_grad_cam: "vit_b_16",
+    vit_b_16_from_the_torchscript_exporter_equals_onnxruntime_and_pytorch_grad_cam: "vit_b_16_torchscript",
+    swin_t_equals_onnxruntime_and_pytorch_grad_cam: "swin_t",
     timm_vit_tiny_equals_onnxruntime_and_pytorch_grad_cam: "timm_vit_tiny_patch16_224",
     timm_swin_t_equals_onnxruntime_and_pytorch_grad_cam: "timm_swin_tiny_patch4_window7_224",
     a_small_cnn_with_scorecam_equals_onnxruntime_and_pytorch_grad_cam: "small_cnn",

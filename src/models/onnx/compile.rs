@@ -17,7 +17,7 @@ use onnx_ir::node::padding::{AutoPad, PaddingConfig2d};
 pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
     HardSwish, Tanh, Gelu, Erf, Sqrt, Pow, Neg, Add, Sub, Mul, Div, Mod, MaxPool, AveragePool, \
     GlobalAveragePool, ReduceMean, Flatten, Reshape, Squeeze, Unsqueeze, Expand, Transpose, \
-    Concat, Split, Slice, Gather, Pad, Resize, Gemm, MatMul, Softmax, LayerNormalization, \
+    Concat, Split, Slice, Gather, ScatterND, Pad, Resize, Gemm, MatMul, Softmax, LayerNormalization, \
     Attention, Shape, ConstantOfShape, Range, Equal, Where, Not, Cast, CastLike, Identity, \
     Dropout, Constant (README: Your own model)";
 
@@ -364,10 +364,13 @@ impl Op {
             }
             Node::Expand(n) => {
                 use onnx_ir::node::expand::ExpandConfig;
-                Kind::Expand(match &n.config {
-                    ExpandConfig::Static(v) => Src::Static(v.clone()),
-                    ExpandConfig::Runtime(r) => Src::Input(r.input_index),
-                })
+                Kind::Expand(
+                    match &n.config {
+                        ExpandConfig::Static(v) => Src::Static(v.clone()),
+                        ExpandConfig::Runtime(r) => Src::Input(r.input_index),
+                    },
+                    device.clone(),
+                )
             }
             Node::Split(n) => {
                 use onnx_ir::node::split::SplitSizesInput;
@@ -445,6 +448,15 @@ impl Op {
                 Kind::Attention { scale: c.scale }
             }
             Node::Resize(n) => resize::compile(&n.config, &name)?,
+            Node::ScatterND(n) => {
+                use onnx_ir::node::scatter_nd::ScatterNDReduction;
+                if !matches!(n.config.reduction, ScatterNDReduction::None) {
+                    return Err(format!(
+                        "node '{name}': ScatterND with a reduction is not supported yet"
+                    ));
+                }
+                Kind::ScatterNd
+            }
             Node::Equal(_) => Kind::Equal,
             Node::Where(_) => Kind::Where,
             Node::Not(_) => Kind::Not,

@@ -54,7 +54,7 @@ pub fn slice(
 }
 
 /// The positions ONNX Slice keeps along an axis of length `n`, in order.
-fn slice_indices(n: i64, start: i64, end: i64, step: i64) -> Vec<usize> {
+pub(super) fn slice_indices(n: i64, start: i64, end: i64, step: i64) -> Vec<usize> {
     let wrap = |v: i64| if v < 0 { v + n } else { v };
     let (mut j, end) = if step > 0 {
         (wrap(start).clamp(0, n), wrap(end).clamp(0, n))
@@ -144,7 +144,12 @@ pub fn squeeze(x: &Value, axes: Option<&[i64]>) -> Result<Value> {
 }
 
 /// ONNX Expand: NumPy broadcasting of `x` against `shape`.
-pub fn expand(x: &Value, shape: &[i64], node: &str) -> Result<Value> {
+pub fn expand(
+    x: &Value,
+    shape: &[i64],
+    device: &burn::tensor::Device,
+    node: &str,
+) -> Result<Value> {
     let dims = x.dims();
     let rank = dims.len().max(shape.len());
     let pad = |v: Vec<usize>| {
@@ -166,10 +171,14 @@ pub fn expand(x: &Value, shape: &[i64], node: &str) -> Result<Value> {
             )),
         })
         .collect::<Result<_>>()?;
-    if let Value::Ints(v) = x {
-        let n: usize = out.iter().product();
-        return Ok(Value::Ints((0..n).map(|i| v[i % v.len()]).collect()));
-    }
+    let x = match x {
+        Value::Ints(v) if out.len() == 1 => {
+            return Ok(Value::Ints((0..out[0]).map(|i| v[i % v.len()]).collect()));
+        }
+        // An index grid built from shapes (Swin's mask): small integers, exact as floats.
+        Value::Ints(v) => floats(v, device),
+        x => x.clone(),
+    };
     let x = x.reshape(&a)?;
     Ok(match (x, out.as_slice()) {
         (Value::R1(t), &[p]) => Value::R1(t.expand([p])),
@@ -303,7 +312,12 @@ fn broadcast(values: &[&Value], node: &str) -> Result<Vec<Value>> {
             *s = (*s).max(n as i64);
         }
     }
-    values.iter().map(|v| expand(v, &shape, node)).collect()
+    // Integers only stay integers (rank 1); beside a tensor they join it on its device.
+    let device = values.iter().find_map(|v| device_of(v)).unwrap_or_default();
+    values
+        .iter()
+        .map(|v| expand(v, &shape, &device, node))
+        .collect()
 }
 
 /// ONNX Where: `a` where `cond` is true, else `b`; booleans are 1/0 (floats or integers).
@@ -356,6 +370,62 @@ pub fn equal(a: &Value, b: &Value, node: &str) -> Result<Value> {
     Ok(crate::zip_values!(a, b, |x, y| x.equal(y).float()))
 }
 
+/// ONNX ScatterND without reduction: `data` with the slices that `indices` (`[…, k]`, on the
+/// host) name replaced by `updates`. torchvision's Swin builds its shifted-window mask so, from
+/// shapes (folded at load time); as a select and a blend it keeps gradients where a graph
+/// scatters activations.
+pub fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) -> Result<Value> {
+    let dims = data.dims();
+    let (index, index_dims): (Vec<i64>, Vec<usize>) = match indices {
+        Value::Ints(v) => (v.clone(), vec![1, v.len()]),
+        t => {
+            let flat = t.reshape(&[t.dims().iter().product()])?.to_rank::<1>()?;
+            let v = crate::tensor_io::to_vec(flat)?;
+            (v.iter().map(|x| x.round() as i64).collect(), t.dims())
+        }
+    };
+    let k = *index_dims.last().unwrap_or(&1);
+    if k == 0 || k > dims.len() {
+        return Err(invalid(node, "ScatterND indices of the wrong depth"));
+    }
+    // Each index addresses a slice of `slice` values; row-major strides of data's first k axes.
+    let slice: usize = dims[k..].iter().product();
+    let total: usize = dims.iter().product();
+    let mut written = vec![0f32; total];
+    let mut source = vec![0i64; total];
+    for (u, idx) in index.chunks(k).enumerate() {
+        let mut at = 0usize;
+        for (a, &i) in idx.iter().enumerate() {
+            let n = dims[a] as i64;
+            let i = if i < 0 { i + n } else { i };
+            if !(0..n).contains(&i) {
+                return Err(invalid(node, "ScatterND index out of range"));
+            }
+            at = at * dims[a] + i as usize;
+        }
+        for j in 0..slice {
+            written[at * slice + j] = 1.0;
+            source[at * slice + j] = (u * slice + j) as i64;
+        }
+    }
+    let device = device_of(data)
+        .or_else(|| device_of(updates))
+        .ok_or_else(|| invalid(node, "ScatterND of integers is not supported"))?;
+    let lift = |v: &Value| match v {
+        Value::Ints(i) => floats(i, &device),
+        v => v.clone(),
+    };
+    let (data, updates) = (lift(data), lift(updates));
+    let flat = |v: &Value| -> Result<Tensor<1>> {
+        v.reshape(&[v.dims().iter().product()])?.to_rank::<1>()
+    };
+    let source = Tensor::<1, Int>::from_data(TensorData::new(source, [total]), &device);
+    let written = Tensor::<1>::from_data(TensorData::new(written, [total]), &device);
+    let keep = written.clone().neg() + 1.0;
+    let out = flat(&data)? * keep + flat(&updates)?.select(0, source) * written;
+    Value::R1(out).reshape(&dims)
+}
+
 pub fn device_of(v: &Value) -> Option<burn::tensor::Device> {
     Some(match v {
         Value::R1(t) => t.device(),
@@ -370,7 +440,7 @@ pub fn device_of(v: &Value) -> Option<burn::tensor::Device> {
 
 #[cfg(test)]
 mod tests {
-    use super::slice_indices;
+    use super::*;
 
     #[test]
     fn slice_keeps_what_numpy_keeps() {
@@ -380,5 +450,36 @@ mod tests {
         assert_eq!(slice_indices(7, -1, -8, -3), [6, 3, 0]);
         assert_eq!(slice_indices(4, 2, 1, 1), Vec::<usize>::new());
         assert_eq!(slice_indices(4, -10, 10, 3), [0, 3]);
+    }
+
+    #[test]
+    fn scatter_nd_writes_slices_as_onnx_says() {
+        let device = burn::tensor::Device::default();
+        let data = Value::R2(Tensor::<2>::zeros([3, 4], &device));
+        // Row 2 and then element (0, 1): ONNX's two kinds of index depth.
+        let rows = Value::R2(Tensor::from_data(
+            TensorData::new(vec![2.0f32], [1, 1]),
+            &device,
+        ));
+        let updates = Value::R2(Tensor::from_data(
+            TensorData::new(vec![1.0f32, 2.0, 3.0, 4.0], [1, 4]),
+            &device,
+        ));
+        let out = scatter_nd(&data, &rows, &updates, "t").unwrap();
+        let one = Value::R2(Tensor::from_data(
+            TensorData::new(vec![0.0f32, 1.0], [1, 2]),
+            &device,
+        ));
+        let nine = Value::R1(Tensor::from_data(
+            TensorData::new(vec![9.0f32], [1]),
+            &device,
+        ));
+        let out = scatter_nd(&out, &one, &nine, "t").unwrap();
+        assert_eq!(out.dims(), [3, 4]);
+        let v = crate::tensor_io::to_vec(out.to_rank::<2>().unwrap()).unwrap();
+        assert_eq!(
+            v,
+            [0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+        );
     }
 }

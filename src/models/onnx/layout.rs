@@ -110,14 +110,22 @@ impl MapLayout {
 /// Each slot's layout: convolutions make channels-first maps, a Transpose to `[0, 2, 3, 1]`
 /// starts a channels-last stretch and the reverse ends it, operations that regroup axes
 /// (Reshape, Gather, MatMul…) lose the layout unless they leave the shape as it was, and the
-/// rest keep their first input's.
+/// rest keep the layout of their input of the output's shape (`bias + x` is laid out as `x`),
+/// else of their first.
 pub fn layouts(ops: &[Op], slots: usize, dims: &[Option<Vec<usize>>]) -> Vec<Layout> {
     let mut layout = vec![Layout::ChannelsFirst; slots];
     for op in ops {
         let first = op.inputs.first().copied().flatten();
-        let from = first.map_or(Layout::ChannelsFirst, |s| layout[s]);
         let same_shape = |out: usize| first.is_some_and(|s| dims[s] == dims[out]);
         for &out in &op.outputs {
+            let from = op
+                .inputs
+                .iter()
+                .flatten()
+                .copied()
+                .find(|&s| dims[s].is_some() && dims[s] == dims[out])
+                .or(first)
+                .map_or(Layout::ChannelsFirst, |s| layout[s]);
             layout[out] = if op.is_conv() {
                 Layout::ChannelsFirst
             } else if let Some(p) = op.permutation() {
@@ -126,6 +134,8 @@ pub fn layouts(ops: &[Op], slots: usize, dims: &[Option<Vec<usize>>]) -> Vec<Lay
                     ([0, 3, 1, 2], Layout::ChannelsLast) => Layout::ChannelsFirst,
                     _ => Layout::Other,
                 }
+            } else if from == Layout::ChannelsLast && op.maps_last_axis(dims) {
+                Layout::ChannelsLast
             } else if op.regroups_axes() && !same_shape(out) {
                 Layout::Other
             } else {

@@ -63,7 +63,8 @@ pub(super) enum Kind {
         axes: Option<Src>,
         steps: Option<Src>,
     },
-    Expand(Src),
+    /// To a shape; integers expanded to more than one axis become floats on the device.
+    Expand(Src, Device),
     Split {
         axis: usize,
         sizes: Option<Src>,
@@ -93,6 +94,8 @@ pub(super) enum Kind {
         how: super::resize::How,
         size: ResizeTo,
     },
+    /// ONNX ScatterND without reduction (inputs: data, indices, updates).
+    ScatterNd,
     Equal,
     Where,
     Not,
@@ -186,10 +189,24 @@ impl Op {
                 | Kind::Gather { .. }
                 | Kind::Squeeze(_)
                 | Kind::Unsqueeze(_)
-                | Kind::Expand(_)
+                | Kind::Expand(..)
                 | Kind::MatMul
                 | Kind::Gemm { .. }
         )
+    }
+
+    /// A product with a matrix on the right: a linear map of the last axis at every position
+    /// (an exported nn.Linear whose weight the graph transposes), which keeps a channels-last
+    /// layout.
+    pub fn maps_last_axis(&self, dims: &[Option<Vec<usize>>]) -> bool {
+        matches!(self.kind, Kind::MatMul)
+            && self
+                .inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|s| dims[s].as_ref())
+                .is_some_and(|d| d.len() == 2)
     }
 
     /// A product of two computed values (attention's scores and their use), which mixes tokens.

@@ -210,7 +210,9 @@ impl Op {
                     &self.name,
                 )?
             }
-            Kind::Expand(shape) => indexing::expand(x, &self.src(shape, slots)?, &self.name)?,
+            Kind::Expand(shape, device) => {
+                indexing::expand(x, &self.src(shape, slots)?, device, &self.name)?
+            }
             Kind::Split { axis, sizes } => {
                 let n = x.dims()[*axis];
                 let sizes: Vec<usize> = match sizes {
@@ -307,6 +309,7 @@ impl Op {
                 };
                 resize::run(x, how, &size)?
             }
+            Kind::ScatterNd => indexing::scatter_nd(x, get(1)?, get(2)?, &self.name)?,
             Kind::Equal => indexing::equal(x, get(1)?, &self.name)?,
             Kind::Where => indexing::select_where(x, get(1)?, get(2)?, &self.name)?,
             Kind::Not => match x {
@@ -397,16 +400,6 @@ impl Op {
                     x.reshape(&d)?
                 }
             },
-            Kind::Concat(_) if matches!(x, Value::Ints(_)) => {
-                let mut all = vec![];
-                for s in self.inputs.iter().flatten() {
-                    let v = slots[*s].as_ref().ok_or_else(|| {
-                        Error::Invalid(format!("node '{}' lacks an input", self.name))
-                    })?;
-                    all.extend_from_slice(ints(v, &self.name)?);
-                }
-                Value::Ints(all)
-            }
             Kind::Concat(axis) => {
                 let parts: Vec<Value> = self
                     .inputs
@@ -417,7 +410,27 @@ impl Op {
                     .ok_or_else(|| {
                         Error::Invalid(format!("node '{}' lacks an input", self.name))
                     })?;
-                indexing::cat(&parts, *axis, &self.name)?
+                match parts.iter().find_map(device_of) {
+                    // Shape lists joined: integers still.
+                    None => Value::Ints(
+                        parts
+                            .iter()
+                            .map(|p| ints(p, &self.name).map(<[i64]>::to_vec))
+                            .collect::<Result<Vec<_>>>()?
+                            .concat(),
+                    ),
+                    // Integers beside tensors (index grids built from shapes): floats too.
+                    Some(device) => {
+                        let parts: Vec<Value> = parts
+                            .iter()
+                            .map(|p| match p {
+                                Value::Ints(i) => floats(i, &device),
+                                p => p.clone(),
+                            })
+                            .collect();
+                        indexing::cat(&parts, *axis, &self.name)?
+                    }
+                }
             }
             Kind::Softmax(axis) => map_value!(x.clone(), |t| softmax(t, *axis)),
             Kind::Transpose(p) => match (x, p.as_slice()) {

@@ -73,6 +73,7 @@ impl OnnxNet {
             }
         }
         let layouts = layout::layouts(&self.ops, self.slots, &dims);
+
         for (i, op) in self.ops.iter().enumerate() {
             let Some(&slot) = op.outputs.first().filter(|_| !self.folded[i]) else {
                 continue;
