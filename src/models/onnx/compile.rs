@@ -3,15 +3,11 @@
 //! depthwise kernels as the hand-written models do. What is not here is refused at load time
 //! with the operator's and the node's names.
 
-use super::super::layers::{Loader, Padding};
 use super::super::value::Value;
-use super::ops::{Arith, Kind, Op, PadSrc, Same, Src};
-use super::resize;
-use crate::weights::{RawTensor, WeightMap};
-use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
+use super::ops::{Arith, Kind, Op, PadSrc, Src};
+use super::{resize, windows};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use onnx_ir::Node;
-use onnx_ir::node::padding::{AutoPad, PaddingConfig2d};
 
 /// The operators camlens runs, as ONNX names them (the README lists them too).
 pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
@@ -68,79 +64,8 @@ impl Op {
         };
         let kind = match node {
             Node::Conv2d(n) => {
-                let c = &n.config;
                 let (w, shape) = weight(1)?;
-                let bias = host(value(2));
-                let [c_out, c_in_g, kh, kw] = shape[..] else {
-                    return Err(format!("node '{name}': a Conv weight of shape {shape:?}"));
-                };
-                let square = kh == kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1];
-                // TensorFlow's SAME (tf2onnx writes SAME_UPPER): padding that depends on the
-                // input size, the extra row and column at the end, as Lite0's convolutions.
-                let same_upper = c.auto_pad == AutoPad::SameUpper;
-                let same = same(&c.auto_pad, c.kernel_size, c.stride, c.dilation);
-                let pads = if same.is_some() {
-                    [0; 4]
-                } else {
-                    pads(&c.padding, &c.auto_pad)?
-                };
-                let symmetric = pads.iter().all(|p| *p == pads[0]);
-                if square && symmetric && (same.is_none() || same_upper) {
-                    let mut map = WeightMap::default();
-                    map.tensors.insert(
-                        "w.weight".into(),
-                        RawTensor {
-                            shape: shape.clone(),
-                            data: w,
-                        },
-                    );
-                    if let Some(b) = bias {
-                        map.tensors.insert(
-                            "w.bias".into(),
-                            RawTensor {
-                                shape: vec![c_out],
-                                data: b,
-                            },
-                        );
-                    }
-                    let loader = Loader {
-                        map: &map,
-                        model: "ONNX model",
-                        device,
-                    };
-                    let conv = loader
-                        .conv(
-                            "w",
-                            None,
-                            c_in_g * c.groups,
-                            c_out,
-                            kh,
-                            c.stride[0],
-                            if same_upper {
-                                Padding::TfSame
-                            } else {
-                                Padding::Symmetric(pads[0])
-                            },
-                            c.groups,
-                        )
-                        .map_err(|e| e.to_string())?;
-                    Kind::Conv(Box::new(conv))
-                } else {
-                    Kind::ConvGeneral {
-                        weight: Tensor::from_data(
-                            TensorData::new(w, [c_out, c_in_g, kh, kw]),
-                            device,
-                        ),
-                        bias: bias.map(|b| Tensor::from_data(TensorData::new(b, [c_out]), device)),
-                        options: ConvOptions {
-                            stride: c.stride,
-                            padding: [(pads[0], pads[2]), (pads[1], pads[3])],
-                            dilation: c.dilation,
-                            groups: c.groups,
-                        },
-                        same,
-                    }
-                }
+                windows::conv(&n.config, w, shape, host(value(2)), &name, device)?
             }
             Node::BatchNormalization(n) => {
                 let eps = match &n.config {
@@ -195,49 +120,8 @@ impl Op {
             Node::Sub(_) => Kind::Binary(Arith::Sub),
             Node::Mul(_) => Kind::Binary(Arith::Mul),
             Node::Div(_) => Kind::Binary(Arith::Div),
-            Node::MaxPool2d(n) => {
-                let c = &n.config;
-                let same = same(&c.auto_pad, c.kernel_size, c.strides, c.dilation);
-                let p = if same.is_some() {
-                    [0; 4]
-                } else {
-                    pads(&c.padding, &c.auto_pad)?
-                };
-                Kind::MaxPool(
-                    MaxPoolOptions {
-                        kernel_size: c.kernel_size,
-                        stride: c.strides,
-                        padding: [(p[0], p[2]), (p[1], p[3])],
-                        dilation: c.dilation,
-                        ceil_mode: c.ceil_mode,
-                    },
-                    same,
-                )
-            }
-            Node::AveragePool2d(n) => {
-                let c = &n.config;
-                let same = same(&c.auto_pad, c.kernel_size, c.strides, c.dilation);
-                let p = if same.is_some() {
-                    [0; 4]
-                } else {
-                    pads(&c.padding, &c.auto_pad)?
-                };
-                if c.dilation != [1, 1] {
-                    return Err(format!(
-                        "node '{name}': AveragePool with dilation is not supported yet"
-                    ));
-                }
-                Kind::AvgPool(
-                    AvgPoolOptions {
-                        kernel_size: c.kernel_size,
-                        stride: c.strides,
-                        padding: [(p[0], p[2]), (p[1], p[3])],
-                        count_include_pad: c.count_include_pad,
-                        ceil_mode: c.ceil_mode,
-                    },
-                    same,
-                )
-            }
+            Node::MaxPool2d(n) => windows::max_pool(&n.config)?,
+            Node::AveragePool2d(n) => windows::avg_pool(&n.config, &name)?,
             Node::GlobalAveragePool(_) => Kind::GlobalAvgPool,
             Node::ReduceMean(n) => {
                 use onnx_ir::node::reduce::ReduceAxes;
@@ -501,31 +385,5 @@ impl Op {
             outputs,
             kind,
         })
-    }
-}
-
-/// The run-time padding of `auto_pad` SAME_UPPER / SAME_LOWER, else `None`.
-fn same(
-    auto: &AutoPad,
-    kernel: [usize; 2],
-    stride: [usize; 2],
-    dilation: [usize; 2],
-) -> Option<Same> {
-    matches!(auto, AutoPad::SameUpper | AutoPad::SameLower).then_some(Same {
-        kernel,
-        stride,
-        dilation,
-        lower: *auto == AutoPad::SameLower,
-    })
-}
-
-/// `[top, left, bottom, right]` padding of a 2-D window.
-fn pads(padding: &PaddingConfig2d, auto: &AutoPad) -> std::result::Result<[usize; 4], String> {
-    match (auto, padding) {
-        (AutoPad::NotSet | AutoPad::Valid, PaddingConfig2d::Valid) => Ok([0; 4]),
-        (AutoPad::NotSet, PaddingConfig2d::Explicit(t, l, b, r)) => Ok([*t, *l, *b, *r]),
-        (auto, _) => Err(format!(
-            "auto_pad {auto:?} is not supported yet: export with explicit padding"
-        )),
     }
 }

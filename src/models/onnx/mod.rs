@@ -16,6 +16,7 @@ mod resize;
 mod run;
 mod shapes;
 mod survey;
+mod windows;
 
 use super::network::{Context, Features, LayerInfo, Network, Scores};
 use super::value::Value;

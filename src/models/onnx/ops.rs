@@ -91,7 +91,7 @@ pub(super) enum Kind {
     },
     /// Of a `[N, C, H, W]` map.
     Resize {
-        how: super::resize::How,
+        how: How,
         size: ResizeTo,
     },
     /// ONNX ScatterND without reduction (inputs: data, indices, updates).
@@ -138,6 +138,21 @@ pub(super) enum Kind {
 pub(super) enum Src {
     Static(Vec<i64>),
     Input(usize),
+}
+
+/// How a Resize samples.
+#[derive(Debug)]
+pub(super) enum How {
+    /// burn's interpolation.
+    Burn {
+        mode: burn::tensor::ops::InterpolateMode,
+        align_corners: bool,
+    },
+    /// The source pixel of each output pixel, by ONNX's formulas.
+    Nearest {
+        coords: onnx_ir::node::resize::CoordinateTransformMode,
+        rounding: onnx_ir::node::resize::NearestMode,
+    },
 }
 
 /// A Resize's target: ONNX's full-rank sizes or scales.

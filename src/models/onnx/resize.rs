@@ -2,7 +2,7 @@
 //! computes exactly as ONNX defines them, and nearest-neighbour with any coordinate transform
 //! and rounding (the source pixel of each output pixel computed on the host, then gathered).
 
-use super::ops::{Kind, ResizeTo, Src};
+use super::ops::{How, Kind, ResizeTo, Src};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::module::interpolate;
@@ -11,18 +11,6 @@ use burn::tensor::{Int, Tensor, TensorData};
 use onnx_ir::node::resize::{
     CoordinateTransformMode as C, NearestMode, ResizeConfig, ResizeMode, ResizeScales, ResizeSizes,
 };
-
-/// How a Resize samples.
-#[derive(Debug)]
-pub(super) enum How {
-    /// burn's interpolation.
-    Burn {
-        mode: InterpolateMode,
-        align_corners: bool,
-    },
-    /// The source pixel of each output pixel, by ONNX's formulas.
-    Nearest { coords: C, rounding: NearestMode },
-}
 
 pub fn compile(c: &ResizeConfig, name: &str) -> std::result::Result<Kind, String> {
     let (mode, align_corners) = match (&c.mode, &c.coordinate_transformation_mode) {
