@@ -23,6 +23,7 @@ pub fn explained_sheet(
     rendered: &[RgbImage],
     class_name: &str,
     title: &str,
+    scale: (View, Colormap),
 ) -> RgbImage {
     let cards: Vec<(&RgbImage, &CamResult, Option<&MapScores>)> = rendered
         .iter()
@@ -36,17 +37,20 @@ pub fn explained_sheet(
         class_name,
         ex.prepared.probability,
         title,
+        scale,
     )
 }
 
 /// The original and one captioned panel per method (method, time, drop, class, probability,
-/// approximation, flatness), titled. The CLI and the app's export both draw theirs with it.
+/// approximation, flatness), titled, with the colour scale of `scale` (the view and colormap
+/// the panels were drawn with) under it. The CLI and the app's export both draw theirs with it.
 pub fn comparison_sheet(
     original: &RgbImage,
     cards: &[(&RgbImage, &CamResult, Option<&MapScores>)],
     class_name: &str,
     probability: f32,
     title: &str,
+    scale: (View, Colormap),
 ) -> RgbImage {
     let mut panels = vec![Panel {
         image: original,
@@ -79,7 +83,7 @@ pub fn comparison_sheet(
             caption,
         });
     }
-    sheet(&panels, 320, 4, title)
+    crate::legend::with_legend(&sheet(&panels, 320, 4, title), scale.0, scale.1)
 }
 
 /// The files `explain` writes for one image, in the order it writes them.

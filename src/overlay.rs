@@ -103,19 +103,17 @@ pub fn render(
     cmap: Colormap,
     alpha: f32,
 ) -> RgbImage {
-    // The map covers the crop square, at the original image's resolution.
-    let side = crop.side as usize;
-    let m = map.resized(side, side, false);
+    // The map covers the crop box, sampled at each photo pixel's centre (the box need not be
+    // whole pixels, nor square: torchvision scales the two axes by slightly different factors).
     let alpha = alpha.clamp(0.0, 1.0);
     let mut out = img.clone();
     for (x, y, px) in out.enumerate_pixels_mut() {
-        let inside = x >= crop.x && y >= crop.y && x < crop.x + crop.side && y < crop.y + crop.side;
-        if !inside {
+        let Some((u, v)) = crop.uv(x, y) else {
             // The model never saw this part of the photo: dim it rather than invent a value.
             px.0 = px.0.map(|v| (v as f32 * 0.45) as u8);
             continue;
-        }
-        let t = m.at((x - crop.x) as usize, (y - crop.y) as usize);
+        };
+        let t = map.sample(u, v);
         let c = cmap.color(t);
         px.0 = match view {
             View::Overlay => {
@@ -273,6 +271,33 @@ mod tests {
         assert_eq!(out.dimensions(), (300, 200));
         assert_eq!(out.get_pixel(0, 100).0, [90, 90, 90]);
         assert_eq!(out.get_pixel(150, 100).0, Colormap::Jet.color(1.0));
+    }
+
+    #[test]
+    fn the_map_lies_on_torchvisions_crop_of_the_photo() {
+        // 451×300 → resized 384×256, crop (80, 16) of 224: in the photo, x from 93.96 to
+        // 357.08, y from 18.75 to 281.25.
+        let img = RgbImage::from_pixel(451, 300, Rgb([200, 200, 200]));
+        let crop = crate::preprocess::Preprocess::torchvision().crop_box(451, 300);
+        // Left half 0, right half 1.
+        let map = Map::new(2, 1, vec![0.0, 1.0]);
+        let out = render(&img, &map, &crop, View::Heatmap, Colormap::Jet, 1.0);
+        assert_eq!(
+            out.get_pixel(93, 150).0,
+            [90, 90, 90],
+            "the column before the box"
+        );
+        assert_eq!(out.get_pixel(94, 150).0, Colormap::Jet.color(0.0));
+        assert_eq!(out.get_pixel(356, 150).0, Colormap::Jet.color(1.0));
+        assert_eq!(
+            out.get_pixel(357, 150).0,
+            [90, 90, 90],
+            "the column after it"
+        );
+        assert_eq!(out.get_pixel(95, 18).0, [90, 90, 90]);
+        assert_eq!(out.get_pixel(95, 19).0, Colormap::Jet.color(0.0));
+        assert_eq!(out.get_pixel(95, 280).0, Colormap::Jet.color(0.0));
+        assert_eq!(out.get_pixel(95, 281).0, [90, 90, 90]);
     }
 
     #[test]

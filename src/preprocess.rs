@@ -32,6 +32,20 @@ pub struct Preprocess {
     /// Per-channel mean and std on the 0–255 scale.
     pub mean: [f32; 3],
     pub std: [f32; 3],
+    /// Whether the photo is cropped first (TensorFlow's recipe) or resized first (torchvision's).
+    pub order: Order,
+}
+
+/// In which order the photo is cut and scaled: the two recipes give inputs a few grey levels
+/// apart, which moves maps by a few per cent of their range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// TensorFlow's `central_crop` of `crop_fraction` of the shorter side, then a resize of the
+    /// crop to the input size (EfficientNet-Lite0's recipe).
+    CropThenResize,
+    /// torchvision's `Resize(round(size / crop_fraction))` of the whole photo with Pillow's
+    /// antialiased convolution resampling, then `CenterCrop(size)` with its rounding.
+    ResizeThenCrop,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +63,7 @@ impl Preprocess {
             filter: Resample::Bilinear,
             mean: [0.485 * 255.0, 0.456 * 255.0, 0.406 * 255.0],
             std: [0.229 * 255.0, 0.224 * 255.0, 0.225 * 255.0],
+            order: Order::ResizeThenCrop,
         }
     }
 
@@ -60,31 +75,98 @@ impl Preprocess {
             filter: Resample::Bicubic,
             mean: [127.0; 3],
             std: [128.0; 3],
+            order: Order::CropThenResize,
         }
     }
 
-    /// The centre crop of an image of this size, as TensorFlow's `central_crop` computes it.
+    /// Where the model's input comes from in a photo of this size.
     pub fn crop_box(&self, width: u32, height: u32) -> CropBox {
+        match self.order {
+            Order::CropThenResize => {
+                let (x, y, side) = self.central_crop(width, height);
+                CropBox::square(x, y, side, width, height)
+            }
+            Order::ResizeThenCrop => {
+                let ((rw, rh), (left, top)) = self.resize_then_crop(width, height);
+                // The crop of the resized photo, in the photo's own pixels (each axis scaled by
+                // its own factor: the longer side's size is truncated).
+                let (kx, ky) = (width as f32 / rw as f32, height as f32 / rh as f32);
+                CropBox {
+                    x: left as f32 * kx,
+                    y: top as f32 * ky,
+                    width: self.size as f32 * kx,
+                    height: self.size as f32 * ky,
+                    image_width: width,
+                    image_height: height,
+                }
+            }
+        }
+    }
+
+    /// TensorFlow's `central_crop`: `(x, y, side)` of the centred square.
+    fn central_crop(&self, width: u32, height: u32) -> (u32, u32, u32) {
         let side = ((self.crop_fraction as f64) * width.min(height) as f64).floor() as u32;
         let side = side.max(1);
-        CropBox {
-            x: (width - side).div_ceil(2),
-            y: (height - side).div_ceil(2),
+        (
+            (width - side).div_ceil(2),
+            (height - side).div_ceil(2),
             side,
-            image_width: width,
-            image_height: height,
+        )
+    }
+
+    /// torchvision's `Resize(round(size / crop_fraction))` then `CenterCrop(size)`: the resized
+    /// photo's size, and the crop's top-left corner in it.
+    fn resize_then_crop(&self, width: u32, height: u32) -> ((u32, u32), (u32, u32)) {
+        let short_side = (self.size as f64 / self.crop_fraction as f64).round() as u64;
+        let short_side = short_side.max(self.size as u64);
+        let (w, h) = (width as u64, height as u64);
+        // torchvision: the shorter side becomes `short_side`, the longer `int(short_side · long /
+        // short)` (truncated).
+        let (rw, rh) = if w <= h {
+            (short_side, short_side * h / w)
+        } else {
+            (short_side * w / h, short_side)
+        };
+        // CenterCrop: int(round((resized − size) / 2)), Python's round (half to even).
+        let offset = |n: u64| {
+            let twice = n - self.size as u64;
+            let half = twice / 2;
+            if twice % 2 == 1 && half % 2 == 1 {
+                half + 1
+            } else {
+                half
+            }
+        };
+        (
+            (rw as u32, rh as u32),
+            (offset(rw) as u32, offset(rh) as u32),
+        )
+    }
+
+    /// The `size`×`size` RGB pixels the model sees.
+    fn pixels(&self, img: &RgbImage) -> RgbImage {
+        match self.order {
+            Order::CropThenResize => {
+                let (x, y, side) = self.central_crop(img.width(), img.height());
+                let view = image::imageops::crop_imm(img, x, y, side, side).to_image();
+                let filter = match self.filter {
+                    Resample::Bilinear => FilterType::Triangle,
+                    Resample::Bicubic => FilterType::CatmullRom,
+                };
+                image::imageops::resize(&view, self.size, self.size, filter)
+            }
+            Order::ResizeThenCrop => {
+                let ((rw, rh), (left, top)) = self.resize_then_crop(img.width(), img.height());
+                let resized = pillow_resize(img, rw, rh, self.filter);
+                image::imageops::crop_imm(&resized, left, top, self.size, self.size).to_image()
+            }
         }
     }
 
     /// Crops, resizes and normalises one image into `[3, size, size]` floats (CHW).
     pub fn prepare(&self, img: &RgbImage) -> (Vec<f32>, CropBox) {
         let crop = self.crop_box(img.width(), img.height());
-        let view = image::imageops::crop_imm(img, crop.x, crop.y, crop.side, crop.side).to_image();
-        let filter = match self.filter {
-            Resample::Bilinear => FilterType::Triangle,
-            Resample::Bicubic => FilterType::CatmullRom,
-        };
-        let resized = image::imageops::resize(&view, self.size, self.size, filter);
+        let resized = self.pixels(img);
         let n = (self.size * self.size) as usize;
         let mut out = vec![0.0f32; 3 * n];
         for (i, p) in resized.pixels().enumerate() {
@@ -126,14 +208,58 @@ impl std::fmt::Display for Preprocess {
     }
 }
 
-/// Where the model's input came from in the original image (a square, in original pixels).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where the model's input came from in the original image: a rectangle in the photo's pixels
+/// (a square for TensorFlow's crop; torchvision's is a square of the resized photo, whose two
+/// axes are scaled by slightly different factors).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CropBox {
-    pub x: u32,
-    pub y: u32,
-    pub side: u32,
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
     pub image_width: u32,
     pub image_height: u32,
+}
+
+impl CropBox {
+    pub fn square(x: u32, y: u32, side: u32, image_width: u32, image_height: u32) -> Self {
+        Self {
+            x: x as f32,
+            y: y as f32,
+            width: side as f32,
+            height: side as f32,
+            image_width,
+            image_height,
+        }
+    }
+
+    /// The same box on the photo scaled by `k` (a display copy of it).
+    pub fn scaled(&self, k: f32, image_width: u32, image_height: u32) -> Self {
+        Self {
+            x: self.x * k,
+            y: self.y * k,
+            width: self.width * k,
+            height: self.height * k,
+            image_width,
+            image_height,
+        }
+    }
+
+    /// Where a photo pixel's centre falls in the box, as `(u, v)` in 0–1, if it falls inside.
+    pub fn uv(&self, px: u32, py: u32) -> Option<(f32, f32)> {
+        let u = (px as f32 + 0.5 - self.x) / self.width;
+        let v = (py as f32 + 0.5 - self.y) / self.height;
+        ((0.0..1.0).contains(&u) && (0.0..1.0).contains(&v)).then_some((u, v))
+    }
+}
+
+/// A resize as Pillow's `Image.resize` computes it (see `resample.rs`).
+fn pillow_resize(img: &RgbImage, width: u32, height: u32, filter: Resample) -> RgbImage {
+    let filter = match filter {
+        Resample::Bilinear => crate::resample::Filter::Bilinear,
+        Resample::Bicubic => crate::resample::Filter::Bicubic,
+    };
+    crate::resample::resize(img, width, height, filter)
 }
 
 /// Opens any image the `image` crate reads (16-bit, greyscale and alpha included) as 8-bit RGB.
@@ -165,11 +291,44 @@ pub fn load_image(path: &Path) -> Result<RgbImage> {
         .map_err(|e| err(e.to_string()))?
         .with_guessed_format()
         .map_err(|e| err(e.to_string()))?;
+    if reader.format() == Some(image::ImageFormat::Jpeg)
+        && let Some(img) = decode_jpeg_as_pil(path)
+    {
+        return Ok(img);
+    }
     reader.no_limits();
     let img = reader
         .decode()
         .map_err(|e| err(format!("not a readable image ({e})")))?;
-    Ok(img.to_rgb8())
+    Ok(match img {
+        // Pillow reads 16-bit RGB as its high bytes (the image crate would round).
+        image::DynamicImage::ImageRgb16(_) | image::DynamicImage::ImageRgba16(_) => {
+            let wide = img.to_rgb16();
+            RgbImage::from_fn(wide.width(), wide.height(), |x, y| {
+                image::Rgb(wide.get_pixel(x, y).0.map(|v| (v >> 8) as u8))
+            })
+        }
+        img => img.to_rgb8(),
+    })
+}
+
+/// A JPEG decoded by libjpeg-turbo's own code (the `mozjpeg` fork, built from source), as PIL
+/// decodes it: the same integer IDCT, "fancy" chroma upsampling and colour conversion, so the
+/// pixels are PIL's exactly (the image crate's decoder differs by up to 4 grey levels on 14 % of
+/// ImageNet's values, which moves probabilities by 3·10⁻³). `None` where libjpeg refuses the
+/// file (CMYK, corrupt): the image crate then decodes it or says why not.
+fn decode_jpeg_as_pil(path: &Path) -> Option<RgbImage> {
+    let bytes = std::fs::read(path).ok()?;
+    // libjpeg reports errors by unwinding through the wrapper.
+    std::panic::catch_unwind(|| {
+        let mut d = mozjpeg::Decompress::new_mem(&bytes).ok()?.rgb().ok()?;
+        let (w, h) = (d.width() as u32, d.height() as u32);
+        let pixels: Vec<[u8; 3]> = d.read_scanlines().ok()?;
+        d.finish().ok()?;
+        RgbImage::from_raw(w, h, pixels.concat())
+    })
+    .ok()
+    .flatten()
 }
 
 #[cfg(test)]
@@ -180,8 +339,29 @@ mod tests {
     fn crop_box_is_a_centred_square_of_the_shorter_side() {
         let p = Preprocess::efficientnet_lite();
         let c = p.crop_box(451, 300);
-        assert_eq!(c.side, 262);
-        assert_eq!((c.x, c.y), (95, 19));
+        assert_eq!((c.width, c.height), (262.0, 262.0));
+        assert_eq!((c.x, c.y), (95.0, 19.0));
+    }
+
+    #[test]
+    fn torchvision_resizes_then_crops_with_its_roundings() {
+        let p = Preprocess::torchvision();
+        // 451×300 → Resize(256): 384×256 (384.85 truncated); CenterCrop(224): left
+        // round(80) = 80, top round(16) = 16.
+        assert_eq!(p.resize_then_crop(451, 300), ((384, 256), (80, 16)));
+        // Half-way offsets round to even as Python's round does: (257 − 224) / 2 = 16.5 → 16,
+        // (259 − 224) / 2 = 17.5 → 18.
+        assert_eq!(p.resize_then_crop(257, 256).1, (16, 16));
+        assert_eq!(p.resize_then_crop(259, 256).1, (18, 16));
+        let c = p.crop_box(451, 300);
+        assert!((c.x - 80.0 * 451.0 / 384.0).abs() < 1e-4);
+        assert!((c.height - 224.0 * 300.0 / 256.0).abs() < 1e-4);
+        // Inception's 299: Resize(342).
+        let p = Preprocess {
+            size: 299,
+            ..Preprocess::torchvision()
+        };
+        assert_eq!(p.resize_then_crop(500, 400).0, (427, 342));
     }
 
     #[test]

@@ -36,10 +36,13 @@ impl CamlensApp {
         let card = cards.into_iter().next().expect("one card asked for");
         let original = self.pictures[self.current].original.clone();
         let s = &self.settings;
-        let (view, cmap, alpha) = (s.view, s.colormap, s.alpha);
+        let (view, cmap, alpha, legend) = (s.view, s.colormap, s.alpha, s.legend);
         let path = path.to_owned();
         self.exports.spawn(move || {
-            let img = render(&original, &card.result.map, &crop, view, cmap, alpha);
+            let mut img = render(&original, &card.result.map, &crop, view, cmap, alpha);
+            if legend {
+                img = crate::legend::with_legend(&img, view, cmap);
+            }
             save_png(&img, &path, overwrite)?;
             Ok(path)
         });
@@ -82,7 +85,14 @@ impl CamlensApp {
                 .map(|(img, c)| (img, &c.result, Some(&c.scores)))
                 .collect();
             let probability = cards.first().map_or(0.0, |c| c.scores.y_prob);
-            let sheet = comparison_sheet(&original, &panels, &class_name, probability, &title);
+            let sheet = comparison_sheet(
+                &original,
+                &panels,
+                &class_name,
+                probability,
+                &title,
+                (view, cmap),
+            );
             save_png(&sheet, &path, overwrite)?;
             Ok(path)
         });

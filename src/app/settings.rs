@@ -12,6 +12,8 @@ pub struct Settings {
     pub colormap: Colormap,
     pub alpha: f32,
     pub view: View,
+    /// Whether exported PNGs get the colour scale under them (sheets always do).
+    pub legend: bool,
     pub options: Options,
     /// Weights file of the last model, `None` for the built-in one.
     pub weights: Option<PathBuf>,
@@ -24,6 +26,7 @@ impl Default for Settings {
             colormap: Colormap::Jet,
             alpha: 0.5,
             view: View::Overlay,
+            legend: false,
             options: Options::default(),
             weights: None,
         }

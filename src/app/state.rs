@@ -388,6 +388,7 @@ impl CamlensApp {
             request,
             view: self.settings.view,
             colormap: self.settings.colormap,
+            legend: self.settings.legend,
             alpha: self.settings.alpha,
             dir,
             monitor,

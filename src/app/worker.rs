@@ -9,6 +9,7 @@ use crate::error::{Error, Result, guarded};
 /// How a computation that panicked is reported; the worker lives on.
 const FAILED: &str = "the computation failed";
 use crate::explain::Outputs;
+use crate::legend::with_legend;
 use crate::metrics::MapScores;
 use crate::models::{LayerInfo, Model, Scores};
 use crate::overlay::{Colormap, View, check_writable, render, save_png};
@@ -37,6 +38,8 @@ pub struct BatchJob {
     pub view: View,
     pub colormap: Colormap,
     pub alpha: f32,
+    /// The colour scale under each PNG.
+    pub legend: bool,
     pub dir: PathBuf,
     /// Images done / total; cancelling stops after the method in progress.
     pub monitor: Monitor,
@@ -294,7 +297,11 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
                 }
                 Event::Result { index, result, .. } => {
                     let crop = crop.expect("Prepared comes first");
-                    let img = render(image, &result.map, &crop, job.view, job.colormap, job.alpha);
+                    let mut img =
+                        render(image, &result.map, &crop, job.view, job.colormap, job.alpha);
+                    if job.legend {
+                        img = with_legend(&img, job.view, job.colormap);
+                    }
                     save_png(&img, &paths[index], false)?;
                     written.push(paths[index].clone());
                     Ok(())

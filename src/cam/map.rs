@@ -54,6 +54,20 @@ impl Map {
         self
     }
 
+    /// The bilinear value at `(u, v)` in 0–1 across the map (pixel centres at (i + ½) / n,
+    /// clamped at the edges), as `resized(.., false)` samples.
+    pub fn sample(&self, u: f32, v: f32) -> f32 {
+        let coord = |t: f32, n: usize| {
+            let src = (t * n as f32 - 0.5).clamp(0.0, (n - 1) as f32);
+            let i0 = src.floor() as usize;
+            (i0, (i0 + 1).min(n - 1), src - i0 as f32)
+        };
+        let ((x0, x1, fx), (y0, y1, fy)) = (coord(u, self.width), coord(v, self.height));
+        let top = self.at(x0, y0) * (1.0 - fx) + self.at(x1, y0) * fx;
+        let bottom = self.at(x0, y1) * (1.0 - fx) + self.at(x1, y1) * fx;
+        top * (1.0 - fy) + bottom * fy
+    }
+
     /// Bilinear resize; `align_corners` as in PyTorch (false: half-pixel centres, edge clamped).
     pub fn resized(&self, width: usize, height: usize, align_corners: bool) -> Self {
         let (xs, ys) = (
@@ -95,6 +109,22 @@ fn axis(n_in: usize, n_out: usize, align_corners: bool) -> Vec<(usize, usize, f3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sampling_at_pixel_centres_is_the_resize() {
+        let m = Map::new(3, 2, vec![0.0, 1.0, 4.0, 2.0, 3.0, 9.0]);
+        let r = m.resized(7, 5, false);
+        for y in 0..5 {
+            for x in 0..7 {
+                let s = m.sample((x as f32 + 0.5) / 7.0, (y as f32 + 0.5) / 5.0);
+                assert!(
+                    (s - r.at(x, y)).abs() < 1e-5,
+                    "({x}, {y}): {s} vs {}",
+                    r.at(x, y)
+                );
+            }
+        }
+    }
 
     #[test]
     fn flat_map_normalises_to_zero_not_nan() {

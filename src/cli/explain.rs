@@ -7,6 +7,7 @@ use super::setup::{create_dir, open_model};
 use camlens::cam::Method;
 use camlens::device::Compute;
 use camlens::explain::{Outputs, explained_sheet, render_all};
+use camlens::legend::with_legend;
 use camlens::metrics::Score;
 use camlens::models::Scores;
 use camlens::overlay::{Colormap, View, check_writable, save_npy, save_png};
@@ -40,9 +41,12 @@ pub struct ExplainArgs {
     /// Output folder (created if missing).
     #[arg(long)]
     out: PathBuf,
-    /// Also write a side-by-side comparison sheet per image.
+    /// Also write a side-by-side comparison sheet per image (with the colour scale under it).
     #[arg(long)]
     grid: bool,
+    /// Draw the colour scale (low to high) under each overlay PNG.
+    #[arg(long)]
+    legend: bool,
     /// Also write the float maps as .npy (normalised at input size, and raw).
     #[arg(long)]
     raw: bool,
@@ -99,7 +103,15 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
             .zip(&explained.scores)
             .zip(&paths.methods)
         {
-            save_png(img, &out.png, args.overwrite)?;
+            if args.legend {
+                save_png(
+                    &with_legend(img, args.view, args.colormap),
+                    &out.png,
+                    args.overwrite,
+                )?;
+            } else {
+                save_png(img, &out.png, args.overwrite)?;
+            }
             let f = f.expect("explain scores its maps");
             println!(
                 "  {:<28} {:>8.0} ms  drop {:>5.1}%{}{}{}  → {}",
@@ -135,7 +147,8 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
                 model.name,
                 layer.name
             );
-            let sheet = explained_sheet(&explained, &rendered, class_name, &title);
+            let scale = (args.view, args.colormap);
+            let sheet = explained_sheet(&explained, &rendered, class_name, &title, scale);
             save_png(&sheet, p, args.overwrite)?;
             println!("  {:<28} → {}", "comparison sheet", p.display());
         }
@@ -165,7 +178,8 @@ pub fn demo(compute: &Compute) -> camlens::Result<()> {
         let class_name = &model.classes[explained.prepared.class];
         let rendered = render_all(&explained, View::Overlay, Colormap::Jet, 0.5);
         let title = format!("{name} — {} — layer {}", model.name, pipeline.layer().name);
-        let sheet = explained_sheet(&explained, &rendered, class_name, &title);
+        let scale = (View::Overlay, Colormap::Jet);
+        let sheet = explained_sheet(&explained, &rendered, class_name, &title, scale);
         let path = out.join(format!("{name}.grid.png"));
         save_png(&sheet, &path, false)?;
         let times: Vec<String> = explained

@@ -75,6 +75,24 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
         std::fs::read(dir.path().join("chelsea.gradcam.png")).unwrap(),
         before
     );
+
+    // --legend: the colour scale under each overlay.
+    let with = run(&["--colormap", "viridis", "--overwrite", "--legend"]);
+    succeeded(&with);
+    let framed = image::open(dir.path().join("chelsea.gradcam.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(framed.width(), 451);
+    assert!(framed.height() > 300 + 10, "{}", framed.height());
+    // Sheets always carry it: its bar's left end is viridis' lowest colour.
+    let sheet = image::open(dir.path().join("chelsea.grid.png"))
+        .unwrap()
+        .to_rgb8();
+    let bar_y = sheet.height() - 1 - (14.0f32 * 1.3).ceil() as u32 - 2 - 5;
+    assert_eq!(
+        sheet.get_pixel(6, bar_y).0,
+        camlens::overlay::Colormap::Viridis.color(0.0)
+    );
 }
 
 #[test]

@@ -12,4 +12,5 @@ mod layout;
 mod lite0;
 mod onnx;
 mod onnx_arch;
+mod photos;
 mod reference_models;

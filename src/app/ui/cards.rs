@@ -7,8 +7,7 @@ use super::super::state::CamlensApp;
 use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
 use crate::cam::Method;
 use crate::metrics::Score;
-use crate::overlay::{View, render};
-use crate::preprocess::CropBox;
+use crate::overlay::{Colormap, View, render};
 use eframe::egui;
 use egui::emath::RectTransform;
 
@@ -91,8 +90,8 @@ fn method_card(
         // The crop the model saw, in the image's uv square.
         let (pw, ph) = (pic.width() as f32, pic.height() as f32);
         let crop_uv = egui::Rect::from_min_size(
-            egui::pos2(crop.x as f32 / pw, crop.y as f32 / ph),
-            egui::vec2(crop.side as f32 / pw, crop.side as f32 / ph),
+            egui::pos2(crop.x / pw, crop.y / ph),
+            egui::vec2(crop.width / pw, crop.height / ph),
         );
         if app.settings.view == View::Explanation {
             draw_region(&painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
@@ -113,6 +112,7 @@ fn method_card(
                 resp.on_hover_text(format!("map value {:.3}", r.map.at(x, y)));
             }
         }
+        scale_bar(ui, app.settings.view, app.settings.colormap);
         ui.label(format!(
             "{}  {:.0} ms{}",
             m.label(),
@@ -179,13 +179,7 @@ fn heat_texture(
         let pic = &app.pictures[app.current];
         let k = pic.display.width() as f32 / pic.original.width() as f32;
         let crop = e.crop?;
-        let scaled = CropBox {
-            x: (crop.x as f32 * k) as u32,
-            y: (crop.y as f32 * k) as u32,
-            side: ((crop.side as f32 * k) as u32).max(1),
-            image_width: pic.display.width(),
-            image_height: pic.display.height(),
-        };
+        let scaled = crop.scaled(k, pic.display.width(), pic.display.height());
         color_image(&render(
             &pic.display,
             &r.map,
@@ -213,4 +207,28 @@ fn heat_texture(
     );
     app.heat.insert(key, t.clone());
     Some(t)
+}
+
+/// The colour scale under a card: its colours from the map's lowest value to its highest.
+fn scale_bar(ui: &mut egui::Ui, view: View, cmap: Colormap) {
+    let (rect, _) =
+        ui.allocate_exact_size(egui::vec2(ui.available_width(), 6.0), egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    const STEPS: usize = 48;
+    for i in 0..STEPS {
+        let [r, g, b] = crate::legend::color_at((i as f32 + 0.5) / STEPS as f32, view, cmap);
+        let x = |k: usize| rect.left() + rect.width() * k as f32 / STEPS as f32;
+        painter.rect_filled(
+            egui::Rect::from_x_y_ranges(x(i)..=x(i + 1) + 0.5, rect.y_range()),
+            0.0,
+            egui::Color32::from_rgb(r, g, b),
+        );
+    }
+    let [low, high] = crate::legend::ENDS;
+    ui.horizontal(|ui| {
+        ui.small(low);
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            ui.small(high);
+        });
+    });
 }

@@ -20,6 +20,8 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.radio_value(&mut app.settings.view, View::Heatmap, "heatmap");
         ui.radio_value(&mut app.settings.view, View::Explanation, "image × map");
     });
+    ui.checkbox(&mut app.settings.legend, "colour scale under exported PNGs")
+        .on_hover_text("sheets always have it");
     if let Some(b) = &app.batch {
         let (done, total) = b.progress();
         ui.add(

@@ -136,6 +136,7 @@ impl Config {
             },
             mean: on_255(self.mean, base.mean),
             std: on_255(self.std, base.std),
+            order: base.order,
         }
     }
 }
