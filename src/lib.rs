@@ -25,6 +25,7 @@ pub mod app;
 pub mod cam;
 pub mod chart;
 pub mod classify;
+pub mod curves;
 pub mod device;
 pub mod error;
 pub mod eval;

@@ -5,6 +5,7 @@ mod app;
 mod cam;
 mod cli;
 mod common;
+mod curves;
 mod eval;
 mod formats;
 mod gpu_path;

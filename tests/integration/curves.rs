@@ -1,0 +1,57 @@
+//! Deletion and insertion against an independent implementation of the RISE authors' definition
+//! (tools/make_curve_fixtures.py, PyTorch), on a formula ResNet-18, input and map.
+
+use crate::common::*;
+use camlens::curves::{Curve, STEP, auc, scores};
+use camlens::models::Model;
+
+#[derive(serde::Deserialize)]
+struct Reference {
+    class: usize,
+    deletion: Side,
+    insertion: Side,
+}
+
+#[derive(serde::Deserialize)]
+struct Side {
+    scores: Vec<f32>,
+    auc: f32,
+}
+
+/// As the fixture script's `the_map`: integers, many ties.
+fn map() -> Vec<f32> {
+    (0..224u64)
+        .flat_map(|y| (0..224u64).map(move |x| ((x * 7919 + y * 104729) % 5003) as f32))
+        .collect()
+}
+
+#[test]
+fn deletion_and_insertion_equal_the_authors_definition() {
+    let r: Reference =
+        serde_json::from_str(&std::fs::read_to_string(fixture("curves/resnet18.json")).unwrap())
+            .unwrap();
+    let keys = model_fixture("resnet18").keys;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("resnet18.safetensors");
+    write_safetensors_with(&path, &keys, |name, v| {
+        let shape = &keys.iter().find(|(k, _)| k == name).unwrap().1;
+        *v = noise(name, shape);
+    });
+    let model = Model::from_file(&path, &cpu()).unwrap();
+    let x = input(&[3, 224, 224]);
+    let map = map();
+    for (curve, want) in [
+        (Curve::Deletion, &r.deletion),
+        (Curve::Insertion, &r.insertion),
+    ] {
+        let got = scores(&model, &x, &map, r.class, curve, STEP).unwrap();
+        assert_eq!(got.len(), want.scores.len(), "{curve:?}");
+        let worst = got
+            .iter()
+            .zip(&want.scores)
+            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let (a, b) = (auc(&got), want.auc);
+        eprintln!("{curve:?}: AUC {a:.6} vs {b:.6}; scores off by at most {worst:.1e}");
+        assert!((a - b).abs() <= 1e-4, "{curve:?}: AUC {a} vs {b}");
+    }
+}
