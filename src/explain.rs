@@ -99,11 +99,21 @@ pub struct Outputs {
 pub struct MethodOutputs {
     pub png: PathBuf,
     pub npy: Option<(PathBuf, PathBuf)>,
+    /// With `curves`: the deletion and insertion curves as CSV and as a PNG plot.
+    pub curves: Option<(PathBuf, PathBuf)>,
 }
 
 impl Outputs {
-    /// `DIR/<image stem>.<method>.png` (`.npy`, `.raw.npy`) and `DIR/<stem>.grid.png`.
-    pub fn for_image(dir: &Path, image: &Path, methods: &[Method], raw: bool, grid: bool) -> Self {
+    /// `DIR/<image stem>.<method>.png` (`.npy`, `.raw.npy`, `.curves.csv`, `.curves.png`) and
+    /// `DIR/<stem>.grid.png`.
+    pub fn for_image(
+        dir: &Path,
+        image: &Path,
+        methods: &[Method],
+        raw: bool,
+        grid: bool,
+        curves: bool,
+    ) -> Self {
         let stem = image
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -120,6 +130,12 @@ impl Outputs {
                             file(format!("{}.raw.npy", m.file_id())),
                         )
                     }),
+                    curves: curves.then(|| {
+                        (
+                            file(format!("{}.curves.csv", m.file_id())),
+                            file(format!("{}.curves.png", m.file_id())),
+                        )
+                    }),
                 })
                 .collect(),
             grid: grid.then(|| file("grid.png".into())),
@@ -129,7 +145,11 @@ impl Outputs {
     pub fn all(&self) -> impl Iterator<Item = &PathBuf> {
         self.methods
             .iter()
-            .flat_map(|m| std::iter::once(&m.png).chain(m.npy.iter().flat_map(|(a, b)| [a, b])))
+            .flat_map(|m| {
+                std::iter::once(&m.png)
+                    .chain(m.npy.iter().flat_map(|(a, b)| [a, b]))
+                    .chain(m.curves.iter().flat_map(|(a, b)| [a, b]))
+            })
             .chain(&self.grid)
     }
 }
@@ -146,6 +166,7 @@ mod tests {
             &[Method::GradCamPlusPlus],
             true,
             true,
+            true,
         );
         let names: Vec<String> = o.all().map(|p| p.display().to_string()).collect();
         assert_eq!(
@@ -154,6 +175,8 @@ mod tests {
                 "out/cat.gradcampp.png",
                 "out/cat.gradcampp.npy",
                 "out/cat.gradcampp.raw.npy",
+                "out/cat.gradcampp.curves.csv",
+                "out/cat.gradcampp.curves.png",
                 "out/cat.grid.png"
             ]
         );

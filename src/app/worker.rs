@@ -266,6 +266,7 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
             &job.request.methods(),
             false,
             false,
+            false,
         );
         // Only what is not there yet is computed.
         let mut request = Request {

@@ -6,6 +6,7 @@ use super::progress::watched;
 use super::setup::{create_dir, open_model};
 use camlens::cam::Method;
 use camlens::device::Compute;
+use camlens::error::Access;
 use camlens::explain::{Outputs, explained_sheet, render_all};
 use camlens::legend::with_legend;
 use camlens::metrics::Score;
@@ -47,6 +48,10 @@ pub struct ExplainArgs {
     /// Draw the colour scale (low to high) under each overlay PNG.
     #[arg(long)]
     legend: bool,
+    /// Also write each method's deletion and insertion curves (RISE, 224 pixels per step) as
+    /// CSV and as a PNG plot with their areas.
+    #[arg(long)]
+    curves: bool,
     /// Also write the float maps as .npy (normalised at input size, and raw).
     #[arg(long)]
     raw: bool,
@@ -67,8 +72,9 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
     let model = open_model(&args.model, &args.onnx, compute)?;
     let pipeline = Pipeline::new(&model, request)?;
     create_dir(&args.out)?;
-    let outputs =
-        |image: &PathBuf| Outputs::for_image(&args.out, image, &methods, args.raw, args.grid);
+    let outputs = |image: &PathBuf| {
+        Outputs::for_image(&args.out, image, &methods, args.raw, args.grid, args.curves)
+    };
     // Every output path is checked before any work, so a refusal leaves nothing half-written.
     if !args.overwrite {
         for image in &args.images {
@@ -136,6 +142,24 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
                     println!("  {:<28} → {}", "", p.display());
                 }
             }
+            if let Some(paths) = &out.curves {
+                let input = model.preprocess.prepare(&explained.image).0;
+                let (deletion, insertion) = write_curves(
+                    &model,
+                    &input,
+                    r,
+                    explained.prepared.class,
+                    paths,
+                    args.overwrite,
+                )?;
+                println!(
+                    "  {:<28} deletion AUC {deletion:.4} (lower is better), insertion AUC \
+                     {insertion:.4} (higher is better) → {}, {}",
+                    "",
+                    paths.0.display(),
+                    paths.1.display()
+                );
+            }
         }
         if let Some(p) = &paths.grid {
             let title = format!(
@@ -202,4 +226,45 @@ pub fn demo(compute: &Compute) -> camlens::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The deletion and insertion curves of one map (RISE's settings) as CSV and a plot; their AUCs.
+fn write_curves(
+    model: &camlens::models::Model,
+    input: &[f32],
+    r: &camlens::cam::CamResult,
+    class: usize,
+    (csv, png): &(PathBuf, PathBuf),
+    overwrite: bool,
+) -> camlens::Result<(f32, f32)> {
+    use camlens::curves::{Curve, STEP, auc, scores};
+    let deletion = scores(model, input, &r.map.data, class, Curve::Deletion, STEP)?;
+    let insertion = scores(model, input, &r.map.data, class, Curve::Insertion, STEP)?;
+    let (d, i) = (auc(&deletion), auc(&insertion));
+    check_writable(csv, overwrite)?;
+    let n = (deletion.len() - 1).max(1) as f32;
+    let mut text = String::from("fraction,deletion,insertion\n");
+    for (k, (a, b)) in deletion.iter().zip(&insertion).enumerate() {
+        text.push_str(&format!("{:.6},{a:.6},{b:.6}\n", k as f32 / n));
+    }
+    std::fs::write(csv, text).map_err(camlens::Error::io(Access::Write, csv))?;
+    let plot = camlens::chart::line_chart(
+        &format!("{}: class {class}, 224 pixels per step", r.method.label()),
+        &[
+            (
+                format!("deletion AUC {d:.3} (lower is better)"),
+                &deletion,
+                [200, 40, 40],
+            ),
+            (
+                format!("insertion AUC {i:.3} (higher is better)"),
+                &insertion,
+                [40, 90, 200],
+            ),
+        ],
+        640,
+        420,
+    );
+    save_png(&plot, png, overwrite)?;
+    Ok((d, i))
 }

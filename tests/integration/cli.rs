@@ -142,3 +142,42 @@ fn an_unknown_layer_is_one_error_before_anything_is_written() {
     assert!(msg.contains("conv_head"), "{msg}");
     assert!(!dir.path().join("out").exists());
 }
+
+#[test]
+fn explain_writes_deletion_and_insertion_curves() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = camlens()
+        .args(["explain", "--methods", "gradcam", "--curves", "--out"])
+        .arg(dir.path())
+        .arg(asset("samples/chelsea.png"))
+        .output()
+        .unwrap();
+    succeeded(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("deletion AUC") && stdout.contains("insertion AUC"),
+        "{stdout}"
+    );
+    let csv = std::fs::read_to_string(dir.path().join("chelsea.gradcam.curves.csv")).unwrap();
+    let rows: Vec<Vec<f32>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    // 224 steps of 224 pixels: 225 points from 0 to 1.
+    assert_eq!(rows.len(), 225);
+    assert_eq!((rows[0][0], rows[224][0]), (0.0, 1.0));
+    // Deletion starts where insertion ends: the unmasked input's probability.
+    assert!(
+        (rows[0][1] - rows[224][2]).abs() < 1e-4,
+        "{:?} {:?}",
+        rows[0],
+        rows[224]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| r[1..].iter().all(|p| (0.0..=1.0).contains(p)))
+    );
+    let plot = image::open(dir.path().join("chelsea.gradcam.curves.png")).unwrap();
+    assert_eq!((plot.width(), plot.height()), (640, 420));
+}
