@@ -140,3 +140,30 @@ pub fn write_safetensors_with(
         .collect();
     safetensors::tensor::serialize_to_file(views, None, path).unwrap();
 }
+
+/// A torchvision ResNet-18 with the fixture formula's noise weights (tools/fixture_formula.py
+/// `noise`), written into `dir` and loaded as users load theirs.
+pub fn noise_resnet18(dir: &Path) -> camlens::models::Model {
+    let keys = model_fixture("resnet18").keys;
+    let path = dir.join("resnet18.safetensors");
+    write_safetensors_with(&path, &keys, |name, v| {
+        let shape = &keys.iter().find(|(k, _)| k == name).unwrap().1;
+        *v = noise(name, shape);
+    });
+    camlens::models::Model::from_file(&path, &cpu()).unwrap()
+}
+
+/// A raw map as pytorch-grad-cam's fixtures store it: ReLU, then min-max normalised.
+pub fn normalised(raw: &[f32]) -> Vec<f32> {
+    let r: Vec<f32> = raw.iter().map(|v| v.max(0.0)).collect();
+    let (lo, hi) = r
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    r.iter().map(|v| (v - lo) / (hi - lo).max(1e-12)).collect()
+}
+
+/// The largest |a − b| over two equally long lists.
+pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
+}

@@ -3,7 +3,6 @@
 
 use crate::common::*;
 use camlens::curves::{Curve, STEP, auc, scores};
-use camlens::models::Model;
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -30,14 +29,8 @@ fn deletion_and_insertion_equal_the_authors_definition() {
     let r: Reference =
         serde_json::from_str(&std::fs::read_to_string(fixture("curves/resnet18.json")).unwrap())
             .unwrap();
-    let keys = model_fixture("resnet18").keys;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("resnet18.safetensors");
-    write_safetensors_with(&path, &keys, |name, v| {
-        let shape = &keys.iter().find(|(k, _)| k == name).unwrap().1;
-        *v = noise(name, shape);
-    });
-    let model = Model::from_file(&path, &cpu()).unwrap();
+    let model = noise_resnet18(dir.path());
     let x = input(&[3, 224, 224]);
     let map = map();
     for (curve, want) in [
@@ -46,10 +39,7 @@ fn deletion_and_insertion_equal_the_authors_definition() {
     ] {
         let got = scores(&model, &x, &map, r.class, curve, STEP).unwrap();
         assert_eq!(got.len(), want.scores.len(), "{curve:?}");
-        let worst = got
-            .iter()
-            .zip(&want.scores)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let worst = max_diff(&got, &want.scores);
         let (a, b) = (auc(&got), want.auc);
         eprintln!("{curve:?}: AUC {a:.6} vs {b:.6}; scores off by at most {worst:.1e}");
         assert!((a - b).abs() <= 1e-4, "{curve:?}: AUC {a} vs {b}");

@@ -45,14 +45,6 @@ fn refilled(name: &str, dir: &Path) -> PathBuf {
     path
 }
 
-fn normalised(raw: &[f32]) -> Vec<f32> {
-    let r: Vec<f32> = raw.iter().map(|v| v.max(0.0)).collect();
-    let (lo, hi) = r
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-    r.iter().map(|v| (v - lo) / (hi - lo).max(1e-12)).collect()
-}
-
 fn check(name: &str) {
     let r: Reference = serde_json::from_str(
         &std::fs::read_to_string(fixture(&format!("onnx/arch/{name}.json"))).unwrap(),
@@ -108,11 +100,7 @@ fn check(name: &str) {
             &Monitor::new(),
         )
         .unwrap();
-        let ours = normalised(&out.raw.data);
-        let e = ours
-            .iter()
-            .zip(theirs)
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let e = max_diff(&normalised(&out.raw.data), theirs);
         errors.push(format!("{key} {e:.2e}"));
         worst = worst.max(e);
     }

@@ -4,7 +4,6 @@
 
 use crate::common::*;
 use camlens::cam::{Method, Monitor, Options, Session, explain};
-use camlens::models::Model;
 use camlens::preprocess::{Order, Preprocess, load_image};
 use image::{GrayImage, ImageBuffer, Rgb, RgbImage};
 use std::path::{Path, PathBuf};
@@ -98,37 +97,19 @@ struct JpegReference {
     maps: std::collections::HashMap<String, Vec<f32>>,
 }
 
-fn normalised(raw: &[f32]) -> Vec<f32> {
-    let r: Vec<f32> = raw.iter().map(|v| v.max(0.0)).collect();
-    let (lo, hi) = r
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-    r.iter().map(|v| (v - lo) / (hi - lo).max(1e-12)).collect()
-}
-
 #[test]
 fn a_torchvision_resnet18_explains_a_jpeg_as_torchvision_and_pytorch_grad_cam_do() {
     let r: JpegReference = serde_json::from_str(
         &std::fs::read_to_string(fixture("photos/resnet18_jpeg.json")).unwrap(),
     )
     .unwrap();
-    let keys = model_fixture("resnet18").keys;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("resnet18.safetensors");
-    write_safetensors_with(&path, &keys, |name, v| {
-        let shape = &keys.iter().find(|(k, _)| k == name).unwrap().1;
-        *v = noise(name, shape);
-    });
-    let model = Model::from_file(&path, &cpu()).unwrap();
+    let model = noise_resnet18(dir.path());
     let img = load_image(&shared_data(&r.image)).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
     let layer = model.layer_index(Some("layer4")).unwrap();
     let mut s = Session::new(&model, input, layer).unwrap();
-    let p = s
-        .probs
-        .iter()
-        .zip(&r.probs)
-        .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+    let p = max_diff(&s.probs, &r.probs);
     assert_eq!(s.top_class(), r.class);
     let mut errors = vec![];
     for (key, method) in [
@@ -145,10 +126,7 @@ fn a_torchvision_resnet18_explains_a_jpeg_as_torchvision_and_pytorch_grad_cam_do
             &Monitor::new(),
         )
         .unwrap();
-        let e = normalised(&out.raw.data)
-            .iter()
-            .zip(&r.maps[key])
-            .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+        let e = max_diff(&normalised(&out.raw.data), &r.maps[key]);
         errors.push((key, e));
     }
     eprintln!("{}: probabilities off by {p:.1e}; maps {errors:?}", r.image);

@@ -249,6 +249,15 @@ pub(super) struct Same {
 }
 
 impl Same {
+    /// The padding of a window over an input of `dims` `[N, C, H, W]`: `fixed`, or SAME's.
+    pub fn padding(
+        same: &Option<Same>,
+        fixed: [(usize, usize); 2],
+        dims: [usize; 4],
+    ) -> [(usize, usize); 2] {
+        same.map_or(fixed, |s| s.pads(dims[2], dims[3]))
+    }
+
     /// `[(top, bottom), (left, right)]` for an `h`×`w` input.
     pub fn pads(&self, h: usize, w: usize) -> [(usize, usize); 2] {
         let axis = |n: usize, i: usize| {

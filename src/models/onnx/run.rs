@@ -2,7 +2,7 @@
 //! integers for shapes), fills its outputs' slots.
 
 use super::indexing::{self, axis, device_of, floats, int_zip};
-use super::ops::{Arith, Kind, Op, PadSrc, ResizeTo, Src};
+use super::ops::{Arith, Kind, Op, PadSrc, ResizeTo, Same, Src};
 use super::resize;
 use super::shapes::{int_arith, ints, reshaped};
 use crate::error::{Error, Result};
@@ -38,10 +38,7 @@ impl Op {
             } => {
                 let x = x.to_rank::<4>()?;
                 let mut options = options.clone();
-                if let Some(same) = same {
-                    let [_, _, h, w] = x.dims();
-                    options.padding = same.pads(h, w);
-                }
+                options.padding = Same::padding(same, options.padding, x.dims());
                 Value::R4(conv2d(x, weight.clone(), bias.clone(), options))
             }
             Kind::BatchNorm { scale, shift } => {
@@ -89,19 +86,13 @@ impl Op {
             Kind::MaxPool(o, same) => {
                 let x = x.to_rank::<4>()?;
                 let mut o = o.clone();
-                if let Some(same) = same {
-                    let [_, _, h, w] = x.dims();
-                    o.padding = same.pads(h, w);
-                }
+                o.padding = Same::padding(same, o.padding, x.dims());
                 Value::R4(max_pool2d(x, o))
             }
             Kind::AvgPool(o, same) => {
                 let x = x.to_rank::<4>()?;
                 let mut o = o.clone();
-                if let Some(same) = same {
-                    let [_, _, h, w] = x.dims();
-                    o.padding = same.pads(h, w);
-                }
+                o.padding = Same::padding(same, o.padding, x.dims());
                 Value::R4(avg_pool2d(x, o))
             }
             Kind::GlobalAvgPool => {
