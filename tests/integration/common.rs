@@ -167,3 +167,16 @@ pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs()))
 }
+
+/// How far `method`'s map for `class` is from a reference map after ReLU and min-max
+/// normalisation (the largest difference), with default options.
+pub fn map_error(
+    s: &mut camlens::cam::Session,
+    method: camlens::cam::Method,
+    class: usize,
+    theirs: &[f32],
+) -> f32 {
+    use camlens::cam::{Monitor, Options, explain};
+    let out = explain(s, method, class, &Options::default(), &Monitor::new()).unwrap();
+    max_diff(&normalised(&out.raw.data), theirs)
+}

@@ -3,7 +3,7 @@
 //! interpreter against onnxruntime's logits and pytorch-grad-cam's maps on the PyTorch original.
 
 use crate::common::*;
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Session};
 use camlens::models::Model;
 use onnx_ir::Message;
 use std::collections::HashMap;
@@ -92,15 +92,7 @@ fn check(name: &str) {
         let Some(theirs) = r.maps.get(key) else {
             continue; // ScoreCAM is run on small models only
         };
-        let out = explain(
-            &mut s,
-            method,
-            r.class,
-            &Options::default(),
-            &Monitor::new(),
-        )
-        .unwrap();
-        let e = max_diff(&normalised(&out.raw.data), theirs);
+        let e = map_error(&mut s, method, r.class, theirs);
         errors.push(format!("{key} {e:.2e}"));
         worst = worst.max(e);
     }

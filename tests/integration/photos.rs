@@ -3,7 +3,7 @@
 //! torchvision ResNet-18 explained from a JPEG as pytorch-grad-cam explains it.
 
 use crate::common::*;
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Session};
 use camlens::preprocess::{Order, Preprocess, load_image};
 use image::{GrayImage, ImageBuffer, Rgb, RgbImage};
 use std::path::{Path, PathBuf};
@@ -118,16 +118,7 @@ fn a_torchvision_resnet18_explains_a_jpeg_as_torchvision_and_pytorch_grad_cam_do
         ("xgradcam", Method::XGradCam),
         ("layercam", Method::LayerCam),
     ] {
-        let out = explain(
-            &mut s,
-            method,
-            r.class,
-            &Options::default(),
-            &Monitor::new(),
-        )
-        .unwrap();
-        let e = max_diff(&normalised(&out.raw.data), &r.maps[key]);
-        errors.push((key, e));
+        errors.push((key, map_error(&mut s, method, r.class, &r.maps[key])));
     }
     eprintln!("{}: probabilities off by {p:.1e}; maps {errors:?}", r.image);
     assert!(p <= 1e-4, "probabilities off by {p}");
