@@ -56,6 +56,11 @@ pub struct EvalArgs {
     /// prob (softmax, the default) or logit.
     #[arg(long, value_enum, default_value_t = Score::Probability)]
     score: Score,
+    /// Metrics, comma-separated: paper (Average Drop, Increase in Confidence, Win %, drop in
+    /// logit: always computed), deletion, insertion (RISE's curves: 2 × 225 forward passes per
+    /// map; asking for either computes both).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "paper")]
+    metrics: Vec<MetricSet>,
     /// A ScoreCAM++ ablation instead of --methods: gates (Table 5) or norm (Table 6).
     #[arg(long, value_enum)]
     ablation: Option<Ablation>,
@@ -65,6 +70,14 @@ pub struct EvalArgs {
     /// Carry on an interrupted run in --out.
     #[arg(long)]
     resume: bool,
+}
+
+/// What `--metrics` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MetricSet {
+    Paper,
+    Deletion,
+    Insertion,
 }
 
 #[derive(clap::Subcommand)]
@@ -124,6 +137,10 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
         columns: columns(&methods, &options, args.ablation),
         target: args.target,
         layer: args.cam.layer.clone(),
+        curves: args
+            .metrics
+            .iter()
+            .any(|m| matches!(m, MetricSet::Deletion | MetricSet::Insertion)),
     };
     let items = match (&args.labels, &args.folders) {
         (Some(csv), None) => items_from_csv(csv, args.images.as_deref())?,

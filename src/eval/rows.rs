@@ -6,7 +6,8 @@ use crate::metrics::MapScores;
 use serde::Serialize;
 use std::path::PathBuf;
 
-/// One CSV row: the image, the class explained and, per method, its scores and time.
+/// One CSV row: the image, the class explained and, per method, its scores and time (and, when
+/// the run computes them, its deletion and insertion AUCs).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     pub image: String,
@@ -14,15 +15,24 @@ pub struct Row {
     pub scores: Vec<MapScores>,
     pub flat: Vec<bool>,
     pub millis: Vec<f64>,
+    /// Per method `(deletion AUC, insertion AUC)`, where the run computes the curves.
+    pub aucs: Option<Vec<(f32, f32)>>,
 }
 
-pub fn header(columns: &[Column]) -> String {
+/// The CSV header for `columns`; with `curves`, each column's two AUCs at the end.
+pub fn header(columns: &[Column], curves: bool) -> String {
     let mut h = "image,class,y_prob,y_logit".to_string();
     for c in columns {
         let id = &c.id;
         h.push_str(&format!(
             ",{id}:o_prob,{id}:o_logit,{id}:removed_logit,{id}:flat,{id}:ms"
         ));
+    }
+    if curves {
+        for c in columns {
+            let id = &c.id;
+            h.push_str(&format!(",{id}:deletion_auc,{id}:insertion_auc"));
+        }
     }
     h
 }
@@ -43,12 +53,16 @@ impl Row {
                 sc.o_prob, sc.o_logit, sc.removed_logit, *flat as u8
             ));
         }
+        for (d, i) in self.aucs.iter().flatten() {
+            s.push_str(&format!(",{d},{i}"));
+        }
         s
     }
 
     pub fn parse(line: &str, methods: usize) -> Option<Row> {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 4 + 5 * methods {
+        let curves = f.len() == 4 + 7 * methods;
+        if f.len() != 4 + 5 * methods && !curves {
             return None;
         }
         let num = |s: &str| s.parse::<f32>().ok();
@@ -59,6 +73,7 @@ impl Row {
             scores: vec![],
             flat: vec![],
             millis: vec![],
+            aucs: None,
         };
         for m in 0..methods {
             let g = &f[4 + 5 * m..9 + 5 * m];
@@ -72,6 +87,14 @@ impl Row {
             row.flat.push(g[3] == "1");
             row.millis.push(g[4].parse().ok()?);
         }
+        if curves {
+            let at = 4 + 5 * methods;
+            row.aucs = Some(
+                (0..methods)
+                    .map(|m| Some((num(f[at + 2 * m])?, num(f[at + 2 * m + 1])?)))
+                    .collect::<Option<_>>()?,
+            );
+        }
         Some(row)
     }
 }
@@ -82,7 +105,11 @@ pub fn read_rows(paths: &[PathBuf], columns: &[Column]) -> Result<Vec<Row>> {
     for p in paths {
         let text = std::fs::read_to_string(p).map_err(Error::io(Access::Read, p))?;
         let mut lines = text.lines();
-        if lines.next() != Some(header(columns).as_str()) {
+        let first = lines.next();
+        if ![false, true]
+            .iter()
+            .any(|&curves| first == Some(header(columns, curves).as_str()))
+        {
             return Err(Error::Invalid(format!(
                 "{} was written for other methods (its header differs)",
                 p.display()
@@ -116,7 +143,13 @@ mod tests {
             ],
             flat: vec![false, true],
             millis: vec![1.5, 20.0],
+            aucs: None,
         };
         assert_eq!(Row::parse(&row.to_csv(), 2).unwrap(), row);
+        let with = Row {
+            aucs: Some(vec![(0.125, 0.75), (0.5, 0.25)]),
+            ..row
+        };
+        assert_eq!(Row::parse(&with.to_csv(), 2).unwrap(), with);
     }
 }

@@ -20,6 +20,8 @@ pub struct Plan {
     pub target: Target,
     /// The target layer by name (`None`: the model's usual one).
     pub layer: Option<String>,
+    /// Also the deletion and insertion curves of every map (`crate::curves`), their AUCs.
+    pub curves: bool,
 }
 
 impl Plan {
@@ -70,7 +72,7 @@ pub fn run(
             .map(|r| r.image)
             .collect()
     } else {
-        std::fs::write(csv, format!("{}\n", header(columns))).map_err(io)?;
+        std::fs::write(csv, format!("{}\n", header(columns, plan.curves))).map_err(io)?;
         HashSet::new()
     };
     let mut file = std::fs::OpenOptions::new()
@@ -104,7 +106,9 @@ pub fn run(
             scores: vec![MapScores::default(); columns.len()],
             flat: vec![false; columns.len()],
             millis: vec![0.0; columns.len()],
+            aucs: plan.curves.then(|| vec![(0.0, 0.0); columns.len()]),
         };
+        let input = plan.curves.then(|| model.preprocess.prepare(&image).0);
         pipeline
             .run_for(&image, &class, monitor, |event| {
                 match event {
@@ -117,6 +121,15 @@ pub fn run(
                         row.scores[index] = scores.expect("an evaluation request scores its maps");
                         row.flat[index] = result.flat;
                         row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
+                        if let (Some(aucs), Some(input)) = (&mut row.aucs, &input) {
+                            use crate::curves::{Curve, STEP, auc, scores};
+                            let map = &result.map.data;
+                            let curve = |c| scores(model, input, map, row.class, c, STEP);
+                            aucs[index] = (
+                                auc(&curve(Curve::Deletion)?),
+                                auc(&curve(Curve::Insertion)?),
+                            );
+                        }
                     }
                 }
                 Ok(())

@@ -24,6 +24,10 @@ pub struct MethodSummary {
     pub win: f32,
     pub logit_drop: f32,
     pub flat_maps: usize,
+    /// Mean deletion AUC (RISE), where every row has it.
+    pub deletion_auc: Option<f32>,
+    /// Mean insertion AUC (RISE), where every row has it.
+    pub insertion_auc: Option<f32>,
 }
 
 pub fn summarize(rows: &[Row], columns: &[Column], score: Score) -> Summary {
@@ -55,9 +59,18 @@ pub fn summarize(rows: &[Row], columns: &[Column], score: Score) -> Summary {
                     &rows.iter().map(|r| r.scores[m]).collect::<Vec<_>>(),
                 ),
                 flat_maps: rows.iter().filter(|r| r.flat[m]).count(),
+                deletion_auc: mean_auc(rows, |a| a[m].0),
+                insertion_auc: mean_auc(rows, |a| a[m].1),
             })
             .collect(),
     }
+}
+
+/// The mean of one AUC over rows, if every row has the curves.
+fn mean_auc(rows: &[Row], pick: impl Fn(&[(f32, f32)]) -> f32) -> Option<f32> {
+    let values: Option<Vec<f32>> = rows.iter().map(|r| r.aucs.as_deref().map(&pick)).collect();
+    let values = values.filter(|v| !v.is_empty())?;
+    Some(values.iter().sum::<f32>() / values.len() as f32)
 }
 
 /// One metric of the summaries: its chart's file name, its title (table row and chart), how it
@@ -65,34 +78,46 @@ pub fn summarize(rows: &[Row], columns: &[Column], score: Score) -> Summary {
 struct Metric {
     file: &'static str,
     title: &'static str,
-    value: fn(&MethodSummary) -> f32,
+    value: fn(&MethodSummary) -> Option<f32>,
     decimals: usize,
 }
 
-const METRICS: [Metric; 4] = [
+const METRICS: [Metric; 6] = [
     Metric {
         file: "average-drop",
         title: "Average Drop % (lower is better)",
-        value: |m| m.average_drop,
+        value: |m| Some(m.average_drop),
         decimals: 2,
     },
     Metric {
         file: "increase-in-confidence",
         title: "Increase in Confidence % (higher is better)",
-        value: |m| m.increase_in_confidence,
+        value: |m| Some(m.increase_in_confidence),
         decimals: 2,
     },
     Metric {
         file: "win",
         title: "Win %",
-        value: |m| m.win,
+        value: |m| Some(m.win),
         decimals: 2,
     },
     Metric {
         file: "logit-drop",
         title: "Drop in logit (higher is better)",
-        value: |m| m.logit_drop,
+        value: |m| Some(m.logit_drop),
         decimals: 3,
+    },
+    Metric {
+        file: "deletion",
+        title: "Deletion AUC, RISE (lower is better)",
+        value: |m| m.deletion_auc,
+        decimals: 4,
+    },
+    Metric {
+        file: "insertion",
+        title: "Insertion AUC, RISE (higher is better)",
+        value: |m| m.insertion_auc,
+        decimals: 4,
     },
 ];
 
@@ -102,7 +127,15 @@ impl Summary {
         let labels: Vec<String> = self.methods.iter().map(|m| m.method.clone()).collect();
         let mut out = vec![];
         for metric in &METRICS {
-            let values: Vec<f32> = self.methods.iter().map(metric.value).collect();
+            // Deletion and insertion where the run computed them.
+            let Some(values) = self
+                .methods
+                .iter()
+                .map(metric.value)
+                .collect::<Option<Vec<_>>>()
+            else {
+                continue;
+            };
             let title = format!("{} — {} images, {}", metric.title, self.images, self.score);
             let img = crate::chart::bar_chart(&title, &labels, &values, 900, 420);
             let path = dir.join(format!("chart-{}.png", metric.file));
@@ -129,9 +162,12 @@ impl Summary {
                 s.push_str(&format!(" {} |", f(m)));
             }
         };
-        for metric in &METRICS {
+        for metric in METRICS
+            .iter()
+            .filter(|metric| self.methods.iter().all(|m| (metric.value)(m).is_some()))
+        {
             line(metric.title, &|m| {
-                format!("{:.*}", metric.decimals, (metric.value)(m))
+                format!("{:.*}", metric.decimals, (metric.value)(m).unwrap_or(0.0))
             });
         }
         line("flat maps", &|m| m.flat_maps.to_string());

@@ -274,3 +274,69 @@ fn eval_without_a_readable_image_fails_clearly() {
     assert!(err.contains("no image could be read (1 tried"), "{err}");
     assert!(!out.join("summary.md").exists());
 }
+
+#[test]
+fn deletion_and_insertion_are_rows_of_the_summary_and_survive_sharding() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &Path, extra: &[&str]| {
+        let status = camlens()
+            .args(["eval", "--labels"])
+            .arg(shared_data("imagenet-val/labels.csv"))
+            .args(["--methods", "gradcam", "--limit", "2", "--subset-seed", "3"])
+            .args(["--metrics", "paper,deletion,insertion", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap();
+        succeeded(&status);
+    };
+    let (whole, shards) = (dir.path().join("whole"), dir.path().join("shards"));
+    run(&whole, &[]);
+    let md = read(&whole.join("summary.md"));
+    assert!(
+        md.contains("Deletion AUC, RISE (lower is better)")
+            && md.contains("Insertion AUC, RISE (higher is better)"),
+        "{md}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&read(&whole.join("summary.json"))).unwrap();
+    let d = json["methods"][0]["deletion_auc"].as_f64().unwrap();
+    let i = json["methods"][0]["insertion_auc"].as_f64().unwrap();
+    assert!(
+        (0.0..=1.0).contains(&d) && (0.0..=1.0).contains(&i),
+        "{d} {i}"
+    );
+    assert!(whole.join("chart-deletion.png").is_file());
+    // Two shards merged give the same summary.
+    run(&shards, &["--shard", "0/2"]);
+    run(&shards, &["--shard", "1/2"]);
+    let merged = dir.path().join("merged");
+    let status = camlens()
+        .args(["eval", "merge", "--methods", "gradcam", "--out"])
+        .arg(&merged)
+        .arg(shards.join("rows-shard-0-of-2.csv"))
+        .arg(shards.join("rows-shard-1-of-2.csv"))
+        .output()
+        .unwrap();
+    succeeded(&status);
+    assert_eq!(read(&merged.join("summary.md")), md);
+    // Without --metrics, no curve columns and no such rows.
+    let paper = dir.path().join("paper");
+    let status = camlens()
+        .args(["eval", "--labels"])
+        .arg(shared_data("imagenet-val/labels.csv"))
+        .args([
+            "--methods",
+            "gradcam",
+            "--limit",
+            "2",
+            "--subset-seed",
+            "3",
+            "--out",
+        ])
+        .arg(&paper)
+        .output()
+        .unwrap();
+    succeeded(&status);
+    assert!(!read(&paper.join("summary.md")).contains("Deletion"));
+    assert!(!read(&paper.join("rows.csv")).contains("deletion_auc"));
+}
