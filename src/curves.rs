@@ -36,11 +36,25 @@ pub fn order(map: &[f32]) -> Vec<usize> {
     idx
 }
 
-/// The class's probability at each of the `ceil(HW / step) + 1` points of `curve`, for the
-/// prepared input `input` (`[3, S, S]`) and a map at input size (`[S, S]`).
+/// What every curve of one image starts or ends at: the prepared input (`[3, S, S]`) and its
+/// blurred copy, computed once for all of the image's maps.
+pub struct Substrates {
+    pub input: Vec<f32>,
+    pub blurred: Vec<f32>,
+}
+
+impl Substrates {
+    pub fn new(input: Vec<f32>, size: usize) -> Self {
+        let blurred = blur(&input, size);
+        Self { input, blurred }
+    }
+}
+
+/// The class's probability at each of the `ceil(HW / step) + 1` points of `curve`, for one
+/// image's substrates and a map at input size (`[S, S]`).
 pub fn scores(
     model: &Model,
-    input: &[f32],
+    image: &Substrates,
     map: &[f32],
     class: usize,
     curve: Curve,
@@ -49,8 +63,8 @@ pub fn scores(
     let s = model.preprocess.size as usize;
     let hw = s * s;
     let (start, finish) = match curve {
-        Curve::Deletion => (input.to_vec(), vec![0.0; 3 * hw]),
-        Curve::Insertion => (blur(input, s), input.to_vec()),
+        Curve::Deletion => (image.input.clone(), vec![0.0; 3 * hw]),
+        Curve::Insertion => (image.blurred.clone(), image.input.clone()),
     };
     let order = order(map);
     let steps = hw.div_ceil(step.max(1));

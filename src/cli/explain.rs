@@ -5,6 +5,7 @@ use super::args::{CamArgs, OnnxArgs};
 use super::progress::watched;
 use super::setup::{create_dir, open_model};
 use camlens::cam::Method;
+use camlens::curves::Substrates;
 use camlens::device::Compute;
 use camlens::error::Access;
 use camlens::explain::{Outputs, explained_sheet, render_all};
@@ -103,6 +104,11 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
             100.0 * p.probability
         );
         let rendered = render_all(&explained, args.view, args.colormap, args.alpha);
+        // The curves of every method start from the same input and blur: made once per image.
+        let size = model.preprocess.size as usize;
+        let substrates = args
+            .curves
+            .then(|| Substrates::new(model.preprocess.prepare(&explained.image).0, size));
         for (((img, r), f), out) in rendered
             .iter()
             .zip(&explained.results)
@@ -143,10 +149,11 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
                 }
             }
             if let Some(paths) = &out.curves {
-                let input = model.preprocess.prepare(&explained.image).0;
                 let (deletion, insertion) = write_curves(
                     &model,
-                    &input,
+                    substrates
+                        .as_ref()
+                        .expect("made where curves are asked for"),
                     r,
                     explained.prepared.class,
                     paths,
@@ -231,15 +238,15 @@ pub fn demo(compute: &Compute) -> camlens::Result<()> {
 /// The deletion and insertion curves of one map (RISE's settings) as CSV and a plot; their AUCs.
 fn write_curves(
     model: &camlens::models::Model,
-    input: &[f32],
+    image: &Substrates,
     r: &camlens::cam::CamResult,
     class: usize,
     (csv, png): &(PathBuf, PathBuf),
     overwrite: bool,
 ) -> camlens::Result<(f32, f32)> {
     use camlens::curves::{Curve, STEP, auc, scores};
-    let deletion = scores(model, input, &r.map.data, class, Curve::Deletion, STEP)?;
-    let insertion = scores(model, input, &r.map.data, class, Curve::Insertion, STEP)?;
+    let deletion = scores(model, image, &r.map.data, class, Curve::Deletion, STEP)?;
+    let insertion = scores(model, image, &r.map.data, class, Curve::Insertion, STEP)?;
     let (d, i) = (auc(&deletion), auc(&insertion));
     check_writable(csv, overwrite)?;
     let n = (deletion.len() - 1).max(1) as f32;

@@ -108,7 +108,10 @@ pub fn run(
             millis: vec![0.0; columns.len()],
             aucs: plan.curves.then(|| vec![(0.0, 0.0); columns.len()]),
         };
-        let input = plan.curves.then(|| model.preprocess.prepare(&image).0);
+        let size = model.preprocess.size as usize;
+        let substrates = plan
+            .curves
+            .then(|| crate::curves::Substrates::new(model.preprocess.prepare(&image).0, size));
         pipeline
             .run_for(&image, &class, monitor, |event| {
                 match event {
@@ -121,7 +124,7 @@ pub fn run(
                         row.scores[index] = scores.expect("an evaluation request scores its maps");
                         row.flat[index] = result.flat;
                         row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
-                        if let (Some(aucs), Some(input)) = (&mut row.aucs, &input) {
+                        if let (Some(aucs), Some(input)) = (&mut row.aucs, &substrates) {
                             use crate::curves::{Curve, STEP, auc, scores};
                             let map = &result.map.data;
                             let curve = |c| scores(model, input, map, row.class, c, STEP);

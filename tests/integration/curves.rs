@@ -2,7 +2,7 @@
 //! (tools/make_curve_fixtures.py, PyTorch), on a formula ResNet-18, input and map.
 
 use crate::common::*;
-use camlens::curves::{Curve, STEP, auc, scores};
+use camlens::curves::{Curve, STEP, Substrates, auc, scores};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -31,7 +31,7 @@ fn deletion_and_insertion_equal_the_authors_definition() {
             .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let model = noise_resnet18(dir.path());
-    let x = input(&[3, 224, 224]);
+    let x = Substrates::new(input(&[3, 224, 224]), 224);
     let map = map();
     for (curve, want) in [
         (Curve::Deletion, &r.deletion),
