@@ -5,7 +5,8 @@
 //! insertion starts from the input blurred by the authors' 11×11 Gaussian (σ 5) and puts the
 //! input's pixels back. The masked inputs of a curve are run in batches, as the score methods'.
 
-use crate::Result;
+use crate::cam::Monitor;
+use crate::error::{Error, Result};
 use crate::models::Model;
 use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
@@ -50,6 +51,71 @@ impl Substrates {
     }
 }
 
+/// One map's two curves (the class's probability at each point) at the authors' settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curves {
+    pub deletion: Vec<f32>,
+    pub insertion: Vec<f32>,
+}
+
+impl Curves {
+    /// Both curves of `map` (at input size, `[S, S]`) for `class`, [`STEP`] pixels per step.
+    /// `monitor` counts the masked inputs run (both curves together) and can stop it.
+    pub fn of(
+        model: &Model,
+        image: &Substrates,
+        map: &[f32],
+        class: usize,
+        monitor: &Monitor,
+    ) -> Result<Self> {
+        let points = points(model, STEP);
+        // Stops between batches when cancelled.
+        let progress = |curve: usize| {
+            move |done: usize| {
+                monitor.set(curve * points + done, 2 * points);
+                match monitor.is_cancelled() {
+                    true => Err(Error::Cancelled),
+                    false => Ok(()),
+                }
+            }
+        };
+        progress(0)(0)?;
+        let deletion = scores_with(
+            model,
+            image,
+            map,
+            class,
+            Curve::Deletion,
+            STEP,
+            &progress(0),
+        )?;
+        let insertion = scores_with(
+            model,
+            image,
+            map,
+            class,
+            Curve::Insertion,
+            STEP,
+            &progress(1),
+        )?;
+        Ok(Self {
+            deletion,
+            insertion,
+        })
+    }
+
+    /// (deletion AUC, insertion AUC).
+    pub fn aucs(&self) -> (f32, f32) {
+        (auc(&self.deletion), auc(&self.insertion))
+    }
+}
+
+/// Points on one curve: the start and one per step.
+fn points(model: &Model, step: usize) -> usize {
+    let s = model.preprocess.size as usize;
+    (s * s).div_ceil(step.max(1)) + 1
+}
+
 /// The class's probability at each of the `ceil(HW / step) + 1` points of `curve`, for one
 /// image's substrates and a map at input size (`[S, S]`).
 pub fn scores(
@@ -59,6 +125,20 @@ pub fn scores(
     class: usize,
     curve: Curve,
     step: usize,
+) -> Result<Vec<f32>> {
+    scores_with(model, image, map, class, curve, step, &|_| Ok(()))
+}
+
+/// [`scores`], telling `progress` how many points are done after each batch (an error from it
+/// stops the curve).
+fn scores_with(
+    model: &Model,
+    image: &Substrates,
+    map: &[f32],
+    class: usize,
+    curve: Curve,
+    step: usize,
+    progress: &dyn Fn(usize) -> Result<()>,
 ) -> Result<Vec<f32>> {
     let s = model.preprocess.size as usize;
     let hw = s * s;
@@ -89,6 +169,7 @@ pub fn scores(
             );
             let p = model.probabilities(model.forward(x));
             out.extend(to_vec(p.slice([0..b, class..class + 1]))?);
+            progress(out.len())?;
         }
     }
     Ok(out)

@@ -10,6 +10,9 @@ pub(crate) enum Command {
     Select(usize),
     SetClass(Option<usize>),
     Explain,
+    /// A card's deletion and insertion curves: compute, or fold and unfold.
+    ToggleCurves(Method),
+    CancelCurves(Method),
     Cancel,
     LoadWeights(Option<PathBuf>),
     /// The flag: overwrite allowed (the save dialog already asked).

@@ -5,6 +5,7 @@
 //! (`dialogs.rs`). It knows nothing of tensors: the worker sends back maps and predictions.
 
 mod command;
+mod curves;
 mod dialogs;
 mod export;
 mod loader;

@@ -2,6 +2,7 @@
 //! the state and queue commands; the commands run after drawing, in `run_commands`.
 
 use super::command::Command;
+use super::curves::CardCurves;
 use super::dialogs::Dialogs;
 use super::loader::{Loaded, Loading, Next};
 use super::picture::Picture;
@@ -27,6 +28,8 @@ pub(crate) struct Explanation {
     pub class: Option<usize>,
     pub crop: Option<CropBox>,
     pub results: HashMap<Method, (CamResult, MapScores)>,
+    /// Deletion and insertion curves, for the cards that asked.
+    pub curves: HashMap<Method, CardCurves>,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -57,7 +60,9 @@ pub struct CamlensApp {
     /// The longest time one frame spent in this UI code (layout and painting commands) while
     /// a request was running: what decides whether the window stays fluid.
     pub longest_busy_frame: Duration,
-    cache: HashMap<Key, Explanation>,
+    pub(crate) cache: HashMap<Key, Explanation>,
+    /// Numbers curve requests.
+    pub(crate) curve_tickets: u64,
     pub errors: Vec<String>,
     pub notices: Vec<String>,
     pub(crate) search: String,
@@ -93,6 +98,7 @@ impl CamlensApp {
             first_heatmap: None,
             longest_busy_frame: Duration::ZERO,
             cache: HashMap::new(),
+            curve_tickets: 0,
             errors: vec![],
             notices: vec![],
             search: String::new(),
@@ -194,6 +200,7 @@ impl CamlensApp {
         }
         self.monitor.cancel();
         self.running = None;
+        self.cancel_other_curves(Some(&key));
         let have = self.cache.get(&key);
         let missing: Vec<Method> = self
             .settings
@@ -245,6 +252,7 @@ impl CamlensApp {
                 self.layer = info.default_layer;
                 self.notices.push(format!("model: {}", info.name));
                 self.model = Some(info);
+                self.cancel_other_curves(None);
                 self.cache.clear();
                 self.heat.clear();
                 self.running = None;
@@ -283,6 +291,7 @@ impl CamlensApp {
                 ));
                 self.backend_label = label;
             }
+            Reply::Curves { ticket, curves } => self.take_curves(ticket, curves),
             Reply::BatchDone { written, errors } => {
                 self.batch = None;
                 self.notices
@@ -309,6 +318,7 @@ impl CamlensApp {
     /// repainting to show it.
     pub fn is_busy(&self) -> bool {
         self.running.is_some()
+            || self.computing_curves()
             || self.batch.is_some()
             || self.is_loading()
             || self.dialogs.is_open()
@@ -344,6 +354,8 @@ impl CamlensApp {
                     self.explain();
                 }
                 Command::Explain => self.explain(),
+                Command::ToggleCurves(m) => self.toggle_curves(m),
+                Command::CancelCurves(m) => self.cancel_curves(m),
                 Command::Cancel => {
                     self.monitor.cancel();
                     self.notices.push("cancelled".into());

@@ -3,6 +3,7 @@
 
 use crate::cam::{CamResult, Monitor};
 use crate::classify::Prediction;
+use crate::curves::{Curves, Substrates};
 use crate::device::Compute;
 use crate::error::{Error, Result, guarded};
 
@@ -29,6 +30,19 @@ pub enum Job {
     Explain(ExplainJob),
     /// Explain every image with the chosen methods and write the overlays into a folder.
     BatchExport(BatchJob),
+    /// One map's deletion and insertion curves (RISE's settings), asked for by a card.
+    Curves(CurvesJob),
+}
+
+pub struct CurvesJob {
+    /// Numbers the UI's curve requests; the reply carries it back.
+    pub ticket: u64,
+    pub image: Arc<RgbImage>,
+    /// The map at the model's input size, row-major, and the class it explains.
+    pub map: Vec<f32>,
+    pub class: usize,
+    /// Masked inputs run / total; cancelling stops it between batches.
+    pub monitor: Monitor,
 }
 
 pub struct BatchJob {
@@ -82,6 +96,12 @@ pub enum Reply {
     },
     /// The GPU failed; the worker now computes on the CPU. The new backend, described.
     BackendChanged(String),
+    /// A curves job ended: its curves, or `None` when it was cancelled or failed (the failure
+    /// comes as an `Error` just before).
+    Curves {
+        ticket: u64,
+        curves: Option<Curves>,
+    },
 }
 
 /// What the UI needs to know of a model.
@@ -184,6 +204,21 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                     message: format!("{e} — keeping {}", model.name),
                 }),
             },
+            Job::Curves(job) => {
+                let ticket = job.ticket;
+                let curves = match guarded(FAILED, || curves(&model, &job)) {
+                    Ok(c) => Some(c),
+                    Err(Error::Cancelled) => None,
+                    Err(e) => {
+                        send(Reply::Error {
+                            request: None,
+                            message: format!("deletion and insertion curves: {e}"),
+                        });
+                        None
+                    }
+                };
+                send(Reply::Curves { ticket, curves });
+            }
             Job::BatchExport(job) => {
                 let (written, errors) = guarded(FAILED, || Ok(batch_export(&model, job)))
                     .unwrap_or_else(|e| (vec![], vec![e.to_string()]));
@@ -243,6 +278,19 @@ fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> 
         });
         Ok(())
     })
+}
+
+/// Both curves of the job's map on its image, from the prepared input and its blur.
+fn curves(model: &Model, job: &CurvesJob) -> Result<Curves> {
+    let size = model.preprocess.size as usize;
+    if job.map.len() != size * size {
+        return Err(Error::Invalid(format!(
+            "the map has {} values, the model's input {size}×{size}: it was made by another model",
+            job.map.len()
+        )));
+    }
+    let input = Substrates::new(model.preprocess.prepare(&job.image).0, size);
+    Curves::of(model, &input, &job.map, job.class, &job.monitor)
 }
 
 /// Writes `<image stem>.<method>.png` for every image and method, never replacing a file.

@@ -4,8 +4,8 @@
 use super::args::{CamArgs, OnnxArgs};
 use super::progress::watched;
 use super::setup::{create_dir, open_model};
-use camlens::cam::Method;
-use camlens::curves::Substrates;
+use camlens::cam::{Method, Monitor};
+use camlens::curves::{Curves, Substrates};
 use camlens::device::Compute;
 use camlens::error::Access;
 use camlens::explain::{Outputs, explained_sheet, render_all};
@@ -244,14 +244,13 @@ fn write_curves(
     (csv, png): &(PathBuf, PathBuf),
     overwrite: bool,
 ) -> camlens::Result<(f32, f32)> {
-    use camlens::curves::{Curve, STEP, auc, scores};
-    let deletion = scores(model, image, &r.map.data, class, Curve::Deletion, STEP)?;
-    let insertion = scores(model, image, &r.map.data, class, Curve::Insertion, STEP)?;
-    let (d, i) = (auc(&deletion), auc(&insertion));
+    let curves = Curves::of(model, image, &r.map.data, class, &Monitor::new())?;
+    let (d, i) = curves.aucs();
+    let (deletion, insertion) = (&curves.deletion, &curves.insertion);
     check_writable(csv, overwrite)?;
     let n = (deletion.len() - 1).max(1) as f32;
     let mut text = String::from("fraction,deletion,insertion\n");
-    for (k, (a, b)) in deletion.iter().zip(&insertion).enumerate() {
+    for (k, (a, b)) in deletion.iter().zip(insertion).enumerate() {
         text.push_str(&format!("{:.6},{a:.6},{b:.6}\n", k as f32 / n));
     }
     std::fs::write(csv, text).map_err(camlens::Error::io(Access::Write, csv))?;
@@ -260,12 +259,12 @@ fn write_curves(
         &[
             (
                 format!("deletion AUC {d:.3} (lower is better)"),
-                &deletion,
+                deletion,
                 [200, 40, 40],
             ),
             (
                 format!("insertion AUC {i:.3} (higher is better)"),
-                &insertion,
+                insertion,
                 [40, 90, 200],
             ),
         ],

@@ -4,6 +4,7 @@ use super::columns::{Column, Target};
 use super::dataset::Item;
 use super::rows::{Row, header, read_rows};
 use crate::cam::Monitor;
+use crate::curves::Curves;
 use crate::error::{Access, Error, Result};
 use crate::metrics::MapScores;
 use crate::models::Model;
@@ -125,13 +126,9 @@ pub fn run(
                         row.flat[index] = result.flat;
                         row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
                         if let (Some(aucs), Some(input)) = (&mut row.aucs, &substrates) {
-                            use crate::curves::{Curve, STEP, auc, scores};
                             let map = &result.map.data;
-                            let curve = |c| scores(model, input, map, row.class, c, STEP);
-                            aucs[index] = (
-                                auc(&curve(Curve::Deletion)?),
-                                auc(&curve(Curve::Insertion)?),
-                            );
+                            aucs[index] =
+                                Curves::of(model, input, map, row.class, &Monitor::new())?.aucs();
                         }
                     }
                 }

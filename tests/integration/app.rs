@@ -2,7 +2,7 @@
 //! interaction tests, the real worker with the built-in model on the CPU for one.
 
 use crate::common::*;
-use camlens::app::worker::{Backend, ExplainJob, Job, ModelInfo, Reply, Worker};
+use camlens::app::worker::{Backend, CurvesJob, ExplainJob, Job, ModelInfo, Reply, Worker};
 use camlens::app::{CamlensApp, Settings};
 use camlens::cam::{CamResult, Map, Method};
 use camlens::classify::Prediction;
@@ -18,11 +18,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Answers at once with synthetic maps, except slow methods, which stay "running" until the
-/// request is cancelled.
+/// request is cancelled; curves likewise when `hold_curves`.
 #[derive(Default)]
 struct Fake {
     replies: Mutex<VecDeque<Reply>>,
     held: Mutex<Vec<ExplainJob>>,
+    hold_curves: bool,
+    held_curves: Mutex<Vec<CurvesJob>>,
 }
 
 fn info() -> ModelInfo {
@@ -51,6 +53,18 @@ impl Backend for Fake {
                 message: format!("{} is not a weights file — keeping fake model", p.display()),
             }),
             Job::LoadModel(None) => q.push_back(Reply::ModelLoaded(info())),
+            Job::Curves(job) if self.hold_curves => {
+                job.monitor.set(3, 10);
+                self.held_curves.lock().unwrap().push(job);
+            }
+            // Deletion falls and insertion rises linearly: AUCs 0.5 and 0.5.
+            Job::Curves(job) => q.push_back(Reply::Curves {
+                ticket: job.ticket,
+                curves: Some(camlens::curves::Curves {
+                    deletion: (0..=10).map(|k| 1.0 - k as f32 / 10.0).collect(),
+                    insertion: (0..=10).map(|k| k as f32 / 10.0).collect(),
+                }),
+            }),
             Job::BatchExport(_) => q.push_back(Reply::BatchDone {
                 written: vec![],
                 errors: vec![],
@@ -122,12 +136,25 @@ impl Backend for Fake {
             }
             !cancelled
         });
+        self.held_curves.lock().unwrap().retain(|j| {
+            let cancelled = j.monitor.is_cancelled();
+            if cancelled {
+                q.push_back(Reply::Curves {
+                    ticket: j.ticket,
+                    curves: None,
+                });
+            }
+            !cancelled
+        });
         q.pop_front()
     }
 }
 
 fn fake_app(methods: Vec<Method>) -> CamlensApp {
-    let fake = Fake::default();
+    fake_app_with(Fake::default(), methods)
+}
+
+fn fake_app_with(fake: Fake, methods: Vec<Method>) -> CamlensApp {
     fake.send(Job::LoadModel(None));
     let mut app = CamlensApp::new(
         Box::new(fake),
@@ -213,6 +240,59 @@ fn a_running_scorecam_can_be_cancelled() {
     h.run_steps(4);
     assert!(!h.state().is_busy());
     assert_eq!(h.state().shown_methods(), vec![Method::GradCam]);
+}
+
+#[test]
+fn a_card_shows_its_curves_on_demand_and_folds_them() {
+    let mut h = harness(fake_app(vec![Method::GradCam]));
+    h.run_steps(4);
+    assert!(h.state().shown_curves(Method::GradCam).is_none());
+    h.get_by_label("Curves").click();
+    h.run_steps(4);
+    assert_eq!(
+        h.state().shown_curves(Method::GradCam).unwrap().aucs(),
+        (0.5, 0.5)
+    );
+    h.get_by_label("deletion AUC 0.500 (lower is better)");
+    h.get_by_label("insertion AUC 0.500 (higher is better)");
+    h.get_by_label("Hide curves").click();
+    h.run_steps(4);
+    assert!(
+        h.query_by_label("deletion AUC 0.500 (lower is better)")
+            .is_none()
+    );
+    // Folded, not forgotten: showing them again computes nothing.
+    h.get_by_label("Curves").click();
+    h.run_steps(4);
+    h.get_by_label("deletion AUC 0.500 (lower is better)");
+}
+
+#[test]
+fn curves_being_computed_can_be_cancelled_and_stop_when_the_image_changes() {
+    let fake = Fake {
+        hold_curves: true,
+        ..Fake::default()
+    };
+    let mut h = harness(fake_app_with(fake, vec![Method::GradCam]));
+    h.run_steps(4);
+    h.get_by_label("Curves").click();
+    h.run_steps(4);
+    assert!(h.state().is_busy());
+    h.get_by_label("curves: 3/10 inputs");
+    h.get_by_label("Cancel").click();
+    h.run_steps(4);
+    assert!(!h.state().is_busy());
+    h.get_by_label("Curves").click();
+    h.run_steps(4);
+    assert!(h.state().is_busy());
+    // Another image: its request must not wait behind the first image's curves.
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(4);
+    assert!(!h.state().is_busy());
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(4);
+    h.get_by_label("Curves");
+    assert!(h.state().shown_curves(Method::GradCam).is_none());
 }
 
 #[test]
@@ -437,6 +517,59 @@ fn the_real_model_explains_on_the_cpu() {
     h.get_by_label(" 41.3%  tiger cat");
 }
 
+/// The app's curves for a card are the library's for the same map: the worker runs them on
+/// the image, map and class the card shows (a small ONNX model keeps it fast).
+#[test]
+fn the_worker_computes_a_cards_curves_as_the_library_does() {
+    use camlens::curves::{Curves, Substrates};
+    use camlens::models::Model;
+    use camlens::pipeline::{Pipeline, Request};
+    let onnx = fixture("onnx/tiny_cnn.onnx");
+    let mut app = CamlensApp::new(
+        Box::new(Worker::start(Compute::cpu("test"), || {})),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::GradCam],
+            weights: Some(onnx.clone()),
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![asset("samples/chelsea.png")]);
+    poll_until(&mut app, 60, "no map from the ONNX model", |a| {
+        a.model
+            .as_ref()
+            .is_some_and(|m| m.name.contains("tiny_cnn"))
+            && a.shown_methods() == [Method::GradCam]
+    });
+    app.click_curves(Method::GradCam);
+    poll_until(&mut app, 60, "no curves", |a| {
+        a.shown_curves(Method::GradCam).is_some()
+    });
+    let got = app.shown_curves(Method::GradCam).unwrap().clone();
+
+    let compute = Compute::cpu("test");
+    let mut model = Model::from_file(&onnx, &compute.device).unwrap();
+    model.max_buffer_bytes = compute.max_buffer_bytes;
+    let image = image::open(asset("samples/chelsea.png")).unwrap().to_rgb8();
+    let explained = Pipeline::new(&model, Request::new(&[Method::GradCam], Default::default()))
+        .unwrap()
+        .explain(image.clone(), &Default::default())
+        .unwrap();
+    let size = model.preprocess.size as usize;
+    let input = Substrates::new(model.preprocess.prepare(&image).0, size);
+    let want = Curves::of(
+        &model,
+        &input,
+        &explained.results[0].map.data,
+        explained.prepared.class,
+        &Default::default(),
+    )
+    .unwrap();
+    assert_eq!(got.deletion.len(), (size * size).div_ceil(224) + 1);
+    assert!(max_diff(&got.deletion, &want.deletion) < 1e-6);
+    assert!(max_diff(&got.insertion, &want.insertion) < 1e-6);
+}
+
 #[test]
 fn batch_export_writes_every_image_and_method_and_never_overwrites() {
     let mut app = CamlensApp::new(
@@ -512,4 +645,8 @@ fn snapshots_of_the_main_views() {
         h.run_steps(3);
         h.snapshot_options(name, &options);
     }
+    h.state_mut().settings.view = View::Overlay;
+    h.state_mut().click_curves(Method::GradCam);
+    h.run_steps(4);
+    h.snapshot_options("app_curves", &options);
 }

@@ -2,7 +2,7 @@
 //! (tools/make_curve_fixtures.py, PyTorch), on a formula ResNet-18, input and map.
 
 use crate::common::*;
-use camlens::curves::{Curve, STEP, Substrates, auc, scores};
+use camlens::curves::{Curve, Curves, STEP, Substrates, auc, scores};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -33,15 +33,27 @@ fn deletion_and_insertion_equal_the_authors_definition() {
     let model = noise_resnet18(dir.path());
     let x = Substrates::new(input(&[3, 224, 224]), 224);
     let map = map();
-    for (curve, want) in [
-        (Curve::Deletion, &r.deletion),
-        (Curve::Insertion, &r.insertion),
+    let monitor = camlens::cam::Monitor::new();
+    let curves = Curves::of(&model, &x, &map, r.class, &monitor).unwrap();
+    let points = r.deletion.scores.len();
+    assert_eq!(monitor.progress(), (2 * points, 2 * points));
+    for (curve, got, want) in [
+        (Curve::Deletion, &curves.deletion, &r.deletion),
+        (Curve::Insertion, &curves.insertion, &r.insertion),
     ] {
-        let got = scores(&model, &x, &map, r.class, curve, STEP).unwrap();
         assert_eq!(got.len(), want.scores.len(), "{curve:?}");
-        let worst = max_diff(&got, &want.scores);
-        let (a, b) = (auc(&got), want.auc);
+        let worst = max_diff(got, &want.scores);
+        let (a, b) = (auc(got), want.auc);
         eprintln!("{curve:?}: AUC {a:.6} vs {b:.6}; scores off by at most {worst:.1e}");
         assert!((a - b).abs() <= 1e-4, "{curve:?}: AUC {a} vs {b}");
     }
+    // One curve alone is the same curve.
+    let deletion = scores(&model, &x, &map, r.class, Curve::Deletion, STEP).unwrap();
+    assert_eq!(deletion, curves.deletion);
+    // A cancel stops it before any forward pass.
+    monitor.cancel();
+    assert!(matches!(
+        Curves::of(&model, &x, &map, r.class, &monitor),
+        Err(camlens::Error::Cancelled)
+    ));
 }

@@ -134,6 +134,7 @@ fn method_card(
         if ui.button("Export PNG…").clicked() {
             app.dialogs.ask(Purpose::ExportCard(m), &mut app.errors);
         }
+        super::curves::show(app, ui, m);
     } else if app.running.is_some() {
         ui.label(m.label());
         let (done, total) = app.monitor.progress();

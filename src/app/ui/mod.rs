@@ -3,6 +3,7 @@
 
 mod cards;
 mod classes;
+mod curves;
 mod display;
 mod images;
 mod methods;
