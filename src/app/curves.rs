@@ -18,6 +18,7 @@ impl CamlensApp {
     /// A click on a card's "Curves" button: compute them, or fold and unfold them once there.
     pub(crate) fn toggle_curves(&mut self, method: Method) {
         let key = self.key();
+        let monitor = self.new_monitor();
         let Some(e) = self.cache.get_mut(&key) else {
             return;
         };
@@ -29,7 +30,6 @@ impl CamlensApp {
                     return;
                 };
                 self.curve_tickets += 1;
-                let monitor = Monitor::new();
                 self.backend.send(Job::Curves(CurvesJob {
                     ticket: self.curve_tickets,
                     image: self.pictures[key.image].original.clone(),

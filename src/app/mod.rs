@@ -10,6 +10,7 @@ mod dialogs;
 mod export;
 mod loader;
 mod picture;
+mod preview;
 mod settings;
 mod state;
 mod tasks;
@@ -85,6 +86,10 @@ pub fn run_app(
             }
             let worker = worker::Worker::start(compute, move || ctx.request_repaint());
             let mut app = CamlensApp::new(Box::new(worker), label, settings);
+            // Progress repaints at most four times a second: on a CPU the window's drawing
+            // competes with the computation it shows.
+            let ctx = cc.egui_ctx.clone();
+            app.set_waker(move || ctx.request_repaint_after(std::time::Duration::from_millis(250)));
             if paths.is_empty() {
                 app.add_samples();
             } else {

@@ -6,6 +6,7 @@ use super::curves::CardCurves;
 use super::dialogs::Dialogs;
 use super::loader::{Loaded, Loading, Next};
 use super::picture::Picture;
+use super::preview::PreviewKey;
 use super::settings::Settings;
 use super::tasks::Exports;
 use super::view::UNIT;
@@ -53,8 +54,19 @@ pub struct CamlensApp {
     pub(crate) monitor: Monitor,
     pub(crate) running: Option<Key>,
     running_methods: Vec<Method>,
+    /// The running request's slow methods, in the order they run.
+    pub(crate) running_slow: Vec<Method>,
     /// When the running request was sent, until its first heatmap arrives.
     requested_at: Option<Instant>,
+    /// When the running request was sent, until its first ScoreCAM++ preview is on screen.
+    pub(crate) preview_wait: Option<Instant>,
+    /// Time from a request to its first ScoreCAM++ preview, the last one measured.
+    pub first_preview: Option<std::time::Duration>,
+    /// Asks the window to repaint soon (bounded); monitors call it on progress. `None` in tests,
+    /// where frames are stepped by hand.
+    pub(crate) waker: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+    /// The preview's texture: (method, channels done, colormap, view) it was made for.
+    pub(crate) preview_tex: Option<(PreviewKey, egui::TextureHandle)>,
     /// Time from a request to its first heatmap on screen, the last one measured.
     pub first_heatmap: Option<Duration>,
     /// The longest time one frame spent in this UI code (layout and painting commands) while
@@ -94,7 +106,12 @@ impl CamlensApp {
             monitor: Monitor::new(),
             running: None,
             running_methods: vec![],
+            running_slow: vec![],
             requested_at: None,
+            preview_wait: None,
+            first_preview: None,
+            waker: None,
+            preview_tex: None,
             first_heatmap: None,
             longest_busy_frame: Duration::ZERO,
             cache: HashMap::new(),
@@ -213,10 +230,15 @@ impl CamlensApp {
             return;
         }
         self.request += 1;
-        self.monitor = Monitor::new();
+        self.monitor = self.new_monitor().with_previews();
         self.running = Some(key.clone());
         self.running_methods = self.settings.methods.clone();
+        self.running_slow = missing.iter().copied().filter(|m| m.is_slow()).collect();
         self.requested_at = Some(Instant::now());
+        self.preview_wait = self
+            .running_slow
+            .contains(&Method::ScoreCamPlusPlus)
+            .then(Instant::now);
         self.cache.entry(key).or_default();
         let mut request = Request::new(&missing, self.settings.options).with_class(self.class);
         request.layer = self.layer_name();
@@ -244,6 +266,7 @@ impl CamlensApp {
         while let Some(reply) = self.backend.try_recv() {
             self.take_reply(reply);
         }
+        self.note_preview();
     }
 
     fn take_reply(&mut self, reply: Reply) {
@@ -387,7 +410,7 @@ impl CamlensApp {
 
     /// Every loaded image × the chosen methods into `dir`, on the worker, with progress.
     pub fn batch_export(&mut self, dir: PathBuf) {
-        let monitor = Monitor::new();
+        let monitor = self.new_monitor();
         self.batch = Some(monitor.clone());
         let mut request = Request::new(&self.settings.methods, self.settings.options);
         request.layer = self.layer_name();

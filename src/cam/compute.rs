@@ -4,7 +4,7 @@
 
 use super::gradient::GradientMap;
 use super::map::Map;
-use super::method::{Family, Method, Options};
+use super::method::{ChannelOrder, Family, Method, Options};
 use super::monitor::Monitor;
 use super::session::Session;
 use super::{augment, score};
@@ -50,7 +50,8 @@ pub fn explain(
             (Map::new(w, h, raw), weights)
         }
         Family::Score(recipe) => {
-            let out = score::run(session, &recipe, class, options, monitor)?;
+            let priority = channel_priority(session, class, options.channel_order)?;
+            let out = score::run(session, &recipe, class, options, monitor, &priority)?;
             approximate = out.approximate;
             (out.raw, Some(out.weights))
         }
@@ -59,21 +60,37 @@ pub fn explain(
             None,
         ),
     };
-    let size = session.input_size();
-    let up = if raw.width == size && raw.height == size {
-        raw.clone().relu()
-    } else {
-        raw.clone().relu().resized(size, size, false)
-    };
-    let flat = up.is_flat();
+    let (map, flat) = raw.clone().finished(session.input_size());
     Ok(CamResult {
         method,
         class,
         raw,
-        map: up.normalized(),
+        map,
         weights,
         flat,
         approximate,
         elapsed: start.elapsed(),
+    })
+}
+
+/// Each channel's rank key for `order` (higher runs first): the score methods' maps are sums
+/// over channels, so the order changes only their previews, which converge sooner when the
+/// channels that weigh most come first.
+fn channel_priority(session: &mut Session, class: usize, order: ChannelOrder) -> Result<Vec<f32>> {
+    let [k, _, _] = session.shape;
+    let mass: Vec<f32> = session
+        .activations
+        .chunks(session.activations.len() / k)
+        .map(|a| a.iter().sum())
+        .collect();
+    Ok(match order {
+        ChannelOrder::Index => (0..k).map(|c| -(c as f32)).collect(),
+        ChannelOrder::Mass => mass,
+        // The channel's term in GradCAM's map, summed: a first-order estimate of its weight.
+        ChannelOrder::Gradient => {
+            let g = session.gradients(class)?;
+            let alpha = super::gradient::gradcam_weights(g, k);
+            alpha.iter().zip(&mass).map(|(a, m)| a * m).collect()
+        }
     })
 }

@@ -42,6 +42,18 @@ impl Map {
         hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
     }
 
+    /// What every method ends with: ReLU, bilinear `Up` to `size`×`size` (unless already
+    /// there) and min-max normalisation; and whether the map was flat before normalising.
+    pub fn finished(self, size: usize) -> (Self, bool) {
+        let up = if self.width == size && self.height == size {
+            self.relu()
+        } else {
+            self.relu().resized(size, size, false)
+        };
+        let flat = up.is_flat();
+        (up.normalized(), flat)
+    }
+
     /// `(m − min) / (max − min)`, all-zero for a flat (or non-finite) map.
     pub fn normalized(mut self) -> Self {
         let (lo, hi) = self.min_max();

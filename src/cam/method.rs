@@ -378,6 +378,22 @@ pub struct Options {
     pub top_channels: Option<usize>,
     /// Masked inputs per forward pass; `None` sizes batches from the device's limits.
     pub batch_size: Option<usize>,
+    /// The order the score methods run their channels in: it changes their previews, not
+    /// their maps (beyond float rounding).
+    #[serde(default)]
+    pub channel_order: ChannelOrder,
+}
+
+/// Which channels the score methods run first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum ChannelOrder {
+    /// As the layer numbers them (what the peers do).
+    Index,
+    /// Largest activation sum first.
+    Mass,
+    /// Largest GradCAM term first (gradient weight × activation sum; one backward pass).
+    #[default]
+    Gradient,
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ pub mod session;
 pub use compute::{CamResult, explain};
 pub use map::Map;
 pub use method::{
-    Aggregate, AugmentOptions, Family, Gate, Method, Options, ScoreCamPlusPlusOptions, ScoreMode,
-    Spec,
+    Aggregate, AugmentOptions, ChannelOrder, Family, Gate, Method, Options,
+    ScoreCamPlusPlusOptions, ScoreMode, Spec,
 };
-pub use monitor::Monitor;
+pub use monitor::{Monitor, Preview};
 pub use session::Session;

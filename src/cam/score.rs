@@ -5,7 +5,7 @@
 
 use super::map::Map;
 use super::method::{FlatChannels, Gate, MaskKind, Options, ScoreMode, ScoreRecipe, ScoreTarget};
-use super::monitor::Monitor;
+use super::monitor::{Monitor, Preview};
 use super::session::Session;
 use crate::error::{Error, Result};
 use crate::tensor_io::to_vec;
@@ -36,12 +36,15 @@ pub fn run(
     class: usize,
     options: &Options,
     monitor: &Monitor,
+    priority: &[f32],
 ) -> Result<ScoreOutput> {
     let [k, h, w] = s.shape;
     let plane = h * w;
     let opts = options.scorecam_pp;
 
-    let (selected, approximate) = select_channels(&s.activations, k, options.top_channels);
+    let (mut selected, approximate) = select_channels(&s.activations, k, options.top_channels);
+    // Highest priority first (ties by index): jobs are made in this order.
+    selected.sort_by(|&a, &b| priority[b].total_cmp(&priority[a]).then(a.cmp(&b)));
     // Plan the forward passes: one job per distinct mask.
     let mut roles = vec![Role::Skip; k];
     let mut jobs: Vec<usize> = vec![];
@@ -98,6 +101,7 @@ pub fn run(
 
     let batch = s.batch_size(options);
     let total = jobs.len();
+    monitor.clear_preview();
     monitor.set(0, total);
     let mut job_scores = Vec::with_capacity(total);
     for chunk in jobs.chunks(batch) {
@@ -124,22 +128,33 @@ pub fn run(
             let coef = Tensor::<2>::from_data(TensorData::new(coef, [1, b]), &s.model.device);
             gated_map = gated_map + coef.matmul(masks.reshape([b, size * size]));
         }
+        if monitor.wants_preview() && job_scores.len() < total {
+            let partial = match gated {
+                true => Map::new(size, size, to_vec(gated_map.clone())?),
+                false => Map::new(
+                    w,
+                    h,
+                    super::gradient::weighted_sum(
+                        &s.activations,
+                        &channel_weights(&roles, &job_scores, base, recipe.channel_softmax),
+                    ),
+                ),
+            };
+            monitor.set_preview(Preview {
+                map: partial.finished(size).0,
+                done: job_scores.len(),
+                total,
+            });
+        }
         monitor.set(job_scores.len(), total);
     }
+    // The previews were this method's: none is left for whoever reads the monitor next.
+    monitor.clear_preview();
     if monitor.is_cancelled() {
         return Err(Error::Cancelled);
     }
 
-    let mut weights: Vec<f32> = roles
-        .iter()
-        .map(|r| match r {
-            Role::Skip => 0.0,
-            Role::Job(j) => job_scores[*j] - base,
-        })
-        .collect();
-    if recipe.channel_softmax {
-        softmax_over_selected(&mut weights, &roles);
-    }
+    let weights = channel_weights(&roles, &job_scores, base, recipe.channel_softmax);
 
     // Up is linear: Σ s_k Up(A_k) = Up(Σ s_k A_k), so maps over raw activations are built at
     // feature resolution. Only gated ScoreCAM++ needs the sum at input resolution.
@@ -157,6 +172,28 @@ pub fn run(
         weights,
         approximate,
     })
+}
+
+/// Each channel's weight from the scores of the jobs run so far (the others weigh 0).
+fn channel_weights(roles: &[Role], job_scores: &[f32], base: f32, softmax: bool) -> Vec<f32> {
+    let done: Vec<Role> = roles
+        .iter()
+        .map(|r| match r {
+            Role::Job(j) if *j < job_scores.len() => *r,
+            _ => Role::Skip,
+        })
+        .collect();
+    let mut weights: Vec<f32> = done
+        .iter()
+        .map(|r| match r {
+            Role::Skip => 0.0,
+            Role::Job(j) => job_scores[*j] - base,
+        })
+        .collect();
+    if softmax {
+        softmax_over_selected(&mut weights, &done);
+    }
+    weights
 }
 
 /// Faster-ScoreCAM's approximation: the `n` channels of highest spatial variance.

@@ -117,7 +117,18 @@ impl Backend for Fake {
                     });
                 }
                 if methods.iter().any(|m| m.is_slow()) {
-                    job.monitor.set(10, 512);
+                    if job.monitor.wants_preview() {
+                        job.monitor.set_preview(camlens::cam::Preview {
+                            map: Map::new(
+                                224,
+                                224,
+                                (0..224 * 224).map(|i| (i / 224) as f32 / 223.0).collect(),
+                            ),
+                            done: 128,
+                            total: 512,
+                        });
+                    }
+                    job.monitor.set(128, 512);
                     self.held.lock().unwrap().push(job);
                 } else {
                     q.push_back(Reply::Done { request: job.id });
@@ -235,7 +246,9 @@ fn a_running_scorecam_can_be_cancelled() {
     let mut h = harness(fake_app(vec![Method::GradCam, Method::ScoreCamPlusPlus]));
     h.run_steps(4);
     assert!(h.state().is_busy());
-    h.get_by_label("10/512 masked inputs");
+    h.get_by_label("128/512 masked inputs");
+    // The map so far, said to be a preview.
+    h.get_by_label("ScoreCAM++ (preview: 25% of channels)");
     h.get_by_label("Cancel").click();
     h.run_steps(4);
     assert!(!h.state().is_busy());

@@ -14,4 +14,5 @@ mod lite0;
 mod onnx;
 mod onnx_arch;
 mod photos;
+mod preview;
 mod reference_models;

@@ -3,11 +3,13 @@
 use super::super::command::Command;
 use super::super::dialogs::Purpose;
 use super::super::picture::color_image;
+use super::super::preview::PreviewKey;
 use super::super::state::CamlensApp;
 use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
-use crate::cam::Method;
+use crate::cam::{Map, Method, Preview};
 use crate::metrics::Score;
 use crate::overlay::{Colormap, View, render};
+use crate::preprocess::CropBox;
 use eframe::egui;
 use egui::emath::RectTransform;
 
@@ -75,43 +77,18 @@ fn method_card(
     let ctx = ui.ctx().clone();
     let resp = picture_rect(app, ui, size);
     let rect = resp.rect;
-    let view = app.view_rect;
     let heat = heat_texture(app, &ctx, m);
     let painter = ui.painter_at(rect);
     let tint = match app.settings.view {
         View::Heatmap => egui::Color32::DARK_GRAY,
         _ => egui::Color32::WHITE,
     };
-    draw_region(&painter, tex.id(), UNIT, view, rect, tint);
+    draw_region(&painter, tex.id(), UNIT, app.view_rect, rect, tint);
     let crop = app.shown().and_then(|e| e.crop);
-    let pic = &app.pictures[app.current].original;
     let result = app.shown().and_then(|e| e.results.get(&m));
     if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
-        // The crop the model saw, in the image's uv square.
-        let (pw, ph) = (pic.width() as f32, pic.height() as f32);
-        let crop_uv = egui::Rect::from_min_size(
-            egui::pos2(crop.x / pw, crop.y / ph),
-            egui::vec2(crop.width / pw, crop.height / ph),
-        );
-        if app.settings.view == View::Explanation {
-            draw_region(&painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
-        } else {
-            let alpha = match app.settings.view {
-                View::Overlay => app.settings.alpha,
-                _ => 1.0,
-            };
-            let tint = egui::Color32::from_white_alpha((alpha * 255.0) as u8);
-            draw_region(&painter, heat.id(), crop_uv, view, rect, tint);
-        }
-        if let Some(pos) = resp.hover_pos() {
-            let uv = card_to_uv(rect, view).transform_pos(pos);
-            if crop_uv.contains(uv) {
-                let u = RectTransform::from_to(crop_uv, UNIT).transform_pos(uv);
-                let x = ((u.x * r.map.width as f32) as usize).min(r.map.width - 1);
-                let y = ((u.y * r.map.height as f32) as usize).min(r.map.height - 1);
-                resp.on_hover_text(format!("map value {:.3}", r.map.at(x, y)));
-            }
-        }
+        let (r, s) = (r.clone(), *s);
+        draw_heat(app, &painter, resp, &heat, crop, &r.map);
         scale_bar(ui, app.settings.view, app.settings.colormap);
         ui.label(format!(
             "{}  {:.0} ms{}",
@@ -136,15 +113,33 @@ fn method_card(
         }
         super::curves::show(app, ui, m);
     } else if app.running.is_some() {
-        ui.label(m.label());
+        let preview = app.preview().filter(|(pm, _)| *pm == m);
+        match (preview, crop) {
+            (Some((_, p)), Some(crop)) => {
+                let heat = preview_texture(app, &ctx, m, &p, crop);
+                draw_heat(app, &painter, resp, &heat, crop, &p.map);
+                scale_bar(ui, app.settings.view, app.settings.colormap);
+                ui.label(format!(
+                    "{} (preview: {:.0}% of channels)",
+                    m.label(),
+                    100.0 * p.share()
+                ));
+            }
+            _ => {
+                ui.label(m.label());
+            }
+        }
+        // Static, not a spinner: nothing animates while the computation needs the CPU.
         let (done, total) = app.monitor.progress();
-        if m.is_slow() && total > 0 {
+        if m.is_slow() && total > 0 && app.running_slow.first() == Some(&m) {
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                     .text(format!("{done}/{total} masked inputs")),
             );
+        } else if m.is_slow() && total > 0 {
+            ui.label(format!("{done}/{total} masked inputs"));
         } else {
-            ui.spinner();
+            ui.label("computing…");
         }
         if ui.button("Cancel").clicked() {
             app.commands.push(Command::Cancel);
@@ -157,50 +152,67 @@ fn method_card(
     }
 }
 
-/// The card's picture for `method`: the colormapped map (drawn over the crop) for the overlay
-/// and heatmap views, or the display copy multiplied by the map (drawn over the whole card) for
-/// the explanation view. Cached per choice, method, colormap and view.
+/// Draws a map's texture over the crop the model saw (or, for the image × map view, over the
+/// whole card), and its value under the pointer.
+fn draw_heat(
+    app: &CamlensApp,
+    painter: &egui::Painter,
+    resp: egui::Response,
+    heat: &egui::TextureHandle,
+    crop: CropBox,
+    map: &Map,
+) {
+    let (rect, view) = (resp.rect, app.view_rect);
+    let pic = &app.pictures[app.current].original;
+    // The crop the model saw, in the image's uv square.
+    let (pw, ph) = (pic.width() as f32, pic.height() as f32);
+    let crop_uv = egui::Rect::from_min_size(
+        egui::pos2(crop.x / pw, crop.y / ph),
+        egui::vec2(crop.width / pw, crop.height / ph),
+    );
+    if app.settings.view == View::Explanation {
+        draw_region(painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
+    } else {
+        let alpha = match app.settings.view {
+            View::Overlay => app.settings.alpha,
+            _ => 1.0,
+        };
+        let tint = egui::Color32::from_white_alpha((alpha * 255.0) as u8);
+        draw_region(painter, heat.id(), crop_uv, view, rect, tint);
+    }
+    if let Some(pos) = resp.hover_pos() {
+        let uv = card_to_uv(rect, view).transform_pos(pos);
+        if crop_uv.contains(uv) {
+            let u = RectTransform::from_to(crop_uv, UNIT).transform_pos(uv);
+            let x = ((u.x * map.width as f32) as usize).min(map.width - 1);
+            let y = ((u.y * map.height as f32) as usize).min(map.height - 1);
+            resp.on_hover_text(format!("map value {:.3}", map.at(x, y)));
+        }
+    }
+}
+
+/// The texture views draw: explanation for that view, the colormapped map for the others.
+fn texture_view(view: View) -> View {
+    match view {
+        View::Explanation => View::Explanation,
+        _ => View::Overlay,
+    }
+}
+
+/// The card's picture for `method`'s result, cached per choice, method, colormap and view.
 fn heat_texture(
     app: &mut CamlensApp,
     ctx: &egui::Context,
     method: Method,
 ) -> Option<egui::TextureHandle> {
-    let view = match app.settings.view {
-        View::Explanation => View::Explanation,
-        _ => View::Overlay,
-    };
-    let cmap = app.settings.colormap;
+    let (view, cmap) = (texture_view(app.settings.view), app.settings.colormap);
     let key = (app.key(), method, cmap, view);
     if let Some(t) = app.heat.get(&key) {
         return Some(t.clone());
     }
     let e = app.shown()?;
     let (r, _) = e.results.get(&method)?;
-    let img = if view == View::Explanation {
-        let pic = &app.pictures[app.current];
-        let k = pic.display.width() as f32 / pic.original.width() as f32;
-        let crop = e.crop?;
-        let scaled = crop.scaled(k, pic.display.width(), pic.display.height());
-        color_image(&render(
-            &pic.display,
-            &r.map,
-            &scaled,
-            View::Explanation,
-            cmap,
-            1.0,
-        ))
-    } else {
-        let pixels: Vec<egui::Color32> = r
-            .map
-            .data
-            .iter()
-            .map(|&v| {
-                let [r, g, b] = cmap.color(v);
-                egui::Color32::from_rgb(r, g, b)
-            })
-            .collect();
-        egui::ColorImage::new([r.map.width, r.map.height], pixels)
-    };
+    let img = heat_image(app, &r.map, e.crop?);
     let t = ctx.load_texture(
         format!("heat:{}", method.id()),
         img,
@@ -208,6 +220,63 @@ fn heat_texture(
     );
     app.heat.insert(key, t.clone());
     Some(t)
+}
+
+/// The running method's preview as a texture, remade only when the preview changes.
+fn preview_texture(
+    app: &mut CamlensApp,
+    ctx: &egui::Context,
+    method: Method,
+    p: &Preview,
+    crop: CropBox,
+) -> egui::TextureHandle {
+    let key = PreviewKey {
+        method,
+        done: p.done,
+        colormap: app.settings.colormap,
+        view: texture_view(app.settings.view),
+    };
+    if let Some((k, t)) = &app.preview_tex
+        && *k == key
+    {
+        return t.clone();
+    }
+    let t = ctx.load_texture(
+        format!("preview:{}", method.id()),
+        heat_image(app, &p.map, crop),
+        egui::TextureOptions::LINEAR,
+    );
+    app.preview_tex = Some((key, t.clone()));
+    t
+}
+
+/// The colormapped map (drawn over the crop) for the overlay and heatmap views, or the display
+/// copy multiplied by the map (drawn over the whole card) for the explanation view.
+fn heat_image(app: &CamlensApp, map: &Map, crop: CropBox) -> egui::ColorImage {
+    let cmap = app.settings.colormap;
+    if texture_view(app.settings.view) == View::Explanation {
+        let pic = &app.pictures[app.current];
+        let k = pic.display.width() as f32 / pic.original.width() as f32;
+        let scaled = crop.scaled(k, pic.display.width(), pic.display.height());
+        color_image(&render(
+            &pic.display,
+            map,
+            &scaled,
+            View::Explanation,
+            cmap,
+            1.0,
+        ))
+    } else {
+        let pixels: Vec<egui::Color32> = map
+            .data
+            .iter()
+            .map(|&v| {
+                let [r, g, b] = cmap.color(v);
+                egui::Color32::from_rgb(r, g, b)
+            })
+            .collect();
+        egui::ColorImage::new([map.width, map.height], pixels)
+    }
 }
 
 /// The colour scale under a card: its colours from the map's lowest value to its highest.

@@ -49,7 +49,15 @@ impl CamlensApp {
             self.longest_busy_frame = self.longest_busy_frame.max(started.elapsed());
         }
         if self.is_busy() {
-            ctx.request_repaint_after(Duration::from_millis(100));
+            // The worker's replies and its monitors' progress wake the window (at most four
+            // times a second); only file reading, dialogs and exports are polled. The slow
+            // poll is a safety net, never the clock a computation is shown by.
+            let polled = self.waker.is_none()
+                || self.is_loading()
+                || self.dialogs.is_open()
+                || self.exports.is_busy();
+            let every = if polled { 100 } else { 1000 };
+            ctx.request_repaint_after(Duration::from_millis(every));
         }
     }
 }

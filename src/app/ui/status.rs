@@ -11,9 +11,10 @@ pub fn bar(app: &mut CamlensApp, ui: &mut egui::Ui) {
         if let Some(m) = &app.model {
             ui.label(&m.name);
         }
+        // Words, not a spinner: an animation would repaint the window all the time.
         if app.is_busy() {
             ui.separator();
-            ui.spinner();
+            ui.label("working…");
         }
         if let Some(t) = app.first_heatmap {
             ui.separator();
