@@ -1,18 +1,10 @@
 //! A card's deletion and insertion curves: computed only when the card asks (a few hundred
 //! forward passes, seconds on a CPU), kept with the card's explanation, dropped with it.
 
-use super::state::{CamlensApp, Key};
+use super::state::{CamlensApp, CardCurves, Key};
 use super::worker::{CurvesJob, Job};
-use crate::cam::{Method, Monitor};
+use crate::cam::Method;
 use crate::curves::Curves;
-
-/// Where a card's curves stand.
-pub(crate) enum CardCurves {
-    /// On the worker; the monitor counts masked inputs and cancels.
-    Computing { ticket: u64, monitor: Monitor },
-    /// Done; `shown` is the card's fold.
-    Ready { curves: Curves, shown: bool },
-}
 
 impl CamlensApp {
     /// A click on a card's "Curves" button: compute them, or fold and unfold them once there.

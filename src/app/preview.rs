@@ -3,17 +3,7 @@
 
 use super::state::CamlensApp;
 use crate::cam::{Family, Method, Monitor, Preview};
-use crate::overlay::{Colormap, View};
 use std::sync::Arc;
-
-/// What a preview texture was made from.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PreviewKey {
-    pub method: Method,
-    pub done: usize,
-    pub colormap: Colormap,
-    pub view: View,
-}
 
 impl CamlensApp {
     /// How the window is woken on progress (see `waker`).

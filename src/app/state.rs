@@ -2,17 +2,16 @@
 //! the state and queue commands; the commands run after drawing, in `run_commands`.
 
 use super::command::Command;
-use super::curves::CardCurves;
 use super::dialogs::Dialogs;
 use super::loader::{Loaded, Loading, Next};
 use super::picture::Picture;
-use super::preview::PreviewKey;
 use super::settings::Settings;
 use super::tasks::Exports;
 use super::view::UNIT;
 use super::worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply};
 use crate::cam::{CamResult, Method, Monitor, Options};
 use crate::classify::Prediction;
+use crate::curves::Curves;
 use crate::metrics::MapScores;
 use crate::overlay::{Colormap, View};
 use crate::pipeline::Request;
@@ -31,6 +30,23 @@ pub(crate) struct Explanation {
     pub results: HashMap<Method, (CamResult, MapScores)>,
     /// Deletion and insertion curves, for the cards that asked.
     pub curves: HashMap<Method, CardCurves>,
+}
+
+/// Where a card's curves stand.
+pub(crate) enum CardCurves {
+    /// On the worker; the monitor counts masked inputs and cancels.
+    Computing { ticket: u64, monitor: Monitor },
+    /// Done; `shown` is the card's fold.
+    Ready { curves: Curves, shown: bool },
+}
+
+/// What a preview texture was made from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PreviewKey {
+    pub method: Method,
+    pub done: usize,
+    pub colormap: Colormap,
+    pub view: View,
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]

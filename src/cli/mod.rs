@@ -6,6 +6,7 @@ mod args;
 mod bench;
 mod eval;
 mod explain;
+mod preview_study;
 mod progress;
 mod setup;
 
@@ -76,6 +77,8 @@ enum Command {
     Eval(Box<eval::EvalArgs>),
     /// Time each method per image (median of several runs; warm-up reported separately).
     Bench(bench::BenchArgs),
+    /// How fast the score methods' previews approach their final maps, per channel order.
+    PreviewStudy(preview_study::PreviewStudyArgs),
 }
 
 /// Parses the command line, runs it and says what went wrong in one line.
@@ -101,8 +104,16 @@ pub fn main() -> ExitCode {
 
 /// "Open with camlens" passes image paths alone: they open in the app.
 fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 8] = [
-        "predict", "layers", "explain", "bench", "demo", "app", "eval", "help",
+    const COMMANDS: [&str; 9] = [
+        "predict",
+        "layers",
+        "explain",
+        "bench",
+        "demo",
+        "app",
+        "eval",
+        "preview-study",
+        "help",
     ];
     if !args.iter().skip(1).any(|a| COMMANDS.iter().any(|c| a == c))
         && let Some(i) = args
@@ -140,6 +151,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
             }
         }
         Command::Bench(args) => bench::run(&compute, args),
+        Command::PreviewStudy(args) => preview_study::run(&compute, args),
         Command::Eval(args) => eval::run(&compute, *args),
         Command::Layers { model, onnx } => {
             let model = open_model(&model, &onnx, &compute)?;

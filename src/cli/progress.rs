@@ -11,18 +11,29 @@ fn watch_progress(monitor: &Monitor, what: &str, finished: impl Fn() -> bool) {
         std::thread::sleep(std::time::Duration::from_millis(100));
         let now = monitor.progress();
         if tty && now != last && now.1 > 0 {
-            eprint!("\r  {what}: {}/{} masked inputs   ", now.0, now.1);
+            // The score methods' previews are the app's; here their share says how far along
+            // the map is.
+            let preview = monitor
+                .preview()
+                .map(|p| format!(", preview at {:.0}% of channels", 100.0 * p.share()))
+                .unwrap_or_default();
+            eprint!("\r  {what}: {}/{} masked inputs{preview}   ", now.0, now.1);
             last = now;
         }
     }
     if tty && last.1 > 0 {
-        eprint!("\r{}\r", " ".repeat(what.len() + 40));
+        eprint!("\r{}\r", " ".repeat(what.len() + 72));
     }
 }
 
 /// Runs `work` on a scoped thread while this one shows its progress on the terminal.
 pub fn watched<T: Send>(what: &str, work: impl FnOnce(&Monitor) -> T + Send) -> T {
-    let monitor = Monitor::new();
+    use std::io::IsTerminal;
+    // Previews cost a little per batch: only where someone sees them.
+    let monitor = match std::io::stderr().is_terminal() {
+        true => Monitor::new().with_previews(),
+        false => Monitor::new(),
+    };
     std::thread::scope(|scope| {
         let job = scope.spawn(|| work(&monitor));
         watch_progress(&monitor, what, || job.is_finished());

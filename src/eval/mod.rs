@@ -5,12 +5,14 @@
 //! gives exactly a single run's summary (`summary.rs`).
 
 mod columns;
+mod convergence;
 mod dataset;
 mod rows;
 mod run;
 mod summary;
 
 pub use columns::{Ablation, Column, Target, columns};
+pub use convergence::{Convergence, SHARES, convergence, pearson};
 pub use dataset::{Item, Shard, items_from_csv, items_from_folders, parse_group, select};
 pub use rows::{Row, header, read_rows};
 pub use run::{Outcome, Plan, run};

@@ -4,6 +4,7 @@
 
 use super::im2col;
 use super::plane_conv::{self, Channels, Fused, Geometry};
+use super::winograd;
 use crate::error::{Error, Result};
 use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
@@ -96,12 +97,16 @@ impl Loader<'_> {
             _ if !cpu || kernel == 1 => None,
             _ if groups == c_in && c_out == c_in => Some(HostKernel::Planes),
             _ if groups == 1 && c_in <= 4 && stride == 1 => Some(HostKernel::Planes),
+            _ if groups == 1 && kernel == 3 && stride == 1 => Some(HostKernel::Winograd),
             _ if groups == 1 && (stride == 1 || c_in <= 4) => Some(HostKernel::Im2col),
             _ => None,
         };
         let host = kind.map(|kind| {
             Arc::new(HostWeights {
-                weight: w.clone(),
+                weight: match kind {
+                    HostKernel::Winograd => winograd::transform_weights(&w, c_out, c_in),
+                    _ => w.clone(),
+                },
                 channels: Channels {
                     c_in,
                     c_out,
@@ -205,6 +210,8 @@ enum HostKernel {
     Planes,
     /// `im2col`: dense; fuses the output clamp.
     Im2col,
+    /// `winograd`: dense 3×3 stride 1, weights held transformed; fuses the output clamp.
+    Winograd,
 }
 
 #[derive(Debug, Clone)]
@@ -287,7 +294,7 @@ impl Conv {
                 // `im2col` reads its input as it is; only `plane_conv` fuses `before`.
                 let (x, input) = match host.kind {
                     HostKernel::Planes => (x, before.bounds()),
-                    HostKernel::Im2col => (before.apply(x), None),
+                    HostKernel::Im2col | HostKernel::Winograd => (before.apply(x), None),
                 };
                 let fused = Fused {
                     input_bias: None,
@@ -332,6 +339,7 @@ impl Conv {
         let kernel = match host.kind {
             HostKernel::Planes => plane_conv::conv,
             HostKernel::Im2col => im2col::conv,
+            HostKernel::Winograd => winograd::conv,
         };
         let (out, shape) = kernel(
             input,

@@ -13,6 +13,7 @@ pub mod resnet;
 pub mod value;
 pub mod vgg;
 pub mod vit;
+pub mod winograd;
 
 pub use network::{Context, Features, LayerInfo, Network, Scores};
 

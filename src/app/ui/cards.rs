@@ -3,8 +3,8 @@
 use super::super::command::Command;
 use super::super::dialogs::Purpose;
 use super::super::picture::color_image;
-use super::super::preview::PreviewKey;
 use super::super::state::CamlensApp;
+use super::super::state::PreviewKey;
 use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
 use crate::cam::{Map, Method, Preview};
 use crate::metrics::Score;

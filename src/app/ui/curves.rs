@@ -2,8 +2,8 @@
 //! two curves with their AUCs (and the value under the pointer).
 
 use super::super::command::Command;
-use super::super::curves::CardCurves;
 use super::super::state::CamlensApp;
+use super::super::state::CardCurves;
 use crate::cam::Method;
 use crate::curves::Curves;
 use eframe::egui;
