@@ -82,10 +82,14 @@ impl Request {
     }
 
     /// The order steps run in: gradient methods first (they share one backward and appear at
-    /// once), each family in the request's order.
+    /// once), then ScoreCAM++ (the method people open camlens for, whose preview should come
+    /// first), then the other slow ones, each group in the request's order.
     pub fn run_order(&self) -> Vec<usize> {
         let mut order: Vec<usize> = (0..self.steps.len()).collect();
-        order.sort_by_key(|&i| self.steps[i].method.is_slow());
+        order.sort_by_key(|&i| {
+            let m = self.steps[i].method;
+            (m.is_slow(), m != Method::ScoreCamPlusPlus)
+        });
         order
     }
 }
@@ -263,6 +267,7 @@ mod tests {
     fn requests_keep_each_method_once_and_run_gradients_first() {
         let r = Request::new(
             &[
+                Method::ScoreCam,
                 Method::ScoreCamPlusPlus,
                 Method::GradCam,
                 Method::ScoreCamPlusPlus,
@@ -272,9 +277,14 @@ mod tests {
         );
         assert_eq!(
             r.methods(),
-            [Method::ScoreCamPlusPlus, Method::GradCam, Method::LayerCam]
+            [
+                Method::ScoreCam,
+                Method::ScoreCamPlusPlus,
+                Method::GradCam,
+                Method::LayerCam
+            ]
         );
-        assert_eq!(r.run_order(), [1, 2, 0]);
+        assert_eq!(r.run_order(), [2, 3, 1, 0]);
         assert_eq!(r.clone().with_class(Some(3)).class, ClassChoice::Index(3));
         assert_eq!(r.with_class(None).class, ClassChoice::Predicted);
     }

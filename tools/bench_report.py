@@ -39,6 +39,10 @@ print("Python peers on the same model, input (`assets/samples/chelsea.png`) and 
 print("run (`tools/bench_peers.py`). Ratios below 1 mean camlens is faster. ResNet-18 uses")
 print("formula weights (`tools/write_formula_weights.py`): no pretrained weights can be downloaded")
 print("here, and speed does not depend on the values. The peers' ScoreCAM runs at batch size 32.\n")
+print("The build machine changes between sessions: the CPU tables below were measured on 2026-11-29")
+print("on an AMD EPYC (2 cores, AVX2, no AVX-512), where the peers run about 2.5× slower than on the")
+print("AVX-512 Xeon of earlier sessions (pytorch-grad-cam's ScoreCAM: 30.0 → 72.0 s on Lite0, 7.7 →")
+print("20.2 s on ResNet-18); compare ratios, not times, across dates.\n")
 print("Rerun: `tools/bench_cpu.sh` on a CPU machine; `tools/gpu_check.sh` on a GPU machine (see the")
 print("script's header); then `python3 tools/bench_report.py > BENCHMARKS.md`.\n")
 for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours-cpu-*.json"),

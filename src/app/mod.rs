@@ -49,6 +49,7 @@ pub fn run_app(
     model: Option<PathBuf>,
 ) -> crate::Result<()> {
     let label = compute.backend.to_string();
+    let gpu = compute.backend.is_gpu();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("camlens")
@@ -84,12 +85,18 @@ pub fn run_app(
             if model.is_some() {
                 settings.weights = model;
             }
-            let worker = worker::Worker::start(compute, move || ctx.request_repaint());
+            // A reply is drawn in one frame: a zero delay makes egui draw two.
+            let worker = worker::Worker::start(compute, move || {
+                ctx.request_repaint_after(std::time::Duration::from_millis(1))
+            });
             let mut app = CamlensApp::new(Box::new(worker), label, settings);
-            // Progress repaints at most four times a second: on a CPU the window's drawing
-            // competes with the computation it shows.
-            let ctx = cc.egui_ctx.clone();
-            app.set_waker(move || ctx.request_repaint_after(std::time::Duration::from_millis(250)));
+            // Drawn by a GPU, the window can follow progress four times a second. Drawn by the
+            // CPU (llvmpipe, lavapipe), each 1400×900 frame costs ~200 ms of the cores the
+            // computation needs: ScoreCAM++ took 1.22× the command line's time with a frame a
+            // second, 1.09× with one every two (`examples/app_timing.rs`, 2-core build machine).
+            if gpu {
+                app.repaint_interval = std::time::Duration::from_millis(250);
+            }
             if paths.is_empty() {
                 app.add_samples();
             } else {

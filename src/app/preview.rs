@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 impl CamlensApp {
     /// How the window is woken on progress (see `waker`).
-    pub fn set_waker(&mut self, wake: impl Fn() + Send + Sync + 'static) {
+    pub(crate) fn set_waker(&mut self, wake: impl Fn() + Send + Sync + 'static) {
         self.waker = Some(Arc::new(wake));
     }
 

@@ -78,9 +78,12 @@ pub struct CamlensApp {
     pub(crate) preview_wait: Option<Instant>,
     /// Time from a request to its first ScoreCAM++ preview, the last one measured.
     pub first_preview: Option<std::time::Duration>,
-    /// Asks the window to repaint soon (bounded); monitors call it on progress. `None` in tests,
-    /// where frames are stepped by hand.
+    /// Asks the window to repaint within `repaint_interval`; monitors call it on progress. Made
+    /// from the window's context at the first frame.
     pub(crate) waker: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
+    /// The shortest time between two repaints that progress asks for (2 s unless the window is
+    /// drawn by a GPU): the window's drawing competes with the computation on a CPU.
+    pub repaint_interval: Duration,
     /// The preview's texture: (method, channels done, colormap, view) it was made for.
     pub(crate) preview_tex: Option<(PreviewKey, egui::TextureHandle)>,
     /// Time from a request to its first heatmap on screen, the last one measured.
@@ -127,6 +130,7 @@ impl CamlensApp {
             preview_wait: None,
             first_preview: None,
             waker: None,
+            repaint_interval: Duration::from_secs(2),
             preview_tex: None,
             first_heatmap: None,
             longest_busy_frame: Duration::ZERO,
@@ -249,15 +253,19 @@ impl CamlensApp {
         self.monitor = self.new_monitor().with_previews();
         self.running = Some(key.clone());
         self.running_methods = self.settings.methods.clone();
-        self.running_slow = missing.iter().copied().filter(|m| m.is_slow()).collect();
         self.requested_at = Some(Instant::now());
-        self.preview_wait = self
-            .running_slow
+        self.preview_wait = missing
             .contains(&Method::ScoreCamPlusPlus)
             .then(Instant::now);
         self.cache.entry(key).or_default();
         let mut request = Request::new(&missing, self.settings.options).with_class(self.class);
         request.layer = self.layer_name();
+        self.running_slow = request
+            .run_order()
+            .into_iter()
+            .map(|i| request.steps[i].method)
+            .filter(|m| m.is_slow())
+            .collect();
         self.backend.send(Job::Explain(ExplainJob {
             id: self.request,
             image: self.pictures[self.current].original.clone(),

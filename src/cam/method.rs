@@ -389,10 +389,13 @@ pub struct Options {
 pub enum ChannelOrder {
     /// As the layer numbers them (what the peers do).
     Index,
-    /// Largest activation sum first.
+    /// Largest activation sum first: the default, chosen by `camlens preview-study` (Lite0,
+    /// 20 ImageNet images: the preview correlates 0.975 / 0.996 / 0.9998 with the final map
+    /// after 10 / 25 / 50 % of the channels, against 0.946 / 0.984 / 0.996 in index order and
+    /// 0.981 / 0.995 / 0.998 by GradCAM term, which also costs a backward pass).
+    #[default]
     Mass,
     /// Largest GradCAM term first (gradient weight × activation sum; one backward pass).
-    #[default]
     Gradient,
 }
 

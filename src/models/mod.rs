@@ -255,6 +255,36 @@ impl Model {
 
     /// Logits for a batch of prepared inputs.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let [batch, ..] = x.dims();
+        let threads = rayon::current_num_threads();
+        // On the CPU a batch is split into one part per core, run side by side: many steps of
+        // a forward pass (elementwise operations, pooling, small layers) use one core each, and
+        // parts running at once keep every core busy through them (Lite0's ScoreCAM++ at
+        // batches of 12 on the 2-core build machine: 162 % → 192 % CPU, forward passes 9.2 →
+        // 6.5 s).
+        if threads > 1
+            && batch > 1
+            && !x.is_autodiff()
+            && self.device.clone().without_autodiff() == Device::flex()
+        {
+            let parts = threads.min(batch);
+            let size = batch.div_ceil(parts);
+            let chunks: Vec<Tensor<4>> = (0..batch)
+                .step_by(size)
+                .map(|start| x.clone().narrow(0, start, size.min(batch - start)))
+                .collect();
+            use rayon::prelude::*;
+            let logits: Vec<Tensor<2>> = chunks
+                .into_par_iter()
+                .map(|part| self.forward_whole(part))
+                .collect();
+            return Tensor::cat(logits, 0);
+        }
+        self.forward_whole(x)
+    }
+
+    /// [`Model::forward`] as one batch.
+    fn forward_whole(&self, x: Tensor<4>) -> Tensor<2> {
         let layer = self.net.default_layer();
         let f = self.net.features(x, layer);
         self.net.head(f.activation, &f.context, layer)

@@ -23,6 +23,10 @@ impl CamlensApp {
         let started = Instant::now();
         let busy = self.is_busy();
         let ctx = ui.ctx().clone();
+        if self.waker.is_none() {
+            let (wake, every) = (ctx.clone(), self.repaint_interval);
+            self.set_waker(move || wake.request_repaint_after(every));
+        }
         self.poll();
         handle_input(self, &ctx);
         egui::Panel::bottom("status").show(ui, |ui| status::bar(self, ui));
@@ -49,15 +53,15 @@ impl CamlensApp {
             self.longest_busy_frame = self.longest_busy_frame.max(started.elapsed());
         }
         if self.is_busy() {
-            // The worker's replies and its monitors' progress wake the window (at most four
-            // times a second); only file reading, dialogs and exports are polled. The slow
-            // poll is a safety net, never the clock a computation is shown by.
-            let polled = self.waker.is_none()
-                || self.is_loading()
-                || self.dialogs.is_open()
-                || self.exports.is_busy();
-            let every = if polled { 100 } else { 1000 };
-            ctx.request_repaint_after(Duration::from_millis(every));
+            // The worker's replies and its monitors' progress wake the window (at most once
+            // per `repaint_interval`); only file reading, dialogs and exports are polled. The
+            // slow poll is a safety net, never the clock a computation is shown by.
+            let polled = self.is_loading() || self.dialogs.is_open() || self.exports.is_busy();
+            let every = match polled {
+                true => Duration::from_millis(100),
+                false => 2 * self.repaint_interval,
+            };
+            ctx.request_repaint_after(every);
         }
     }
 }
