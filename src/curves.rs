@@ -80,7 +80,7 @@ impl Curves {
             }
         };
         progress(0)(0)?;
-        let deletion = scores_with(
+        let deletion = scores(
             model,
             image,
             map,
@@ -89,7 +89,7 @@ impl Curves {
             STEP,
             &progress(0),
         )?;
-        let insertion = scores_with(
+        let insertion = scores(
             model,
             image,
             map,
@@ -117,21 +117,9 @@ fn points(model: &Model, step: usize) -> usize {
 }
 
 /// The class's probability at each of the `ceil(HW / step) + 1` points of `curve`, for one
-/// image's substrates and a map at input size (`[S, S]`).
+/// image's substrates and a map at input size (`[S, S]`), telling `progress` how many points
+/// are done after each batch (an error from it stops the curve).
 pub fn scores(
-    model: &Model,
-    image: &Substrates,
-    map: &[f32],
-    class: usize,
-    curve: Curve,
-    step: usize,
-) -> Result<Vec<f32>> {
-    scores_with(model, image, map, class, curve, step, &|_| Ok(()))
-}
-
-/// [`scores`], telling `progress` how many points are done after each batch (an error from it
-/// stops the curve).
-fn scores_with(
     model: &Model,
     image: &Substrates,
     map: &[f32],

@@ -59,31 +59,9 @@ pub fn conv(
                     first_row..first_row + rows,
                     cols,
                 );
-                // SAFETY: the pointers cover the `m×depth` weight, the `depth×width` columns and
-                // an `m×width` block of the `m×n` output, all row-major.
-                unsafe {
-                    gemm::gemm(
-                        m,
-                        width,
-                        depth,
-                        out.as_mut_ptr().add(first_row * wo),
-                        1,
-                        n as isize,
-                        false,
-                        weight.as_ptr(),
-                        1,
-                        depth as isize,
-                        cols.as_ptr(),
-                        1,
-                        width as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        inner,
-                    );
-                }
+                // An `m×width` block of the `m×n` output (row stride n).
+                let dst = &mut out[first_row * wo..];
+                matmul(dst, n, weight, cols, [m, depth, width], inner);
             }
             for (row, &bv) in out.chunks_exact_mut(n).zip(bias) {
                 row.iter_mut().for_each(|v| *v = (*v + bv).max(lo).min(hi));
@@ -91,6 +69,50 @@ pub fn conv(
         },
     );
     (out, [batch, m, ho, wo])
+}
+
+/// `dst = lhs · rhs` for row-major `lhs` (`m×k`, packed) and `rhs` (`k×n`, packed) into the
+/// first `n` columns of `m` rows of `dst`, whose rows are `dst_stride` apart.
+pub(super) fn matmul(
+    dst: &mut [f32],
+    dst_stride: usize,
+    lhs: &[f32],
+    rhs: &[f32],
+    [m, k, n]: [usize; 3],
+    parallelism: gemm::Parallelism,
+) {
+    assert!(
+        lhs.len() >= m * k && rhs.len() >= k * n,
+        "operands too short"
+    );
+    assert!(
+        m == 0 || dst.len() >= (m - 1) * dst_stride + n,
+        "destination too short"
+    );
+    // SAFETY: the asserts above keep every access inside the three slices.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            dst_stride as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            k as isize,
+            rhs.as_ptr(),
+            1,
+            n as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
 }
 
 /// Floats of column matrix built at a time (1 MiB, half this CPU's L2 per core).

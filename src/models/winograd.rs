@@ -14,6 +14,7 @@
 //! clamp are applied in the output transform. Input and output transforms run along whole rows
 //! so that the compiler vectorises them.
 
+use super::im2col::matmul;
 use super::plane_conv::{Channels, Fused, Geometry};
 use rayon::prelude::*;
 
@@ -117,31 +118,14 @@ pub fn conv(
                 &mut scratch.row,
             );
             for xi in 0..16 {
-                // SAFETY: U_ξ is `c_out×c_in`, V_ξ `c_in×n` and M_ξ `c_out×n`, row-major,
-                // each inside its buffer.
-                unsafe {
-                    gemm::gemm(
-                        c_out,
-                        n,
-                        c_in,
-                        scratch.m.as_mut_ptr().add(xi * c_out * n),
-                        1,
-                        n as isize,
-                        false,
-                        u.as_ptr().add(xi * c_out * c_in),
-                        1,
-                        c_in as isize,
-                        scratch.v.as_ptr().add(xi * c_in * n),
-                        1,
-                        n as isize,
-                        0.0,
-                        1.0,
-                        false,
-                        false,
-                        false,
-                        inner,
-                    );
-                }
+                matmul(
+                    &mut scratch.m[xi * c_out * n..(xi + 1) * c_out * n],
+                    n,
+                    &u[xi * c_out * c_in..(xi + 1) * c_out * c_in],
+                    &scratch.v[xi * c_in * n..(xi + 1) * c_in * n],
+                    [c_out, c_in, n],
+                    inner,
+                );
             }
             let m = &scratch.m[..16 * c_out * n];
             transform_output(&plan, m, band, bias, clamp, &dst, &mut scratch.row);

@@ -48,7 +48,16 @@ fn deletion_and_insertion_equal_the_authors_definition() {
         assert!((a - b).abs() <= 1e-4, "{curve:?}: AUC {a} vs {b}");
     }
     // One curve alone is the same curve.
-    let deletion = scores(&model, &x, &map, r.class, Curve::Deletion, STEP).unwrap();
+    let deletion = scores(
+        &model,
+        &x,
+        &map,
+        r.class,
+        Curve::Deletion,
+        STEP,
+        &|_| Ok(()),
+    )
+    .unwrap();
     assert_eq!(deletion, curves.deletion);
     // A cancel stops it before any forward pass.
     monitor.cancel();
