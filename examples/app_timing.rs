@@ -7,6 +7,9 @@
 //! frames drawn meanwhile.
 //!
 //!     cargo run --release --example app_timing -- [IMAGE] [RUNS]
+//!
+//! With `SCREENSHOT=file.png` it instead saves the window with the default methods at the
+//! first ScoreCAM++ preview (the README's screenshots/app-progress.png).
 
 use camlens::app::worker::Worker;
 use camlens::app::{CamlensApp, Settings};
@@ -29,6 +32,20 @@ fn main() -> camlens::Result<()> {
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/chelsea.png")
         });
     let runs: usize = args.next().and_then(|r| r.parse().ok()).unwrap_or(3);
+    if let Some(path) = std::env::var_os("SCREENSHOT") {
+        let mut h = harness(&image, Method::DEFAULT.to_vec(), Arc::default());
+        let start = Instant::now();
+        while h.state().first_preview.is_none() {
+            h.step();
+            std::thread::sleep(Duration::from_millis(20));
+            assert!(start.elapsed() < Duration::from_secs(120), "no preview");
+        }
+        h.run_steps(2);
+        let shot = h.render().map_err(camlens::Error::Invalid)?;
+        shot.save(&path)
+            .map_err(|e| camlens::Error::Invalid(e.to_string()))?;
+        return Ok(());
+    }
     let photo = camlens::preprocess::load_image(&image)?;
 
     // Without a window: what `camlens explain --methods scorecam++` runs.
@@ -71,34 +88,7 @@ fn main() -> camlens::Result<()> {
 fn in_the_app(image: &std::path::Path) -> camlens::Result<(Duration, Option<Duration>, usize)> {
     // When egui wants the next frame: the earliest deadline asked for since the last one.
     let next: Arc<Mutex<Option<Instant>>> = Arc::default();
-    let ctx_slot: Arc<Mutex<Option<egui::Context>>> = Arc::default();
-    let slot = ctx_slot.clone();
-    let worker = Worker::start(Compute::cpu("measured"), move || {
-        if let Some(ctx) = slot.lock().unwrap().as_ref() {
-            ctx.request_repaint_after(Duration::from_millis(1));
-        }
-    });
-    let mut app = CamlensApp::new(
-        Box::new(worker),
-        "CPU".into(),
-        Settings {
-            methods: vec![Method::ScoreCamPlusPlus],
-            ..Settings::default()
-        },
-    );
-    app.open_paths(vec![image.to_path_buf()]);
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .wgpu()
-        .build_ui_state(|ui, app: &mut CamlensApp| app.frame(ui), app);
-    let ctx = h.ctx.clone();
-    let deadline = next.clone();
-    ctx.set_request_repaint_callback(move |info| {
-        let at = Instant::now() + info.delay;
-        let mut d = deadline.lock().unwrap();
-        *d = Some(d.map_or(at, |t: Instant| t.min(at)));
-    });
-    *ctx_slot.lock().unwrap() = Some(ctx.clone());
+    let mut h = harness(image, vec![Method::ScoreCamPlusPlus], next.clone());
     let mut frames = 0;
     let mut drawing = Duration::ZERO;
     let start = Instant::now();
@@ -137,6 +127,43 @@ fn in_the_app(image: &std::path::Path) -> camlens::Result<(Duration, Option<Dura
         app.first_preview,
         frames,
     ))
+}
+
+/// The real app (worker on the CPU) in a lavapipe-drawn harness, `next` told when egui asks for
+/// a frame.
+fn harness(
+    image: &std::path::Path,
+    methods: Vec<Method>,
+    next: Arc<Mutex<Option<Instant>>>,
+) -> Harness<'static, CamlensApp> {
+    let ctx_slot: Arc<Mutex<Option<egui::Context>>> = Arc::default();
+    let slot = ctx_slot.clone();
+    let worker = Worker::start(Compute::cpu("measured"), move || {
+        if let Some(ctx) = slot.lock().unwrap().as_ref() {
+            ctx.request_repaint_after(Duration::from_millis(1));
+        }
+    });
+    let mut app = CamlensApp::new(
+        Box::new(worker),
+        "CPU (flex)".into(),
+        Settings {
+            methods,
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![image.to_path_buf()]);
+    let h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .wgpu()
+        .build_ui_state(|ui, app: &mut CamlensApp| app.frame(ui), app);
+    let ctx = h.ctx.clone();
+    ctx.set_request_repaint_callback(move |info| {
+        let at = Instant::now() + info.delay;
+        let mut d = next.lock().unwrap();
+        *d = Some(d.map_or(at, |t: Instant| t.min(at)));
+    });
+    *ctx_slot.lock().unwrap() = Some(ctx);
+    h
 }
 
 fn ms(d: Duration) -> f64 {
