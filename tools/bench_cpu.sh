@@ -2,7 +2,8 @@
 # Ours and the peers, one after the other on this machine, for Lite0 and ResNet-18 (formula
 # weights: speed does not depend on the values). Needs: cargo build --release; pip install torch
 # torchvision grad-cam torchcam safetensors. Writes bench/*-cpu-*.json and prints the ratios.
-# MODELS="lite0" (or "resnet18") reruns one model only; the other's files are kept.
+# MODELS="lite0" (or "resnet18", or "vgg16", not run by default) reruns one model only; the
+# others' files are kept.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench out
@@ -15,6 +16,9 @@ for m in $MODELS; do
   case $m in
     lite0) spec=lite0; peer=(--model lite0) ;;
     resnet18) spec=$W; peer=(--model resnet18 --weights $W) ;;
+    # VGG-16: minutes per ScoreCAM on 2 cores for both sides; MODELS=vgg16 runs it.
+    vgg16) V=out/vgg16-formula.safetensors; [ -f $V ] || python3 tools/write_formula_weights.py $V
+           spec=$V; peer=(--model vgg16 --weights $V) ;;
   esac
   $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --json bench/ours-cpu-$m.json > /dev/null
   python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --out bench/peers-cpu-$m.json

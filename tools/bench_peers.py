@@ -42,10 +42,13 @@ def load_model(name, weights):
         from lite0_torch import load
         m = load(weights or os.path.join(HERE, "..", "models", "efficientnet-lite0-57934424.pth"))
         return m, m.head_act, "head_act"
-    m = torchvision.models.resnet18(weights=None)
+    m = getattr(torchvision.models, name)(weights=None)
     if weights:
         from safetensors.torch import load_file
         m.load_state_dict(load_file(weights))
+    if name == "vgg16":
+        # camlens' default VGG layer and pytorch-grad-cam's usual one: the last pool (512×7×7).
+        return m.eval(), m.features[30], "features.30"
     return m.eval(), m.layer4, "layer4"
 
 
@@ -63,7 +66,7 @@ def median_time(fn, runs, sync):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18"])
+    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18", "vgg16"])
     p.add_argument("--weights")
     p.add_argument("--image", default=os.path.join(HERE, "..", "assets", "samples", "chelsea.png"))
     p.add_argument("--runs", type=int, default=3)

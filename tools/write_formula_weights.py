@@ -1,8 +1,9 @@
-"""Writes torchvision ResNet-18 with formula weights (fixture_formula.py) as safetensors, for
-benchmarks that need a ResNet-18 file on both sides (no pretrained weights can be downloaded here;
-speed does not depend on the values).
+"""Writes a torchvision model (ResNet-18, or VGG-16 when the file name says vgg16) with formula
+weights (fixture_formula.py) as safetensors, for benchmarks that need the same file on both sides
+(no pretrained weights can be downloaded here; speed does not depend on the values).
 
     python3 tools/write_formula_weights.py out/resnet18-formula.safetensors
+    python3 tools/write_formula_weights.py out/vgg16-formula.safetensors
 """
 import os
 import sys
@@ -14,7 +15,8 @@ from safetensors.torch import save_file
 from fixture_formula import values
 
 out = sys.argv[1] if len(sys.argv) > 1 else "out/resnet18-formula.safetensors"
-m = torchvision.models.resnet18(weights=None)
+m = (torchvision.models.vgg16 if "vgg16" in os.path.basename(out) else torchvision.models.resnet18)(
+    weights=None)
 sd = {k: (torch.from_numpy(values(k, list(t.shape))) if t.is_floating_point() else t)
       for k, t in m.state_dict().items()}
 os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
