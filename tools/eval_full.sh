@@ -24,7 +24,7 @@ $B --device "$DEVICE" eval "${CD[@]}" --methods $GRADIENT --out results/cats-dog
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_IV:-1300}" --seed 0 --out results/imagenet-val-seven --resume
 $B --device "$DEVICE" eval "${CD[@]}" --limit "${LIMIT_CD:-1000}" --seed 0 --out results/cats-dogs-seven --resume
 # Deletion and insertion (RISE) beside the paper's metrics, the same seeded order (2 × 225 more
-# forward passes per map: ~2.5 min per image on the AVX-512 Xeon, ~4 on the AMD EPYC, 2 cores).
+# forward passes per map: ~1.5 min per image on the 2-core AMD EPYC, 2026-11-29).
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_RISE:-100}" --seed 0 --metrics paper,deletion,insertion --out results/rise --resume
 fi
 
