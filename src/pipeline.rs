@@ -148,23 +148,12 @@ impl<'m> Pipeline<'m> {
         monitor: &Monitor,
         sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        self.run_for(image, &self.request.class, monitor, sink)
-    }
-
-    /// As [`Pipeline::run`], for another class than the request's (evaluation's labels).
-    pub fn run_for(
-        &self,
-        image: &RgbImage,
-        class: &ClassChoice,
-        monitor: &Monitor,
-        sink: impl FnMut(Event) -> Result<()>,
-    ) -> Result<()> {
         let (input, crop) = self.model.preprocess.prepare(image);
-        self.run_input(input, crop, class, monitor, sink)
+        self.run_input(input, crop, &self.request.class, monitor, sink)
     }
 
-    /// Runs the request on an already prepared input, handing each event to `sink` as it
-    /// happens. A cancel through `monitor` ends it with `Error::Cancelled` between methods or
+    /// Runs the request on an already prepared input for `class` (the request's, or another:
+    /// evaluation's labels), handing each event to `sink` as it happens. A cancel through `monitor` ends it with `Error::Cancelled` between methods or
     /// within one batch of a slow one; an error from `sink` ends it too.
     pub fn run_input(
         &self,
@@ -224,7 +213,9 @@ impl<'m> Pipeline<'m> {
         let mut prepared = None;
         let mut done: Vec<Option<(CamResult, Option<MapScores>)>> =
             vec![None; self.request.steps.len()];
-        self.run(&image, monitor, |event| {
+        let (input, crop) = self.model.preprocess.prepare(&image);
+        let class = &self.request.class;
+        self.run_input(input.clone(), crop, class, monitor, |event| {
             match event {
                 Event::Prepared(p) => prepared = Some(p),
                 Event::Result {
@@ -242,6 +233,7 @@ impl<'m> Pipeline<'m> {
             .unzip();
         Ok(Explained {
             image,
+            input,
             prepared,
             results,
             scores,
@@ -252,6 +244,9 @@ impl<'m> Pipeline<'m> {
 /// One image explained: what rendering and printing need.
 pub struct Explained {
     pub image: RgbImage,
+    /// The model's input made from `image` (`[3, S, S]`), for work that starts from it again
+    /// (deletion and insertion curves).
+    pub input: Vec<f32>,
     pub prepared: Prepared,
     /// One per step of the request, in its order.
     pub results: Vec<CamResult>,

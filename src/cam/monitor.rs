@@ -29,7 +29,8 @@ pub struct Monitor {
     cancelled: Arc<AtomicBool>,
     done: Arc<AtomicUsize>,
     total: Arc<AtomicUsize>,
-    wants_preview: Arc<AtomicBool>,
+    /// Set once, before the monitor is handed out (`with_previews`).
+    wants_preview: bool,
     preview: Arc<Mutex<Option<Arc<Preview>>>>,
     /// Called after every report, on the computing thread: a window's repaint request, so
     /// that it draws on progress instead of polling.
@@ -60,12 +61,14 @@ impl Monitor {
 
     /// Asks the score methods for a preview after each batch (they skip the work otherwise).
     pub fn with_previews(self) -> Self {
-        self.wants_preview.store(true, Ordering::Relaxed);
-        self
+        Self {
+            wants_preview: true,
+            ..self
+        }
     }
 
     pub fn wants_preview(&self) -> bool {
-        self.wants_preview.load(Ordering::Relaxed)
+        self.wants_preview
     }
 
     pub fn cancel(&self) {

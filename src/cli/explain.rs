@@ -108,7 +108,7 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
         let size = model.preprocess.size as usize;
         let substrates = args
             .curves
-            .then(|| Substrates::new(model.preprocess.prepare(&explained.image).0, size));
+            .then(|| Substrates::new(explained.input.clone(), size));
         for (((img, r), f), out) in rendered
             .iter()
             .zip(&explained.results)

@@ -110,11 +110,13 @@ pub fn run(
             aucs: plan.curves.then(|| vec![(0.0, 0.0); columns.len()]),
         };
         let size = model.preprocess.size as usize;
+        // Prepared once: the pipeline and the curves start from the same input.
+        let (input, crop) = model.preprocess.prepare(&image);
         let substrates = plan
             .curves
-            .then(|| crate::curves::Substrates::new(model.preprocess.prepare(&image).0, size));
+            .then(|| crate::curves::Substrates::new(input.clone(), size));
         pipeline
-            .run_for(&image, &class, monitor, |event| {
+            .run_input(input, crop, &class, monitor, |event| {
                 match event {
                     Event::Prepared(p) => row.class = p.class,
                     Event::Result {

@@ -87,7 +87,6 @@ fn method_card(
     let crop = app.shown().and_then(|e| e.crop);
     let result = app.shown().and_then(|e| e.results.get(&m));
     if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
-        let (r, s) = (r.clone(), *s);
         draw_heat(app, &painter, resp, &heat, crop, &r.map);
         scale_bar(ui, app.settings.view, app.settings.colormap);
         ui.label(format!(

@@ -41,13 +41,13 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui, method: Method) {
             });
         }
         Some(CardCurves::Ready { curves, shown }) => {
-            let (curves, shown) = (curves.clone(), *shown);
-            let label = if shown { "Hide curves" } else { "Curves" };
-            if ui.button(label).clicked() {
-                app.commands.push(Command::ToggleCurves(method));
+            let label = if *shown { "Hide curves" } else { "Curves" };
+            let clicked = ui.button(label).clicked();
+            if *shown {
+                plot(ui, curves);
             }
-            if shown {
-                plot(ui, &curves);
+            if clicked {
+                app.commands.push(Command::ToggleCurves(method));
             }
         }
     }
