@@ -101,6 +101,11 @@ pub fn run(
 
     let batch = s.batch_size(options);
     let total = jobs.len();
+    log::debug!(
+        "{} channels, {} selected, {total} forward passes",
+        k,
+        selected.len()
+    );
     monitor.clear_preview();
     monitor.set(0, total);
     let mut job_scores = Vec::with_capacity(total);

@@ -34,11 +34,7 @@ pub fn conv(
         return (out, [batch, m, ho, wo]);
     }
     // One input per task; a lone input lets gemm use the threads instead.
-    let inner = if batch == 1 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let inner = gemm_parallelism(batch);
     let (lo, hi) = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     // Columns are built a band of output rows at a time, so that they stay in L2 while gemm
     // reads them (a whole ResNet layer1 input's would be 7 MB).
@@ -81,30 +77,57 @@ pub(super) fn matmul(
     [m, k, n]: [usize; 3],
     parallelism: gemm::Parallelism,
 ) {
-    assert!(
-        lhs.len() >= m * k && rhs.len() >= k * n,
-        "operands too short"
-    );
+    assert!(rhs.len() >= k * n, "operands too short");
     assert!(
         m == 0 || dst.len() >= (m - 1) * dst_stride + n,
         "destination too short"
     );
     // SAFETY: the asserts above keep every access inside the three slices.
     unsafe {
+        matmul_raw(
+            dst.as_mut_ptr(),
+            dst_stride,
+            lhs,
+            rhs.as_ptr(),
+            n,
+            [m, k, n],
+            parallelism,
+        )
+    }
+}
+
+/// [`matmul`] on raw rows: `rhs` holds `k` rows of `n` floats, `rhs_stride` apart, and `dst`
+/// may be uninitialised (it is written, never read).
+///
+/// # Safety
+/// `dst` must be valid for writes of `m` rows of `n` floats `dst_stride` apart, and `rhs` for
+/// reads of `k` rows of `n` floats `rhs_stride` apart.
+pub(super) unsafe fn matmul_raw(
+    dst: *mut f32,
+    dst_stride: usize,
+    lhs: &[f32],
+    rhs: *const f32,
+    rhs_stride: usize,
+    [m, k, n]: [usize; 3],
+    parallelism: gemm::Parallelism,
+) {
+    assert!(lhs.len() >= m * k, "operands too short");
+    // SAFETY: the caller's guarantee and the assert above.
+    unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.as_mut_ptr(),
+            dst,
             1,
             dst_stride as isize,
             false,
             lhs.as_ptr(),
             1,
             k as isize,
-            rhs.as_ptr(),
+            rhs,
             1,
-            n as isize,
+            rhs_stride as isize,
             0.0,
             1.0,
             false,
@@ -112,6 +135,17 @@ pub(super) fn matmul(
             false,
             parallelism,
         );
+    }
+}
+
+/// gemm's own threads for a lone task, unless the caller already runs on the thread pool (a
+/// CPU batch is split into inputs run side by side, see `Model::forward`): nesting would only
+/// add scheduling.
+pub(super) fn gemm_parallelism(tasks: usize) -> gemm::Parallelism {
+    if tasks == 1 && rayon::current_thread_index().is_none() {
+        gemm::Parallelism::Rayon(0)
+    } else {
+        gemm::Parallelism::None
     }
 }
 

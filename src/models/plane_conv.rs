@@ -117,35 +117,45 @@ fn conv_with(
     if out_chunk == 0 {
         return (out, [batch, ch.c_out, ho, wo]);
     }
-    out.par_chunks_mut(out_chunk).enumerate().for_each_init(
-        || {
-            (
-                vec![0.0f32; in_g * layout.len],
-                vec![0.0f32; ho * layout.wq],
-            )
-        },
-        |(phases, acc), (t, out)| {
-            let job = Job {
-                x,
-                weight,
-                bias,
-                ch,
-                layout: &layout,
-                fused,
-                c_in,
-                t,
-            };
-            match isa {
-                // SAFETY: `Isa::available` only lists what the CPU has.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => unsafe { job.run_avx512(phases, acc, out) },
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => unsafe { job.run_avx2(phases, acc, out) },
-                Isa::Baseline => job.run(phases, acc, out),
-            }
-        },
-    );
+    let scratch = || {
+        (
+            vec![0.0f32; in_g * layout.len],
+            vec![0.0f32; ho * layout.wq],
+        )
+    };
+    let run = |(phases, acc): &mut (Vec<f32>, Vec<f32>), (t, out): (usize, &mut [f32])| {
+        let job = Job {
+            x,
+            weight,
+            bias,
+            ch,
+            layout: &layout,
+            fused,
+            c_in,
+            t,
+        };
+        match isa {
+            // SAFETY: `Isa::available` only lists what the CPU has.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx512 => unsafe { job.run_avx512(phases, acc, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => unsafe { job.run_avx2(phases, acc, out) },
+            Isa::Baseline => job.run(phases, acc, out),
+        }
+    };
+    // Already on the thread pool (inputs run side by side, see `Model::forward`): the caller
+    // keeps the cores busy, and splitting the channels across them would only move data.
+    if rayon::current_thread_index().is_some() {
+        let mut s = scratch();
+        out.chunks_mut(out_chunk)
+            .enumerate()
+            .for_each(|task| run(&mut s, task));
+    } else {
+        out.par_chunks_mut(out_chunk)
+            .enumerate()
+            .for_each_init(scratch, run);
+    }
     (out, [batch, ch.c_out, ho, wo])
 }
 

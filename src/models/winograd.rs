@@ -14,7 +14,7 @@
 //! clamp are applied in the output transform. Input and output transforms run along whole rows
 //! so that the compiler vectorises them.
 
-use super::im2col::matmul;
+use super::im2col::{gemm_parallelism, matmul};
 use super::plane_conv::{Channels, Fused, Geometry};
 use rayon::prelude::*;
 
@@ -89,11 +89,7 @@ pub fn conv(
         .collect();
     let bands: Vec<&[(usize, usize)]> = rows.chunks(band_rows).collect();
     // One band per task; a lone band lets gemm use the threads instead.
-    let inner = if bands.len() == 1 {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let inner = gemm_parallelism(bands.len());
     let clamp = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let plan = Plan {
         c_in,

@@ -95,17 +95,26 @@ fn the_cpu_kernels_equal_the_native_convolution_with_its_activations() {
     let dw = l.conv("dw", None, 6, 6, 5, 1, Padding::TfSame, 6).unwrap();
     let x: Tensor<4> = l.tensor(fill(2 * 3 * 9 * 10, 0.23), [2, 3, 9, 10]);
     let fused = dw.forward_after(&ex, x.clone(), &Act::Relu6, &Act::Relu6);
-    let native = dw
-        .clone()
-        .native_only()
-        .forward_between(ex.forward(x), &Act::Relu6, &Act::Relu6);
+    let native = dw.clone().native_only().forward_between(
+        ex.clone().native_only().forward(x.clone()),
+        &Act::Relu6,
+        &Act::Relu6,
+    );
     let unclamped = crate::tensor_io::to_vec(native.clone()).unwrap();
     assert!(
         unclamped.iter().any(|&v| v > 0.0 && v < 6.0),
         "a test that clamps everything"
     );
-    let worst = worst(fused, native);
-    assert!(worst < 1e-4, "expansion fused: {worst}");
+    assert_eq!(kind(&ex), Some(HostKernel::Pointwise));
+    let diff = worst(fused, native);
+    assert!(diff < 1e-4, "expansion fused: {diff}");
+    // The pointwise path alone, with and without its clamp.
+    for after in [Act::None, Act::Relu6] {
+        let host = ex.forward_act(x.clone(), &after);
+        let native = ex.clone().native_only().forward_act(x.clone(), &after);
+        let diff = worst(host, native);
+        assert!(diff < 1e-5, "pointwise {after:?}: {diff}");
+    }
 }
 
 #[test]
