@@ -28,8 +28,13 @@ impl std::str::FromStr for DevicePref {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
-    /// wgpu on an adapter: its name and whether it is a software rasteriser (lavapipe).
-    Gpu { adapter: String, software: bool },
+    /// wgpu on an adapter: its name, whether it is a software rasteriser (lavapipe), and the
+    /// shader compiler in use.
+    Gpu {
+        adapter: String,
+        software: bool,
+        compiler: Option<&'static str>,
+    },
     /// burn's flex backend, and why the GPU was not used.
     Cpu { reason: String },
 }
@@ -43,9 +48,14 @@ impl Backend {
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Backend::Gpu { adapter, software } => write!(
+            Backend::Gpu {
+                adapter,
+                software,
+                compiler,
+            } => write!(
                 f,
-                "GPU (wgpu): {adapter}{}",
+                "GPU (wgpu{}): {adapter}{}",
+                compiler.map(|c| format!(", {c}")).unwrap_or_default(),
                 if *software { " [software]" } else { "" }
             ),
             Backend::Cpu { reason } => write!(f, "CPU (flex): {reason}"),
@@ -93,6 +103,17 @@ pub fn tune_allocator() {
     }
 }
 
+/// The shader compiler burn's runtime chose for `device`: WGSL in this build; SPIR-V (Vulkan) or
+/// MSL (Metal) where burn's `vulkan` or `metal` features are compiled in.
+pub fn compiler(device: &Device) -> Option<&'static str> {
+    use burn_backend::Backend as _;
+    let name = burn_dispatch::Dispatch::name(device.as_dispatch());
+    [("spirv", "SPIR-V"), ("msl", "MSL"), ("wgsl", "WGSL")]
+        .into_iter()
+        .find(|(tag, _)| name.contains(tag))
+        .map(|(_, label)| label)
+}
+
 /// Picks the device. `Auto` takes a hardware GPU and falls back to the CPU on a software adapter
 /// (flex is far faster than lavapipe) or when wgpu finds none; `Gpu` insists on wgpu, software
 /// adapters included; `Cpu` never touches wgpu.
@@ -116,18 +137,23 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
     };
     match (pref, outcome) {
         (DevicePref::Gpu, Ok((device, adapter, software, max, setup))) => Ok(Compute {
+            backend: Backend::Gpu {
+                adapter,
+                software,
+                compiler: compiler(&device),
+            },
             device,
-            backend: Backend::Gpu { adapter, software },
             max_buffer_bytes: max,
             wgpu: Some(setup),
         }),
         (DevicePref::Gpu, Err(e)) => Err(Error::Device(format!("no usable GPU: {e}"))),
         (_, Ok((device, adapter, false, max, setup))) => Ok(Compute {
-            device,
             backend: Backend::Gpu {
                 adapter,
                 software: false,
+                compiler: compiler(&device),
             },
+            device,
             max_buffer_bytes: max,
             wgpu: Some(setup),
         }),

@@ -16,6 +16,7 @@ mod state;
 mod tasks;
 mod ui;
 mod view;
+mod warmup;
 pub mod worker;
 
 pub use dialogs::{Dialogs, Purpose};

@@ -8,7 +8,7 @@ use super::picture::Picture;
 use super::settings::Settings;
 use super::tasks::Exports;
 use super::view::UNIT;
-use super::worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply};
+use super::worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply, Switch};
 use crate::cam::{CamResult, Method, Monitor, Options};
 use crate::classify::Prediction;
 use crate::curves::Curves;
@@ -331,11 +331,20 @@ impl CamlensApp {
                     log::info!("first heatmap after {:?}", t.elapsed());
                 }
             }
-            Reply::BackendChanged(label) => {
-                self.notices.push(format!("now on {label}"));
-                self.errors.push(format!(
-                    "The GPU stopped working; camlens continues on {label}."
-                ));
+            Reply::BackendChanged { label, reason } => {
+                match reason {
+                    Switch::GpuWarming => {}
+                    Switch::GpuReady(took) => self.notices.push(format!(
+                        "GPU ready after {:.1} s: now on {label}",
+                        took.as_secs_f32()
+                    )),
+                    Switch::GpuFailed => {
+                        self.notices.push(format!("now on {label}"));
+                        self.errors.push(format!(
+                            "The GPU stopped working; camlens continues on {label}."
+                        ));
+                    }
+                }
                 self.backend_label = label;
             }
             Reply::Curves { ticket, curves } => self.take_curves(ticket, curves),

@@ -9,6 +9,7 @@ use crate::error::{Error, Result, guarded};
 
 /// How a computation that panicked is reported; the worker lives on.
 const FAILED: &str = "the computation failed";
+use super::warmup::{Outcome, Running, Warmup, open_model};
 use crate::explain::Outputs;
 use crate::legend::with_legend;
 use crate::metrics::MapScores;
@@ -19,7 +20,7 @@ use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 
 /// What the UI asks for.
 pub enum Job {
@@ -94,14 +95,28 @@ pub enum Reply {
         request: Option<u64>,
         message: String,
     },
-    /// The GPU failed; the worker now computes on the CPU. The new backend, described.
-    BackendChanged(String),
+    /// The worker now computes elsewhere: the new backend, described, and why.
+    BackendChanged {
+        label: String,
+        reason: Switch,
+    },
     /// A curves job ended: its curves, or `None` when it was cancelled or failed (the failure
     /// comes as an `Error` just before).
     Curves {
         ticket: u64,
         curves: Option<Curves>,
     },
+}
+
+/// Why the worker changed device.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Switch {
+    /// A GPU is there but its kernels are not compiled yet: the CPU answers meanwhile.
+    GpuWarming,
+    /// The GPU is ready (after this long warming up) and answers from now on.
+    GpuReady(std::time::Duration),
+    /// The GPU failed; the CPU carries on.
+    GpuFailed,
 }
 
 /// What the UI needs to know of a model.
@@ -166,19 +181,23 @@ impl Backend for Worker {
     }
 }
 
-fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl Fn()) {
+fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl Fn()) {
     let send = |r: Reply| {
         let _ = replies.send(r);
         wake();
     };
-    let open = |compute: &Compute, path: Option<&PathBuf>| -> Result<Model> {
-        let mut m = match path {
-            None => Model::builtin(&compute.device)?,
-            Some(p) => Model::from_file(p, &compute.device)?,
-        };
-        m.max_buffer_bytes = compute.max_buffer_bytes;
-        Ok(m)
+    // A GPU answers only once its kernels are compiled; the CPU answers until then.
+    let (mut compute, mut warmup) = if compute.backend.is_gpu() {
+        let cpu = Compute::cpu(format!("until the GPU is ready ({})", compute.backend));
+        send(Reply::BackendChanged {
+            label: cpu.backend.to_string(),
+            reason: Switch::GpuWarming,
+        });
+        (cpu, Some(Warmup::Waiting(compute)))
+    } else {
+        (compute, None)
     };
+    let open = open_model;
     let mut weights: Option<PathBuf> = None;
     let mut model = match open(&compute, None) {
         Ok(m) => m,
@@ -191,7 +210,49 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
         }
     };
     send(Reply::ModelLoaded(ModelInfo::of(&model)));
-    while let Ok(job) = jobs.recv() {
+    loop {
+        let job = match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(job) => Some(job),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        // Onto the GPU as soon as its model is warm, between jobs.
+        if let Some(Warmup::Running(running)) = &warmup {
+            match running.poll() {
+                Outcome::Pending => {}
+                Outcome::Ready(warm, took) if running.weights == weights => {
+                    log::info!("GPU ready after {took:?} (kernels compiled and tuned)");
+                    model = *warm;
+                    compute = running.gpu.clone();
+                    warmup = None;
+                    send(Reply::BackendChanged {
+                        label: compute.backend.to_string(),
+                        reason: Switch::GpuReady(took),
+                    });
+                }
+                // Another model was opened meanwhile: warm again with the next request.
+                Outcome::Ready(..) => warmup = Some(Warmup::Waiting(running.gpu.clone())),
+                Outcome::Failed(e) => {
+                    warmup = None;
+                    send(Reply::Error {
+                        request: None,
+                        message: format!(
+                            "the GPU could not be used ({e}); camlens stays on the CPU"
+                        ),
+                    });
+                }
+            }
+        }
+        let Some(job) = job else { continue };
+        if let (Job::Explain(job), Some(Warmup::Waiting(gpu))) = (&job, &warmup) {
+            let running = Running::start(
+                gpu.clone(),
+                weights.clone(),
+                job.request.clone(),
+                job.image.clone(),
+            );
+            warmup = Some(Warmup::Running(running));
+        }
         match job {
             Job::LoadModel(path) => match open(&compute, path.as_ref()) {
                 Ok(m) => {
@@ -240,7 +301,10 @@ fn run(mut compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: 
                             Ok(m) => {
                                 model = m;
                                 compute = cpu;
-                                send(Reply::BackendChanged(compute.backend.to_string()));
+                                send(Reply::BackendChanged {
+                                    label: compute.backend.to_string(),
+                                    reason: Switch::GpuFailed,
+                                });
                                 send(Reply::ModelLoaded(ModelInfo::of(&model)));
                             }
                             Err(e) => send(Reply::Error {

@@ -16,3 +16,4 @@ mod onnx_arch;
 mod photos;
 mod preview;
 mod reference_models;
+mod warmup;
