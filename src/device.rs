@@ -125,45 +125,40 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
     let outcome = match init {
         Ok(Ok((device, setup))) => {
             let info = setup.adapter.get_info();
-            let software = info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu;
             let limits = setup.device.limits();
-            let max = limits
-                .max_buffer_size
-                .min(limits.max_storage_buffer_binding_size);
-            Ok((device, info.name, software, max, setup))
+            Ok(Compute {
+                backend: Backend::Gpu {
+                    adapter: info.name,
+                    software: info.device_type == burn::tensor::wgpu::wgpu::DeviceType::Cpu,
+                    compiler: compiler(&device),
+                },
+                device,
+                max_buffer_bytes: limits
+                    .max_buffer_size
+                    .min(limits.max_storage_buffer_binding_size),
+                wgpu: Some(setup),
+            })
         }
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("wgpu panicked while looking for an adapter".to_string()),
     };
     match (pref, outcome) {
-        (DevicePref::Gpu, Ok((device, adapter, software, max, setup))) => Ok(Compute {
-            backend: Backend::Gpu {
-                adapter,
-                software,
-                compiler: compiler(&device),
-            },
-            device,
-            max_buffer_bytes: max,
-            wgpu: Some(setup),
-        }),
+        (DevicePref::Gpu, Ok(gpu)) => Ok(gpu),
         (DevicePref::Gpu, Err(e)) => Err(Error::Device(format!("no usable GPU: {e}"))),
-        (_, Ok((device, adapter, false, max, setup))) => Ok(Compute {
-            backend: Backend::Gpu {
+        (_, Ok(gpu)) => match &gpu.backend {
+            Backend::Gpu {
                 adapter,
-                software: false,
-                compiler: compiler(&device),
-            },
-            device,
-            max_buffer_bytes: max,
-            wgpu: Some(setup),
-        }),
-        (_, Ok((_, adapter, true, _, _))) => {
-            let c = Compute::cpu(format!(
-                "only a software adapter ({adapter}) was found; the CPU backend is faster"
-            ));
-            log::info!("{}", c.backend);
-            Ok(c)
-        }
+                software: true,
+                ..
+            } => {
+                let c = Compute::cpu(format!(
+                    "only a software adapter ({adapter}) was found; the CPU backend is faster"
+                ));
+                log::info!("{}", c.backend);
+                Ok(c)
+            }
+            _ => Ok(gpu),
+        },
         (_, Err(e)) => {
             let c = Compute::cpu(format!("no GPU found ({e})"));
             log::info!("{}", c.backend);

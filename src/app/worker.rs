@@ -1,15 +1,12 @@
 //! The background worker: one thread owns the compute device and the models; the UI sends it
 //! jobs and draws what comes back. Results are plain data (maps, predictions), never tensors.
 
+use super::warmup::{Outcome, Running, Warmup, open_model};
 use crate::cam::{CamResult, Monitor};
 use crate::classify::Prediction;
 use crate::curves::{Curves, Substrates};
 use crate::device::Compute;
 use crate::error::{Error, Result, guarded};
-
-/// How a computation that panicked is reported; the worker lives on.
-const FAILED: &str = "the computation failed";
-use super::warmup::{Outcome, Running, Warmup, open_model};
 use crate::explain::Outputs;
 use crate::legend::with_legend;
 use crate::metrics::MapScores;
@@ -21,6 +18,9 @@ use image::RgbImage;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+
+/// How a computation that panicked is reported; the worker lives on.
+const FAILED: &str = "the computation failed";
 
 /// What the UI asks for.
 pub enum Job {
@@ -197,9 +197,8 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
     } else {
         (compute, None)
     };
-    let open = open_model;
     let mut weights: Option<PathBuf> = None;
-    let mut model = match open(&compute, None) {
+    let mut model = match open_model(&compute, None) {
         Ok(m) => m,
         Err(e) => {
             send(Reply::Error {
@@ -211,10 +210,18 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
     };
     send(Reply::ModelLoaded(ModelInfo::of(&model)));
     loop {
-        let job = match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
-            Ok(job) => Some(job),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => break,
+        // Wait for a job, looking in on a running warm-up ten times a second meanwhile.
+        let job = if matches!(warmup, Some(Warmup::Running(_))) {
+            match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+        } else {
+            match jobs.recv() {
+                Ok(job) => Some(job),
+                Err(_) => break,
+            }
         };
         // Onto the GPU as soon as its model is warm, between jobs.
         if let Some(Warmup::Running(running)) = &warmup {
@@ -254,7 +261,7 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
             warmup = Some(Warmup::Running(running));
         }
         match job {
-            Job::LoadModel(path) => match open(&compute, path.as_ref()) {
+            Job::LoadModel(path) => match open_model(&compute, path.as_ref()) {
                 Ok(m) => {
                     model = m;
                     weights = path;
@@ -297,7 +304,7 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                     // A lost or failing GPU: carry on on the CPU with the same model.
                     Err(Error::Device(e)) if compute.backend.is_gpu() => {
                         let cpu = Compute::cpu(format!("the GPU failed ({e})"));
-                        match open(&cpu, weights.as_ref()) {
+                        match open_model(&cpu, weights.as_ref()) {
                             Ok(m) => {
                                 model = m;
                                 compute = cpu;
