@@ -9,6 +9,7 @@ pub mod lite0;
 pub mod network;
 pub mod onnx;
 pub mod plane_conv;
+pub mod plane_taps;
 pub mod pointwise;
 pub mod resnet;
 pub mod value;

@@ -10,6 +10,7 @@
 //! output plane (a few columns past the edge are computed and dropped), and the bias and clamp
 //! ride along with the final write. Results equal the native kernel up to summation order.
 
+use super::plane_taps::{self, Taps};
 use rayon::prelude::*;
 
 /// Kernel size, stride and (before, after) padding of rows and columns.
@@ -133,6 +134,7 @@ fn conv_with(
             fused,
             c_in,
             t,
+            isa,
         };
         match isa {
             // SAFETY: `Isa::available` only lists what the CPU has.
@@ -169,6 +171,7 @@ struct Job<'a> {
     fused: Fused<'a>,
     c_in: usize,
     t: usize,
+    isa: Isa,
 }
 
 impl Job<'_> {
@@ -198,7 +201,7 @@ impl Job<'_> {
         let first = (b * self.c_in + group * in_g) * plane;
         for i in 0..in_g {
             let input = &self.x[first + i * plane..first + (i + 1) * plane];
-            let bias = self.fused.input_bias.map_or(0.0, |b| b[group * in_g + i]);
+            let bias = self.fused.input_bias.map(|b| b[group * in_g + i]);
             l.fill(
                 input,
                 &mut phases[i * l.len..(i + 1) * l.len],
@@ -207,21 +210,29 @@ impl Job<'_> {
             );
         }
         let kk = l.g.kernel * l.g.kernel;
+        let taps = Taps {
+            offsets: &l.offsets,
+            plane: l.len,
+            wq: l.wq,
+            ho,
+            wo,
+        };
         for (o, out) in out.chunks_exact_mut(ho * wo).enumerate() {
             let oc = group * out_g + o;
-            acc.fill(self.bias[oc]);
-            for i in 0..in_g {
-                let taps = &self.weight[(oc * in_g + i) * kk..(oc * in_g + i + 1) * kk];
-                l.accumulate(acc, &phases[i * l.len..(i + 1) * l.len], taps);
-            }
-            for (row, acc_row) in out.chunks_exact_mut(wo).zip(acc.chunks(l.wq)) {
-                match self.fused.output {
-                    Some((lo, hi)) => row
-                        .iter_mut()
-                        .zip(acc_row)
-                        .for_each(|(o, &v)| *o = v.max(lo).min(hi)),
-                    None => row.copy_from_slice(&acc_row[..wo]),
-                }
+            let weights = &self.weight[oc * in_g * kk..(oc + 1) * in_g * kk];
+            let (bias, clamp) = (self.bias[oc], self.fused.output);
+            match self.isa {
+                // SAFETY: `Isa::available` only lists what the CPU has.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => unsafe {
+                    plane_taps::channel_avx2(out, phases, &taps, weights, bias, clamp)
+                },
+                // SAFETY: as above.
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => unsafe {
+                    plane_taps::channel_avx512(out, phases, &taps, weights, bias, clamp)
+                },
+                Isa::Baseline => plane_taps::channel(out, acc, phases, &taps, weights, bias, clamp),
             }
         }
     }
@@ -236,9 +247,11 @@ struct Phases {
     g: Geometry,
     hq: usize,
     wq: usize,
-    ho: usize,
-    /// Floats per plane, with slack so the last tap's contiguous run stays in bounds.
+    /// Floats per plane, with slack so the last tap's contiguous run (rounded up to a block of
+    /// `plane_taps`) stays in bounds.
     len: usize,
+    /// Where each tap `(kh, kw)` starts reading, row-major over the kernel.
+    offsets: Vec<usize>,
 }
 
 impl Phases {
@@ -246,23 +259,47 @@ impl Phases {
         let s = g.stride;
         let hq = (h + g.pad_h.0 + g.pad_h.1).div_ceil(s);
         let wq = (w + g.pad_w.0 + g.pad_w.1).div_ceil(s);
-        let (ho, _) = g.output(h, w);
+        let k = g.kernel;
+        let offsets = (0..k * k)
+            .map(|t| {
+                let (kh, kw) = (t / k, t % k);
+                ((kh % s) * s + kw % s) * hq * wq + (kh / s) * wq + kw / s
+            })
+            .collect();
         Self {
             h,
             w,
             g,
             hq,
             wq,
-            ho,
-            len: s * s * hq * wq + wq + g.kernel,
+            len: s * s * hq * wq + wq + g.kernel + plane_taps::SLACK,
+            offsets,
         }
     }
 
     #[inline(always)]
-    fn fill(&self, input: &[f32], phases: &mut [f32], bias: f32, clamp: Option<(f32, f32)>) {
+    fn fill(
+        &self,
+        input: &[f32],
+        phases: &mut [f32],
+        bias: Option<f32>,
+        clamp: Option<(f32, f32)>,
+    ) {
+        // Nothing fused (the usual case: a pointwise expansion applies its own bias and clamp)
+        // is a plain copy; `v + 0.0` and an infinite clamp would still cost their instructions.
+        match (bias, clamp) {
+            (None, None) => self.fill_with(input, phases, |v| v),
+            _ => {
+                let bias = bias.unwrap_or(0.0);
+                let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+                self.fill_with(input, phases, |v| (v + bias).max(lo).min(hi))
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn fill_with(&self, input: &[f32], phases: &mut [f32], f: impl Fn(f32) -> f32) {
         let s = self.g.stride;
-        let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
-        let f = |v: f32| (v + bias).max(lo).min(hi);
         phases.fill(0.0);
         let plane = self.hq * self.wq;
         let pw = self.g.pad_w.0;
@@ -305,25 +342,6 @@ impl Phases {
                     let px = x + pw;
                     phases[((r * s + px % s) * self.hq + i) * self.wq + px / s] = f(v);
                 }
-            }
-        }
-    }
-
-    /// `acc[oh * wq + ow] += Σ_taps w · input(oh·s + kh, ow·s + kw)` for every output row; the
-    /// columns `ow ≥ wo` are junk that the caller drops. Rows never wrap for valid columns.
-    #[inline(always)]
-    fn accumulate(&self, acc: &mut [f32], phases: &[f32], taps: &[f32]) {
-        let (s, k) = (self.g.stride, self.g.kernel);
-        let n = self.ho * self.wq;
-        for kh in 0..k {
-            for kw in 0..k {
-                let wt = taps[kh * k + kw];
-                let base = ((kh % s) * s + kw % s) * self.hq * self.wq;
-                let off = base + (kh / s) * self.wq + kw / s;
-                acc[..n]
-                    .iter_mut()
-                    .zip(&phases[off..off + n])
-                    .for_each(|(a, &v)| *a += wt * v);
             }
         }
     }
@@ -393,6 +411,9 @@ mod tests {
             (1, 1, 1, 3, 3, 3, 1, (0, 0), (0, 0)),
             (3, 3, 3, 9, 11, 3, 2, (1, 1), (1, 1)),
             (2, 4, 1, 11, 12, 5, 2, (2, 2), (3, 1)),
+            // Rows narrower than a vector: whole-vector stores spill into the next rows.
+            (2, 2, 2, 5, 3, 3, 1, (1, 1), (1, 1)),
+            (3, 3, 3, 9, 2, 3, 1, (1, 1), (1, 1)),
         ];
         for (c_in, c_out, groups, h, w, k, s, ph, pw) in cases {
             let batch = 2;
