@@ -124,6 +124,11 @@ pub struct Cnn {
     pub classifier: Classifier,
     /// Largest intermediate tensor per input, in floats.
     pub peak: usize,
+    /// Whether the layers from 14×14 down run as one batch on the CPU: yes for dense 3×3
+    /// layers (ResNet, VGG), whose Winograd products are bound by reading the weights one
+    /// input at a time; no for Lite0, whose late blocks are 1×1 and depthwise and lose cache
+    /// locality in a batch (ScoreCAM++ 7.4 vs 7.9 s, three rounds each, AMD EPYC).
+    pub batch_late_layers: bool,
 }
 
 impl Network for Cnn {
@@ -137,6 +142,20 @@ impl Network for Cnn {
 
     fn peak_activation(&self) -> usize {
         self.peak
+    }
+
+    /// After the last layer whose planes are 28×28 or larger. From 14×14 down, one input's
+    /// products are too thin to keep gemm busy (a Winograd layer at 7×7 has 16 tiles per
+    /// input, so each of its products is `[512, 512] · [512, 16]`, bound by reading the
+    /// weights), while a whole batch's activations there still fit in L3.
+    fn cpu_batch_from(&self) -> Option<usize> {
+        if !self.batch_late_layers {
+            return None;
+        }
+        self.taps
+            .iter()
+            .rposition(|(info, _)| info.height >= 28)
+            .filter(|&tap| tap < self.default_tap)
     }
 
     fn features(&self, x: Tensor<4>, layer: usize) -> Features {

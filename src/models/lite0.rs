@@ -123,6 +123,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
         taps,
         classifier: Classifier::AvgFc(fc),
         peak: 96 * 112 * 112,
+        batch_late_layers: false,
     })
 }
 

@@ -271,13 +271,25 @@ impl Model {
             && !x.is_autodiff()
             && self.device.clone().without_autodiff() == Device::flex()
         {
-            let chunks: Vec<Tensor<4>> = (0..batch).map(|i| x.clone().narrow(0, i, 1)).collect();
             use rayon::prelude::*;
-            let logits: Vec<Tensor<2>> = chunks
-                .into_par_iter()
-                .map(|part| self.forward_whole(part))
-                .collect();
-            return Tensor::cat(logits, 0);
+            let chunks: Vec<Tensor<4>> = (0..batch).map(|i| x.clone().narrow(0, i, 1)).collect();
+            return match self.net.cpu_batch_from() {
+                // Late layers as one batch: see `Network::cpu_batch_from`.
+                Some(layer) => {
+                    let parts: Vec<Tensor<4>> = chunks
+                        .into_par_iter()
+                        .map(|part| self.net.features(part, layer).activation)
+                        .collect();
+                    self.net.head(Tensor::cat(parts, 0), &Context::None, layer)
+                }
+                None => {
+                    let logits: Vec<Tensor<2>> = chunks
+                        .into_par_iter()
+                        .map(|part| self.forward_whole(part))
+                        .collect();
+                    Tensor::cat(logits, 0)
+                }
+            };
         }
         self.forward_whole(x)
     }

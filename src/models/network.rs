@@ -86,4 +86,9 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;
+    /// On the CPU, the layer after which a batch runs whole rather than one input per core
+    /// (see `Model::forward`); `None`: one input at a time throughout.
+    fn cpu_batch_from(&self) -> Option<usize> {
+        None
+    }
 }

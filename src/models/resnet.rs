@@ -108,5 +108,6 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
         classifier: Classifier::AvgFc(fc),
         // conv1's im2col columns on GPUs (3·7·7 × 112²) outgrow any activation.
         peak: 3 * 7 * 7 * 112 * 112,
+        batch_late_layers: true,
     })
 }

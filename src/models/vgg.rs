@@ -78,5 +78,6 @@ pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result
         classifier,
         // The im2col path is capped at 4M floats per input (layers.rs), above the activations.
         peak: 4 << 20,
+        batch_late_layers: true,
     })
 }

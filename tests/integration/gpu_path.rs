@@ -53,6 +53,7 @@ fn tiny(device: &Device) -> Model {
         default_tap: 0,
         classifier: Classifier::AvgFc(l.linear("fc", 16, 10).unwrap()),
         peak: 8 * 16 * 16,
+        batch_late_layers: false,
     };
     Model {
         arch: Arch::Custom,
