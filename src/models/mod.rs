@@ -11,6 +11,7 @@ pub mod onnx;
 pub mod plane_conv;
 pub mod plane_taps;
 pub mod pointwise;
+pub mod pool;
 pub mod resnet;
 pub mod value;
 pub mod vgg;
