@@ -1,7 +1,8 @@
 //! Developer measurement: where a forward pass of the built-in Lite0 spends its time on the CPU,
 //! per block and per convolution, one input at a time on one pool thread (as ScoreCAM++'s
 //! masked inputs run). Each figure is the fastest of RUNS: this machine shares its cores, and
-//! means drift by ±30 % from minute to minute.
+//! means drift by ±30 % from minute to minute. The per-convolution figures run each layer on
+//! its own, on a shared input, so they include a copy of that input the block itself avoids.
 //!
 //!     cargo run --release --example layer_profile -- [RUNS]
 //!

@@ -3,13 +3,13 @@
 //! model knowing anything about CAMs.
 
 pub use super::layers::Act;
-use super::layers::{Conv, Linear};
+use super::layers::{Conv, Linear, host_tensor, on_host};
 use super::network::{Context, Features, LayerInfo, Network};
 use super::pool;
+use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{DType, Device, Tensor, TensorData};
 
 // Blocks are built once per model and never moved in hot loops: size differences are harmless.
 #[allow(clippy::large_enum_variant)]
@@ -43,13 +43,8 @@ impl Block {
         match self {
             Block::Conv(conv, act) => conv.forward_act(x, act),
             Block::Relu => relu(x),
-            Block::MaxPool(k, s, p) if on_host(&x) => {
-                let dims = x.dims();
-                let device = x.device();
-                let data = x.into_data();
-                let input = data.as_slice::<f32>().expect("an f32 tensor");
-                let (out, shape) = pool::max_pool(input, dims, *k, *s, *p);
-                Tensor::from_data(TensorData::new(out, shape), &device)
+            Block::MaxPool(k, s, p) if host_tensor(&x) => {
+                on_host(x, |input, dims| pool::max_pool(input, dims, *k, *s, *p))
             }
             Block::MaxPool(k, s, p) => {
                 let mut o = MaxPoolOptions::new([*k, *k]);
@@ -91,11 +86,6 @@ impl Block {
             Block::Seq(blocks) => blocks.iter().fold(x, |x, b| b.forward(x)),
         }
     }
-}
-
-/// An untracked f32 tensor on the CPU backend: camlens' own kernels take it.
-fn on_host(x: &Tensor<4>) -> bool {
-    !x.is_autodiff() && x.dtype() == DType::F32 && x.device().without_autodiff() == Device::flex()
 }
 
 #[allow(clippy::large_enum_variant)]

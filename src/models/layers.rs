@@ -243,6 +243,25 @@ pub struct Conv {
     host_bias: Arc<[f32]>,
 }
 
+/// Whether camlens' CPU kernels can take `x`: an untracked f32 tensor on the CPU backend.
+pub fn host_tensor(x: &Tensor<4>) -> bool {
+    !x.is_autodiff() && x.dtype() == DType::F32 && x.device().without_autodiff() == Device::flex()
+}
+
+/// `kernel` (input floats and `[batch, channels, h, w]` → output floats and shape) run on `x`'s
+/// host memory. Flex hands a uniquely held tensor's buffer over without a copy, and takes the
+/// result's.
+pub fn on_host(
+    x: Tensor<4>,
+    kernel: impl FnOnce(&[f32], [usize; 4]) -> (Vec<f32>, [usize; 4]),
+) -> Tensor<4> {
+    let dims = x.dims();
+    let device = x.device();
+    let data = x.into_data();
+    let (out, shape) = kernel(data.as_slice::<f32>().expect("an f32 tensor"), dims);
+    Tensor::from_data(TensorData::new(out, shape), &device)
+}
+
 /// Largest im2col buffer per input (floats) for the matmul path; above it, the native kernel.
 const GEMM_MAX_COLUMNS: usize = 4 << 20;
 
@@ -352,28 +371,25 @@ impl Conv {
     }
 
     fn forward_host(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
-        let dims = x.dims();
-        let device = x.device();
-        let geometry = self.geometry(dims[2], dims[3]);
-        // Flex hands a uniquely held tensor's buffer over without a copy, and takes the result's.
-        let data = x.into_data();
-        let input = data.as_slice::<f32>().expect("an f32 tensor");
+        let [.., h, w] = x.dims();
+        let geometry = self.geometry(h, w);
         let kernel = match host.kind {
             HostKernel::Planes => plane_conv::conv,
             HostKernel::Im2col => im2col::conv,
             HostKernel::Winograd => winograd::conv,
             HostKernel::Pointwise => pointwise::conv,
         };
-        let (out, shape) = kernel(
-            input,
-            dims,
-            &host.weight,
-            &self.host_bias,
-            host.channels,
-            geometry,
-            fused,
-        );
-        Tensor::from_data(TensorData::new(out, shape), &device)
+        on_host(x, |input, dims| {
+            kernel(
+                input,
+                dims,
+                &host.weight,
+                &self.host_bias,
+                host.channels,
+                geometry,
+                fused,
+            )
+        })
     }
 
     /// Without camlens' CPU kernels (tests compare them with the backend's).

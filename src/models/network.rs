@@ -87,7 +87,8 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;
     /// On the CPU, the layer after which a batch runs whole rather than one input per core
-    /// (see `Model::forward`); `None`: one input at a time throughout.
+    /// (see `Model::forward`); `None`: one input at a time throughout. Only for networks whose
+    /// `features` carry no context (`Context::None`): the joined activations go on without one.
     fn cpu_batch_from(&self) -> Option<usize> {
         None
     }

@@ -129,18 +129,16 @@ pub fn conv(
         transform_output(&plan, m, band, bias, clamp, &dst, &mut scratch.row);
     };
     bands.par_iter().for_each(|band| {
-        KEPT.with(|kept| match kept.try_borrow_mut() {
-            Ok(mut scratch) => {
-                scratch.fit(&plan, band_rows);
-                work(&mut scratch, band);
-            }
-            // This thread is already inside a band (it ran another task while waiting for
-            // gemm's threads): buffers of its own.
-            Err(_) => {
-                let mut scratch = Scratch::default();
-                scratch.fit(&plan, band_rows);
-                work(&mut scratch, band);
-            }
+        KEPT.with(|kept| {
+            // A thread already inside a band (it ran another task while waiting for gemm's
+            // threads) takes buffers of its own.
+            let (mut kept, mut own) = (kept.try_borrow_mut().ok(), None);
+            let scratch = match kept.as_deref_mut() {
+                Some(kept) => kept,
+                None => own.insert(Scratch::default()),
+            };
+            scratch.fit(&plan, band_rows);
+            work(scratch, band);
         })
     });
     (out, [batch, c_out, ho, wo])
