@@ -2,91 +2,14 @@
 //! chain up to a tap and `head` runs the rest, so any tap can be the CAM target layer without the
 //! model knowing anything about CAMs.
 
+pub use super::block::Block;
 pub use super::layers::Act;
-use super::layers::{Conv, Linear, host_tensor, on_host};
+use super::layers::Linear;
 use super::network::{Context, Features, LayerInfo, Network};
-use super::pool;
+use super::quiet;
 use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
-use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
-use burn::tensor::ops::MaxPoolOptions;
-
-// Blocks are built once per model and never moved in hot loops: size differences are harmless.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum Block {
-    /// Convolution (BatchNorm folded in) followed by an activation.
-    Conv(Conv, Act),
-    /// ReLU alone (VGG lists it as its own module, and its output is a target layer).
-    Relu,
-    /// Max pooling (kernel, stride, padding).
-    MaxPool(usize, usize, usize),
-    /// ResNet basic or bottleneck block: `convs` in sequence, ReLU between, shortcut added before
-    /// the final ReLU.
-    Residual {
-        convs: Vec<Conv>,
-        downsample: Option<Conv>,
-    },
-    /// EfficientNet-Lite's inverted residual (no squeeze-excite): expand, depthwise, project.
-    MbConv {
-        expand: Option<Conv>,
-        depthwise: Conv,
-        project: Conv,
-        skip: bool,
-    },
-    /// Several blocks under one name (a ResNet `layerN`).
-    Seq(Vec<Block>),
-}
-
-impl Block {
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        match self {
-            Block::Conv(conv, act) => conv.forward_act(x, act),
-            Block::Relu => relu(x),
-            Block::MaxPool(k, s, p) if host_tensor(&x) => {
-                on_host(x, |input, dims| pool::max_pool(input, dims, *k, *s, *p))
-            }
-            Block::MaxPool(k, s, p) => {
-                let mut o = MaxPoolOptions::new([*k, *k]);
-                o.stride = [*s, *s];
-                o.padding = [(*p, *p); 2];
-                max_pool2d(x, o)
-            }
-            Block::Residual { convs, downsample } => {
-                let shortcut = match downsample {
-                    Some(d) => d.forward(x.clone()),
-                    None => x.clone(),
-                };
-                let mut y = x;
-                for (i, c) in convs.iter().enumerate() {
-                    let act = if i + 1 < convs.len() {
-                        Act::Relu
-                    } else {
-                        Act::None
-                    };
-                    y = c.forward_act(y, &act);
-                }
-                relu(y + shortcut)
-            }
-            Block::MbConv {
-                expand,
-                depthwise,
-                project,
-                skip,
-            } => {
-                // The expansion's bias and ReLU6 are applied by the depthwise convolution as it
-                // reads (on the CPU: two passes over the block's largest activation saved).
-                let mut y = match expand {
-                    Some(e) => depthwise.forward_after(e, x.clone(), &Act::Relu6, &Act::Relu6),
-                    None => depthwise.forward_act(x.clone(), &Act::Relu6),
-                };
-                y = project.forward(y);
-                if *skip { y + x } else { y }
-            }
-            Block::Seq(blocks) => blocks.iter().fold(x, |x, b| b.forward(x)),
-        }
-    }
-}
+use burn::tensor::module::adaptive_avg_pool2d;
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
@@ -133,6 +56,8 @@ pub struct Cnn {
     /// input at a time; no for Lite0, whose late blocks are 1×1 and depthwise and lose cache
     /// locality in a batch (ScoreCAM++ 7.4 vs 7.9 s, three rounds each, AMD EPYC).
     pub batch_late_layers: bool,
+    /// The all-zero input's values for passes on inputs that are mostly zero (see `quiet`).
+    pub quiet: quiet::Traces,
 }
 
 impl Network for Cnn {
@@ -164,7 +89,8 @@ impl Network for Cnn {
 
     fn features(&self, x: Tensor<4>, layer: usize) -> Features {
         let end = self.taps[layer].1;
-        let a = self.blocks[..=end].iter().fold(x, |x, b| b.forward(x));
+        let (x, start) = quiet::run(&self.blocks[..=end], x, &self.quiet);
+        let a = self.blocks[start..=end].iter().fold(x, |x, b| b.forward(x));
         Features {
             activation: a,
             context: Context::None,

@@ -9,7 +9,7 @@ use super::winograd;
 use crate::error::{Error, Result};
 use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
-use burn::tensor::module::{conv2d, layer_norm, linear};
+use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use std::sync::Arc;
@@ -139,18 +139,17 @@ impl Loader<'_> {
     pub fn linear(&self, prefix: &str, d_in: usize, d_out: usize) -> Result<Linear> {
         // PyTorch stores [out, in]; burn's linear wants [in, out].
         let w = self.load::<2>(&format!("{prefix}.weight"), [d_out, d_in])?;
-        Ok(Linear {
-            weight: w.transpose(),
-            bias: self.load(&format!("{prefix}.bias"), [d_out])?,
-        })
+        let bias = self.load(&format!("{prefix}.bias"), [d_out])?;
+        Ok(Linear::new(w.transpose(), bias))
     }
 
     pub fn layer_norm(&self, prefix: &str, d: usize, eps: f64) -> Result<LayerNorm> {
-        Ok(LayerNorm {
-            gamma: self.load(&format!("{prefix}.weight"), [d])?,
-            beta: self.load(&format!("{prefix}.bias"), [d])?,
+        let gamma = self.load(&format!("{prefix}.weight"), [d])?;
+        Ok(LayerNorm::new(
+            gamma,
+            self.load(&format!("{prefix}.bias"), [d])?,
             eps,
-        })
+        ))
     }
 }
 
@@ -195,7 +194,7 @@ impl Act {
         }
     }
 
-    fn bounds(&self) -> Option<(f32, f32)> {
+    pub(super) fn bounds(&self) -> Option<(f32, f32)> {
         match self {
             Act::None => None,
             Act::Relu => Some((0.0, f32::INFINITY)),
@@ -284,7 +283,7 @@ impl Conv {
     }
 
     /// Kernel, stride and padding for an `h × w` input.
-    fn geometry(&self, h: usize, w: usize) -> Geometry {
+    pub(super) fn geometry(&self, h: usize, w: usize) -> Geometry {
         let (pad_h, pad_w) = self.padding(h, w);
         Geometry {
             kernel: self.kernel,
@@ -372,24 +371,50 @@ impl Conv {
 
     fn forward_host(&self, host: &HostWeights, x: Tensor<4>, fused: Fused) -> Tensor<4> {
         let [.., h, w] = x.dims();
-        let geometry = self.geometry(h, w);
+        let g = self.geometry(h, w);
+        on_host(x, |input, dims| {
+            Self::host_kernel(host, &self.host_bias, input, dims, g, fused)
+        })
+    }
+
+    fn host_kernel(
+        host: &HostWeights,
+        bias: &[f32],
+        x: &[f32],
+        dims: [usize; 4],
+        g: Geometry,
+        fused: Fused,
+    ) -> (Vec<f32>, [usize; 4]) {
         let kernel = match host.kind {
             HostKernel::Planes => plane_conv::conv,
             HostKernel::Im2col => im2col::conv,
             HostKernel::Winograd => winograd::conv,
             HostKernel::Pointwise => pointwise::conv,
         };
-        on_host(x, |input, dims| {
-            kernel(
-                input,
-                dims,
-                &host.weight,
-                &self.host_bias,
-                host.channels,
-                geometry,
-                fused,
-            )
-        })
+        kernel(x, dims, &host.weight, bias, host.channels, g, fused)
+    }
+
+    /// Whether `on_host_part` takes this convolution.
+    pub(super) fn takes_part(&self) -> bool {
+        self.host.is_some()
+    }
+
+    /// camlens' CPU kernel on host floats `[batch, c, h, w]` padded as `g` says (for part of a
+    /// plane, where the caller decides the padding: see `quiet`), `after` applied as it writes;
+    /// `None` for a convolution the CPU kernels do not take.
+    pub(super) fn on_host_part(
+        &self,
+        x: &[f32],
+        dims: [usize; 4],
+        g: Geometry,
+        after: &Act,
+    ) -> Option<(Vec<f32>, [usize; 4])> {
+        let host = self.host.as_ref()?;
+        let fused = Fused {
+            output: after.bounds(),
+            ..Fused::default()
+        };
+        Some(Self::host_kernel(host, &self.host_bias, x, dims, g, fused))
     }
 
     /// Without camlens' CPU kernels (tests compare them with the backend's).
@@ -448,39 +473,8 @@ impl Conv {
     }
 }
 
-#[derive(Debug, Clone)]
-pub struct Linear {
-    weight: Tensor<2>,
-    bias: Tensor<1>,
-}
-
-impl Linear {
-    /// From a weight already laid out `[in, out]`.
-    pub fn new(weight: Tensor<2>, bias: Tensor<1>) -> Self {
-        Self { weight, bias }
-    }
-
-    pub fn d_out(&self) -> usize {
-        self.weight.dims()[1]
-    }
-
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.clone(), Some(self.bias.clone()))
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct LayerNorm {
-    gamma: Tensor<1>,
-    beta: Tensor<1>,
-    eps: f64,
-}
-
-impl LayerNorm {
-    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        layer_norm(x, self.gamma.clone(), Some(self.beta.clone()), self.eps)
-    }
-}
+mod dense;
+pub use dense::{LayerNorm, Linear};
 
 #[cfg(test)]
 mod tests;

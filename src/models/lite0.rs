@@ -124,6 +124,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
         classifier: Classifier::AvgFc(fc),
         peak: 96 * 112 * 112,
         batch_late_layers: false,
+        quiet: Default::default(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! A model is split at a target layer into `features` (input → activations) and `head`
 //! (activations → logits); that split is all the CAM code needs, and all it sees.
 
+pub mod block;
 pub mod cnn;
 pub mod im2col;
 pub mod layers;
@@ -12,6 +13,7 @@ pub mod plane_conv;
 pub mod plane_taps;
 pub mod pointwise;
 pub mod pool;
+pub mod quiet;
 pub mod resnet;
 pub mod value;
 pub mod vgg;

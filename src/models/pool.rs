@@ -12,41 +12,52 @@ use rayon::prelude::*;
 /// (floor mode); returns `[batch, channels, ho, wo]` and its shape.
 pub fn max_pool(
     x: &[f32],
-    [batch, c, h, w]: [usize; 4],
+    dims: [usize; 4],
     kernel: usize,
     stride: usize,
     pad: usize,
 ) -> (Vec<f32>, [usize; 4]) {
+    max_pool_padded(x, dims, kernel, stride, ((pad, pad), (pad, pad)))
+}
+
+/// As [`max_pool`], with (before, after) padding of rows and of columns (part of a plane: see
+/// `quiet`).
+pub fn max_pool_padded(
+    x: &[f32],
+    [batch, c, h, w]: [usize; 4],
+    kernel: usize,
+    stride: usize,
+    (pad_h, pad_w): ((usize, usize), (usize, usize)),
+) -> (Vec<f32>, [usize; 4]) {
     assert_eq!(x.len(), batch * c * h * w, "input size");
     assert!(kernel > 0 && stride > 0, "a window and a stride");
-    assert!(
-        h + 2 * pad >= kernel && w + 2 * pad >= kernel,
-        "a window larger than the padded plane"
-    );
-    let ho = (h + 2 * pad - kernel) / stride + 1;
-    let wo = (w + 2 * pad - kernel) / stride + 1;
+    let out = |n: usize, (a, b): (usize, usize)| {
+        assert!(n + a + b >= kernel, "a window larger than the padded plane");
+        (n + a + b - kernel) / stride + 1
+    };
+    let (ho, wo) = (out(h, pad_h), out(w, pad_w));
     let mut out = vec![0.0f32; batch * c * ho * wo];
     if out.is_empty() {
         return (out, [batch, c, ho, wo]);
     }
     // Input rows (or columns) that window `o` covers, clipped to the plane.
-    let span = |o: usize, n: usize| {
+    let span = |o: usize, n: usize, pad: usize| {
         let start = (o * stride).saturating_sub(pad);
-        let end = (o * stride + kernel - pad).min(n);
+        let end = (o * stride + kernel).saturating_sub(pad).min(n);
         start..end
     };
     let plane = |(input, out): (&[f32], &mut [f32]), rows: &mut Vec<f32>| {
         rows.resize(h * wo, 0.0);
         for (row, dst) in input.chunks_exact(w).zip(rows.chunks_exact_mut(wo)) {
             for (ox, d) in dst.iter_mut().enumerate() {
-                *d = row[span(ox, w)]
+                *d = row[span(ox, w, pad_w.0)]
                     .iter()
                     .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
             }
         }
         for (oy, dst) in out.chunks_exact_mut(wo).enumerate() {
             dst.fill(f32::NEG_INFINITY);
-            for y in span(oy, h) {
+            for y in span(oy, h, pad_h.0) {
                 for (d, &v) in dst.iter_mut().zip(&rows[y * wo..(y + 1) * wo]) {
                     *d = if v > *d { v } else { *d };
                 }

@@ -109,5 +109,6 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
         // conv1's im2col columns on GPUs (3·7·7 × 112²) outgrow any activation.
         peak: 3 * 7 * 7 * 112 * 112,
         batch_late_layers: true,
+        quiet: Default::default(),
     })
 }

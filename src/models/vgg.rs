@@ -79,5 +79,6 @@ pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result
         // The im2col path is capped at 4M floats per input (layers.rs), above the activations.
         peak: 4 << 20,
         batch_late_layers: true,
+        quiet: Default::default(),
     })
 }

@@ -54,6 +54,7 @@ fn tiny(device: &Device) -> Model {
         classifier: Classifier::AvgFc(l.linear("fc", 16, 10).unwrap()),
         peak: 8 * 16 * 16,
         batch_late_layers: false,
+        quiet: Default::default(),
     };
     Model {
         arch: Arch::Custom,

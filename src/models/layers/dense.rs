@@ -1,0 +1,42 @@
+//! Dense layers of the classifier heads and transformers.
+
+use burn::tensor::Tensor;
+use burn::tensor::module::{layer_norm, linear};
+
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor<2>,
+    bias: Tensor<1>,
+}
+
+impl Linear {
+    /// From a weight already laid out `[in, out]`.
+    pub fn new(weight: Tensor<2>, bias: Tensor<1>) -> Self {
+        Self { weight, bias }
+    }
+
+    pub fn d_out(&self) -> usize {
+        self.weight.dims()[1]
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        linear(x, self.weight.clone(), Some(self.bias.clone()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LayerNorm {
+    gamma: Tensor<1>,
+    beta: Tensor<1>,
+    eps: f64,
+}
+
+impl LayerNorm {
+    pub fn new(gamma: Tensor<1>, beta: Tensor<1>, eps: f64) -> Self {
+        Self { gamma, beta, eps }
+    }
+
+    pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
+        layer_norm(x, self.gamma.clone(), Some(self.beta.clone()), self.eps)
+    }
+}
