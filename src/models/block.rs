@@ -35,6 +35,12 @@ pub enum Block {
 }
 
 impl Block {
+    /// What follows convolution `i` of a residual block's `n`: ReLU between them, nothing
+    /// after the last (the shortcut is added first).
+    pub(super) fn residual_act(i: usize, n: usize) -> Act {
+        if i + 1 < n { Act::Relu } else { Act::None }
+    }
+
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         match self {
             Block::Conv(conv, act) => conv.forward_act(x, act),
@@ -55,12 +61,7 @@ impl Block {
                 };
                 let mut y = x;
                 for (i, c) in convs.iter().enumerate() {
-                    let act = if i + 1 < convs.len() {
-                        Act::Relu
-                    } else {
-                        Act::None
-                    };
-                    y = c.forward_act(y, &act);
+                    y = c.forward_act(y, &Self::residual_act(i, convs.len()));
                 }
                 relu(y + shortcut)
             }

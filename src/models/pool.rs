@@ -31,11 +31,11 @@ pub fn max_pool_padded(
 ) -> (Vec<f32>, [usize; 4]) {
     assert_eq!(x.len(), batch * c * h * w, "input size");
     assert!(kernel > 0 && stride > 0, "a window and a stride");
-    let out = |n: usize, (a, b): (usize, usize)| {
+    let outputs = |n: usize, (a, b): (usize, usize)| {
         assert!(n + a + b >= kernel, "a window larger than the padded plane");
         (n + a + b - kernel) / stride + 1
     };
-    let (ho, wo) = (out(h, pad_h), out(w, pad_w));
+    let (ho, wo) = (outputs(h, pad_h), outputs(w, pad_w));
     let mut out = vec![0.0f32; batch * c * ho * wo];
     if out.is_empty() {
         return (out, [batch, c, ho, wo]);

@@ -79,6 +79,21 @@ struct Rect {
     cols: Span,
 }
 
+impl Rect {
+    /// All of an `h × w` plane.
+    fn whole(h: usize, w: usize) -> Self {
+        let all = |n| Span { lo: 0, len: n };
+        Rect {
+            rows: all(h),
+            cols: all(w),
+        }
+    }
+
+    fn area(self) -> usize {
+        self.rows.len * self.cols.len
+    }
+}
+
 /// A value of the pass on `rect` of its `full` plane, `channels × rect` floats.
 #[derive(Debug, Clone)]
 struct Part {
@@ -90,20 +105,16 @@ struct Part {
 
 impl Part {
     fn whole(data: Vec<f32>, [_, channels, h, w]: [usize; 4]) -> Self {
-        let all = |n| Span { lo: 0, len: n };
         Part {
             data,
             channels,
-            rect: Rect {
-                rows: all(h),
-                cols: all(w),
-            },
+            rect: Rect::whole(h, w),
             full: (h, w),
         }
     }
 
     fn share(&self) -> f64 {
-        (self.rect.rows.len * self.rect.cols.len) as f64 / (self.full.0 * self.full.1) as f64
+        self.rect.area() as f64 / self.whole_plane().area() as f64
     }
 
     /// The value on `window` (inside the plane): this part where it has it, `zero` (the
@@ -140,11 +151,7 @@ impl Part {
     }
 
     fn whole_plane(&self) -> Rect {
-        let all = |n| Span { lo: 0, len: n };
-        Rect {
-            rows: all(self.full.0),
-            cols: all(self.full.1),
-        }
+        Rect::whole(self.full.0, self.full.1)
     }
 }
 
@@ -171,8 +178,9 @@ impl Zero<'_> {
     fn at(&mut self, part: &Part) -> Arc<[f32]> {
         match self {
             Zero::Record(values) => {
-                values.push(part.data.clone().into());
-                values.last().cloned().expect("just pushed")
+                let value: Arc<[f32]> = part.data.as_slice().into();
+                values.push(value.clone());
+                value
             }
             Zero::Replay(values) => values.next().cloned().expect("a recorded value"),
         }
@@ -191,13 +199,12 @@ pub fn run(blocks: &[Block], x: Tensor<4>, traces: &Traces) -> (Tensor<4>, usize
     let data = x.into_data().try_into_vec::<f32>().expect("an f32 tensor");
     let tensor =
         |data: Vec<f32>, dims: [usize; 4]| Tensor::from_data(TensorData::new(data, dims), &device);
-    let Some(rect) = nonzero(&data, dims) else {
+    let rect = nonzero(&data, dims)
+        .filter(|r| r.area() as f64 <= WHOLE * Rect::whole(dims[2], dims[3]).area() as f64);
+    let Some(rect) = rect else {
         return (tensor(data, dims), 0);
     };
     let input = Part::whole(data, dims);
-    if (rect.rows.len * rect.cols.len) as f64 > WHOLE * (dims[2] * dims[3]) as f64 {
-        return (tensor(input.data, dims), 0);
-    }
     let input = Part {
         data: input.on(rect, &[]).into_owned(),
         rect,
@@ -335,15 +342,10 @@ fn step(block: &Block, mut part: Part, z: &[f32], zero: &mut Zero) -> Part {
             if *skip { add(y, &part, z, false) } else { y }
         }
         Block::Residual { convs, downsample } => {
-            let mut y = apply(&convs[0], &part, z, &Act::Relu);
+            let mut y = apply(&convs[0], &part, z, &Block::residual_act(0, convs.len()));
             for (i, c) in convs.iter().enumerate().skip(1) {
                 let z_y = zero.at(&y);
-                let act = if i + 1 < convs.len() {
-                    Act::Relu
-                } else {
-                    Act::None
-                };
-                y = apply(c, &y, &z_y, &act);
+                y = apply(c, &y, &z_y, &Block::residual_act(i, convs.len()));
             }
             match downsample {
                 Some(d) => {
