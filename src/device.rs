@@ -2,6 +2,7 @@
 //! with the reason kept so the CLI and the app can say which and why.
 
 use crate::error::{Error, Result};
+use crate::precision::{self, Precision, Resolved};
 use burn::tensor::Device;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,6 +73,8 @@ pub struct Compute {
     pub wgpu: Option<burn::tensor::wgpu::WgpuSetup>,
     /// The largest single buffer the device accepts; batches of masked inputs are sized to it.
     pub max_buffer_bytes: u64,
+    /// The float type of the models' weighted layers here (see `precision`).
+    pub precision: Resolved,
 }
 
 impl Compute {
@@ -85,7 +88,23 @@ impl Compute {
             // No hard limit on the CPU, but flex gains nothing from batches past ~8–16 inputs
             // (measured: larger ones only add memory traffic), so keep a batch's peak small.
             max_buffer_bytes: 64 << 20,
+            precision: Resolved::f32(),
         }
+    }
+
+    /// The same device with the weighted layers' float type decided for `pref`.
+    pub fn with_precision(mut self, pref: Precision) -> Result<Self> {
+        let cores = match self.backend {
+            Backend::Gpu { .. } => precision::tensor_cores(&self.device),
+            Backend::Cpu { .. } => vec![],
+        };
+        self.precision = precision::decide(pref, &self.device, cores)?;
+        Ok(self)
+    }
+
+    /// The device line: the backend, then the precision and its tensor cores.
+    pub fn label(&self) -> String {
+        format!("{}; {}", self.backend, self.precision)
     }
 }
 
@@ -101,6 +120,48 @@ pub fn tune_allocator() {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 30);
     }
+}
+
+/// Where compiled kernels and autotune results are kept between launches: the platform's cache
+/// folder (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
+/// `%LOCALAPPDATA%` on Windows), under `camlens/kernels`.
+pub fn kernel_cache_dir() -> Option<std::path::PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(std::path::PathBuf::from)
+    };
+    let base = if cfg!(target_os = "windows") {
+        var("LOCALAPPDATA")
+    } else if cfg!(target_os = "macos") {
+        var("HOME").map(|h| h.join("Library/Caches"))
+    } else {
+        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))
+    }?;
+    Some(base.join("camlens").join("kernels"))
+}
+
+/// Turns on cubecl's kernel cache on disk in [`kernel_cache_dir`] (builds with the
+/// `kernel-cache` feature; elsewhere kernels are compiled and tuned once per launch), unless
+/// cubecl was configured already. The `CUBECL_*` environment variables still apply; a
+/// `cubecl.toml` does not. Call once at start-up, before any device; the binaries do. Returns
+/// the folder in use.
+pub fn enable_kernel_cache() -> Option<std::path::PathBuf> {
+    #[cfg(feature = "kernel-cache")]
+    {
+        use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
+        let dir = kernel_cache_dir()?;
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            log::warn!("no kernel cache ({}: {e})", dir.display());
+            return None;
+        }
+        let mut config = CubeClRuntimeConfig::default();
+        config.environment.path = CacheConfig::Directory(dir.clone());
+        config.compilation.cache = true;
+        CubeClRuntimeConfig::try_set(config.override_from_env()).then_some(dir)
+    }
+    #[cfg(not(feature = "kernel-cache"))]
+    None
 }
 
 /// The shader compiler burn's runtime chose for `device`: WGSL in this build; SPIR-V (Vulkan) or
@@ -137,6 +198,7 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
                     .max_buffer_size
                     .min(limits.max_storage_buffer_binding_size),
                 wgpu: Some(setup),
+                precision: Resolved::f32(),
             })
         }
         Ok(Err(e)) => Err(e.to_string()),

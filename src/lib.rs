@@ -3,7 +3,8 @@
 //! The layers, from the bottom; each module imports only from those above it in this list:
 //!
 //! * `error` (one sentence per failure), `rng` (seeded randomness), `tensor_io` (tensors → host
-//!   vectors), `device` (wgpu GPU or flex CPU, and why).
+//!   vectors), `precision` (the weighted layers' float type), `device` (wgpu GPU or flex CPU, and
+//!   why).
 //! * `weights` (files → named tensors), `labels` (class names), `samples` (the bundled photos).
 //! * `preprocess` (files → input tensors, remembering the crop), `models` (the zoo, split into
 //!   `features` and `head` at a target layer; knows nothing of CAMs), `classify` (top-k).
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod models;
 pub mod overlay;
 pub mod pipeline;
+pub mod precision;
 pub mod preprocess;
 pub mod resample;
 pub mod rng;

@@ -4,7 +4,7 @@
 use crate::error::{Error, Result};
 use burn::tensor::{Device, Tensor, TensorData};
 use image::{RgbImage, imageops::FilterType};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The file extensions camlens opens as images (file dialogs' filter, folders' contents).
 pub const IMAGE_EXTENSIONS: [&str; 8] = ["png", "jpg", "jpeg", "bmp", "webp", "gif", "tif", "tiff"];
@@ -15,6 +15,23 @@ pub fn is_image_file(path: &Path) -> bool {
         let e = e.to_string_lossy().to_ascii_lowercase();
         IMAGE_EXTENSIONS.contains(&e.as_str())
     })
+}
+
+/// Files as given; a folder stands for the images directly inside it, sorted by name.
+pub fn image_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = vec![];
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+                .unwrap_or_default();
+            inside.sort();
+            files.extend(inside.into_iter().filter(|f| is_image_file(f)));
+        } else {
+            files.push(p.clone());
+        }
+    }
+    files
 }
 
 /// The largest side camlens decodes: a 20000×20000 photo would need 1.6 GB as RGBA.

@@ -2,6 +2,7 @@
 //! frame (`CamlensApp::run_commands`), so no panel changes state another panel is reading.
 
 use crate::cam::Method;
+use crate::precision::Precision;
 use std::path::PathBuf;
 
 /// What a click asks for; run after the frame is drawn.
@@ -15,6 +16,7 @@ pub(crate) enum Command {
     CancelCurves(Method),
     Cancel,
     LoadWeights(Option<PathBuf>),
+    SetPrecision(Precision),
     /// The flag: overwrite allowed (the save dialog already asked).
     ExportCard(Method, PathBuf, bool),
     ExportSheet(PathBuf, bool),

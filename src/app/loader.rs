@@ -2,7 +2,7 @@
 //! part of a second, and the window must not stop for it.
 
 use super::picture::Picture;
-use crate::preprocess::{is_image_file, load_image};
+use crate::preprocess::{image_files, load_image};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
@@ -70,21 +70,4 @@ impl Loading {
             Err(TryRecvError::Disconnected) => Next::Finished,
         }
     }
-}
-
-/// Files as given; a folder stands for the images directly inside it, sorted by name.
-fn image_files(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut files = vec![];
-    for p in paths {
-        if p.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
-                .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-                .unwrap_or_default();
-            inside.sort();
-            files.extend(inside.into_iter().filter(|f| is_image_file(f)));
-        } else {
-            files.push(p.clone());
-        }
-    }
-    files
 }

@@ -46,10 +46,10 @@ impl eframe::App for CamlensApp {
 /// already being explained.
 pub fn run_app(
     compute: crate::device::Compute,
+    precision: Option<crate::precision::Precision>,
     paths: Vec<PathBuf>,
     model: Option<PathBuf>,
 ) -> crate::Result<()> {
-    let label = compute.backend.to_string();
     let gpu = compute.backend.is_gpu();
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
@@ -86,6 +86,17 @@ pub fn run_app(
             if model.is_some() {
                 settings.weights = model;
             }
+            if let Some(p) = precision {
+                settings.precision = p;
+            }
+            let compute = match compute.clone().with_precision(settings.precision) {
+                Ok(c) => c,
+                Err(e) => {
+                    log::warn!("{e}; computing in f32");
+                    compute
+                }
+            };
+            let label = compute.label();
             // A reply is drawn in one frame: a zero delay makes egui draw two.
             let worker = worker::Worker::start(compute, move || {
                 ctx.request_repaint_after(std::time::Duration::from_millis(1))

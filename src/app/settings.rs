@@ -2,6 +2,7 @@
 
 use crate::cam::{Method, Options};
 use crate::overlay::{Colormap, View};
+use crate::precision::Precision;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -17,6 +18,8 @@ pub struct Settings {
     pub options: Options,
     /// Weights file of the last model, `None` for the built-in one.
     pub weights: Option<PathBuf>,
+    /// Float type of the convolutions and matrix products (see `crate::precision`).
+    pub precision: Precision,
 }
 
 impl Default for Settings {
@@ -29,6 +32,7 @@ impl Default for Settings {
             legend: false,
             options: Options::default(),
             weights: None,
+            precision: Precision::Auto,
         }
     }
 }

@@ -338,6 +338,7 @@ impl CamlensApp {
                         "GPU ready after {:.1} s: now on {label}",
                         took.as_secs_f32()
                     )),
+                    Switch::Precision => self.notices.push(format!("now on {label}")),
                     Switch::GpuFailed => {
                         self.notices.push(format!("now on {label}"));
                         self.errors.push(format!(
@@ -420,6 +421,10 @@ impl CamlensApp {
                     self.settings.weights = p.clone();
                     self.backend.send(Job::LoadModel(p));
                 }
+                Command::SetPrecision(p) => {
+                    self.settings.precision = p;
+                    self.backend.send(Job::SetPrecision(p));
+                }
                 Command::ExportCard(m, path, overwrite) => {
                     if let Err(e) = self.export_card_to(m, &path, overwrite) {
                         self.errors.push(e.to_string());
@@ -465,6 +470,11 @@ impl CamlensApp {
 
     pub fn load_weights(&mut self, path: Option<PathBuf>) {
         self.commands.push(Command::LoadWeights(path));
+        self.run_commands();
+    }
+
+    pub fn set_precision(&mut self, precision: crate::precision::Precision) {
+        self.commands.push(Command::SetPrecision(precision));
         self.run_commands();
     }
 

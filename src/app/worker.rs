@@ -13,6 +13,7 @@ use crate::metrics::MapScores;
 use crate::models::{LayerInfo, Model, Scores};
 use crate::overlay::{Colormap, View, check_writable, render, save_png};
 use crate::pipeline::{Event, Pipeline, Request};
+use crate::precision::Precision;
 use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub enum Job {
     BatchExport(BatchJob),
     /// One map's deletion and insertion curves (RISE's settings), asked for by a card.
     Curves(CurvesJob),
+    /// Compute the convolutions and matrix products in another float type from now on: the
+    /// model is opened again (a GPU still warming is warmed again in it). On failure the
+    /// current precision stays.
+    SetPrecision(Precision),
 }
 
 pub struct CurvesJob {
@@ -117,6 +122,8 @@ pub enum Switch {
     GpuReady(std::time::Duration),
     /// The GPU failed; the CPU carries on.
     GpuFailed,
+    /// The same device, another precision.
+    Precision,
 }
 
 /// What the UI needs to know of a model.
@@ -190,7 +197,7 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
     let (mut compute, mut warmup) = if compute.backend.is_gpu() {
         let cpu = Compute::cpu(format!("until the GPU is ready ({})", compute.backend));
         send(Reply::BackendChanged {
-            label: cpu.backend.to_string(),
+            label: cpu.label(),
             reason: Switch::GpuWarming,
         });
         (cpu, Some(Warmup::Waiting(compute)))
@@ -233,7 +240,7 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                     compute = running.gpu.clone();
                     warmup = None;
                     send(Reply::BackendChanged {
-                        label: compute.backend.to_string(),
+                        label: compute.label(),
                         reason: Switch::GpuReady(took),
                     });
                 }
@@ -272,6 +279,40 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                     message: format!("{e} — keeping {}", model.name),
                 }),
             },
+            Job::SetPrecision(pref) => {
+                // The CPU standing in for a warming GPU stays f32, its fastest.
+                let here = if warmup.is_some() {
+                    Precision::F32
+                } else {
+                    pref
+                };
+                let changed = compute.clone().with_precision(here).and_then(|c| {
+                    let m = open_model(&c, weights.as_ref())?;
+                    Ok((c, m))
+                });
+                match changed {
+                    Ok((c, m)) => {
+                        (compute, model) = (c, m);
+                        // The GPU's kernels differ by type: warm it again, in the new one.
+                        warmup = warmup.take().map(|w| {
+                            let gpu = match w {
+                                Warmup::Waiting(gpu) => gpu,
+                                Warmup::Running(r) => r.gpu,
+                            };
+                            Warmup::Waiting(gpu.clone().with_precision(pref).unwrap_or(gpu))
+                        });
+                        send(Reply::BackendChanged {
+                            label: compute.label(),
+                            reason: Switch::Precision,
+                        });
+                        send(Reply::ModelLoaded(ModelInfo::of(&model)));
+                    }
+                    Err(e) => send(Reply::Error {
+                        request: None,
+                        message: format!("{e} — keeping {}", compute.precision),
+                    }),
+                }
+            }
             Job::Curves(job) => {
                 let ticket = job.ticket;
                 let curves = match guarded(FAILED, || curves(&model, &job)) {
@@ -309,7 +350,7 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                                 model = m;
                                 compute = cpu;
                                 send(Reply::BackendChanged {
-                                    label: compute.backend.to_string(),
+                                    label: compute.label(),
                                     reason: Switch::GpuFailed,
                                 });
                                 send(Reply::ModelLoaded(ModelInfo::of(&model)));

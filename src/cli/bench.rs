@@ -127,6 +127,7 @@ pub fn run(compute: &Compute, args: BenchArgs) -> camlens::Result<()> {
     }
     let report = serde_json::json!({
         "device": compute.backend.to_string(),
+        "precision": compute.precision.to_string(),
         "image": image,
         "rows": rows,
     });

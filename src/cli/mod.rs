@@ -6,12 +6,14 @@ mod args;
 mod bench;
 mod eval;
 mod explain;
+mod precision_check;
 mod preview_study;
 mod progress;
 mod setup;
 
 use args::OnnxArgs;
 use camlens::device::{Compute, DevicePref, select};
+use camlens::precision::Precision;
 use clap::{Parser, Subcommand};
 use setup::open_model;
 use std::path::PathBuf;
@@ -28,6 +30,11 @@ struct Cli {
     /// Compute device: auto (GPU if there is a hardware one, else CPU), gpu or cpu.
     #[arg(long, global = true, default_value = "auto")]
     device: DevicePref,
+    /// Float type of the convolutions and matrix products: auto (f16, else bf16, where the GPU
+    /// has tensor cores for it; f32 elsewhere), f32, f16 or bf16 (f32 accumulation). Default:
+    /// auto; for the app, its saved setting.
+    #[arg(long, global = true)]
+    precision: Option<Precision>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -79,6 +86,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// How fast the score methods' previews approach their final maps, per channel order.
     PreviewStudy(preview_study::PreviewStudyArgs),
+    /// Compare --precision f16 or bf16 with f32 on the same device, per method, over photos:
+    /// the same class, map correlation, Average Drop.
+    PrecisionCheck(precision_check::PrecisionCheckArgs),
 }
 
 /// Parses the command line, runs it and says what went wrong in one line.
@@ -88,12 +98,15 @@ pub fn main() -> ExitCode {
     )
     .init();
     camlens::device::tune_allocator();
+    if let Some(dir) = camlens::device::enable_kernel_cache() {
+        log::info!("kernel cache: {}", dir.display());
+    }
     let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));
     let command = cli.command.unwrap_or(Command::App {
         images: vec![],
         model: None,
     });
-    match run(cli.device, command) {
+    match run(cli.device, cli.precision, command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("camlens: {e}");
@@ -104,7 +117,7 @@ pub fn main() -> ExitCode {
 
 /// "Open with camlens" passes image paths alone: they open in the app.
 fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 9] = [
+    const COMMANDS: [&str; 10] = [
         "predict",
         "layers",
         "explain",
@@ -113,6 +126,7 @@ fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::O
         "app",
         "eval",
         "preview-study",
+        "precision-check",
         "help",
     ];
     if !args.iter().skip(1).any(|a| COMMANDS.iter().any(|c| a == c))
@@ -126,9 +140,9 @@ fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::O
     args
 }
 
-fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
-    let compute = select(pref)?;
-    eprintln!("device: {}", compute.backend);
+fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> camlens::Result<()> {
+    let compute = select(pref)?.with_precision(precision.unwrap_or_default())?;
+    eprintln!("device: {}", compute.label());
     match command {
         Command::Predict {
             images,
@@ -144,7 +158,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
                 || std::env::var_os("WAYLAND_DISPLAY").is_some()
                 || cfg!(not(target_os = "linux"));
             if has_display {
-                camlens::app::run_app(compute, images, model)
+                camlens::app::run_app(compute, precision, images, model)
             } else {
                 eprintln!("camlens: no display to open a window on; running the demo instead");
                 explain::demo(&compute)
@@ -152,6 +166,7 @@ fn run(pref: DevicePref, command: Command) -> camlens::Result<()> {
         }
         Command::Bench(args) => bench::run(&compute, args),
         Command::PreviewStudy(args) => preview_study::run(&compute, args),
+        Command::PrecisionCheck(args) => precision_check::run(&compute, args),
         Command::Eval(args) => eval::run(&compute, *args),
         Command::Layers { model, onnx } => {
             let model = open_model(&model, &onnx, &compute)?;

@@ -7,6 +7,7 @@
 mod columns;
 mod convergence;
 mod dataset;
+mod precision;
 mod rows;
 mod run;
 mod summary;
@@ -14,6 +15,9 @@ mod summary;
 pub use columns::{Ablation, Column, Target, columns};
 pub use convergence::{Convergence, SHARES, convergence, pearson};
 pub use dataset::{Item, Shard, items_from_csv, items_from_folders, parse_group, select};
+pub use precision::{
+    ImageCheck, MAX_AD_DIFFERENCE, MIN_CORRELATION, MethodCheck, PrecisionReport, check_image,
+};
 pub use rows::{Row, header, read_rows};
 pub use run::{Outcome, Plan, run};
 pub use summary::{MethodSummary, Summary, summarize};

@@ -2,10 +2,10 @@
 
 use super::layers::{Act, Conv, host_tensor, on_host};
 use super::pool;
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::{DType, Tensor};
 
 // Blocks are built once per model and never moved in hot loops: size differences are harmless.
 #[allow(clippy::large_enum_variant)]
@@ -39,6 +39,28 @@ impl Block {
     /// after the last (the shortcut is added first).
     pub(super) fn residual_act(i: usize, n: usize) -> Act {
         if i + 1 < n { Act::Relu } else { Act::None }
+    }
+
+    /// Its convolutions in `dtype` (see `crate::precision`).
+    pub fn set_dtype(&mut self, dtype: DType) {
+        match self {
+            Block::Conv(conv, _) => conv.set_dtype(dtype),
+            Block::Relu | Block::MaxPool(..) => {}
+            Block::Residual { convs, downsample } => convs
+                .iter_mut()
+                .chain(downsample)
+                .for_each(|c| c.set_dtype(dtype)),
+            Block::MbConv {
+                expand,
+                depthwise,
+                project,
+                ..
+            } => [Some(depthwise), Some(project), expand.as_mut()]
+                .into_iter()
+                .flatten()
+                .for_each(|c| c.set_dtype(dtype)),
+            Block::Seq(blocks) => blocks.iter_mut().for_each(|b| b.set_dtype(dtype)),
+        }
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {

@@ -7,9 +7,9 @@ pub use super::layers::Act;
 use super::layers::Linear;
 use super::network::{Context, Features, LayerInfo, Network};
 use super::quiet;
-use burn::tensor::Tensor;
 use burn::tensor::activation::relu;
 use burn::tensor::module::adaptive_avg_pool2d;
+use burn::tensor::{DType, Tensor};
 
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
@@ -71,6 +71,12 @@ impl Network for Cnn {
 
     fn peak_activation(&self) -> usize {
         self.peak
+    }
+
+    fn set_dtype(&mut self, dtype: DType) {
+        self.blocks.iter_mut().for_each(|b| b.set_dtype(dtype));
+        // The all-zero traces hold the f32 layers' values.
+        self.quiet = quiet::Traces::default();
     }
 
     /// After the last layer whose planes are 28×28 or larger. From 14×14 down, one input's

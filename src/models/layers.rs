@@ -11,7 +11,7 @@ use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
 use std::sync::Arc;
 
 /// Looks tensors up by name and checks their shapes, producing the "expected … found …" errors.
@@ -300,12 +300,26 @@ impl Conv {
         let (ho, wo) = g.output(h, w);
         let c_in = self.weight.dims()[1];
         if self.gemm && bias && c_in * k * k * ho * wo <= GEMM_MAX_COLUMNS {
-            return self.forward_gemm(x, ph, pw, ho, wo);
+            return reduced::run(self.weight.dtype(), x, |x| {
+                self.forward_gemm(x, ph, pw, ho, wo)
+            });
         }
         let options =
             ConvOptions::new_with_padding([self.stride; 2], [ph, pw], [1, 1], self.groups);
         let bias = bias.then(|| self.bias.clone());
-        conv2d(x, self.weight.clone(), bias, options)
+        reduced::run(self.weight.dtype(), x, |x| {
+            conv2d(x, self.weight.clone(), bias, options)
+        })
+    }
+
+    /// Runs in `dtype` (see `precision`): the weights cast once here, each input as it is read.
+    /// camlens' CPU kernels are f32 only, so a reduced convolution takes the backend's.
+    pub fn set_dtype(&mut self, dtype: DType) {
+        self.weight = self.weight.clone().cast(FloatDType::from(dtype));
+        self.bias = self.bias.clone().cast(FloatDType::from(dtype));
+        if dtype != DType::F32 {
+            self.host = None;
+        }
     }
 
     /// The convolution followed by `act`.
@@ -474,6 +488,7 @@ impl Conv {
 }
 
 mod dense;
+pub mod reduced;
 pub use dense::{LayerNorm, Linear};
 
 #[cfg(test)]

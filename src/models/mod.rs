@@ -22,11 +22,12 @@ pub mod winograd;
 
 pub use network::{Context, Features, LayerInfo, Network, Scores};
 
+use crate::device::Compute;
 use crate::error::{Error, Result};
 use crate::labels;
 use crate::preprocess::Preprocess;
 use crate::weights::WeightMap;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use std::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,8 @@ pub struct Model {
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
+    /// The float type of the convolutions and matrix products (see `crate::precision`).
+    pub dtype: DType,
 }
 
 /// A safe default until the caller says what the device takes: under lavapipe's 128 MiB.
@@ -93,6 +96,7 @@ impl Model {
             batching: None,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
+            dtype: DType::F32,
         })
     }
 
@@ -168,6 +172,7 @@ impl Model {
             batching: None,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
+            dtype: DType::F32,
         })
     }
 
@@ -212,7 +217,22 @@ impl Model {
             batching,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
+            dtype: DType::F32,
         })
+    }
+
+    /// Batches sized to `compute`'s buffers, the weighted layers in its precision.
+    pub fn fit_to(&mut self, compute: &Compute) {
+        self.max_buffer_bytes = compute.max_buffer_bytes;
+        self.set_dtype(compute.precision.dtype);
+    }
+
+    /// The convolutions and matrix products before the classifier in `dtype`.
+    pub fn set_dtype(&mut self, dtype: DType) {
+        if dtype != self.dtype {
+            self.net.set_dtype(dtype);
+            self.dtype = dtype;
+        }
     }
 
     pub fn num_classes(&self) -> usize {

@@ -2,7 +2,7 @@
 //! one of them into `features` (input → activations) and `head` (activations → logits).
 
 use super::value::Value;
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor};
 
 /// A layer one can explain, with its activation shape for the model's input size.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,10 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;
+    /// Runs the convolutions and matrix products before the classifier in `dtype` (see
+    /// `crate::precision`); the classifier stays f32, its logits are what the scores and
+    /// metrics read and it costs little.
+    fn set_dtype(&mut self, dtype: DType);
     /// On the CPU, the layer after which a batch runs whole rather than one input per core
     /// (see `Model::forward`); `None`: one input at a time throughout. Only for networks whose
     /// `features` carry no context (`Context::None`): the joined activations go on without one.

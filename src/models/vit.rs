@@ -8,7 +8,7 @@ use super::network::{Context, Features, LayerInfo, Network};
 use crate::error::Result;
 use crate::weights::WeightMap;
 use burn::tensor::activation::{gelu, softmax};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 const DIM: usize = 768;
 const HEADS: usize = 12;
@@ -149,6 +149,15 @@ impl Network for Vit {
 
     fn peak_activation(&self) -> usize {
         (GRID * GRID + 1) * 4 * DIM
+    }
+
+    fn set_dtype(&mut self, dtype: DType) {
+        self.patch.set_dtype(dtype);
+        for b in &mut self.blocks {
+            for l in [&mut b.qkv, &mut b.out, &mut b.mlp_1, &mut b.mlp_2] {
+                l.set_dtype(dtype);
+            }
+        }
     }
 
     fn features(&self, x: Tensor<4>, layer: usize) -> Features {

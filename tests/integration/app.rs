@@ -2,7 +2,7 @@
 //! interaction tests, the real worker with the built-in model on the CPU for one.
 
 use crate::common::*;
-use camlens::app::worker::{Backend, CurvesJob, ExplainJob, Job, ModelInfo, Reply, Worker};
+use camlens::app::worker::{Backend, CurvesJob, ExplainJob, Job, ModelInfo, Reply, Switch, Worker};
 use camlens::app::{CamlensApp, Settings};
 use camlens::cam::{CamResult, Map, Method};
 use camlens::classify::Prediction;
@@ -53,6 +53,13 @@ impl Backend for Fake {
                 message: format!("{} is not a weights file — keeping fake model", p.display()),
             }),
             Job::LoadModel(None) => q.push_back(Reply::ModelLoaded(info())),
+            Job::SetPrecision(p) => {
+                q.push_back(Reply::BackendChanged {
+                    label: format!("CPU (fake); {p}"),
+                    reason: Switch::Precision,
+                });
+                q.push_back(Reply::ModelLoaded(info()));
+            }
             Job::Curves(job) if self.hold_curves => {
                 job.monitor.set(3, 10);
                 self.held_curves.lock().unwrap().push(job);
@@ -479,6 +486,55 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
         a.shown_class() == Some(968) && !a.shown_methods().is_empty()
     });
     h.get_by_label_contains("is not a weights file");
+}
+
+#[test]
+fn the_precision_setting_reopens_the_model_in_it_and_the_status_bar_says_so() {
+    let mut app = CamlensApp::new(
+        Box::new(Worker::start(Compute::cpu("test"), || {})),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::GradCam],
+            ..Settings::default()
+        },
+    );
+    app.open_paths(vec![asset("samples/coffee.png")]);
+    let mut h = harness(app);
+    step_until(&mut h, 60, "stuck", |a| !a.shown_methods().is_empty());
+    // Chosen in the Model panel: the combo box shows the setting, its list the four choices.
+    h.get_by_label("precision").click();
+    h.run_steps(2);
+    h.get_by_label("bf16").click();
+    h.run_steps(2);
+    assert_eq!(
+        h.state().settings.precision,
+        camlens::precision::Precision::Bf16
+    );
+    step_until(&mut h, 60, "no switch", |a| {
+        a.backend_label.contains("bf16")
+    });
+    assert!(
+        h.state()
+            .backend_label
+            .contains("bf16 with f32 accumulation"),
+        "{}",
+        h.state().backend_label
+    );
+    // The model opened again in bf16 explains the image again.
+    step_until(&mut h, 60, "no map in bf16", |a| {
+        !a.shown_methods().is_empty() && !a.is_busy()
+    });
+    assert!(h.state().errors.is_empty(), "{:?}", h.state().errors);
+    assert!(
+        h.state()
+            .notices
+            .iter()
+            .any(|n| n.starts_with("now on CPU")),
+        "{:?}",
+        h.state().notices
+    );
+    h.run_steps(2);
+    h.get_by_label_contains("bf16 with f32 accumulation");
 }
 
 #[test]

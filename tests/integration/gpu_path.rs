@@ -69,6 +69,7 @@ fn tiny(device: &Device) -> Model {
         batching: None,
         device: device.clone(),
         max_buffer_bytes: 64 << 20,
+        dtype: burn::tensor::DType::F32,
     }
 }
 
@@ -83,6 +84,18 @@ fn wgpu_gives_the_cpu_numbers() {
         Err(e) => panic!("CI must provide lavapipe: {e}"),
     };
     eprintln!("GPU path on {}", gpu.backend);
+    // WGSL has no tensor cores: `auto` keeps f32 here, so the numbers below are f32's.
+    let auto = gpu
+        .clone()
+        .with_precision(camlens::precision::Precision::Auto)
+        .unwrap();
+    assert_eq!(
+        auto.precision.dtype,
+        burn::tensor::DType::F32,
+        "{}",
+        auto.label()
+    );
+    assert!(auto.precision.tensor_cores.is_empty(), "{}", auto.label());
     let x = input(&[3, 32, 32]);
     let mut results = vec![];
     for device in [cpu(), gpu.device.clone()] {

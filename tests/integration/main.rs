@@ -14,6 +14,7 @@ mod lite0;
 mod onnx;
 mod onnx_arch;
 mod photos;
+mod precision;
 mod preview;
 mod reference_models;
 mod warmup;

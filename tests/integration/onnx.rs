@@ -109,6 +109,17 @@ fn logits_and_layers_equal_onnxruntime() {
 }
 
 #[test]
+fn f16_runs_the_weighted_nodes_and_stays_close_to_f32() {
+    let full = open("tiny_cnn");
+    let mut half = open("tiny_cnn");
+    half.set_dtype(burn::tensor::DType::F16);
+    let a = to_vec(full.forward(x(&full))).unwrap();
+    let b = to_vec(half.forward(x(&half))).unwrap();
+    let e = rel(&b, &a);
+    assert!(e > 0.0 && e <= 1e-2, "f16 logits off by {e} of f32's range");
+}
+
+#[test]
 fn channels_last_stretches_are_not_offered_as_maps() {
     // conv → NHWC → LayerNorm → MatMul → NCHW → + conv: every layer offered is an 8×32×32 map;
     // the channels-last values in between ([1, 32, 32, 8]) would read as 32 channels of 32×8.

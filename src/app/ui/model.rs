@@ -3,6 +3,7 @@
 use super::super::command::Command;
 use super::super::dialogs::Purpose;
 use super::super::state::CamlensApp;
+use crate::precision::Precision;
 use eframe::egui;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
@@ -54,4 +55,20 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
             app.commands.push(Command::LoadWeights(None));
         }
     });
+    let mut precision = app.settings.precision;
+    egui::ComboBox::from_label("precision")
+        .selected_text(precision.name())
+        .show_ui(ui, |ui| {
+            for p in Precision::ALL {
+                ui.selectable_value(&mut precision, p, p.name());
+            }
+        })
+        .response
+        .on_hover_text(
+            "float type of the convolutions and matrix products; auto: f16 where the GPU has \
+             tensor cores for it, f32 elsewhere (the status bar says which is in use)",
+        );
+    if precision != app.settings.precision {
+        app.commands.push(Command::SetPrecision(precision));
+    }
 }

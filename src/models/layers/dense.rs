@@ -1,7 +1,8 @@
 //! Dense layers of the classifier heads and transformers.
 
-use burn::tensor::Tensor;
+use super::reduced;
 use burn::tensor::module::{layer_norm, linear};
+use burn::tensor::{DType, FloatDType, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct Linear {
@@ -20,7 +21,15 @@ impl Linear {
     }
 
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
-        linear(x, self.weight.clone(), Some(self.bias.clone()))
+        reduced::run(self.weight.dtype(), x, |x| {
+            linear(x, self.weight.clone(), Some(self.bias.clone()))
+        })
+    }
+
+    /// Runs in `dtype` (see `crate::precision`): the weights cast once here.
+    pub fn set_dtype(&mut self, dtype: DType) {
+        self.weight = self.weight.clone().cast(FloatDType::from(dtype));
+        self.bias = self.bias.clone().cast(FloatDType::from(dtype));
     }
 }
 

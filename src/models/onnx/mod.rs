@@ -21,7 +21,7 @@ mod windows;
 use super::network::{Context, Features, LayerInfo, Network, Scores};
 use super::value::Value;
 use crate::error::{Error, Result, guarded};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 use layout::MapLayout;
 use names::{Producer, Shape};
 use onnx_ir::Message;
@@ -390,6 +390,16 @@ impl Network for OnnxNet {
 
     fn peak_activation(&self) -> usize {
         self.peak
+    }
+
+    fn set_dtype(&mut self, dtype: DType) {
+        // The last weighted node is the classifier: it stays f32.
+        let weighted: Vec<usize> = (0..self.ops.len())
+            .filter(|&i| self.ops[i].has_weights())
+            .collect();
+        for &i in weighted.split_last().map_or(&[][..], |(_, rest)| rest) {
+            self.ops[i].set_dtype(dtype);
+        }
     }
 }
 

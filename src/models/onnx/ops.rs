@@ -3,7 +3,7 @@
 
 use super::super::layers::Conv;
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{DType, Device, FloatDType, Tensor};
 
 #[derive(Debug)]
 pub struct Op {
@@ -11,6 +11,31 @@ pub struct Op {
     pub inputs: Vec<Option<usize>>,
     pub outputs: Vec<usize>,
     pub(super) kind: Kind,
+}
+
+impl Op {
+    /// Whether the node holds weights `set_dtype` casts.
+    pub(super) fn has_weights(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Conv(_) | Kind::ConvGeneral { .. } | Kind::Linear { .. }
+        )
+    }
+
+    /// A weighted node's products in `dtype` (see `crate::precision`). A Linear node's bias is
+    /// added after its product is cast back, so it stays f32.
+    pub(super) fn set_dtype(&mut self, dtype: DType) {
+        let to = FloatDType::from(dtype);
+        match &mut self.kind {
+            Kind::Conv(conv) => conv.set_dtype(dtype),
+            Kind::ConvGeneral { weight, bias, .. } => {
+                *weight = weight.clone().cast(to);
+                *bias = bias.take().map(|b| b.cast(to));
+            }
+            Kind::Linear { weight, .. } => *weight = weight.clone().cast(to),
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug)]

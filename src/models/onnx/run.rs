@@ -6,6 +6,7 @@ use super::ops::{Arith, Kind, Op, PadSrc, ResizeTo, Same, Src};
 use super::resize;
 use super::shapes::{int_arith, ints, reshaped};
 use crate::error::{Error, Result};
+use crate::models::layers::reduced;
 use crate::models::value::Value;
 use crate::{map_value, zip_values};
 use burn::tensor::activation::{gelu, relu, sigmoid, softmax, tanh};
@@ -39,7 +40,9 @@ impl Op {
                 let x = x.to_rank::<4>()?;
                 let mut options = options.clone();
                 options.padding = Same::padding(same, options.padding, x.dims());
-                Value::R4(conv2d(x, weight.clone(), bias.clone(), options))
+                Value::R4(reduced::run(weight.dtype(), x, |x| {
+                    conv2d(x, weight.clone(), bias.clone(), options)
+                }))
             }
             Kind::BatchNorm { scale, shift } => {
                 // Channels are axis 1: [C] followed by a 1 per spatial axis.
@@ -129,10 +132,8 @@ impl Op {
             Kind::Linear { weight, bias } => {
                 let d = x.dims();
                 let (rows, k) = (d[..d.len() - 1].iter().product::<usize>(), d[d.len() - 1]);
-                let y = x
-                    .reshape(&[rows, k])?
-                    .to_rank::<2>()?
-                    .matmul(weight.clone());
+                let x = x.reshape(&[rows, k])?.to_rank::<2>()?;
+                let y = reduced::run(weight.dtype(), x, |x| x.matmul(weight.clone()));
                 let y = match bias {
                     Some(b) => y + b.clone().unsqueeze::<2>(),
                     None => y,

@@ -1,0 +1,137 @@
+//! Reduced precision (`--precision`): f16 on the CPU backend against f32 on real photos, and f32
+//! kept exactly wherever `auto` chooses it (the CPU here, WGSL adapters in `gpu_path`).
+
+use crate::common::*;
+use burn::tensor::DType;
+use camlens::cam::{Method, Options};
+use camlens::classify::predict_files;
+use camlens::device::Compute;
+use camlens::eval::{MIN_CORRELATION, check_image};
+use camlens::models::Model;
+use camlens::pipeline::{Pipeline, Request};
+use camlens::precision::Precision;
+use camlens::preprocess::load_image;
+
+fn gradient_request() -> Request {
+    Request::new(&[Method::GradCam, Method::LayerCam], Options::default())
+}
+
+#[test]
+fn f16_keeps_lite0s_class_and_maps_on_imagenet_photos() {
+    let full = Model::builtin(&cpu()).unwrap();
+    let mut half = Model::builtin(&cpu()).unwrap();
+    half.set_dtype(DType::F16);
+    for name in [
+        "ILSVRC2012_val_00000347.JPEG",
+        "ILSVRC2012_val_00000361.JPEG",
+    ] {
+        let image = load_image(&shared_data(&format!("imagenet-val/images/{name}"))).unwrap();
+        let c = check_image(&full, &half, name, &image, &gradient_request()).unwrap();
+        assert_eq!(c.class_f32, c.class_reduced, "{name}");
+        for (r, m) in c.correlation.iter().zip(["GradCAM", "LayerCAM"]) {
+            assert!(*r >= MIN_CORRELATION, "{name} {m}: r = {r}");
+        }
+        for (a, b) in c.drop_f32.iter().zip(&c.drop_reduced) {
+            assert!((a - b).abs() <= 3.0, "{name}: drop {a} vs {b}");
+        }
+        // The f16 layers really ran: the probabilities moved, a little.
+        let file = shared_data(&format!("imagenet-val/images/{name}"));
+        let p = |m: &Model| predict_files(m, &[file.as_path()], 1).unwrap()[0][0].probability;
+        let (a, b) = (p(&full), p(&half));
+        assert!(a != b && (a - b).abs() <= 0.02, "{name}: top-1 {a} vs {b}");
+    }
+}
+
+#[test]
+fn auto_is_f32_on_the_cpu_and_changes_no_number() {
+    let compute = Compute::cpu("test")
+        .with_precision(Precision::Auto)
+        .unwrap();
+    assert_eq!(compute.precision.dtype, DType::F32);
+    assert!(
+        compute.label().ends_with("f32, no tensor cores"),
+        "{}",
+        compute.label()
+    );
+    let plain = Model::builtin(&cpu()).unwrap();
+    let mut fitted = Model::builtin(&cpu()).unwrap();
+    fitted.fit_to(&compute);
+    let image = load_image(&asset("samples/chelsea.png")).unwrap();
+    let run = |m: &Model| {
+        Pipeline::new(m, gradient_request())
+            .unwrap()
+            .explain(image.clone(), &camlens::cam::Monitor::new())
+            .unwrap()
+    };
+    let (a, b) = (run(&plain), run(&fitted));
+    assert_eq!(a.prepared.probability, b.prepared.probability);
+    for (x, y) in a.results.iter().zip(&b.results) {
+        assert_eq!(x.map.data, y.map.data, "{}", x.method);
+    }
+}
+
+#[test]
+fn the_command_line_names_the_precision_and_refuses_unknown_ones() {
+    let out = camlens()
+        .args(["--precision", "bf16", "predict"])
+        .arg(asset("samples/chelsea.png"))
+        .output()
+        .unwrap();
+    let err = succeeded(&out);
+    assert!(
+        err.contains("bf16 with f32 accumulation, no tensor cores"),
+        "{err}"
+    );
+    let out = camlens()
+        .args(["--precision", "fp8", "predict"])
+        .arg(asset("samples/chelsea.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected auto, f32, f16 or bf16"), "{err}");
+    // Comparing f32 with itself is refused rather than reported as a pass.
+    let out = camlens()
+        .args(["precision-check", "--methods", "gradcam"])
+        .arg(asset("samples/chelsea.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to compare"), "{err}");
+}
+
+#[test]
+fn precision_check_reports_bf16_against_f32_per_method() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("check.json");
+    let out = camlens()
+        .args([
+            "--precision",
+            "bf16",
+            "precision-check",
+            "--methods",
+            "gradcam,layercam",
+        ])
+        .arg(asset("samples/chelsea.png"))
+        .arg(asset("samples/coffee.png"))
+        .arg("--json")
+        .arg(&json)
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("| GradCAM |") && table.contains("| LayerCAM |"),
+        "{table}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(report["images"], 2);
+    assert_eq!(report["precision"], "bf16");
+    // The exit status is the goals' verdict.
+    assert_eq!(out.status.success(), report["passes"].as_bool().unwrap());
+    for m in report["methods"].as_array().unwrap() {
+        let r = m["min_correlation"].as_f64().unwrap();
+        assert!(r > 0.99 && r < 1.0, "{m}");
+    }
+}
