@@ -85,6 +85,6 @@ pub fn open_model(compute: &Compute, path: Option<&PathBuf>) -> Result<Model> {
         None => Model::builtin(&compute.device)?,
         Some(p) => Model::from_file(p, &compute.device)?,
     };
-    m.fit_to(compute);
+    m.fit_to(compute)?;
     Ok(m)
 }

@@ -7,7 +7,7 @@ use camlens::models::Model;
 
 pub fn open_model(spec: &str, onnx: &OnnxArgs, compute: &Compute) -> camlens::Result<Model> {
     let mut model = Model::open_with(spec, &onnx.config()?, &compute.device)?;
-    model.fit_to(compute);
+    model.fit_to(compute)?;
     Ok(model)
 }
 

@@ -222,17 +222,29 @@ impl Model {
     }
 
     /// Batches sized to `compute`'s buffers, the weighted layers in its precision.
-    pub fn fit_to(&mut self, compute: &Compute) {
+    pub fn fit_to(&mut self, compute: &Compute) -> Result<()> {
         self.max_buffer_bytes = compute.max_buffer_bytes;
-        self.set_dtype(compute.precision.dtype);
+        self.set_dtype(compute.precision.dtype)
     }
 
-    /// The convolutions and matrix products before the classifier in `dtype`.
-    pub fn set_dtype(&mut self, dtype: DType) {
-        if dtype != self.dtype {
-            self.net.set_dtype(dtype);
-            self.dtype = dtype;
+    /// The convolutions and matrix products before the classifier in `dtype`. Only from f32:
+    /// weights already rounded to f16 or bf16 would not come back, so another type means
+    /// opening the model again (as the app does).
+    pub fn set_dtype(&mut self, dtype: DType) -> Result<()> {
+        if dtype == self.dtype {
+            return Ok(());
         }
+        if self.dtype != DType::F32 {
+            return Err(Error::Invalid(format!(
+                "{}'s weights are already {}: open it again for {}",
+                self.name,
+                crate::precision::dtype_name(self.dtype),
+                crate::precision::dtype_name(dtype)
+            )));
+        }
+        self.net.set_dtype(dtype);
+        self.dtype = dtype;
+        Ok(())
     }
 
     pub fn num_classes(&self) -> usize {

@@ -449,8 +449,8 @@ fn bad_images_are_messages_and_the_app_keeps_working() {
     assert_eq!(h.state().pictures.len(), before + 3);
 }
 
-#[test]
-fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
+/// The built-in model's GradCAM of coffee.png by the real worker on the CPU, shown.
+fn coffee_with_the_real_worker() -> Harness<'static, CamlensApp> {
     let mut app = CamlensApp::new(
         Box::new(Worker::start(Compute::cpu("test"), || {})),
         "CPU".into(),
@@ -462,6 +462,12 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
     app.open_paths(vec![asset("samples/coffee.png")]);
     let mut h = harness(app);
     step_until(&mut h, 60, "stuck", |a| !a.shown_methods().is_empty());
+    h
+}
+
+#[test]
+fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
+    let mut h = coffee_with_the_real_worker();
     h.state_mut()
         .load_weights(Some(asset("samples/chelsea.png")));
     step_until(&mut h, 60, "stuck", |a| !a.errors.is_empty());
@@ -490,17 +496,7 @@ fn a_wrong_weights_file_is_a_message_and_the_model_stays() {
 
 #[test]
 fn the_precision_setting_reopens_the_model_in_it_and_the_status_bar_says_so() {
-    let mut app = CamlensApp::new(
-        Box::new(Worker::start(Compute::cpu("test"), || {})),
-        "CPU".into(),
-        Settings {
-            methods: vec![Method::GradCam],
-            ..Settings::default()
-        },
-    );
-    app.open_paths(vec![asset("samples/coffee.png")]);
-    let mut h = harness(app);
-    step_until(&mut h, 60, "stuck", |a| !a.shown_methods().is_empty());
+    let mut h = coffee_with_the_real_worker();
     // Chosen in the Model panel: the combo box shows the setting, its list the four choices.
     h.get_by_label("precision").click();
     h.run_steps(2);

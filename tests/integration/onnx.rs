@@ -112,7 +112,7 @@ fn logits_and_layers_equal_onnxruntime() {
 fn f16_runs_the_weighted_nodes_and_stays_close_to_f32() {
     let full = open("tiny_cnn");
     let mut half = open("tiny_cnn");
-    half.set_dtype(burn::tensor::DType::F16);
+    half.set_dtype(burn::tensor::DType::F16).unwrap();
     let a = to_vec(full.forward(x(&full))).unwrap();
     let b = to_vec(half.forward(x(&half))).unwrap();
     let e = rel(&b, &a);

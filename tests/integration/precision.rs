@@ -20,7 +20,16 @@ fn gradient_request() -> Request {
 fn f16_keeps_lite0s_class_and_maps_on_imagenet_photos() {
     let full = Model::builtin(&cpu()).unwrap();
     let mut half = Model::builtin(&cpu()).unwrap();
-    half.set_dtype(DType::F16);
+    half.set_dtype(DType::F16).unwrap();
+    // Rounded weights cannot be taken back to f32.
+    let e = Model::builtin(&cpu())
+        .and_then(|mut m| {
+            m.set_dtype(DType::BF16)
+                .and_then(|_| m.set_dtype(DType::F32))
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already bf16: open it again for f32"), "{e}");
     for name in [
         "ILSVRC2012_val_00000347.JPEG",
         "ILSVRC2012_val_00000361.JPEG",
@@ -55,7 +64,7 @@ fn auto_is_f32_on_the_cpu_and_changes_no_number() {
     );
     let plain = Model::builtin(&cpu()).unwrap();
     let mut fitted = Model::builtin(&cpu()).unwrap();
-    fitted.fit_to(&compute);
+    fitted.fit_to(&compute).unwrap();
     let image = load_image(&asset("samples/chelsea.png")).unwrap();
     let run = |m: &Model| {
         Pipeline::new(m, gradient_request())
