@@ -16,7 +16,8 @@ def main(ours_path, peers_path):
     ours = json.load(open(ours_path))
     peers = json.load(open(peers_path))
     theirs = {(r["peer"], r["method"]): r["median_ms"] for r in peers["rows"]}
-    print(f"ours: {ours['device']}; peers: {peers['device']} (torch {peers['torch']}), {peers['date']}")
+    precision = f" ({ours['precision']})" if "precision" in ours else ""
+    print(f"ours: {ours['device']}{precision}; peers: {peers['device']} (torch {peers['torch']}), {peers['date']}")
     print()
     print("| method (ours) | ours ms | pytorch-grad-cam ms | ours / pgc | torch-cam ms | ours / torch-cam |")
     print("|---|---:|---:|---:|---:|---:|")

@@ -1,5 +1,6 @@
-"""Whether the values camlens stores in f16 (`--precision f16`: every convolution's and hidden
-linear layer's output, BatchNorm folded in, before it is cast back to f32) stay inside f16's range
+"""Whether the values camlens stores in f16 (`--precision f16`: every dense convolution's and hidden
+linear layer's output, BatchNorm folded in, before it is cast back to f32; grouped convolutions
+stay f32) stay inside f16's range
 (largest finite 65504; below 6.1e-5 precision thins out) on the models camlens ships and
 benchmarks: the shipped EfficientNet-Lite0 and the formula-weight ResNet-18 and VGG-16 of the
 GPU and CPU benchmarks, over ImageNet validation photos, whole and as ScoreCAM++ masks them
@@ -28,12 +29,12 @@ MODELS = [("lite0", None, N), ("resnet18", "out/resnet18-formula.safetensors", N
 
 
 def stored_outputs(model):
-    """The modules whose outputs camlens keeps in f16: a convolution with its BatchNorm folded
-    (the BatchNorm's output), a convolution without one, and every linear layer but the last."""
+    """The modules whose outputs camlens keeps in f16: a dense convolution with its BatchNorm
+    folded (the BatchNorm's output), one without, and every linear layer but the last."""
     mods = list(model.named_modules())
     out = []
     for i, (name, m) in enumerate(mods):
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, nn.Conv2d) and m.groups == 1:
             nxt = mods[i + 1][1] if i + 1 < len(mods) else None
             out.append(mods[i + 1] if isinstance(nxt, nn.BatchNorm2d) else (name, m))
     linears = [(n, m) for n, m in mods if isinstance(m, nn.Linear)]

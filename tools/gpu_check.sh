@@ -8,23 +8,31 @@
 #   3. every method on Lite0 and ResNet-18 at `auto` precision, and ScoreCAM++ at f32;
 #   4. f16 against f32 over the photos, every method (class, map correlation, Average Drop);
 #   5. pytorch-grad-cam and torch-cam on the same GPU, and the ratios.
+# A dry run on the build machine checks every command line on the CPU, with short budgets:
+#   DRY_RUN=1 B=target/release/camlens OUT=/tmp/gpu-dry bash tools/gpu_check.sh
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-. tools/device_setup.sh
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+M=gradcam,gradcam++,xgradcam,layercam,scorecam,scorecam-pgc,scorecam++,auggradcam++
+if [ -n "${DRY_RUN:-}" ]; then
+  # The CPU has no time for the score methods here (f16 on the CPU: ~0.5 s a forward pass).
+  DEV=cpu PDEV=cpu K=10 M=gradcam,layercam SPP=gradcam PM=gradcam PS=pgc:scorecam,torchcam:scorecam
+else
+  DEV=gpu PDEV=cuda K=1 SPP=scorecam++ PM=all PS=
+  . tools/device_setup.sh
+  python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
+fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
 # The kernel cache lives in the platform's cache folder: an empty one for the first launch.
 export XDG_CACHE_HOME=/tmp/camlens-cache
 rm -rf "$XDG_CACHE_HOME"
 W=/tmp/resnet18-formula.safetensors
 python3 tools/write_formula_weights.py $W >/dev/null
-M=gradcam,gradcam++,xgradcam,layercam,scorecam,scorecam-pgc,scorecam++,auggradcam++
 S=assets/samples/chelsea.png
 launch() {
   local t0 t1
   t0=$(date +%s.%N)
-  timeout "$2" $B --device gpu explain $S --methods gradcam --out /tmp/launch-$1 --overwrite > /dev/null 2>> "$OUT/launch.log"
+  timeout "$2" $B --device $DEV explain $S --methods gradcam --out /tmp/launch-$1 --overwrite > /dev/null 2>> "$OUT/launch.log"
   t1=$(date +%s.%N)
   echo "$1 launch to first heatmap (process start to GradCAM PNG written): $(python3 -c "print(round($t1 - $t0, 2))") s" | tee -a "$OUT/launch.txt"
 }
@@ -33,17 +41,19 @@ launch() {
   du -sh "$XDG_CACHE_HOME" 2>&1
   launch second 40
   echo "== bench lite0 (auto precision)"
-  timeout 100 $B --device gpu bench --image $S --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" > /dev/null
+  timeout 100 $B --device $DEV bench --image $S --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" > /dev/null
   echo "== bench resnet18 (auto precision)"
-  timeout 100 $B --device gpu bench --image $S --model $W --methods $M --runs 2 --json "$OUT/ours-gpu-resnet18.json" > /dev/null
+  timeout 100 $B --device $DEV bench --image $S --model $W --methods $M --runs 2 --json "$OUT/ours-gpu-resnet18.json" > /dev/null
   echo "== bench resnet18 scorecam++ and the gradient methods at f32"
-  timeout 50 $B --device gpu --precision f32 bench --image $S --model $W --methods gradcam,gradcam++,xgradcam,layercam,scorecam++ --runs 2 --json "$OUT/ours-gpu-resnet18-f32.json" > /dev/null
+  timeout 50 $B --device $DEV --precision f32 bench --image $S --model $W --methods gradcam,gradcam++,xgradcam,layercam,$SPP --runs 2 --json "$OUT/ours-gpu-resnet18-f32.json" > /dev/null
+  echo "== resnet18 scorecam++ at auto precision through camlens' im2col + matmul instead of burn's convolutions"
+  CAMLENS_GPU_CONV=im2col timeout 50 $B --device $DEV bench --image $S --model $W --methods $SPP --runs 2 --json "$OUT/ours-gpu-resnet18-im2col.json" > /dev/null
   echo "== f16 against f32, Lite0, every method"
-  timeout 130 $B --device gpu --precision f16 precision-check .gpudata/images --seconds 100 --methods all --json "$OUT/precision-f16-lite0.json" > "$OUT/precision-f16-lite0.md"
+  timeout 130 $B --device $DEV --precision f16 precision-check .gpudata/images --seconds $((100 / K)) --limit $((200 / K)) --methods $PM --json "$OUT/precision-f16-lite0.json" > "$OUT/precision-f16-lite0.md"
 } > "$OUT/ours.log" 2>&1
 {
-  timeout 70 python3 tools/bench_peers.py --device cuda --model lite0 --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-lite0.json"
-  timeout 70 python3 tools/bench_peers.py --device cuda --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --out "$OUT/peers-gpu-resnet18.json"
+  timeout 70 python3 tools/bench_peers.py --device $PDEV --model lite0 --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-lite0.json"
+  timeout 70 python3 tools/bench_peers.py --device $PDEV --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-resnet18.json"
 } > "$OUT/peers.log" 2>&1
 for m in lite0 resnet18; do
   echo "## $m"; python3 tools/compare_bench.py "$OUT/ours-gpu-$m.json" "$OUT/peers-gpu-$m.json"

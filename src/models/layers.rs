@@ -11,7 +11,7 @@ use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
-use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData};
+use burn::tensor::{DType, Device, Tensor, TensorData};
 use std::sync::Arc;
 
 /// Looks tensors up by name and checks their shapes, producing the "expected … found …" errors.
@@ -312,16 +312,6 @@ impl Conv {
         })
     }
 
-    /// Runs in `dtype` (see `precision`): the weights cast once here, each input as it is read.
-    /// camlens' CPU kernels are f32 only, so a reduced convolution takes the backend's.
-    pub fn set_dtype(&mut self, dtype: DType) {
-        self.weight = self.weight.clone().cast(FloatDType::from(dtype));
-        self.bias = self.bias.clone().cast(FloatDType::from(dtype));
-        if dtype != DType::F32 {
-            self.host = None;
-        }
-    }
-
     /// The convolution followed by `act`.
     pub fn forward_act(&self, x: Tensor<4>, act: &Act) -> Tensor<4> {
         self.forward_between(x, &Act::None, act)
@@ -487,6 +477,7 @@ impl Conv {
     }
 }
 
+mod conv_dtype;
 mod dense;
 pub mod reduced;
 pub use dense::{LayerNorm, Linear};

@@ -16,3 +16,11 @@ pub fn run<const D: usize, const E: usize>(
     }
     layer(x.cast(FloatDType::from(dtype))).cast(FloatDType::from(outer))
 }
+
+/// `CAMLENS_GPU_CONV=im2col` keeps camlens' im2col + matmul path for reduced-precision
+/// convolutions on a GPU instead of burn's kernels: a benchmark switch (`tools/gpu_check.sh`
+/// times both), read once.
+pub fn im2col_forced() -> bool {
+    static FORCED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| std::env::var("CAMLENS_GPU_CONV").is_ok_and(|v| v == "im2col"))
+}

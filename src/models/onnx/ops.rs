@@ -28,6 +28,8 @@ impl Op {
         let to = FloatDType::from(dtype);
         match &mut self.kind {
             Kind::Conv(conv) => conv.set_dtype(dtype),
+            // Grouped convolutions stay f32, as in `Conv::set_dtype`.
+            Kind::ConvGeneral { options, .. } if options.groups > 1 => {}
             Kind::ConvGeneral { weight, bias, .. } => {
                 *weight = weight.clone().cast(to);
                 *bias = bias.take().map(|b| b.cast(to));
