@@ -299,7 +299,16 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                                 Warmup::Waiting(gpu) => gpu,
                                 Warmup::Running(r) => r.gpu,
                             };
-                            Warmup::Waiting(gpu.clone().with_precision(pref).unwrap_or(gpu))
+                            match gpu.clone().with_precision(pref) {
+                                Ok(gpu) => Warmup::Waiting(gpu),
+                                Err(e) => {
+                                    send(Reply::Error {
+                                        request: None,
+                                        message: format!("{e} — the GPU stays {}", gpu.precision),
+                                    });
+                                    Warmup::Waiting(gpu)
+                                }
+                            }
                         });
                         send(Reply::BackendChanged {
                             label: compute.label(),

@@ -50,6 +50,16 @@ pub fn run(compute: &Compute, args: PrecisionCheckArgs) -> camlens::Result<()> {
     let request = args.cam.request(&Method::PAPER)?;
     let mut files = image_files(&args.inputs);
     files.truncate(args.limit.unwrap_or(usize::MAX));
+    if files.is_empty() {
+        return Err(camlens::Error::Invalid(format!(
+            "no images in {}",
+            args.inputs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let start = Instant::now();
     let mut checks = vec![];
     for file in &files {

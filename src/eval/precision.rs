@@ -124,7 +124,10 @@ impl PrecisionReport {
             device: device.to_string(),
             images: checks.len(),
             same_class,
-            passes: same_class == checks.len() && summaries.iter().all(|m| m.passes),
+            // Nothing checked proves nothing.
+            passes: !checks.is_empty()
+                && same_class == checks.len()
+                && summaries.iter().all(|m| m.passes),
             methods: summaries,
             per_image: checks,
         }
@@ -152,5 +155,41 @@ impl PrecisionReport {
             if self.passes { "met" } else { "missed" }
         ));
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(class: (usize, usize), r: f32, drops: (f32, f32)) -> ImageCheck {
+        ImageCheck {
+            id: "x".into(),
+            class_f32: class.0,
+            class_reduced: class.1,
+            correlation: vec![r],
+            drop_f32: vec![drops.0],
+            drop_reduced: vec![drops.1],
+        }
+    }
+
+    #[test]
+    fn the_goals_need_every_class_every_map_and_the_mean_drop() {
+        let report = |checks| PrecisionReport::new("f16", "test", &[Method::GradCam], checks);
+        let good = || check((1, 1), 0.9995, (20.0, 20.2));
+        assert!(report(vec![good(), good()]).passes);
+        // Drops that differ by image but not on average are within the goal.
+        let r = report(vec![
+            check((1, 1), 1.0, (10.0, 10.5)),
+            check((1, 1), 1.0, (30.0, 29.6)),
+        ]);
+        assert!(r.passes, "{}", r.markdown());
+        assert!((r.methods[0].average_drop_reduced - 20.05).abs() < 1e-4);
+        assert!(!report(vec![good(), check((1, 2), 1.0, (20.0, 20.0))]).passes);
+        assert!(!report(vec![good(), check((1, 1), 0.998, (20.0, 20.0))]).passes);
+        assert!(!report(vec![good(), check((1, 1), 1.0, (20.0, 20.7))]).passes);
+        let none = report(vec![]);
+        assert!(!none.passes, "nothing checked passed");
+        assert!(none.markdown().contains("| GradCAM |"));
     }
 }
