@@ -205,6 +205,23 @@ pub fn select(pref: DevicePref) -> Result<Compute> {
         Err(_) => Err("wgpu panicked while looking for an adapter".to_string()),
     };
     match (pref, outcome) {
+        // Mesa's lavapipe crashes the process compiling cubecl's SPIR-V (builds with
+        // `gpu-vulkan`): refuse rather than crash.
+        (
+            DevicePref::Gpu,
+            Ok(Compute {
+                backend:
+                    Backend::Gpu {
+                        adapter,
+                        software: true,
+                        compiler: Some("SPIR-V"),
+                    },
+                ..
+            }),
+        ) => Err(Error::Device(format!(
+            "{adapter} is a software adapter, and it crashes compiling this build's SPIR-V \
+             kernels: use --device cpu (faster there anyway) or a build without gpu-vulkan"
+        ))),
         (DevicePref::Gpu, Ok(gpu)) => Ok(gpu),
         (DevicePref::Gpu, Err(e)) => Err(Error::Device(format!("no usable GPU: {e}"))),
         (_, Ok(gpu)) => match &gpu.backend {
