@@ -2,7 +2,8 @@
 # Runs on the lent GPU machine (see ../shared/docs/gpu.md): nothing is built there. Carries what
 # tools/gpu_prepare.sh made: .gpu/camlens.xz (the `gpu-vulkan` release binary), .gl (Vulkan/GL
 # loader debs), .whl (grad-cam, ttach, torchcam wheels), .gpudata/images (ImageNet photos).
-# Writes every figure to $OUT, in one run, ours and the peers' side by side (issue 15):
+# Writes every figure to $OUT, in one run, ours and the peers' side by side (issue 15); the
+# timeouts add up to 540 s, under one call's 600 (a step that runs out loses only its figures):
 #   1. the device line: compiler (SPIR-V), precision, tensor cores;
 #   2. launch to first heatmap, with an empty kernel cache and again with the cache it left;
 #   3. every method on Lite0 and ResNet-18 at `auto` precision, and ScoreCAM++ at f32;
@@ -37,23 +38,23 @@ launch() {
   echo "$1 launch to first heatmap (process start to GradCAM PNG written): $(python3 -c "print(round($t1 - $t0, 2))") s" | tee -a "$OUT/launch.txt"
 }
 {
-  launch first 90
+  launch first 60
   du -sh "$XDG_CACHE_HOME" 2>&1
-  launch second 40
+  launch second 30
   echo "== bench lite0 (auto precision)"
-  timeout 100 $B --device $DEV bench --image $S --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" > /dev/null
+  timeout 80 $B --device $DEV bench --image $S --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" > /dev/null
   echo "== bench resnet18 (auto precision)"
-  timeout 100 $B --device $DEV bench --image $S --model $W --methods $M --runs 2 --json "$OUT/ours-gpu-resnet18.json" > /dev/null
+  timeout 80 $B --device $DEV bench --image $S --model $W --methods $M --runs 2 --json "$OUT/ours-gpu-resnet18.json" > /dev/null
   echo "== bench resnet18 scorecam++ and the gradient methods at f32"
-  timeout 50 $B --device $DEV --precision f32 bench --image $S --model $W --methods gradcam,gradcam++,xgradcam,layercam,$SPP --runs 2 --json "$OUT/ours-gpu-resnet18-f32.json" > /dev/null
+  timeout 40 $B --device $DEV --precision f32 bench --image $S --model $W --methods gradcam,gradcam++,xgradcam,layercam,$SPP --runs 2 --json "$OUT/ours-gpu-resnet18-f32.json" > /dev/null
   echo "== resnet18 scorecam++ at auto precision through camlens' im2col + matmul instead of burn's convolutions"
-  CAMLENS_GPU_CONV=im2col timeout 50 $B --device $DEV bench --image $S --model $W --methods $SPP --runs 2 --json "$OUT/ours-gpu-resnet18-im2col.json" > /dev/null
+  CAMLENS_GPU_CONV=im2col timeout 30 $B --device $DEV bench --image $S --model $W --methods $SPP --runs 2 --json "$OUT/ours-gpu-resnet18-im2col.json" > /dev/null
   echo "== f16 against f32, Lite0, every method"
-  timeout 130 $B --device $DEV --precision f16 precision-check .gpudata/images --seconds $((100 / K)) --limit $((200 / K)) --methods $PM --json "$OUT/precision-f16-lite0.json" > "$OUT/precision-f16-lite0.md"
+  timeout 100 $B --device $DEV --precision f16 precision-check .gpudata/images --seconds $((75 / K)) --limit $((200 / K)) --methods $PM --json "$OUT/precision-f16-lite0.json" > "$OUT/precision-f16-lite0.md"
 } > "$OUT/ours.log" 2>&1
 {
-  timeout 70 python3 tools/bench_peers.py --device $PDEV --model lite0 --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-lite0.json"
-  timeout 70 python3 tools/bench_peers.py --device $PDEV --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-resnet18.json"
+  timeout 60 python3 tools/bench_peers.py --device $PDEV --model lite0 --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-lite0.json"
+  timeout 60 python3 tools/bench_peers.py --device $PDEV --model resnet18 --weights $W --runs 3 --scorecam-runs 3 --skip "$PS" --out "$OUT/peers-gpu-resnet18.json"
 } > "$OUT/peers.log" 2>&1
 for m in lite0 resnet18; do
   echo "## $m"; python3 tools/compare_bench.py "$OUT/ours-gpu-$m.json" "$OUT/peers-gpu-$m.json"
