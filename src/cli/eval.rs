@@ -1,8 +1,8 @@
 //! `camlens eval` (faithfulness over a dataset, resumable and shardable) and `camlens eval merge`.
 
-use super::args::{CamArgs, OnnxArgs};
+use super::args::CamArgs;
 use super::progress::{bar, duration};
-use super::setup::{create_dir, open_model};
+use super::setup::{ModelArgs, create_dir};
 use camlens::cam::{Method, Monitor, Options};
 use camlens::device::Compute;
 use camlens::error::Access;
@@ -31,10 +31,8 @@ pub struct EvalArgs {
     /// Folder name and its classes, e.g. cat=281-285 (repeat per folder).
     #[arg(long)]
     group: Vec<String>,
-    #[arg(long, default_value = "lite0")]
-    model: String,
     #[command(flatten)]
-    onnx: OnnxArgs,
+    model: ModelArgs,
     /// Methods and their options as for explain; unless --methods is given, eval runs the
     /// paper's seven.
     #[command(flatten)]
@@ -174,7 +172,7 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
             csv.display()
         )));
     }
-    let model = open_model(&args.model, &args.onnx, compute)?;
+    let model = args.model.open(compute)?;
     eprintln!(
         "{}: {} images, {} methods → {}",
         model.name,

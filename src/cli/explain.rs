@@ -3,7 +3,7 @@
 
 use super::args::{CamArgs, OnnxArgs};
 use super::progress::watched;
-use super::setup::{create_dir, open_model};
+use super::setup::{ModelArgs, create_dir, open_model};
 use camlens::cam::{Method, Monitor};
 use camlens::curves::{Curves, Substrates};
 use camlens::device::Compute;
@@ -22,10 +22,8 @@ pub struct ExplainArgs {
     /// Image files.
     #[arg(required = true)]
     images: Vec<PathBuf>,
-    #[arg(long, default_value = "lite0")]
-    model: String,
     #[command(flatten)]
-    onnx: OnnxArgs,
+    model: ModelArgs,
     #[command(flatten)]
     cam: CamArgs,
     /// Class index to explain (default: the predicted class).
@@ -70,7 +68,7 @@ pub fn explain(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
         .map(|i| request.steps[i])
         .collect();
     let methods = request.methods();
-    let model = open_model(&args.model, &args.onnx, compute)?;
+    let model = args.model.open(compute)?;
     let pipeline = Pipeline::new(&model, request)?;
     create_dir(&args.out)?;
     let outputs = |image: &PathBuf| {

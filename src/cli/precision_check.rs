@@ -1,8 +1,8 @@
 //! `camlens precision-check`: the precision chosen with `--precision` (f16 or bf16) against f32
 //! on the same device, over a folder of photos, per method (see `camlens::eval::PrecisionReport`).
 
-use super::args::{CamArgs, OnnxArgs};
-use super::setup::open_model;
+use super::args::CamArgs;
+use super::setup::ModelArgs;
 use camlens::cam::Method;
 use camlens::device::Compute;
 use camlens::eval::{PrecisionReport, check_image};
@@ -16,11 +16,8 @@ pub struct PrecisionCheckArgs {
     /// Images, or folders of images (taken in name order).
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// `lite0`, a weights file or an ONNX model.
-    #[arg(long, default_value = "lite0")]
-    model: String,
     #[command(flatten)]
-    onnx: OnnxArgs,
+    model: ModelArgs,
     #[command(flatten)]
     cam: CamArgs,
     /// At most this many images.
@@ -41,12 +38,12 @@ pub fn run(compute: &Compute, args: PrecisionCheckArgs) -> camlens::Result<()> {
             compute.precision
         )));
     }
-    let reduced = open_model(&args.model, &args.onnx, compute)?;
+    let reduced = args.model.open(compute)?;
     let full = Compute {
         precision: Resolved::f32(),
         ..compute.clone()
     };
-    let f32_model = open_model(&args.model, &args.onnx, &full)?;
+    let f32_model = args.model.open(&full)?;
     let request = args.cam.request(&Method::PAPER)?;
     let mut files = image_files(&args.inputs);
     files.truncate(args.limit.unwrap_or(usize::MAX));

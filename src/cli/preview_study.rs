@@ -2,8 +2,8 @@
 //! its final map after 10 %, 25 % and 50 % of the channels, and how soon the first one comes,
 //! over a seeded subset of a labelled dataset. It chose the order the app's previews use.
 
-use super::args::{CamArgs, OnnxArgs};
-use super::setup::open_model;
+use super::args::CamArgs;
+use super::setup::ModelArgs;
 use camlens::cam::{ChannelOrder, Method};
 use camlens::device::Compute;
 use camlens::eval::{SHARES, convergence, items_from_csv, select};
@@ -18,10 +18,8 @@ pub struct PreviewStudyArgs {
     /// Images in a seeded random subset (--seed).
     #[arg(long, default_value_t = 20)]
     limit: usize,
-    #[arg(long, default_value = "lite0")]
-    model: String,
     #[command(flatten)]
-    onnx: OnnxArgs,
+    model: ModelArgs,
     /// The score methods to study (default: ScoreCAM++), options and layer as for explain.
     #[command(flatten)]
     cam: CamArgs,
@@ -35,7 +33,7 @@ const ORDERS: [ChannelOrder; 3] = [
 
 pub fn run(compute: &Compute, args: PreviewStudyArgs) -> camlens::Result<()> {
     let (methods, options) = args.cam.options(&[Method::ScoreCamPlusPlus])?;
-    let model = open_model(&args.model, &args.onnx, compute)?;
+    let model = args.model.open(compute)?;
     let layer = model.layer_index(args.cam.layer.as_deref())?;
     let items = select(
         items_from_csv(&args.labels, None)?,

@@ -5,6 +5,24 @@ use camlens::device::Compute;
 use camlens::error::Access;
 use camlens::models::Model;
 
+/// Which model a command explains: the built-in one or a file, with what an ONNX file does not
+/// say about itself.
+#[derive(clap::Args)]
+pub struct ModelArgs {
+    /// `lite0` for the built-in EfficientNet-Lite0, a weights file (.pth, .pt, .safetensors) or
+    /// an ONNX model (.onnx).
+    #[arg(long, default_value = "lite0")]
+    pub model: String,
+    #[command(flatten)]
+    pub onnx: OnnxArgs,
+}
+
+impl ModelArgs {
+    pub fn open(&self, compute: &Compute) -> camlens::Result<Model> {
+        open_model(&self.model, &self.onnx, compute)
+    }
+}
+
 pub fn open_model(spec: &str, onnx: &OnnxArgs, compute: &Compute) -> camlens::Result<Model> {
     let mut model = Model::open_with(spec, &onnx.config()?, &compute.device)?;
     model.fit_to(compute)?;
