@@ -94,10 +94,7 @@ impl Compute {
 
     /// The same device with the weighted layers' float type decided for `pref`.
     pub fn with_precision(mut self, pref: Precision) -> Result<Self> {
-        let cores = match self.backend {
-            Backend::Gpu { .. } => precision::tensor_cores(&self.device),
-            Backend::Cpu { .. } => vec![],
-        };
+        let cores = precision::tensor_cores(&self.device);
         self.precision = precision::decide(pref, &self.device, cores)?;
         Ok(self)
     }

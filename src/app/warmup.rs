@@ -10,6 +10,7 @@ use crate::device::Compute;
 use crate::error::{Result, guarded};
 use crate::models::Model;
 use crate::pipeline::{Pipeline, Request};
+use crate::precision::Precision;
 use image::RgbImage;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
@@ -20,6 +21,21 @@ pub enum Warmup {
     /// Not started yet: the GPU, kept until the first request says what to compile.
     Waiting(Compute),
     Running(Running),
+}
+
+impl Warmup {
+    /// The same GPU with its weighted layers in `pref`, to be warmed again (kernels differ by
+    /// type); if the GPU cannot take `pref`, as it was, and why.
+    pub fn in_precision(self, pref: Precision) -> (Self, Option<crate::Error>) {
+        let gpu = match self {
+            Warmup::Waiting(gpu) => gpu,
+            Warmup::Running(r) => r.gpu,
+        };
+        match gpu.clone().with_precision(pref) {
+            Ok(gpu) => (Warmup::Waiting(gpu), None),
+            Err(e) => (Warmup::Waiting(gpu), Some(e)),
+        }
+    }
 }
 
 pub struct Running {

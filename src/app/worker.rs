@@ -280,36 +280,23 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                 }),
             },
             Job::SetPrecision(pref) => {
-                // The CPU standing in for a warming GPU stays f32, its fastest.
+                // The CPU standing in for a warming GPU stays f32, its fastest; a model is
+                // reopened only where its type changes.
                 let here = if warmup.is_some() {
                     Precision::F32
                 } else {
                     pref
                 };
-                let changed = compute.clone().with_precision(here).and_then(|c| {
-                    let m = open_model(&c, weights.as_ref())?;
-                    Ok((c, m))
+                let reopened = compute.clone().with_precision(here).and_then(|c| {
+                    if c.precision == compute.precision {
+                        return Ok(None);
+                    }
+                    Ok(Some((open_model(&c, weights.as_ref())?, c)))
                 });
-                match changed {
-                    Ok((c, m)) => {
-                        (compute, model) = (c, m);
-                        // The GPU's kernels differ by type: warm it again, in the new one.
-                        warmup = warmup.take().map(|w| {
-                            let gpu = match w {
-                                Warmup::Waiting(gpu) => gpu,
-                                Warmup::Running(r) => r.gpu,
-                            };
-                            match gpu.clone().with_precision(pref) {
-                                Ok(gpu) => Warmup::Waiting(gpu),
-                                Err(e) => {
-                                    send(Reply::Error {
-                                        request: None,
-                                        message: format!("{e} — the GPU stays {}", gpu.precision),
-                                    });
-                                    Warmup::Waiting(gpu)
-                                }
-                            }
-                        });
+                match reopened {
+                    Ok(None) => {}
+                    Ok(Some((m, c))) => {
+                        (model, compute) = (m, c);
                         send(Reply::BackendChanged {
                             label: compute.label(),
                             reason: Switch::Precision,
@@ -320,6 +307,16 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
                         request: None,
                         message: format!("{e} — keeping {}", compute.precision),
                     }),
+                }
+                if let Some(w) = warmup.take() {
+                    let (w, refused) = w.in_precision(pref);
+                    if let Some(e) = refused {
+                        send(Reply::Error {
+                            request: None,
+                            message: format!("{e} — the GPU keeps its precision"),
+                        });
+                    }
+                    warmup = Some(w);
                 }
             }
             Job::Curves(job) => {

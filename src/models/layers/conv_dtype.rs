@@ -1,8 +1,8 @@
 //! A convolution's weights in a reduced float type (see `crate::precision`).
 
 use super::Conv;
-use super::reduced::im2col_forced;
-use burn::tensor::{DType, FloatDType};
+use super::reduced::{cast, im2col_forced};
+use burn::tensor::DType;
 
 impl Conv {
     /// Runs in `dtype` (see `precision`), weights cast once here, inputs as they are read; on
@@ -14,8 +14,8 @@ impl Conv {
         if self.groups > 1 {
             return;
         }
-        self.weight = self.weight.clone().cast(FloatDType::from(dtype));
-        self.bias = self.bias.clone().cast(FloatDType::from(dtype));
+        cast(&mut self.weight, dtype);
+        cast(&mut self.bias, dtype);
         if dtype != DType::F32 {
             self.host = None;
             self.gemm &= im2col_forced();

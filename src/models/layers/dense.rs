@@ -2,7 +2,7 @@
 
 use super::reduced;
 use burn::tensor::module::{layer_norm, linear};
-use burn::tensor::{DType, FloatDType, Tensor};
+use burn::tensor::{DType, Tensor};
 
 #[derive(Debug, Clone)]
 pub struct Linear {
@@ -28,8 +28,8 @@ impl Linear {
 
     /// Runs in `dtype` (see `crate::precision`): the weights cast once here.
     pub fn set_dtype(&mut self, dtype: DType) {
-        self.weight = self.weight.clone().cast(FloatDType::from(dtype));
-        self.bias = self.bias.clone().cast(FloatDType::from(dtype));
+        reduced::cast(&mut self.weight, dtype);
+        reduced::cast(&mut self.bias, dtype);
     }
 }
 

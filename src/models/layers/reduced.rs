@@ -17,6 +17,11 @@ pub fn run<const D: usize, const E: usize>(
     layer(x.cast(FloatDType::from(dtype))).cast(FloatDType::from(outer))
 }
 
+/// A layer's weights, `t`, in `dtype` from now on (cast once, where the layer is set up).
+pub fn cast<const D: usize>(t: &mut Tensor<D>, dtype: DType) {
+    *t = t.clone().cast(FloatDType::from(dtype));
+}
+
 /// `CAMLENS_GPU_CONV=im2col` keeps camlens' im2col + matmul path for reduced-precision
 /// convolutions on a GPU instead of burn's kernels: a benchmark switch (`tools/gpu_check.sh`
 /// times both), read once.

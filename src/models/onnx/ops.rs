@@ -2,8 +2,9 @@
 //! `run.rs` runs them).
 
 use super::super::layers::Conv;
+use super::super::layers::reduced::cast;
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
-use burn::tensor::{DType, Device, FloatDType, Tensor};
+use burn::tensor::{DType, Device, Tensor};
 
 #[derive(Debug)]
 pub struct Op {
@@ -25,16 +26,15 @@ impl Op {
     /// A weighted node's products in `dtype` (see `crate::precision`). A Linear node's bias is
     /// added after its product is cast back, so it stays f32.
     pub(super) fn set_dtype(&mut self, dtype: DType) {
-        let to = FloatDType::from(dtype);
         match &mut self.kind {
             Kind::Conv(conv) => conv.set_dtype(dtype),
             // Grouped convolutions stay f32, as in `Conv::set_dtype`.
             Kind::ConvGeneral { options, .. } if options.groups > 1 => {}
             Kind::ConvGeneral { weight, bias, .. } => {
-                *weight = weight.clone().cast(to);
-                *bias = bias.take().map(|b| b.cast(to));
+                cast(weight, dtype);
+                bias.iter_mut().for_each(|b| cast(b, dtype));
             }
-            Kind::Linear { weight, .. } => *weight = weight.clone().cast(to),
+            Kind::Linear { weight, .. } => cast(weight, dtype),
             _ => {}
         }
     }
