@@ -9,6 +9,7 @@ mod curves;
 mod eval;
 mod formats;
 mod gpu_path;
+mod kernel_cache;
 mod layout;
 mod lite0;
 mod onnx;
