@@ -119,48 +119,6 @@ pub fn tune_allocator() {
     }
 }
 
-/// Where compiled kernels and autotune results are kept between launches: the platform's cache
-/// folder (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
-/// `%LOCALAPPDATA%` on Windows), under `camlens/kernels`.
-pub fn kernel_cache_dir() -> Option<std::path::PathBuf> {
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(std::path::PathBuf::from)
-    };
-    let base = if cfg!(target_os = "windows") {
-        var("LOCALAPPDATA")
-    } else if cfg!(target_os = "macos") {
-        var("HOME").map(|h| h.join("Library/Caches"))
-    } else {
-        var("XDG_CACHE_HOME").or_else(|| var("HOME").map(|h| h.join(".cache")))
-    }?;
-    Some(base.join("camlens").join("kernels"))
-}
-
-/// Turns on cubecl's kernel cache on disk in [`kernel_cache_dir`] (builds with the
-/// `kernel-cache` feature; elsewhere kernels are compiled and tuned once per launch), unless
-/// cubecl was configured already. The `CUBECL_*` environment variables still apply; a
-/// `cubecl.toml` does not. Call once at start-up, before any device; the binaries do. Returns
-/// the folder in use.
-pub fn enable_kernel_cache() -> Option<std::path::PathBuf> {
-    #[cfg(feature = "kernel-cache")]
-    {
-        use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
-        let dir = kernel_cache_dir()?;
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            log::warn!("no kernel cache ({}: {e})", dir.display());
-            return None;
-        }
-        let mut config = CubeClRuntimeConfig::default();
-        config.environment.path = CacheConfig::Directory(dir.clone());
-        config.compilation.cache = true;
-        CubeClRuntimeConfig::try_set(config.override_from_env()).then_some(dir)
-    }
-    #[cfg(not(feature = "kernel-cache"))]
-    None
-}
-
 /// The shader compiler burn's runtime chose for `device`: WGSL in this build; SPIR-V (Vulkan) or
 /// MSL (Metal) where burn's `vulkan` or `metal` features are compiled in.
 pub fn compiler(device: &Device) -> Option<&'static str> {

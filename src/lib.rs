@@ -31,6 +31,7 @@ pub mod device;
 pub mod error;
 pub mod eval;
 pub mod explain;
+pub mod kernel_cache;
 pub mod labels;
 pub mod legend;
 pub mod metrics;

@@ -98,7 +98,7 @@ pub fn main() -> ExitCode {
     )
     .init();
     camlens::device::tune_allocator();
-    if let Some(dir) = camlens::device::enable_kernel_cache() {
+    if let Some(dir) = camlens::kernel_cache::enable() {
         log::info!("kernel cache: {}", dir.display());
     }
     let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));

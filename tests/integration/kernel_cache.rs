@@ -1,5 +1,6 @@
 //! The kernel cache on disk: a first GPU launch tunes its kernels and keeps the results in the
-//! platform's cache folder; a second launch tunes nothing and draws the same map. Run through the
+//! platform's cache folder (setting aside the damaged cache file it finds there); a second launch
+//! tunes nothing and draws the same map. Run through the
 //! binary, as a person launches it (the cache is set up once per process, before any device).
 //! Where no Vulkan adapter exists the test says so and passes, except under CI (lavapipe).
 
@@ -43,6 +44,13 @@ fn a_second_gpu_launch_tunes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (cache, out) = (dir.path().join("cache"), dir.path().join("maps"));
     let logs = [dir.path().join("first.log"), dir.path().join("second.log")];
+    let folder = cache.join("camlens").join("kernels");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("default.db"),
+        b"\0\x17 half a file from a full disk",
+    )
+    .unwrap();
     let first = launch(&cache, &out, &logs[0]);
     let err = String::from_utf8_lossy(&first.stderr);
     if !first.status.success() && err.contains("no usable GPU") && std::env::var_os("CI").is_none()
@@ -51,7 +59,8 @@ fn a_second_gpu_launch_tunes_nothing() {
         return;
     }
     assert!(first.status.success(), "{err}");
-    let folder = cache.join("camlens").join("kernels");
+    assert!(err.contains("was damaged"), "{err}");
+    assert!(folder.join("default.db.damaged").exists());
     assert!(
         err.contains(&format!("kernel cache: {}", folder.display())),
         "{err}"
@@ -62,14 +71,20 @@ fn a_second_gpu_launch_tunes_nothing() {
     );
     let kept: u64 = std::fs::read_dir(&folder)
         .unwrap()
-        .map(|e| e.unwrap().metadata().unwrap().len())
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().contains("damaged"))
+        .map(|e| e.metadata().unwrap().len())
         .sum();
     assert!(kept > 0, "nothing written to {}", folder.display());
     let pixels = || image::open(out.join("tiny.gradcam.png")).unwrap().to_rgb8();
     let map = pixels();
 
     let second = launch(&cache, &out, &logs[1]);
-    succeeded(&second);
+    let err = succeeded(&second);
+    assert!(
+        !err.contains("damaged") && !err.contains("Unable to open"),
+        "{err}"
+    );
     assert_eq!(
         tuned(&logs[1]),
         0,
