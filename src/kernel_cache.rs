@@ -22,19 +22,45 @@ pub fn dir() -> Option<PathBuf> {
 }
 
 /// Turns on cubecl's kernel cache in [`dir`] (builds with the `kernel-cache` feature; elsewhere
-/// kernels are compiled and tuned once per launch), unless cubecl was configured already. A
-/// damaged cache file is set aside first ([`set_aside_damaged`]). The `CUBECL_*` environment
-/// variables still apply; a `cubecl.toml` does not. Call once at start-up, before any device;
-/// the binaries do. Returns the folder in use.
+/// kernels are compiled and tuned once per launch), unless cubecl was configured already. Where
+/// that folder cannot be written, the cache goes to the temporary folder
+/// (`camlens-kernels-$USER`: kept until it is cleaned); where neither can, cubecl's caches are turned off, since cubecl
+/// would otherwise try its own folders and warn at every kernel. A damaged cache file is set
+/// aside first ([`set_aside_damaged`]). The `CUBECL_*` environment variables still apply; a
+/// `cubecl.toml` does not. Call once at start-up, before any device; the binaries do. Returns
+/// the folder in use.
 pub fn enable() -> Option<PathBuf> {
     #[cfg(feature = "kernel-cache")]
     {
         use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
-        let dir = dir()?;
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            log::warn!("no kernel cache ({}: {e})", dir.display());
+        let mut config = CubeClRuntimeConfig::default();
+        // Per user: another user's folder there would not be writable, or worse, ours to trust.
+        let user = ["USER", "USERNAME"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()));
+        let fallback = std::env::temp_dir().join(match user {
+            Some(user) => format!("camlens-kernels-{user}"),
+            None => "camlens-kernels".into(),
+        });
+        let usable = dir()
+            .into_iter()
+            .chain([fallback])
+            .find(|d| match writable(d) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::warn!("cannot keep tuned kernels in {} ({e})", d.display());
+                    false
+                }
+            });
+        let Some(dir) = usable else {
+            log::warn!("no kernel cache: kernels are tuned again at every launch");
+            config.autotune.disable_cache = true;
+            config.throughput.disable_cache = true;
+            config.compilation.cache = false;
+            config.environment.records.level = burn_cubecl::cubecl::records::RecordLevel::Off;
+            CubeClRuntimeConfig::try_set(config.override_from_env());
             return None;
-        }
+        };
         for (file, aside) in set_aside_damaged(&dir) {
             log::warn!(
                 "the kernel cache {} was damaged: moved to {}; kernels are tuned again on this \
@@ -43,13 +69,20 @@ pub fn enable() -> Option<PathBuf> {
                 aside.display()
             );
         }
-        let mut config = CubeClRuntimeConfig::default();
         config.environment.path = CacheConfig::Directory(dir.clone());
         config.compilation.cache = true;
         CubeClRuntimeConfig::try_set(config.override_from_env()).then_some(dir)
     }
     #[cfg(not(feature = "kernel-cache"))]
     None
+}
+
+/// Creates `dir` if needed and checks that a file can be written in it.
+pub fn writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(".write-test-{}", std::process::id()));
+    std::fs::write(&probe, b"")?;
+    std::fs::remove_file(probe)
 }
 
 /// The cache's databases (`*.db`, SQLite's file format) that do not start with SQLite's header,
@@ -124,5 +157,20 @@ mod tests {
         assert!(p("default.db-wal").exists() && p("new.db").exists() && p("notes.txt").exists());
         // A second look finds nothing more to move.
         assert!(set_aside_damaged(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_folder_under_a_file_is_not_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(writable(&file.join("kernels")).is_err());
+        let fresh = dir.path().join("cache").join("kernels");
+        writable(&fresh).unwrap();
+        assert_eq!(
+            std::fs::read_dir(&fresh).unwrap().count(),
+            0,
+            "the probe is removed"
+        );
     }
 }
