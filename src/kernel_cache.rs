@@ -23,28 +23,19 @@ pub fn dir() -> Option<PathBuf> {
 
 /// Turns on cubecl's kernel cache in [`dir`] (builds with the `kernel-cache` feature; elsewhere
 /// kernels are compiled and tuned once per launch), unless cubecl was configured already. Where
-/// that folder cannot be written, the cache goes to the temporary folder
-/// (`camlens-kernels-$USER`: kept until it is cleaned); where neither can, cubecl's caches are turned off, since cubecl
-/// would otherwise try its own folders and warn at every kernel. A damaged cache file is set
-/// aside first ([`set_aside_damaged`]). The `CUBECL_*` environment variables still apply; a
-/// `cubecl.toml` does not. Call once at start-up, before any device; the binaries do. Returns
-/// the folder in use.
+/// that folder cannot be written, the cache goes to [`temp_dir`]; where neither can, cubecl's
+/// caches are turned off, since cubecl would otherwise try its own folders and warn at every
+/// kernel. A damaged cache file is set aside first ([`set_aside_damaged`]). The `CUBECL_*`
+/// environment variables still apply; a `cubecl.toml` does not. Call once at start-up, before
+/// any device; the binaries do. Returns the folder in use.
 pub fn enable() -> Option<PathBuf> {
     #[cfg(feature = "kernel-cache")]
     {
         use burn_cubecl::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
         let mut config = CubeClRuntimeConfig::default();
-        // Per user: another user's folder there would not be writable, or worse, ours to trust.
-        let user = ["USER", "USERNAME"]
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()));
-        let fallback = std::env::temp_dir().join(match user {
-            Some(user) => format!("camlens-kernels-{user}"),
-            None => "camlens-kernels".into(),
-        });
         let usable = dir()
             .into_iter()
-            .chain([fallback])
+            .chain(std::iter::once_with(temp_dir))
             .find(|d| match writable(d) {
                 Ok(()) => true,
                 Err(e) => {
@@ -75,6 +66,19 @@ pub fn enable() -> Option<PathBuf> {
     }
     #[cfg(not(feature = "kernel-cache"))]
     None
+}
+
+/// The fallback when [`dir`] cannot be written (a read-only home): `camlens-kernels-$USER` in the
+/// temporary folder, kept until that is cleaned. Per user: another user's folder there would not
+/// be writable, or worse, ours to trust.
+pub fn temp_dir() -> PathBuf {
+    let user = ["USER", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()));
+    std::env::temp_dir().join(match user {
+        Some(user) => format!("camlens-kernels-{user}"),
+        None => "camlens-kernels".into(),
+    })
 }
 
 /// Creates `dir` if needed and checks that a file can be written in it.

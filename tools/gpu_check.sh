@@ -24,23 +24,16 @@ else
   python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv > "$OUT/gpu.txt" 2>&1
-# The kernel cache lives in the platform's cache folder: an empty one for the first launch.
+# The kernel cache lives in the platform's cache folder: an empty one for the benches too, so
+# that their warm-up figures are a first launch's.
 export XDG_CACHE_HOME=/tmp/camlens-cache
 rm -rf "$XDG_CACHE_HOME"
 W=/tmp/resnet18-formula.safetensors
 python3 tools/write_formula_weights.py $W >/dev/null
 S=assets/samples/chelsea.png
-launch() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  timeout "$2" $B --device $DEV explain $S --methods gradcam --out /tmp/launch-$1 --overwrite > /dev/null 2>> "$OUT/launch.log"
-  t1=$(date +%s.%N)
-  echo "$1 launch to first heatmap (process start to GradCAM PNG written): $(python3 -c "print(round($t1 - $t0, 2))") s" | tee -a "$OUT/launch.txt"
-}
 {
-  launch first 60
-  du -sh "$XDG_CACHE_HOME" 2>&1
-  launch second 30
+  echo "== launch to first heatmap (process start to GradCAM PNG written), empty then filled kernel cache"
+  B=$B DEVICE=$DEV PHOTO=$S OUT=$OUT CACHES=on TIMEOUT=45 bash tools/kernel_cache_timing.sh
   echo "== bench lite0 (auto precision)"
   timeout 80 $B --device $DEV bench --image $S --model lite0 --methods $M --runs 2 --json "$OUT/ours-gpu-lite0.json" > /dev/null
   echo "== bench resnet18 (auto precision)"
@@ -59,4 +52,4 @@ launch() {
 for m in lite0 resnet18; do
   echo "## $m"; python3 tools/compare_bench.py "$OUT/ours-gpu-$m.json" "$OUT/peers-gpu-$m.json"
 done > "$OUT/compare.md" 2>&1
-cat "$OUT/gpu.txt" "$OUT/launch.txt" "$OUT/ours.log" "$OUT/precision-f16-lite0.md" "$OUT/compare.md"
+cat "$OUT/gpu.txt" "$OUT/ours.log" "$OUT/precision-f16-lite0.md" "$OUT/compare.md"

@@ -1,8 +1,8 @@
 //! The kernel cache on disk: a first GPU launch tunes its kernels and keeps the results in the
 //! platform's cache folder (setting aside the damaged cache file it finds there); a second launch
-//! tunes nothing and draws the same map. Run through the
-//! binary, as a person launches it (the cache is set up once per process, before any device).
-//! Where no Vulkan adapter exists the test says so and passes, except under CI (lavapipe).
+//! tunes nothing and draws the same map. Run through the binary, as a person launches it (the
+//! cache is set up once per process, before any device). Where no Vulkan adapter exists the test
+//! says so and passes, except under CI (lavapipe).
 
 use crate::common::*;
 use std::path::Path;
