@@ -15,7 +15,9 @@ xz -T2 -6 -f .gpu/camlens
 cargo build --release
 (cd .gl && apt-get download -oAPT::Architecture=amd64 libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
 pip download --no-deps grad-cam ttach torchcam -d .whl
-ls ../shared/data/imagenet-val/images | head -n "$N" | while read -r f; do
+# Listed whole first: `ls | head` fails under pipefail when head closes the pipe early (SIGPIPE).
+mapfile -t photos < <(ls ../shared/data/imagenet-val/images)
+for f in "${photos[@]:0:N}"; do
   cp "../shared/data/imagenet-val/images/$f" .gpudata/images/
 done
 du -sh .gpu .gl .whl .gpudata
