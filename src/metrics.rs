@@ -201,8 +201,9 @@ mod tests {
     }
 
     #[test]
-    fn a_flat_map_scores_the_blank_input() {
-        // A flat map is all-zero: X ⊙ L is the zero input; its drop is whatever that scores.
+    fn scores_of_a_blank_input_give_their_drop_and_no_logit_drop() {
+        // What a flat (all-zero) map scores: O from the zero input, the removed logit unchanged
+        // (that the forward passes produce these is tested on the real model, tests/lite0.rs).
         let s = MapScores {
             y_prob: 0.5,
             y_logit: 3.0,

@@ -1,12 +1,18 @@
-"""Writes BENCHMARKS.md from the JSON files that `tools/bench_cpu.sh` (this machine) and
-`tools/gpu_check.sh` (a GPU machine; its outputs copied to bench/gpu-*/) produce.
+"""Writes BENCHMARKS.md from the JSON files that `tools/bench_cpu.sh` (a CPU machine),
+`tools/bench_onnx.sh` (the ONNX interpreter against the native path) and `tools/gpu_check.sh`
+(a GPU machine; its outputs copied to bench/gpu-*/) produce.
 
     python3 tools/bench_report.py > BENCHMARKS.md
+
+Every date, machine name and time in the prose is read from those files (or, for a date a file
+does not record, from the commit that last changed it), so the prose cannot disagree with the
+tables under it.
 """
 import glob
 import io
 import json
 import os
+import subprocess
 import sys
 from contextlib import redirect_stdout
 
@@ -14,7 +20,16 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, HERE)
 from compare_bench import main as compare  # noqa: E402
 
-ROOT = os.path.join(HERE, "..")
+ROOT = os.path.normpath(os.path.join(HERE, ".."))
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def rel(path):
+    return os.path.relpath(path, ROOT)
 
 
 def table(ours, peers):
@@ -25,39 +40,151 @@ def table(ours, peers):
 
 
 def ours_rows(path):
-    d = json.load(open(path))
+    d = load(path)
     lines = ["| method | first run ms (warm-up) | median ms |", "|---|---:|---:|"]
     for r in d["rows"]:
         lines.append(f"| {r['method']} | {r['first_ms']:.1f} | {r['median_ms']:.1f} |")
     return "\n".join(lines)
 
 
+def committed(path):
+    """The date of the commit that last changed `path`, or None (not in git, or uncommitted)."""
+    try:
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", path], cwd=ROOT,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        if dirty:
+            return None
+        out = subprocess.run(["git", "log", "-1", "--format=%ad", "--date=short", "--", path],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+        return out or None
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def date_of(*paths):
+    """The measurement date: a file's own `date` field, else the date its commit records."""
+    for p in paths:
+        if p and os.path.exists(p):
+            d = load(p).get("date")
+            if d:
+                return d, "measured"
+    for p in paths:
+        if p and os.path.exists(p):
+            d = committed(p)
+            if d:
+                return d, "committed"
+    return None, None
+
+
+def gpu_name(folder):
+    """The GPU's name from nvidia-smi's CSV (`gpu.txt`), when the folder has one."""
+    path = os.path.join(folder, "gpu.txt")
+    if not os.path.exists(path):
+        return None
+    lines = [l.strip() for l in open(path) if l.strip()]
+    if len(lines) >= 2 and lines[0].startswith("name"):
+        return lines[1].split(",")[0].strip()
+    return None
+
+
+def row(d, method, model_prefix=None):
+    for r in d["rows"]:
+        if r["method"] == method and (model_prefix is None or r["model"].startswith(model_prefix)):
+            return r
+    return None
+
+
+def peer_ms(p, peer, method):
+    for r in p["rows"]:
+        if r["peer"] == peer and r["method"] == method:
+            return r["median_ms"]
+    return None
+
+
+def secs(ms):
+    return f"{ms / 1e3:.1f} s" if ms >= 1000 else f"{ms:.1f} ms"
+
+
+def summary_line(ours_path, peers_path):
+    """One sentence per model, every figure read from the two files."""
+    o, p = load(ours_path), load(peers_path)
+    parts = []
+    spp, their_sc = row(o, "scorecam++"), peer_ms(p, "pytorch-grad-cam", "scorecam")
+    if spp and their_sc:
+        parts.append(f"ScoreCAM++ {secs(spp['median_ms'])} against pytorch-grad-cam's ScoreCAM "
+                     f"{secs(their_sc)} ({spp['median_ms'] / their_sc:.2f}×)")
+    grad, their_gc = row(o, "gradient methods together"), peer_ms(p, "pytorch-grad-cam", "gradcam")
+    if grad and their_gc:
+        parts.append(f"the four gradient methods together {secs(grad['median_ms'])} against its "
+                     f"GradCAM alone {secs(their_gc)} ({grad['median_ms'] / their_gc:.2f}×)")
+    return "; ".join(parts)
+
+
+def model_name(path):
+    return os.path.basename(path)[:-5].split("-")[-1]
+
+
+def machine(ours_path, peers_path):
+    o = load(ours_path)
+    names = [o["device"] + (f", {o['precision']}" if "precision" in o else "")]
+    folder_gpu = gpu_name(os.path.dirname(ours_path))
+    if folder_gpu and folder_gpu not in names[0]:
+        names.append(folder_gpu)
+    if peers_path and os.path.exists(peers_path):
+        names.append(f"peers on {load(peers_path)['device']}")
+    return "; ".join(names)
+
+
+sections = [("CPU", "bench/ours-cpu-*.json"), ("GPU", "bench/gpu-*/ours-gpu-*.json")]
+found = {title: sorted(f for f in glob.glob(os.path.join(ROOT, pattern)) if "-onnx-" not in f)
+         for title, pattern in sections}
+
 print("# Benchmarks\n")
-print("Per-image times of each method at 224×224 (`camlens bench`: a fresh session per run, so")
-print("each figure includes the forward pass and, for gradient methods, the backward), beside the")
-print("Python peers on the same model, input (`assets/samples/chelsea.png`) and machine, in the same")
-print("run (`tools/bench_peers.py`). Ratios below 1 mean camlens is faster. ResNet-18 uses")
-print("formula weights (`tools/write_formula_weights.py`): no pretrained weights can be downloaded")
-print("here, and speed does not depend on the values. The peers' ScoreCAM runs at batch size 32.\n")
-print("The build machine changes between sessions: the CPU tables below were measured on 2026-11-29")
-print("on an AMD EPYC (2 cores, AVX2, no AVX-512), where the peers run about 2.5× slower than on the")
-print("AVX-512 Xeon of earlier sessions (pytorch-grad-cam's ScoreCAM: 30.0 → 72.0 s on Lite0, 7.7 →")
-print("20.2 s on ResNet-18); compare ratios, not times, across dates.\n")
-print("Rerun: `tools/bench_cpu.sh` on a CPU machine; `tools/gpu_check.sh` on a GPU machine (see the")
-print("script's header); then `python3 tools/bench_report.py > BENCHMARKS.md`.\n")
-for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours-cpu-*.json"),
-                       ("GPU", "bench/gpu-*/ours-gpu-*.json")]:
-    files = sorted(f for f in glob.glob(os.path.join(ROOT, pattern)) if "-onnx-" not in f)
+print("Per-image times of each method (`camlens bench`: a fresh session per run, so each figure")
+print("includes the forward pass and, for gradient methods, the backward), beside the Python peers")
+print("(pytorch-grad-cam and torch-cam, `tools/bench_peers.py`) on the same model, input")
+print("(`assets/samples/chelsea.png`) and machine, in the same run. Ratios below 1 mean camlens is")
+print("faster. ResNet-18 and VGG-16 use formula weights (`tools/write_formula_weights.py`): speed does")
+print("not depend on the values. The peers' ScoreCAM batch size is the one `tools/bench_peers.py` sets.")
+print("Each table names its machine and date; times on different machines are not comparable, ratios")
+print("measured in one run are.\n")
+print("Rerun: `tools/bench_cpu.sh` (add `MODELS=vgg16` for VGG-16) and `tools/bench_onnx.sh` on a CPU")
+print("machine; `tools/gpu_check.sh` on a GPU machine (see the script's header), its output copied to")
+print("`bench/gpu-NAME/`; then `python3 tools/bench_report.py > BENCHMARKS.md`.\n")
+
+short = []
+for title, files in found.items():
+    for ours in files:
+        peers = ours.replace("ours-", "peers-")
+        if os.path.exists(peers):
+            line = summary_line(ours, peers)
+            if line:
+                date, how = date_of(peers, ours)
+                when = f", {date}" if date else ""
+                on = load(peers)["device"]
+                short.append(f"* **{model_name(ours)}** on {on}{when} (`{rel(ours)}`): {line}.")
+if short:
+    print("## In short\n")
+    print("\n".join(short))
+    print()
+
+for title, files in found.items():
     if not files:
         continue
     print(f"## {title}\n")
     for ours in files:
         peers = ours.replace("ours-", "peers-")
-        name = os.path.basename(ours)[:-5].split("-")[-1]
-        where = os.path.relpath(os.path.dirname(ours), ROOT)
-        print(f"### {name} ({where})\n")
-        if os.path.exists(peers):
+        where = rel(os.path.dirname(ours))
+        print(f"### {model_name(ours)} ({where})\n")
+        date, how = date_of(peers, ours)
+        peers_path = peers if os.path.exists(peers) else None
+        if peers_path:
+            # compare_bench's first line names both machines and the peers' date.
             print(table(ours, peers))
+        else:
+            print(f"Machine: {machine(ours, None)}."
+                  + (f" Date: {date}" + (" (the commit of this file)" if how == "committed" else "")
+                     + "." if date else "") + "\n")
         print("camlens alone (first run = shader compilation and autotuning on a GPU):\n")
         print(ours_rows(ours))
         print()
@@ -65,15 +192,22 @@ for title, pattern in [("CPU (this project's 2-core build machine)", "bench/ours
 onnx = sorted(glob.glob(os.path.join(ROOT, "bench/ours-cpu-onnx-resnet18-*.json")))
 if onnx:
     by = {}
+    devices = []
     for path in onnx:
-        d = json.load(open(path))
+        d = load(path)
+        if d["device"] not in devices:
+            devices.append(d["device"])
         for r in d["rows"]:
             kind = "onnx" if r["model"].startswith("ONNX") else "native"
             by.setdefault(r["method"], {})[kind] = (r["median_ms"], r["runs"])
+    date, how = date_of(*onnx)
     print("## The ONNX interpreter against the native path (ResNet-18, CPU)\n")
     print("The same seeded torchvision ResNet-18 as a `.pth` (camlens' hand-written ResNet) and as")
     print("an ONNX export (camlens' interpreter), in one `camlens bench` run per file on one machine")
-    print(f"(`tools/bench_onnx.sh`; {d['device']}).\n")
+    when = ""
+    if date:
+        when = f"; {date}" + (", the commit of these files" if how == "committed" else "")
+    print(f"(`tools/bench_onnx.sh`; {', '.join(devices)}{when}).\n")
     print("| method | runs | native ms | ONNX ms | ONNX / native |")
     print("|---|---:|---:|---:|---:|")
     for method, v in by.items():

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The README's faithfulness tables: the built-in model on every image of ../shared/data's
+# The faithfulness tables of docs/faithfulness.md: the built-in model on every image of ../shared/data's
 # imagenet-val (1300) and cats-dogs (1000). Each run appends to results/*/rows.csv and carries
 # on where the committed rows stop (--resume), so it can be stopped and restarted at any time,
 # on any machine (rows do not depend on the device beyond float rounding).
 #   tools/eval_full.sh [camlens binary] [data folder]
 # Set LIMIT_IV / LIMIT_CD to stop at a seeded random subset (the first N of the same order);
-# SUMMARIES_ONLY=1 skips the runs and only rewrites the summaries and the README tables.
+# SUMMARIES_ONLY=1 skips the runs and only rewrites the summaries and the tables of docs/faithfulness.md.
 set -euo pipefail
 B=${1:-target/release/camlens}
 DATA=${2:-../shared/data}
@@ -29,7 +29,7 @@ $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_RISE:-100}" --seed 0 --me
 fi
 
 # Summaries from the rows (also after a run stopped early): softmax probabilities, and logits as
-# the authors' code scores; then the README's tables (tools/results_readme.py).
+# the authors' code scores; then docs/faithfulness.md's tables (tools/results_readme.py).
 for d in imagenet-val cats-dogs; do
   for m in gradient seven; do
     [ "$m" = gradient ] && methods=(--methods $GRADIENT) || methods=()

@@ -9,10 +9,14 @@ and the file is written with every formula weight's data removed: a few hundred 
 For the fixture input (x_j = 1.5 sin(0.0131 j + 0.5) over [1, 3, S, S]) it writes
 `<name>.json`: onnxruntime's logits of the refilled file, and pytorch-grad-cam's GradCAM,
 GradCAM++, XGradCAM and LayerCAM maps on the PyTorch original at the module that matches
-camlens' layer (at the layer's resolution, after ReLU, min-max normalised), for the top class.
+camlens' layer, for the top class: raw (at the layer's resolution, before ReLU and
+normalisation, so that a map that is negative everywhere is still compared), and XGradCAM once
+more from a float64 run of the same model (`xgradcam_f64`), which tells which float32 side is
+off where XGradCAM's per-channel sums cancel.
 
-    pip install torch torchvision timm onnx onnxruntime grad-cam
+    pip install torch torchvision timm onnx onnxruntime grad-cam==1.5.7
     python3 tools/make_arch_fixtures.py [name …]
+    python3 tools/make_arch_fixtures.py --maps-only [name …]   # the JSON only; graphs kept
 """
 import json
 import os
@@ -25,6 +29,7 @@ import torch
 import torchvision
 from onnx import numpy_helper
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
+from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from fixture_formula import input_tensor, noise as formula
@@ -118,14 +123,31 @@ def low_res_cams(model, layer, x, cls, reshape):
             terms = np.tensordot(np.abs(w), np.abs(acts[0]), 1).max()
             conditioning = float(np.ptp(raw) / terms)
             assert conditioning > 1e-2, f"GradCAM's range is {conditioning:.1e} of its terms"
-        raw = np.maximum(raw, 0)
-        raw = (raw - raw.min()) / max(raw.max() - raw.min(), 1e-12)
+        assert np.ptp(raw) > 0, f"{key}: a flat reference map"
         out[key] = raw.astype(np.float32).ravel().tolist()
         cam.activations_and_grads.release()
     return out, list(raw.shape)
 
 
-def make(name):
+def xgradcam_f64(model, layer, x, cls, reshape):
+    """XGradCAM's raw map from the model run in float64 (sums in float64 too)."""
+    model = model.double()
+    try:
+        ag = ActivationsAndGradients(model, [layer], reshape)
+        logits = ag(x.double())
+        assert int(logits[0].argmax()) == cls, "float64 changes the top class"
+        model.zero_grad()
+        logits[0, cls].backward()
+        a = ag.activations[0][0].numpy().astype(np.float64)
+        g = ag.gradients[0][0].numpy().astype(np.float64)
+        ag.release()
+    finally:
+        model.float()
+    w = (g * a).sum(axis=(1, 2)) / (a.sum(axis=(1, 2)) + 1e-7)
+    return np.tensordot(w, a, 1).ravel().tolist()
+
+
+def make(name, maps_only=False):
     size, module_path, layer_name, default = ARCHS[name]
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
@@ -142,6 +164,8 @@ def make(name):
               if v.dtype == torch.float32}
     model.load_state_dict({**state, **filled})
     path = os.path.join(OUT, f"{name}.onnx")
+    if maps_only:
+        return remake_maps(name, model, size, module_path)
     if name in DYNAMO:
         batch = torch.export.Dim("N", min=1, max=1024)
         torch.onnx.export(model, (torch.zeros(2, 3, size, size),), path, input_names=["x"],
@@ -163,6 +187,7 @@ def make(name):
     reshape = (tokens_to_map if "vit" in arch else swin_to_map if "swin" in arch else None)
     maps, shape = low_res_cams(model, module(model, module_path), torch.from_numpy(x), cls,
                                reshape)
+    f64 = xgradcam_f64(model, module(model, module_path), torch.from_numpy(x), cls, reshape)
     # Strip what the formula rebuilds; anything else (shape constants) stays in the file.
     m = onnx.load(path)
     stripped = 0
@@ -186,11 +211,33 @@ def make(name):
     onnx.save(m, path)
     with open(os.path.join(OUT, f"{name}.json"), "w") as f:
         json.dump({"size": size, "layer": layer_name, "default_layer": default or layer_name,
-                   "class": cls, "logits": logits.tolist(), "map_shape": shape, "maps": maps}, f)
+                   "class": cls, "logits": logits.tolist(), "map_shape": shape, "maps": maps,
+                   "xgradcam_f64": f64}, f)
     print(f"{name}: {stripped} weights stripped, {os.path.getsize(path) // 1024} KB, class {cls}")
+
+
+def remake_maps(name, model, size, module_path):
+    """The maps of `<name>.json` computed again for its committed graph's class."""
+    path = os.path.join(OUT, f"{name}.json")
+    with open(path) as f:
+        ref = json.load(f)
+    x = torch.from_numpy(input_tensor([1, 3, size, size]))
+    with torch.no_grad():
+        cls = int(model(x)[0].argmax())
+    assert cls == ref["class"], f"{name}: class {cls}, the fixture says {ref['class']}"
+    arch = name.removesuffix("_dynamo").removesuffix("_torchscript")
+    reshape = (tokens_to_map if "vit" in arch else swin_to_map if "swin" in arch else None)
+    layer = module(model, module_path)
+    ref["maps"], ref["map_shape"] = low_res_cams(model, layer, x, cls, reshape)
+    ref["xgradcam_f64"] = xgradcam_f64(model, layer, x, cls, reshape)
+    with open(path, "w") as f:
+        json.dump(ref, f)
+    print(f"{name}: maps remade, class {cls}")
 
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    for name in sys.argv[1:] or ARCHS:
-        make(name)
+    args = sys.argv[1:]
+    maps_only = "--maps-only" in args
+    for name in [a for a in args if a != "--maps-only"] or ARCHS:
+        make(name, maps_only)

@@ -1,4 +1,5 @@
-"""Reference CAMs on ResNet-18 with formula weights (see fixture_formula.py), layer4, formula input.
+"""Reference CAMs on ResNet-18 with the fixture formula's noise weights (fixture_formula.py), layer4,
+formula input.
 
 GradCAM, GradCAM++, XGradCAM, LayerCAM and ScoreCAM come from pytorch-grad-cam itself (its
 get_cam_weights / get_cam_image on the activations and gradients it hooks). ScoreCAM++ and the
@@ -18,7 +19,7 @@ import torchvision
 from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, LayerCAM, ScoreCAM, XGradCAM
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
-from fixture_formula import input_tensor, values
+from fixture_formula import input_tensor, noise
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "cam")
 
@@ -28,7 +29,7 @@ def model():
     sd = m.state_dict()
     for k, t in sd.items():
         if t.is_floating_point():
-            sd[k] = torch.from_numpy(values(k, list(t.shape)))
+            sd[k] = torch.from_numpy(noise(k, list(t.shape)))
     m.load_state_dict(sd)
     return m.eval()
 

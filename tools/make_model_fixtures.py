@@ -1,4 +1,6 @@
-"""Reference logits of torchvision models on formula weights (see fixture_formula.py).
+"""Reference logits of torchvision models on the fixture formula's noise weights (fixture_formula.py:
+noise, not the sine of `values`, whose weight matrices are rank 2 and would check about two
+numbers per layer).
 
 Writes tests/fixtures/models/<arch>.json: the state dict's float keys and shapes (so the Rust test
 can rebuild the same weights in torchvision's key names) and the float64 reference logits for the
@@ -14,7 +16,7 @@ import os
 import torch
 import torchvision
 
-from fixture_formula import input_tensor, values
+from fixture_formula import input_tensor, noise, values
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures")
 
@@ -24,7 +26,7 @@ def fill(model):
     keys = []
     for k, t in sd.items():
         if t.is_floating_point():
-            sd[k] = torch.from_numpy(values(k, list(t.shape)))
+            sd[k] = torch.from_numpy(noise(k, list(t.shape)))
             keys.append([k, list(t.shape)])
     model.load_state_dict(sd)
     return keys

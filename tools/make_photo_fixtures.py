@@ -7,10 +7,10 @@
    tests/integration/photos.rs draws again (so only the expected crops are committed): each is
    written as a file, opened by PIL (`convert("RGB")`), resized and cropped; the 224×224 result is
    saved as `<name>.png`.
-2. A real JPEG of ../shared/data (ImageNet validation; not committed): a torchvision ResNet-18 with
-   the fixture formula's noise weights (tools/fixture_formula.py) gives its probabilities, and
-   pytorch-grad-cam its GradCAM, GradCAM++, XGradCAM and LayerCAM at `layer4` (7×7, after ReLU,
-   min-max normalised) for the top class: `resnet18_jpeg.json`.
+2. A real JPEG committed with the app (assets/samples/rocket.jpg, public domain): a torchvision
+   ResNet-18 with the fixture formula's noise weights (tools/fixture_formula.py) gives its
+   probabilities, and pytorch-grad-cam its GradCAM, GradCAM++, XGradCAM and LayerCAM at `layer4`
+   (7×7, raw: before ReLU and normalisation) for the top class: `resnet18_jpeg.json`.
 
     pip install torch torchvision pillow grad-cam numpy
     python3 tools/make_photo_fixtures.py
@@ -34,7 +34,7 @@ from make_arch_fixtures import low_res_cams, module  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "tests", "fixtures", "photos")
-SHARED = os.path.join(HERE, "..", "..", "shared", "data")
+JPEG = "assets/samples/rocket.jpg"
 
 # name, width, height, format (as tests/integration/photos.rs `PHOTOS`)
 PHOTOS = [
@@ -91,8 +91,7 @@ def photos():
 
 
 def resnet18_jpeg():
-    images = os.path.join(SHARED, "imagenet-val", "images")
-    name = sorted(os.listdir(images))[0]
+    name = JPEG
     torch.manual_seed(0)
     model = torchvision.models.resnet18(weights=None).eval()
     state = model.state_dict()
@@ -102,13 +101,13 @@ def resnet18_jpeg():
     prepare = transforms.Compose([
         transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
         transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
-    x = prepare(Image.open(os.path.join(images, name)).convert("RGB"))[None]
+    x = prepare(Image.open(os.path.join(HERE, "..", name)).convert("RGB"))[None]
     with torch.no_grad():
         probs = torch.softmax(model(x), 1)[0].numpy()
     cls = int(np.argmax(probs))
     maps, shape = low_res_cams(model, module(model, "layer4"), x, cls, None)
     with open(os.path.join(OUT, "resnet18_jpeg.json"), "w") as f:
-        json.dump({"image": f"imagenet-val/images/{name}", "class": cls,
+        json.dump({"image": name, "class": cls,
                    "probs": probs.tolist(), "map_shape": shape, "maps": maps}, f)
     print(f"{name}: class {cls} p={probs[cls]:.4f}, top-5 {np.sort(probs)[-5:][::-1]}")
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Formats the summaries under results/ (written by `camlens eval`, see tools/eval_full.sh) into
-the README's tables, between its `<!-- results:NAME -->` and `<!-- /results:NAME -->` markers.
+the tables of docs/faithfulness.md, between its `<!-- results:NAME -->` and `<!-- /results:NAME -->` markers.
 
-    python3 tools/results_readme.py            # rewrites README.md in place
+    python3 tools/results_readme.py            # rewrites docs/faithfulness.md in place
     python3 tools/results_readme.py --print    # only prints the tables
 
 Each table joins a run's softmax-probability summary (`summary.json`) and its logit summary
@@ -128,19 +128,20 @@ def main() -> None:
     tables = {
         run.name: commands(run) + table(run) + paired(run)
         for run in sorted(results.iterdir())
-        if (run / "summary.json").exists()
+        # DATASET-KIND runs only (results/rise has its own page section, written by hand).
+        if (run / "summary.json").exists() and run.name.rsplit("-", 1)[0] in DATASETS
     }
     if "--print" in sys.argv:
         for name, t in tables.items():
             print(f"## {name}\n\n{t}\n")
         return
-    readme = ROOT / "README.md"
+    readme = ROOT / "docs" / "faithfulness.md"
     text = readme.read_text()
     for name, t in tables.items():
         pattern = re.compile(rf"(<!-- results:{re.escape(name)} -->\n).*?(<!-- /results:{re.escape(name)} -->)", re.S)
         text, n = pattern.subn(lambda m: m.group(1) + t + "\n" + m.group(2), text)
         if n == 0:
-            print(f"README.md has no markers for {name}", file=sys.stderr)
+            print(f"docs/faithfulness.md has no markers for {name}", file=sys.stderr)
     readme.write_text(text)
 
 

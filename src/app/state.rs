@@ -397,6 +397,11 @@ impl CamlensApp {
             .unwrap_or_default()
     }
 
+    /// For tests and scripts: the result a card shows for `method`, with its faithfulness scores.
+    pub fn shown_result(&self, method: Method) -> Option<&(CamResult, MapScores)> {
+        self.shown().and_then(|e| e.results.get(&method))
+    }
+
     pub fn shown_class(&self) -> Option<usize> {
         self.shown().and_then(|e| e.class)
     }

@@ -53,10 +53,16 @@ pub fn weighted_sum(a: &[f32], weights: &[f32]) -> Vec<f32> {
     out
 }
 
+/// `Σ x` accumulated in f64: a channel's sum can cancel (LayerNorm outputs sum to nearly zero
+/// over a channel), and an f32 running sum would then hang on the order of its terms.
+fn sum64(x: impl Iterator<Item = f32>) -> f64 {
+    x.map(f64::from).sum()
+}
+
 /// GradCAM: `w_k = mean_ij g_kij`.
 pub fn gradcam_weights(g: &[f32], k: usize) -> Vec<f32> {
     channels(g, k)
-        .map(|gk| gk.iter().sum::<f32>() / gk.len() as f32)
+        .map(|gk| (sum64(gk.iter().copied()) / gk.len() as f64) as f32)
         .collect()
 }
 
@@ -66,7 +72,7 @@ pub fn gradcam_pp_weights(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
     channels(a, k)
         .zip(channels(g, k))
         .map(|(ak, gk)| {
-            let sum_a: f32 = ak.iter().sum();
+            let sum_a = sum64(ak.iter().copied()) as f32;
             gk.iter()
                 .map(|&g| {
                     if g == 0.0 {
@@ -86,8 +92,9 @@ pub fn xgradcam_weights(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
     channels(a, k)
         .zip(channels(g, k))
         .map(|(ak, gk)| {
-            let sum_a: f32 = ak.iter().sum();
-            ak.iter().zip(gk).map(|(a, g)| g * a).sum::<f32>() / (sum_a + 1e-7)
+            let sum_a = sum64(ak.iter().copied());
+            let sum_ga: f64 = ak.iter().zip(gk).map(|(&a, &g)| a as f64 * g as f64).sum();
+            (sum_ga / (sum_a + 1e-7)) as f32
         })
         .collect()
 }

@@ -63,7 +63,7 @@ impl CamArgs {
 }
 
 /// What an ONNX file does not say about its model, given on the command line: the fields of a
-/// `model.json`, which they override (see the README's "Your own model").
+/// `model.json`, which they override (see docs/models.md).
 #[derive(clap::Args, Default, Clone)]
 #[command(next_help_heading = "ONNX model (override its model.json)")]
 pub struct OnnxArgs {

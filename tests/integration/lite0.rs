@@ -23,7 +23,10 @@ fn sample_images_give_the_published_predictions() {
 
 #[test]
 fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_percent() {
-    let labels = std::fs::read_to_string(shared_data("imagenet-val/labels.csv")).unwrap();
+    let Some(data) = shared_data("imagenet-val") else {
+        return;
+    };
+    let labels = std::fs::read_to_string(data.join("labels.csv")).unwrap();
     let rows: Vec<(String, usize)> = labels
         .lines()
         .skip(1)
@@ -40,7 +43,7 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
         let inputs: Vec<Vec<f32>> = chunk
             .iter()
             .map(|(f, _)| {
-                let img = load_image(&shared_data(&format!("imagenet-val/images/{f}"))).unwrap();
+                let img = load_image(&data.join("images").join(f)).unwrap();
                 model.preprocess.prepare(&img).0
             })
             .collect();
@@ -77,15 +80,46 @@ fn faithfulness_scores_come_from_the_masked_forward_passes() {
     .unwrap();
     // An all-ones map keeps the input as it is: O = Y exactly, so no drop and no increase.
     let ones = Map::new(224, 224, vec![1.0; 224 * 224]);
-    let scores = score_maps(&s, &[&ones, &cam.map], class).unwrap();
+    let flat = Map::new(224, 224, vec![0.0; 224 * 224]);
+    let scores = score_maps(&s, &[&ones, &cam.map, &flat], class).unwrap();
     let same = scores[0];
     assert!((same.o_prob - same.y_prob).abs() < 1e-5, "{same:?}");
     assert!(same.drop_percent(Score::Probability) < 1e-3);
     assert!((same.y_prob - s.probs[class]).abs() < 1e-7);
-    // GradCAM's map keeps some of the evidence: a real, finite drop below 100 %.
+    // GradCAM's map: O and the removed logit are the model's outputs for X ⊙ L and
+    // X ⊙ (1 − L), computed here by hand, one input at a time.
     let g = scores[1];
-    assert!(g.o_prob > 0.0 && g.o_prob <= 1.0);
+    let n = 224 * 224;
+    let masked = |keep: bool| -> Vec<f32> {
+        s.input
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let l = cam.map.data[i % n];
+                x * if keep { l } else { 1.0 - l }
+            })
+            .collect()
+    };
+    let (logits, probs) = logits_and_probs(&model, &[masked(true), masked(false)]).unwrap();
+    let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * b.abs().max(1.0);
+    assert!(close(g.o_prob, probs[0][class]), "{g:?} vs {}", probs[0][class]);
+    assert!(close(g.o_logit, logits[0][class]), "{g:?} vs {}", logits[0][class]);
+    assert!(
+        close(g.removed_logit, logits[1][class]),
+        "{g:?} vs {}",
+        logits[1][class]
+    );
     let d = g.drop_percent(Score::Probability);
-    assert!((0.0..100.0).contains(&d), "{g:?}");
-    assert!(g.logit_drop().is_finite());
+    let want = 100.0 * (g.y_prob - probs[0][class]).max(0.0) / g.y_prob;
+    assert!((d - want).abs() <= 1e-2, "drop {d} vs {want}");
+    // A flat (all-zero) map scores the blank input: O is the model's output for zeros, and
+    // removing nothing leaves the logit where it was.
+    let (blank_logits, blank_probs) = logits_and_probs(&model, &[vec![0.0; 3 * n]]).unwrap();
+    let f = scores[2];
+    assert!(close(f.o_prob, blank_probs[0][class]), "{f:?}");
+    assert!(close(f.o_logit, blank_logits[0][class]), "{f:?}");
+    assert!(close(f.removed_logit, s.logits[class]), "{f:?}");
+    assert!(f.logit_drop().abs() <= 1e-4, "{f:?}");
+    let blank_drop = 100.0 * (f.y_prob - blank_probs[0][class]).max(0.0) / f.y_prob;
+    assert!((f.drop_percent(Score::Probability) - blank_drop).abs() <= 1e-2);
 }

@@ -4,6 +4,7 @@
 mod app;
 mod cam;
 mod cli;
+mod cli_reference;
 mod common;
 mod curves;
 mod eval;

@@ -166,9 +166,35 @@ fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
     let want: Vec<f32> = r.fc_w[class].iter().map(|w| w / 256.0).collect();
     let e = rel(r_gc.weights.as_ref().unwrap(), &want);
     assert!(e <= 1e-5, "GradCAM weights off by {e}");
-    for m in [Method::GradCamPlusPlus, Method::XGradCam, Method::LayerCam] {
+    // With that constant gradient g_k the other methods' raw maps follow by hand (in f64):
+    // XGradCAM's weight Σ g A / Σ A is g_k itself, LayerCAM sums relu(g_k) A_k, and GradCAM++'s
+    // weight is n · relu(g_k) · g_k² / (2 g_k² + Σ A_k · g_k³).
+    let [k, h, w] = s.shape;
+    let n = h * w;
+    let a: Vec<f64> = s.activations.iter().map(|&v| v as f64).collect();
+    let g: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+    let map_of = |weight: &dyn Fn(usize) -> f64| -> Vec<f32> {
+        (0..n)
+            .map(|i| (0..k).map(|c| weight(c) * a[c * n + i]).sum::<f64>() as f32)
+            .collect()
+    };
+    let sum_a = |c: usize| a[c * n..(c + 1) * n].iter().sum::<f64>();
+    let by_hand = [
+        (Method::XGradCam, map_of(&|c| g[c])),
+        (Method::LayerCam, map_of(&|c| g[c].max(0.0))),
+        (
+            Method::GradCamPlusPlus,
+            map_of(&|c| {
+                let g2 = g[c] * g[c];
+                n as f64 * g[c].max(0.0) * g2 / (2.0 * g2 + sum_a(c) * g2 * g[c] + 1e-6)
+            }),
+        ),
+    ];
+    for (m, want) in by_hand {
         let out = explain(&mut s, m, class, &Options::default(), &Monitor::new()).unwrap();
-        assert!(out.map.data.iter().all(|v| (0.0..=1.0).contains(v)), "{m}");
+        assert!(!out.flat, "{m}");
+        let e = rel(&out.raw.data, &want);
+        assert!(e <= 1e-5, "{m}: raw map off by {e} of its range");
     }
     let mut run = |batch| {
         let o = Options {
@@ -407,7 +433,9 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
         );
         assert_eq!(o.unwrap().class, class);
     }
-    // ScoreCAM's scores are σ(z) too (1 would be softmax's flat answer of one class).
+    // ScoreCAM's scores are σ(z) too (1 would be softmax's flat answer of one class): each
+    // channel's weight is σ(z_0) of the input masked by that channel, min-max normalised (the
+    // layer is at input size, so the mask needs no upsampling), computed here by hand.
     let o = explain(
         &mut s,
         Method::ScoreCam,
@@ -416,7 +444,31 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
         &Monitor::new(),
     )
     .unwrap();
-    assert!(o.map.data.iter().all(|v| v.is_finite()));
+    let info = &model.layers()[0];
+    assert_eq!((info.height, info.width), (32, 32), "{}", info.name);
+    let plane = 32 * 32;
+    let mut masked = vec![];
+    let mut channels = vec![];
+    for (c, ch) in s.activations.chunks(plane).enumerate() {
+        let (lo, hi) = ch
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+        if hi > lo {
+            let x: Vec<f32> = (0..3 * plane)
+                .map(|i| s.input[i] * (ch[i % plane] - lo) / (hi - lo))
+                .collect();
+            masked.push(x);
+            channels.push(c);
+        }
+    }
+    assert!(channels.len() >= 2, "{channels:?}");
+    let (_, scores) = logits_and_probs(&model, &masked).unwrap();
+    let weights = o.weights.unwrap();
+    for (c, p) in channels.iter().zip(&scores) {
+        let (ours, want) = (weights[*c], p[0]);
+        assert!((ours - want).abs() <= 1e-5, "channel {c}: {ours} vs σ(z) {want}");
+        assert!(want > 0.0 && want < 1.0);
+    }
 
     // softmax_head's graph ends in Softmax: its output is probabilities; camlens explains the
     // logits before it, and its own softmax gives the same probabilities.
@@ -470,8 +522,36 @@ fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
         run(Method::ScoreCamPlusPlus, 5),
     );
     assert!(rel(&a.raw.data, &b.raw.data) < 1e-5);
-    for m in [Method::GradCam, Method::AugGradCamPlusPlus] {
-        let o = run(m, 4);
-        assert!(o.map.data.iter().all(|v| v.is_finite()), "{m}");
+    // Augmented GradCAM++'s copies go through the graph one at a time whatever the batch: the
+    // same map either way, and not a flat one.
+    let (one, four) = (
+        run(Method::AugGradCamPlusPlus, 1),
+        run(Method::AugGradCamPlusPlus, 4),
+    );
+    assert!(!one.flat);
+    assert!(rel(&four.raw.data, &one.raw.data) < 1e-5);
+    // GradCAM's gradients through the split context equal the unsplit head's response: moving
+    // channel c of the layer by ±δ everywhere moves the logit by about ±δ · n · w_c.
+    let weights = run(Method::GradCam, 4).weights.unwrap();
+    let [k, h, w] = s.shape;
+    let x1 = Tensor::<4>::from_data(TensorData::new(input(&[3, 32, 32]), [1, 3, 32, 32]), &model.device);
+    let f = model.net.features(x1, layer);
+    let logit_moved = |c: usize, delta: f32| -> f32 {
+        let mut d = vec![0f32; k * h * w];
+        d[c * h * w..(c + 1) * h * w].fill(delta);
+        let d = Tensor::<4>::from_data(TensorData::new(d, [1, k, h, w]), &model.device);
+        let logits = model.net.head(f.activation.clone() + d, &f.context, layer);
+        to_vec(logits).unwrap()[class]
+    };
+    let delta = 1e-2;
+    for c in 0..k {
+        let slope = (logit_moved(c, delta) - logit_moved(c, -delta)) / (2.0 * delta);
+        let want = slope / (h * w) as f32;
+        let scale = weights.iter().fold(0f32, |m, v| m.max(v.abs()));
+        assert!(
+            (weights[c] - want).abs() <= 1e-2 * scale,
+            "channel {c}: GradCAM weight {} vs finite difference {want}",
+            weights[c]
+        );
     }
 }

@@ -105,7 +105,7 @@ fn a_torchvision_resnet18_explains_a_jpeg_as_torchvision_and_pytorch_grad_cam_do
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let model = noise_resnet18(dir.path());
-    let img = load_image(&shared_data(&r.image)).unwrap();
+    let img = load_image(&Path::new(env!("CARGO_MANIFEST_DIR")).join(&r.image)).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
     let layer = model.layer_index(Some("layer4")).unwrap();
     let mut s = Session::new(&model, input, layer).unwrap();
@@ -118,11 +118,11 @@ fn a_torchvision_resnet18_explains_a_jpeg_as_torchvision_and_pytorch_grad_cam_do
         ("xgradcam", Method::XGradCam),
         ("layercam", Method::LayerCam),
     ] {
-        errors.push((key, map_error(&mut s, method, r.class, &r.maps[key])));
+        errors.push((key, raw_map_error(&mut s, method, r.class, &r.maps[key])));
     }
     eprintln!("{}: probabilities off by {p:.1e}; maps {errors:?}", r.image);
     assert!(p <= 1e-4, "probabilities off by {p}");
     for (key, e) in errors {
-        assert!(e <= 1e-3, "{key}: off by {e} after normalisation");
+        assert!(e <= 1e-3, "{key}: off by {e} of the reference's range");
     }
 }

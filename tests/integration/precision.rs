@@ -6,18 +6,24 @@ use burn::tensor::DType;
 use camlens::cam::{Method, Options};
 use camlens::classify::predict_files;
 use camlens::device::Compute;
-use camlens::eval::{MIN_CORRELATION, check_image};
+use camlens::eval::check_image;
 use camlens::models::Model;
 use camlens::pipeline::{Pipeline, Request};
 use camlens::precision::Precision;
 use camlens::preprocess::load_image;
+
+/// The goals of reduced precision, stated here rather than read from the library, so that
+/// loosening the library's constants cannot loosen the test: the same class, maps correlated
+/// at r >= 0.999, and each photo's Average Drop term within 0.3 points of f32's.
+const MIN_R: f32 = 0.999;
+const MAX_DROP_POINTS: f32 = 0.3;
 
 fn gradient_request() -> Request {
     Request::new(&[Method::GradCam, Method::LayerCam], Options::default())
 }
 
 #[test]
-fn f16_keeps_lite0s_class_and_maps_on_imagenet_photos() {
+fn f16_keeps_lite0s_class_maps_and_average_drop_on_real_photos() {
     let full = Model::builtin(&cpu()).unwrap();
     let mut half = Model::builtin(&cpu()).unwrap();
     half.set_dtype(DType::F16).unwrap();
@@ -30,21 +36,18 @@ fn f16_keeps_lite0s_class_and_maps_on_imagenet_photos() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("already bf16: open it again for f32"), "{e}");
-    for name in [
-        "ILSVRC2012_val_00000347.JPEG",
-        "ILSVRC2012_val_00000361.JPEG",
-    ] {
-        let image = load_image(&shared_data(&format!("imagenet-val/images/{name}"))).unwrap();
+    for name in ["chelsea.png", "coffee.png", "rocket.jpg"] {
+        let file = asset(&format!("samples/{name}"));
+        let image = load_image(&file).unwrap();
         let c = check_image(&full, &half, name, &image, &gradient_request()).unwrap();
         assert_eq!(c.class_f32, c.class_reduced, "{name}");
         for (r, m) in c.correlation.iter().zip(["GradCAM", "LayerCAM"]) {
-            assert!(*r >= MIN_CORRELATION, "{name} {m}: r = {r}");
+            assert!(*r >= MIN_R, "{name} {m}: r = {r}");
         }
         for (a, b) in c.drop_f32.iter().zip(&c.drop_reduced) {
-            assert!((a - b).abs() <= 3.0, "{name}: drop {a} vs {b}");
+            assert!((a - b).abs() <= MAX_DROP_POINTS, "{name}: drop {a} vs {b}");
         }
         // The f16 layers really ran: the probabilities moved, a little.
-        let file = shared_data(&format!("imagenet-val/images/{name}"));
         let p = |m: &Model| predict_files(m, &[file.as_path()], 1).unwrap()[0][0].probability;
         let (a, b) = (p(&full), p(&half));
         assert!(a != b && (a - b).abs() <= 0.02, "{name}: top-1 {a} vs {b}");

@@ -9,13 +9,13 @@ use super::{resize, windows};
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use onnx_ir::Node;
 
-/// The operators camlens runs, as ONNX names them (the README lists them too).
+/// The operators camlens runs, as ONNX names them (docs/models.md lists them too).
 pub const SUPPORTED: &str = "Conv, BatchNormalization, Relu, Clip, Sigmoid, HardSigmoid, \
     HardSwish, Tanh, Gelu, Erf, Sqrt, Pow, Neg, Add, Sub, Mul, Div, Mod, MaxPool, AveragePool, \
     GlobalAveragePool, ReduceMean, Flatten, Reshape, Squeeze, Unsqueeze, Expand, Transpose, \
     Concat, Split, Slice, Gather, ScatterND, Pad, Resize, Gemm, MatMul, Softmax, LayerNormalization, \
     Attention, Shape, ConstantOfShape, Range, Equal, Where, Not, Cast, CastLike, Identity, \
-    Dropout, Constant (README: Your own model)";
+    Dropout, Constant (docs/models.md)";
 
 /// A constant of the graph (an initializer or a Constant node's value) as a float tensor.
 pub fn constant(data: TensorData, device: &Device) -> std::result::Result<Value, String> {
