@@ -1,7 +1,8 @@
 """Compares the maps of one `camlens explain --raw` run on the CPU with the same run on the GPU
 (tools/gpu_check.sh): per model and method, the Pearson correlation of the raw maps (at the
-layer's resolution) and of the normalised maps (at input size), and the predicted class. The
-goal is r >= 0.999 at f32 for every method of the registry on every kind of model.
+layer's resolution, or at input size for the methods that build them there), of the normalised
+maps (at input size) where both sides kept them, and the predicted class. The goal is
+r >= 0.999 at f32 for every method of the registry on every kind of model.
 
     python3 tools/device_parity.py CPU_DIR GPU_DIR [--json OUT.json]
 
@@ -47,6 +48,9 @@ def main():
     for model_dir in sorted(glob.glob(os.path.join(a.cpu, "*", ""))):
         model = os.path.basename(os.path.dirname(model_dir))
         gdir = os.path.join(a.gpu, model)
+        if not glob.glob(os.path.join(model_dir, "*.raw.npy")):
+            rows.append({"model": model, "method": "(none: the CPU run failed)", "raw_r": None,
+                         "map_r": None, "class": False, "ok": False})
         same_class = classes(model_dir) == classes(gdir)
         for raw in sorted(glob.glob(os.path.join(model_dir, "*.raw.npy"))):
             method = os.path.basename(raw)[: -len(".raw.npy")].split(".", 1)[1]
@@ -57,13 +61,17 @@ def main():
                 continue
             raw_r = corr(np.load(raw), np.load(g))
             norm = raw[: -len(".raw.npy")] + ".npy"
-            map_r = corr(np.load(norm), np.load(os.path.join(gdir, os.path.basename(norm))))
+            gnorm = os.path.join(gdir, os.path.basename(norm))
+            # The CPU side's normalised maps stay behind when the carried folder must be small.
+            map_r = (corr(np.load(norm), np.load(gnorm))
+                     if os.path.exists(norm) and os.path.exists(gnorm) else None)
+            worst = min(raw_r, map_r if map_r is not None else raw_r)
             rows.append({"model": model, "method": method, "raw_r": raw_r, "map_r": map_r,
-                         "class": same_class, "ok": same_class and min(raw_r, map_r) >= GOAL})
+                         "class": same_class, "ok": same_class and worst >= GOAL})
     print("| model | method | same class | raw map r | normalised map r | r >= 0.999 |")
     print("|---|---|---|---:|---:|---|")
     for r in rows:
-        f = (lambda v: "missing" if v is None else f"{v:.6f}")
+        f = (lambda v: "–" if v is None else f"{v:.6f}")
         print(f"| {r['model']} | {r['method']} | {'yes' if r['class'] else 'NO'} | {f(r['raw_r'])} "
               f"| {f(r['map_r'])} | {'yes' if r['ok'] else 'NO'} |")
     bad = [r for r in rows if not r["ok"]]
