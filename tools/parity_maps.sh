@@ -12,7 +12,7 @@ OUT=${OUT:-.gpudata/cpu-maps}
 ONNX=${ONNX:-.gpudata/onnx}
 PHOTO=${PHOTO:-assets/samples/chelsea.png}
 TIMEOUT=${TIMEOUT:-0}
-for spec in lite0:lite0 resnet18:$W efficientnet_b0:$ONNX/efficientnet_b0.onnx \
+for spec in lite0:${LITE0:-lite0} resnet18:$W efficientnet_b0:$ONNX/efficientnet_b0.onnx \
   vit_tiny:$ONNX/timm_vit_tiny_patch16_224.onnx small_cnn:$ONNX/small_cnn.onnx; do
   name=${spec%%:*}
   mkdir -p "$OUT/$name"
