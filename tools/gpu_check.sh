@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine (see ../shared/docs/gpu.md): nothing is built there. Carries what
-# tools/gpu_prepare.sh made: .gpu/camlens.xz (the `gpu-vulkan` release binary), .gl (Vulkan/GL
+# tools/gpu_prepare.sh made: .gpu/camlens.xz (the `gpu-vulkan` release binary, its built-in weights
+# zeroed: Lite0 is read from models/), .gl (Vulkan/GL
 # loader debs), .whl (grad-cam, ttach, torchcam wheels), .gpudata/images (ImageNet photos).
 # Writes every figure to $OUT, in one run, ours and the peers' side by side; the timeouts add up
 # to 540 s, under one call's 600 (a step that runs out loses only its figures):
