@@ -4,6 +4,9 @@
 //! `MODEL.onnx.json`); also times one forward pass and one GradCAM.
 //!
 //!     cargo run --release --example onnx_check -- MODEL.onnx [...]
+//!
+//! With `RAW_MAPS=1` it also writes GradCAM's raw map (before ReLU, at the layer's resolution,
+//! for the top class) as a JSON list to `MODEL.onnx.gradcam.json`, to compare with a reference.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use camlens::cam::{Method, Monitor, Options, Session, explain};
@@ -46,7 +49,7 @@ fn main() -> camlens::Result<()> {
         let t = Instant::now();
         let mut session = Session::new(&model, x, layer)?;
         let class = session.top_class();
-        explain(
+        let map = explain(
             &mut session,
             Method::GradCam,
             class,
@@ -54,6 +57,11 @@ fn main() -> camlens::Result<()> {
             &Monitor::new(),
         )?;
         let gradcam = t.elapsed();
+        if std::env::var_os("RAW_MAPS").is_some() {
+            let json = serde_json::to_string(&map.raw.data).expect("a list of floats");
+            std::fs::write(format!("{path}.gradcam.json"), json).expect("the map written");
+            println!("{path}: class {class}, GradCAM's raw map written");
+        }
         println!(
             "{path}: {} layers, default {}; onnxruntime agreement {agreement}; load {:.0} ms, \
              forward {:.0} ms, GradCAM {:.0} ms",

@@ -178,8 +178,14 @@ fn scorecam_pp_does_not_depend_on_the_batch_size() {
     let b = run(&mut s, 24);
     assert!(a.approximate.is_some());
     for other in [&one, &b] {
-        assert!(rel_err(a.weights.as_ref().unwrap(), other.weights.as_ref().unwrap()) < 1e-5);
-        assert!(rel_err(&a.raw.data, &other.raw.data) < 1e-5);
+        let w = rel_err(a.weights.as_ref().unwrap(), other.weights.as_ref().unwrap());
+        let m = rel_err(&a.raw.data, &other.raw.data);
+        eprintln!("batch 5 against 1 or 24: weights {w:.1e}, map {m:.1e}");
+        // The weights are class 7's probabilities, far below the top class's (the logits span
+        // ±50 with these weights): their relative rounding is the logits' absolute rounding,
+        // about 1e-5 between the batched and the one-at-a-time kernels. A mask fed to the wrong
+        // input would be off by the weights' own size.
+        assert!(w < 1e-4 && m < 1e-4, "weights {w}, map {m}");
     }
 }
 
@@ -210,7 +216,20 @@ fn cancelling_stops_within_one_batch() {
         watcher.join().unwrap()
     });
     let (done, total) = monitor.progress();
-    assert_eq!(total, 512);
+    // One forward pass per distinct mask: identical channels share one, and a constant channel's
+    // mask is its gated value (ReLU leaves some of layer4's channels all zero).
+    let plane = s.activations.len() / 512;
+    let mut masks = std::collections::HashSet::new();
+    for ch in s.activations.chunks(plane) {
+        let key: Vec<u32> = if ch.iter().all(|v| *v == ch[0]) {
+            vec![ch[0].tanh().to_bits()]
+        } else {
+            ch.iter().map(|v| v.to_bits()).collect()
+        };
+        masks.insert(key);
+    }
+    assert_eq!(total, masks.len());
+    assert!(total > 256, "{total} masks of 512 channels");
     assert!(
         done <= seen + 4,
         "went on for {} channels after the cancel",

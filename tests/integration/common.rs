@@ -165,15 +165,6 @@ pub fn noise_resnet18(dir: &Path) -> camlens::models::Model {
     camlens::models::Model::from_file(&path, &cpu()).unwrap()
 }
 
-/// A raw map as pytorch-grad-cam's fixtures store it: ReLU, then min-max normalised.
-pub fn normalised(raw: &[f32]) -> Vec<f32> {
-    let r: Vec<f32> = raw.iter().map(|v| v.max(0.0)).collect();
-    let (lo, hi) = r
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
-    r.iter().map(|v| (v - lo) / (hi - lo).max(1e-12)).collect()
-}
-
 /// The largest |a − b| over two equally long lists.
 pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -211,17 +202,4 @@ pub fn raw_map_error(
     let out = explain(s, method, class, &Options::default(), &Monitor::new()).unwrap();
     assert!(range(&out.raw.data) > 0.0, "{method:?}: our map is flat");
     relative_error(&out.raw.data, theirs)
-}
-
-/// How far `method`'s map for `class` is from a reference map after ReLU and min-max
-/// normalisation (the largest difference), with default options.
-pub fn map_error(
-    s: &mut camlens::cam::Session,
-    method: camlens::cam::Method,
-    class: usize,
-    theirs: &[f32],
-) -> f32 {
-    use camlens::cam::{Monitor, Options, explain};
-    let out = explain(s, method, class, &Options::default(), &Monitor::new()).unwrap();
-    max_diff(&normalised(&out.raw.data), theirs)
 }

@@ -46,6 +46,9 @@ fn deletion_and_insertion_equal_the_authors_definition() {
         let (a, b) = (auc(got), want.auc);
         eprintln!("{curve:?}: AUC {a:.6} vs {b:.6}; scores off by at most {worst:.1e}");
         assert!((a - b).abs() <= 1e-4, "{curve:?}: AUC {a} vs {b}");
+        // Each point is a probability: a point off by more than rounding is a wrong step (a
+        // pixel removed out of order), which the AUC alone would average away.
+        assert!(worst <= 1e-4, "{curve:?}: a point off by {worst}");
     }
     // One curve alone is the same curve.
     let deletion = scores(

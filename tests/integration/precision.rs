@@ -14,7 +14,8 @@ use camlens::preprocess::load_image;
 
 /// The goals of reduced precision, stated here rather than read from the library, so that
 /// loosening the library's constants cannot loosen the test: the same class, maps correlated
-/// at r >= 0.999, and each photo's Average Drop term within 0.3 points of f32's.
+/// at r >= 0.999, and each method's Average Drop (the mean over the photos) within 0.3 points
+/// of f32's.
 const MIN_R: f32 = 0.999;
 const MAX_DROP_POINTS: f32 = 0.3;
 
@@ -36,7 +37,9 @@ fn f16_keeps_lite0s_class_maps_and_average_drop_on_real_photos() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("already bf16: open it again for f32"), "{e}");
-    for name in ["chelsea.png", "coffee.png", "rocket.jpg"] {
+    let photos = ["chelsea.png", "coffee.png", "rocket.jpg"];
+    let (mut drop_f32, mut drop_f16) = ([0f32; 2], [0f32; 2]);
+    for name in photos {
         let file = asset(&format!("samples/{name}"));
         let image = load_image(&file).unwrap();
         let c = check_image(&full, &half, name, &image, &gradient_request()).unwrap();
@@ -44,13 +47,18 @@ fn f16_keeps_lite0s_class_maps_and_average_drop_on_real_photos() {
         for (r, m) in c.correlation.iter().zip(["GradCAM", "LayerCAM"]) {
             assert!(*r >= MIN_R, "{name} {m}: r = {r}");
         }
-        for (a, b) in c.drop_f32.iter().zip(&c.drop_reduced) {
-            assert!((a - b).abs() <= MAX_DROP_POINTS, "{name}: drop {a} vs {b}");
+        for m in 0..2 {
+            drop_f32[m] += c.drop_f32[m] / photos.len() as f32;
+            drop_f16[m] += c.drop_reduced[m] / photos.len() as f32;
         }
         // The f16 layers really ran: the probabilities moved, a little.
         let p = |m: &Model| predict_files(m, &[file.as_path()], 1).unwrap()[0][0].probability;
         let (a, b) = (p(&full), p(&half));
         assert!(a != b && (a - b).abs() <= 0.02, "{name}: top-1 {a} vs {b}");
+    }
+    for ((a, b), m) in drop_f32.iter().zip(&drop_f16).zip(["GradCAM", "LayerCAM"]) {
+        eprintln!("{m}: Average Drop {a:.3} (f32) vs {b:.3} (f16)");
+        assert!((a - b).abs() <= MAX_DROP_POINTS, "{m}: Average Drop {a} vs {b}");
     }
 }
 
