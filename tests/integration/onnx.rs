@@ -394,6 +394,37 @@ fn weights_in_an_external_data_file_are_read() {
     assert!(e <= 1e-4, "off by {e}");
 }
 
+/// GradCAM's weights are the mean gradient of the class's logit over each channel: moving
+/// channel c of the layer by ±δ everywhere and running the rest of the graph (the head, with
+/// whatever crosses the split as context) moves the logit by about ±δ · h·w · w_c.
+fn assert_weights_are_the_heads_slopes(model: &Model, layer: usize, class: usize, weights: &[f32]) {
+    let x = Tensor::<4>::from_data(
+        TensorData::new(input(&[3, 32, 32]), [1, 3, 32, 32]),
+        &model.device,
+    );
+    let f = model.net.features(x, layer);
+    let [_, k, h, w] = f.activation.dims();
+    let logit_moved = |c: usize, delta: f32| -> f32 {
+        let mut d = vec![0f32; k * h * w];
+        d[c * h * w..(c + 1) * h * w].fill(delta);
+        let d = Tensor::<4>::from_data(TensorData::new(d, [1, k, h, w]), &model.device);
+        let logits = model.net.head(f.activation.clone() + d, &f.context, layer);
+        to_vec(logits).unwrap()[class]
+    };
+    let delta = 1e-2;
+    let scale = weights.iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "class {class}: all-zero weights");
+    for c in 0..k {
+        let slope = (logit_moved(c, delta) - logit_moved(c, -delta)) / (2.0 * delta);
+        let want = slope / (h * w) as f32;
+        assert!(
+            (weights[c] - want).abs() <= 1e-2 * scale,
+            "class {class}, channel {c}: GradCAM weight {} vs finite difference {want}",
+            weights[c]
+        );
+    }
+}
+
 #[test]
 fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
     // multi_label ends in a Sigmoid: its "logits" in the fixture are σ(z).
@@ -423,6 +454,7 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
         probs[0]
     );
     let mut s = Session::new(&model, input(&[3, 32, 32]), 0).unwrap();
+    // Each label's GradCAM explains that label's logit z (not σ(z)).
     for class in 0..4 {
         let o = explain(
             &mut s,
@@ -430,8 +462,10 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
             class,
             &Options::default(),
             &Monitor::new(),
-        );
-        assert_eq!(o.unwrap().class, class);
+        )
+        .unwrap();
+        assert_eq!(o.class, class);
+        assert_weights_are_the_heads_slopes(&model, 0, class, o.weights.as_ref().unwrap());
     }
     // ScoreCAM's scores are σ(z) too (1 would be softmax's flat answer of one class): each
     // channel's weight is σ(z_0) of the input masked by that channel, min-max normalised (the
@@ -530,28 +564,7 @@ fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
     );
     assert!(!one.flat);
     assert!(rel(&four.raw.data, &one.raw.data) < 1e-5);
-    // GradCAM's gradients through the split context equal the unsplit head's response: moving
-    // channel c of the layer by ±δ everywhere moves the logit by about ±δ · n · w_c.
+    // GradCAM's gradients through the split context equal the unsplit head's response.
     let weights = run(Method::GradCam, 4).weights.unwrap();
-    let [k, h, w] = s.shape;
-    let x1 = Tensor::<4>::from_data(TensorData::new(input(&[3, 32, 32]), [1, 3, 32, 32]), &model.device);
-    let f = model.net.features(x1, layer);
-    let logit_moved = |c: usize, delta: f32| -> f32 {
-        let mut d = vec![0f32; k * h * w];
-        d[c * h * w..(c + 1) * h * w].fill(delta);
-        let d = Tensor::<4>::from_data(TensorData::new(d, [1, k, h, w]), &model.device);
-        let logits = model.net.head(f.activation.clone() + d, &f.context, layer);
-        to_vec(logits).unwrap()[class]
-    };
-    let delta = 1e-2;
-    for c in 0..k {
-        let slope = (logit_moved(c, delta) - logit_moved(c, -delta)) / (2.0 * delta);
-        let want = slope / (h * w) as f32;
-        let scale = weights.iter().fold(0f32, |m, v| m.max(v.abs()));
-        assert!(
-            (weights[c] - want).abs() <= 1e-2 * scale,
-            "channel {c}: GradCAM weight {} vs finite difference {want}",
-            weights[c]
-        );
-    }
+    assert_weights_are_the_heads_slopes(&model, layer, class, &weights);
 }
