@@ -10,8 +10,8 @@
 //! 1×1 shapes (what the pointwise layers could reach at best).
 
 use burn::tensor::{Device, Distribution, Tensor};
-use camlens::models::cnn::{Act, Block};
-use camlens::models::lite0;
+use camlens::models::zoo::cnn::{Act, Block};
+use camlens::models::zoo::lite0;
 use camlens::weights::WeightMap;
 use std::path::Path;
 use std::time::Instant;

@@ -36,6 +36,7 @@ pub mod labels;
 pub mod legend;
 pub mod metrics;
 pub mod models;
+pub mod onnx;
 pub mod overlay;
 pub mod pipeline;
 pub mod precision;

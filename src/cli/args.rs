@@ -1,7 +1,7 @@
 //! The arguments the commands share: which methods, with which options, at which layer.
 
 use camlens::cam::{Gate, Method, Options, ScoreMode};
-use camlens::models::onnx::{Config, HeadName, ResampleName};
+use camlens::onnx::{Config, HeadName, ResampleName};
 use camlens::pipeline::Request;
 
 #[derive(clap::Args)]

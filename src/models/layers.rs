@@ -2,11 +2,12 @@
 //! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
-use super::im2col;
-use super::plane_conv::{self, Channels, Fused, Geometry};
-use super::pointwise;
-use super::winograd;
 use crate::error::{Error, Result};
+use crate::models::kernels::im2col;
+use crate::models::kernels::plane_conv;
+use crate::models::kernels::pointwise;
+use crate::models::kernels::winograd;
+use crate::models::kernels::{Channels, ConvArgs, ConvKernel, Fused, Geometry};
 use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
@@ -389,13 +390,21 @@ impl Conv {
         g: Geometry,
         fused: Fused,
     ) -> (Vec<f32>, [usize; 4]) {
-        let kernel = match host.kind {
+        let kernel: ConvKernel = match host.kind {
             HostKernel::Planes => plane_conv::conv,
             HostKernel::Im2col => im2col::conv,
             HostKernel::Winograd => winograd::conv,
             HostKernel::Pointwise => pointwise::conv,
         };
-        kernel(x, dims, &host.weight, bias, host.channels, g, fused)
+        kernel(ConvArgs {
+            x,
+            dims,
+            weight: &host.weight,
+            bias,
+            ch: host.channels,
+            g,
+            fused,
+        })
     }
 
     /// Whether `on_host_part` takes this convolution.
@@ -404,7 +413,7 @@ impl Conv {
     }
 
     /// camlens' CPU kernel on host floats `[batch, c, h, w]` padded as `g` says (for part of a
-    /// plane, where the caller decides the padding: see `quiet`), `after` applied as it writes;
+    /// plane, where the caller decides the padding: see `models::region`), `after` applied as it writes;
     /// `None` for a convolution the CPU kernels do not take.
     pub(super) fn on_host_part(
         &self,

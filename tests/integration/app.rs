@@ -97,11 +97,7 @@ impl Backend for Fake {
                     crop: Preprocess::torchvision().crop_box(w, h),
                 });
                 for &m in methods.iter().filter(|m| !m.is_slow()) {
-                    let map = Map::new(
-                        224,
-                        224,
-                        (0..224 * 224).map(|i| blocks(i, 0)).collect(),
-                    );
+                    let map = Map::new(224, 224, (0..224 * 224).map(|i| blocks(i, 0)).collect());
                     q.push_back(Reply::Result {
                         request: job.id,
                         result: Box::new(CamResult {
@@ -126,11 +122,7 @@ impl Backend for Fake {
                 if methods.iter().any(|m| m.is_slow()) {
                     if job.monitor.wants_preview() {
                         job.monitor.set_preview(camlens::cam::Preview {
-                            map: Map::new(
-                                224,
-                                224,
-                                (0..224 * 224).map(|i| blocks(i, 1)).collect(),
-                            ),
+                            map: Map::new(224, 224, (0..224 * 224).map(|i| blocks(i, 1)).collect()),
                             done: 128,
                             total: 512,
                         });
@@ -591,16 +583,29 @@ fn the_real_model_explains_on_the_cpu() {
     let model = camlens::models::Model::builtin(&cpu()).unwrap();
     let img = camlens::preprocess::load_image(&asset("samples/chelsea.png")).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
-    let mut s = camlens::cam::Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
+    let mut s =
+        camlens::cam::Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
     for m in [Method::GradCam, Method::GradCamPlusPlus] {
         let (shown, scores) = h.state().shown_result(m).cloned().unwrap();
-        let want = camlens::cam::explain(&mut s, m, 282, &camlens::cam::Options::default(), &camlens::cam::Monitor::new())
-            .unwrap();
-        assert!(!shown.flat && range(&shown.map.data) > 0.5, "{m}: a flat map");
+        let want = camlens::cam::explain(
+            &mut s,
+            m,
+            282,
+            &camlens::cam::Options::default(),
+            &camlens::cam::Monitor::new(),
+        )
+        .unwrap();
+        assert!(
+            !shown.flat && range(&shown.map.data) > 0.5,
+            "{m}: a flat map"
+        );
         let e = max_diff(&shown.map.data, &want.map.data);
         assert!(e <= 1e-4, "{m}: the card's map is off the library's by {e}");
         let lib = camlens::metrics::score_maps(&s, &[&want.map], 282).unwrap()[0];
-        assert!((scores.o_prob - lib.o_prob).abs() <= 1e-5, "{m}: {scores:?} vs {lib:?}");
+        assert!(
+            (scores.o_prob - lib.o_prob).abs() <= 1e-5,
+            "{m}: {scores:?} vs {lib:?}"
+        );
     }
 }
 

@@ -200,11 +200,7 @@ fn eval_leaves_out_unreadable_images_and_extends_a_subset() {
     std::fs::create_dir_all(&cats).unwrap();
     for n in 2000..2003 {
         let name = format!("cat.{n}.jpg");
-        std::fs::copy(
-            cat_photos.join(&name),
-            cats.join(name),
-        )
-        .unwrap();
+        std::fs::copy(cat_photos.join(&name), cats.join(name)).unwrap();
     }
     std::fs::write(cats.join("broken.jpg"), b"not a jpeg").unwrap();
     let out = dir.path().join("out");

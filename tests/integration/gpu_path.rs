@@ -6,8 +6,8 @@ use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
 use camlens::cam::{Method, Monitor, Options, Session, explain};
 use camlens::device::{DevicePref, select};
-use camlens::models::cnn::{Act, Block, Classifier, Cnn};
 use camlens::models::layers::{Loader, Padding};
+use camlens::models::zoo::cnn::{Act, Block, Classifier, Cnn};
 use camlens::models::{Arch, LayerInfo, Model, Scores};
 use camlens::preprocess::Preprocess;
 use camlens::tensor_io::to_vec;
@@ -54,7 +54,7 @@ fn tiny(device: &Device) -> Model {
         classifier: Classifier::AvgFc(l.linear("fc", 16, 10).unwrap()),
         peak: 8 * 16 * 16,
         batch_late_layers: false,
-        quiet: Default::default(),
+        regions: Default::default(),
     };
     Model {
         arch: Arch::Custom,

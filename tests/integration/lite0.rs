@@ -102,8 +102,16 @@ fn faithfulness_scores_come_from_the_masked_forward_passes() {
     };
     let (logits, probs) = logits_and_probs(&model, &[masked(true), masked(false)]).unwrap();
     let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * b.abs().max(1.0);
-    assert!(close(g.o_prob, probs[0][class]), "{g:?} vs {}", probs[0][class]);
-    assert!(close(g.o_logit, logits[0][class]), "{g:?} vs {}", logits[0][class]);
+    assert!(
+        close(g.o_prob, probs[0][class]),
+        "{g:?} vs {}",
+        probs[0][class]
+    );
+    assert!(
+        close(g.o_logit, logits[0][class]),
+        "{g:?} vs {}",
+        logits[0][class]
+    );
     assert!(
         close(g.removed_logit, logits[1][class]),
         "{g:?} vs {}",

@@ -414,13 +414,13 @@ fn assert_weights_are_the_heads_slopes(model: &Model, layer: usize, class: usize
     let delta = 1e-2;
     let scale = weights.iter().fold(0f32, |m, v| m.max(v.abs()));
     assert!(scale > 0.0, "class {class}: all-zero weights");
-    for c in 0..k {
+    assert_eq!(weights.len(), k, "one weight per channel");
+    for (c, weight) in weights.iter().enumerate() {
         let slope = (logit_moved(c, delta) - logit_moved(c, -delta)) / (2.0 * delta);
         let want = slope / (h * w) as f32;
         assert!(
-            (weights[c] - want).abs() <= 1e-2 * scale,
-            "class {class}, channel {c}: GradCAM weight {} vs finite difference {want}",
-            weights[c]
+            (weight - want).abs() <= 1e-2 * scale,
+            "class {class}, channel {c}: GradCAM weight {weight} vs finite difference {want}"
         );
     }
 }
@@ -500,7 +500,10 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
     let weights = o.weights.unwrap();
     for (c, p) in channels.iter().zip(&scores) {
         let (ours, want) = (weights[*c], p[0]);
-        assert!((ours - want).abs() <= 1e-5, "channel {c}: {ours} vs σ(z) {want}");
+        assert!(
+            (ours - want).abs() <= 1e-5,
+            "channel {c}: {ours} vs σ(z) {want}"
+        );
         assert!(want > 0.0 && want < 1.0);
     }
 

@@ -45,7 +45,12 @@ fn xgradcam_error_bound(a: &[f32], g: &[f32], k: usize) -> f64 {
     let (mut spread, mut map, mut sum_w) = (vec![0f64; n], vec![0f64; n], 0f64);
     for (ak, gk) in a.chunks_exact(n).zip(g.chunks_exact(n)) {
         let d: f64 = ak.iter().map(|&v| v as f64).sum();
-        let w = ak.iter().zip(gk).map(|(&a, &g)| a as f64 * g as f64).sum::<f64>() / (d + 1e-7);
+        let w = ak
+            .iter()
+            .zip(gk)
+            .map(|(&a, &g)| a as f64 * g as f64)
+            .sum::<f64>()
+            / (d + 1e-7);
         let dw = gk.iter().map(|&g| (g as f64 - w).abs()).sum::<f64>() / d.abs().max(1e-30);
         for ((s, m), &v) in spread.iter_mut().zip(&mut map).zip(ak) {
             *s += dw * (v as f64).abs();
@@ -133,7 +138,14 @@ fn check(name: &str) {
     for (key, method) in methods {
         let theirs = &r.maps[key];
         assert!(range(theirs) > 0.0, "{name} {key}: a flat reference map");
-        let ours = explain(&mut s, method, r.class, &Options::default(), &Monitor::new()).unwrap();
+        let ours = explain(
+            &mut s,
+            method,
+            r.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
         assert!(range(&ours.raw.data) > 0.0, "{name} {key}: our map is flat");
         let e = relative_error(&ours.raw.data, theirs);
         let mut tolerance = MAP_TOLERANCE;
@@ -144,7 +156,9 @@ fn check(name: &str) {
             let e64 = relative_error(&ours.raw.data, &r.xgradcam_f64);
             errors.push(format!("xgradcam-f64 {e64:.2e} (bound {bound:.1e})"));
             if e64 > tolerance {
-                failed.push(format!("xgradcam against float64: {e64:.2e} > {tolerance:.1e}"));
+                failed.push(format!(
+                    "xgradcam against float64: {e64:.2e} > {tolerance:.1e}"
+                ));
             }
         }
         errors.push(format!("{key} {e:.2e}"));

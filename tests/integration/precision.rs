@@ -58,7 +58,10 @@ fn f16_keeps_lite0s_class_maps_and_average_drop_on_real_photos() {
     }
     for ((a, b), m) in drop_f32.iter().zip(&drop_f16).zip(["GradCAM", "LayerCAM"]) {
         eprintln!("{m}: Average Drop {a:.3} (f32) vs {b:.3} (f16)");
-        assert!((a - b).abs() <= MAX_DROP_POINTS, "{m}: Average Drop {a} vs {b}");
+        assert!(
+            (a - b).abs() <= MAX_DROP_POINTS,
+            "{m}: Average Drop {a} vs {b}"
+        );
     }
 }
 

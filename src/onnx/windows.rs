@@ -1,8 +1,8 @@
 //! Convolutions and pooling windows: their weights, strides and paddings (explicit, or
 //! ONNX's `auto_pad` computed from each input's size) compiled into operations.
 
-use super::super::layers::{Loader, Padding};
 use super::ops::{Kind, Same};
+use crate::models::layers::{Loader, Padding};
 use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Tensor, TensorData};

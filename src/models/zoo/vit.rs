@@ -2,10 +2,10 @@
 //! patch tokens laid out as a 14×14 map (as pytorch-grad-cam's `reshape_transform` does); the head
 //! re-attaches the class token and the block's residual stream, which travel as context.
 
-use super::layers::head_classes;
-use super::layers::{LayerNorm, Linear, Loader};
-use super::network::{Context, Features, LayerInfo, Network};
 use crate::error::Result;
+use crate::models::layers::head_classes;
+use crate::models::layers::{LayerNorm, Linear, Loader};
+use crate::models::network::{Context, Features, LayerInfo, Network};
 use crate::weights::WeightMap;
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{DType, Device, Tensor};
@@ -61,7 +61,7 @@ impl EncoderBlock {
 
 #[derive(Debug, Clone)]
 pub struct Vit {
-    patch: super::layers::Conv,
+    patch: crate::models::layers::Conv,
     class_token: Tensor<3>,
     pos_embedding: Tensor<3>,
     blocks: Vec<EncoderBlock>,
@@ -84,7 +84,7 @@ impl Vit {
             DIM,
             16,
             16,
-            super::layers::Padding::Symmetric(0),
+            crate::models::layers::Padding::Symmetric(0),
             1,
         )?;
         let mut blocks = vec![];

@@ -1,11 +1,11 @@
 //! torchvision's VGG-16/19 (and the `_bn` variants). Every ReLU and max-pool of `features` is a
 //! target layer under torchvision's own index (`features.36` is VGG-19's last max-pool).
 
-use super::cnn::{Act, Block, Classifier, Cnn};
-use super::layers::head_classes;
-use super::layers::{Loader, Padding};
-use super::network::LayerInfo;
 use crate::error::Result;
+use crate::models::layers::head_classes;
+use crate::models::layers::{Loader, Padding};
+use crate::models::network::LayerInfo;
+use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
 use crate::weights::WeightMap;
 use burn::tensor::Device;
 
@@ -79,6 +79,6 @@ pub fn build(map: &WeightMap, depth: usize, bn: bool, device: &Device) -> Result
         // The im2col path is capped at 4M floats per input (layers.rs), above the activations.
         peak: 4 << 20,
         batch_late_layers: true,
-        quiet: Default::default(),
+        regions: Default::default(),
     })
 }

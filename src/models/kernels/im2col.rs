@@ -8,27 +8,26 @@
 //! tile by tile with a separate small product per tile; measured per input at batch 12 it ran
 //! ResNet's 7×7/2 stem at 14 GMAC/s and its 3×3 layers at ~37.
 
-use super::plane_conv::{Channels, Fused, Geometry};
+use super::{ConvArgs, Geometry};
 use rayon::prelude::*;
 
 /// `x` is `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]` (groups must be 1); returns
 /// `[batch, c_out, ho, wo]` and its shape. Only `fused.output` is used. The signature is
 /// `plane_conv::conv`'s, so that a layer can hold either.
-pub fn conv(
-    x: &[f32],
-    [batch, c_in, h, w]: [usize; 4],
-    weight: &[f32],
-    bias: &[f32],
-    ch: Channels,
-    g: Geometry,
-    fused: Fused,
-) -> (Vec<f32>, [usize; 4]) {
+pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
+    let ConvArgs {
+        x,
+        dims: [batch, c_in, h, w],
+        weight,
+        bias,
+        ch,
+        g,
+        fused,
+    } = args;
     assert_eq!(ch.groups, 1, "dense convolutions only");
-    assert_eq!(c_in, ch.c_in, "input channels");
-    let (ho, wo) = g.output(h, w);
-    let (m, depth, n) = (ch.c_out, c_in * g.kernel * g.kernel, ho * wo);
-    assert_eq!(weight.len(), m * depth, "weight size");
-    assert_eq!(x.len(), batch * c_in * h * w, "input size");
+    let depth = c_in * g.kernel * g.kernel;
+    let [_, m, ho, wo] = args.checked_output(ch.c_out * depth);
+    let n = ho * wo;
     let mut out = vec![0.0f32; batch * m * n];
     if n == 0 || m == 0 {
         return (out, [batch, m, ho, wo]);
@@ -204,6 +203,7 @@ fn fill_columns(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::kernels::{Channels, Fused, Geometry};
 
     #[test]
     fn equals_the_plane_kernel_on_dense_convolutions() {
@@ -238,9 +238,24 @@ mod tests {
                     output: Some((0.0, 1.5)),
                     ..Fused::default()
                 };
-                let (want, want_shape) =
-                    super::super::plane_conv::conv(&x, dims, &weight, &bias, ch, g, fused);
-                let (got, shape) = conv(&x, dims, &weight, &bias, ch, g, fused);
+                let (want, want_shape) = super::super::plane_conv::conv(ConvArgs {
+                    x: &x,
+                    dims,
+                    weight: &weight,
+                    bias: &bias,
+                    ch,
+                    g,
+                    fused,
+                });
+                let (got, shape) = conv(ConvArgs {
+                    x: &x,
+                    dims,
+                    weight: &weight,
+                    bias: &bias,
+                    ch,
+                    g,
+                    fused,
+                });
                 assert_eq!(shape, want_shape);
                 for (i, (a, b)) in got.iter().zip(&want).enumerate() {
                     assert!((a - b).abs() < 1e-4, "{ch:?} {g:?} at {i}: {a} vs {b}");

@@ -18,9 +18,9 @@ mod shapes;
 mod survey;
 mod windows;
 
-use super::network::{Context, Features, LayerInfo, Network, Scores};
-use super::value::Value;
 use crate::error::{Error, Result, guarded};
+use crate::models::network::{Context, Features, LayerInfo, Network, Scores};
+use crate::models::value::Value;
 use burn::tensor::{DType, Device, Tensor};
 use layout::MapLayout;
 use names::{Producer, Shape};

@@ -3,9 +3,9 @@
 //! only at run time. Integer values (shapes and what is computed from them) stay on the host;
 //! float values are burn tensors.
 
-use super::super::value::Value;
 use crate::error::{Error, Result};
 use crate::map_value;
+use crate::models::value::Value;
 use burn::tensor::{Int, Tensor, TensorData};
 
 fn invalid(node: &str, what: impl std::fmt::Display) -> Error {

@@ -3,9 +3,9 @@
 //! stages: `[N, H, W, C]`) permuted, and transformer tokens (`[N, T, C]`, ViT/DeiT) with their
 //! class (and distillation) tokens set aside and the rest laid out on their √T×√T grid.
 
-use super::super::value::Value;
 use super::ops::Op;
 use crate::error::Result;
+use crate::models::value::Value;
 use burn::tensor::Tensor;
 
 /// The layout a value's axes carry, followed through the graph from the input.

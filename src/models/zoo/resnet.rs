@@ -1,10 +1,10 @@
 //! torchvision's ResNet-18/34 (basic blocks) and ResNet-50 (bottlenecks), with its key names.
 
-use super::cnn::{Act, Block, Classifier, Cnn};
-use super::layers::head_classes;
-use super::layers::{Loader, Padding};
-use super::network::LayerInfo;
 use crate::error::Result;
+use crate::models::layers::head_classes;
+use crate::models::layers::{Loader, Padding};
+use crate::models::network::LayerInfo;
+use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
 use crate::weights::WeightMap;
 use burn::tensor::Device;
 
@@ -109,6 +109,6 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
         // conv1's im2col columns on GPUs (3·7·7 × 112²) outgrow any activation.
         peak: 3 * 7 * 7 * 112 * 112,
         batch_late_layers: true,
-        quiet: Default::default(),
+        regions: Default::default(),
     })
 }

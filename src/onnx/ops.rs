@@ -1,8 +1,8 @@
 //! The operations an ONNX graph compiles to (`compile.rs` builds them from the parser's nodes;
 //! `run.rs` runs them).
 
-use super::super::layers::Conv;
-use super::super::layers::reduced::cast;
+use crate::models::layers::Conv;
+use crate::models::layers::reduced::cast;
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor};
 

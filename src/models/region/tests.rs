@@ -1,7 +1,7 @@
 //! The region pass against the whole pass, on the shipped Lite0's weights.
 
 use super::*;
-use crate::models::lite0;
+use crate::models::zoo::lite0;
 use crate::weights::WeightMap;
 use burn::tensor::Device;
 use std::path::Path;
@@ -84,9 +84,10 @@ fn noise_map(arch: &str) -> WeightMap {
     map
 }
 
-fn lite0() -> crate::models::cnn::Cnn {
+fn lite0() -> crate::models::zoo::cnn::Cnn {
     let map =
-        WeightMap::from_safetensors(super::super::LITE0_SAFETENSORS, Path::new("lite0")).unwrap();
+        WeightMap::from_safetensors(crate::models::model::LITE0_SAFETENSORS, Path::new("lite0"))
+            .unwrap();
     lite0::build(&map, &Device::flex()).unwrap()
 }
 
@@ -155,8 +156,8 @@ fn worst_difference(blocks: &[Block], x: Tensor<4>, traces: &Traces) -> (f32, us
 #[test]
 fn resnet_and_vgg_blocks_on_a_rectangle_equal_the_whole_pass() {
     let device = Device::flex();
-    let resnet = crate::models::resnet::build(&noise_map("resnet18"), 18, &device).unwrap();
-    let vgg = crate::models::vgg::build(&noise_map("vgg19"), 19, false, &device).unwrap();
+    let resnet = crate::models::zoo::resnet::build(&noise_map("resnet18"), 18, &device).unwrap();
+    let vgg = crate::models::zoo::vgg::build(&noise_map("vgg19"), 19, false, &device).unwrap();
     let traces = (Traces::default(), Traces::default());
     for (rows, cols) in [(60..130, 41..150), (0..70, 150..224), (33..34, 77..78)] {
         let x = masked(rows.clone(), cols.clone());

@@ -18,8 +18,8 @@
 //! clamp are applied in the output transform. Input and output transforms run along whole rows
 //! so that the compiler vectorises them.
 
+use super::ConvArgs;
 use super::im2col::{gemm_parallelism, matmul};
-use super::plane_conv::{Channels, Fused, Geometry};
 use rayon::prelude::*;
 
 /// Floats of transformed input and products held per band (1 MiB, half an L2 per core here).
@@ -60,25 +60,22 @@ pub fn transform_weights(weight: &[f32], c_out: usize, c_in: usize) -> Vec<f32> 
 /// `x` is `[batch, c_in, h, w]`, `u` from [`transform_weights`]; returns `[batch, c_out, ho, wo]`
 /// and its shape. Only `fused.output` is used. The signature is `im2col::conv`'s, so that a
 /// layer can hold either.
-pub fn conv(
-    x: &[f32],
-    [batch, c_in, h, w]: [usize; 4],
-    u: &[f32],
-    bias: &[f32],
-    ch: Channels,
-    g: Geometry,
-    fused: Fused,
-) -> (Vec<f32>, [usize; 4]) {
+pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
+    let ConvArgs {
+        x,
+        dims: [batch, c_in, h, w],
+        weight: u,
+        bias,
+        ch,
+        g,
+        fused,
+    } = args;
     assert_eq!(
         (g.kernel, g.stride, ch.groups),
         (3, 1, 1),
         "3×3, stride 1, dense"
     );
-    assert_eq!(c_in, ch.c_in, "input channels");
-    let c_out = ch.c_out;
-    assert_eq!(u.len(), 16 * c_out * c_in, "transformed weight size");
-    assert_eq!(x.len(), batch * c_in * h * w, "input size");
-    let (ho, wo) = g.output(h, w);
+    let [_, c_out, ho, wo] = args.checked_output(16 * ch.c_out * c_in);
     let mut out = vec![0.0f32; batch * c_out * ho * wo];
     if ho == 0 || wo == 0 || c_out == 0 {
         return (out, [batch, c_out, ho, wo]);
@@ -319,6 +316,7 @@ fn transform_output(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::kernels::{Channels, Fused, Geometry};
 
     /// Real 3×3 layers' magnitudes: post-ReLU inputs up to ~3, weights ~ He-initialised.
     fn layer(
@@ -370,10 +368,25 @@ mod tests {
                     ..Fused::default()
                 },
             ] {
-                let (want, want_shape) =
-                    super::super::im2col::conv(&x, dims, &weight, &bias, ch, g, fused);
+                let (want, want_shape) = super::super::im2col::conv(ConvArgs {
+                    x: &x,
+                    dims,
+                    weight: &weight,
+                    bias: &bias,
+                    ch,
+                    g,
+                    fused,
+                });
                 let u = transform_weights(&weight, c_out, c_in);
-                let (got, shape) = conv(&x, dims, &u, &bias, ch, g, fused);
+                let (got, shape) = conv(ConvArgs {
+                    x: &x,
+                    dims,
+                    weight: &u,
+                    bias: &bias,
+                    ch,
+                    g,
+                    fused,
+                });
                 assert_eq!(shape, want_shape);
                 let (lo, hi) = want
                     .iter()

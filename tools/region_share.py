@@ -1,11 +1,11 @@
 """How much of each layer of EfficientNet-Lite0 a ScoreCAM++ forward pass computes when it runs
-only where its masked input is not zero (camlens' src/models/quiet.rs): for every channel of the
+only where its masked input is not zero (camlens' src/models/region.rs): for every channel of the
 target layer that is not zero everywhere, the bounding box of its mask `tanh(Up(A_k))`'s non-zero
 pixels, carried through each convolution's window (TensorFlow "SAME" padding) as the positions
 that see it; the share of each layer's positions and of the pass's multiply-adds.
 The README's figures: the first 20 ImageNet validation photos and the bundled samples.
 
-    python3 tools/quiet_share.py [IMAGES...]
+    python3 tools/region_share.py [IMAGES...]
 """
 import glob
 import math

@@ -11,43 +11,8 @@
 //! ride along with the final write. Results equal the native kernel up to summation order.
 
 use super::plane_taps::{self, Taps};
+use super::{Channels, ConvArgs, Fused, Geometry};
 use rayon::prelude::*;
-
-/// Kernel size, stride and (before, after) padding of rows and columns.
-#[derive(Debug, Clone, Copy)]
-pub struct Geometry {
-    pub kernel: usize,
-    pub stride: usize,
-    pub pad_h: (usize, usize),
-    pub pad_w: (usize, usize),
-}
-
-impl Geometry {
-    /// Output rows and columns for an `h × w` input.
-    pub fn output(&self, h: usize, w: usize) -> (usize, usize) {
-        let out = |n: usize, (a, b): (usize, usize)| (n + a + b - self.kernel) / self.stride + 1;
-        (out(h, self.pad_h), out(w, self.pad_w))
-    }
-}
-
-/// Channel layout of a convolution: `groups` groups, each mapping `c_in / groups` input planes
-/// to `c_out / groups` output planes (`weight` is `[c_out, c_in / groups, k, k]`, PyTorch's).
-#[derive(Debug, Clone, Copy)]
-pub struct Channels {
-    pub c_in: usize,
-    pub c_out: usize,
-    pub groups: usize,
-}
-
-/// Work of the neighbouring layers done here, each saving a pass over memory: the previous
-/// convolution's bias (one per input channel) and activation applied to the input as it is read,
-/// and this layer's activation applied as the result is written.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fused<'a> {
-    pub input_bias: Option<&'a [f32]>,
-    pub input: Option<(f32, f32)>,
-    pub output: Option<(f32, f32)>,
-}
 
 /// Which vector instructions the loops are compiled for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -78,40 +43,25 @@ impl Isa {
 }
 
 /// `x` is `[batch, c_in, h, w]` row-major; returns `[batch, c_out, ho, wo]` and its shape.
-pub fn conv(
-    x: &[f32],
-    dims: [usize; 4],
-    weight: &[f32],
-    bias: &[f32],
-    ch: Channels,
-    g: Geometry,
-    fused: Fused,
-) -> (Vec<f32>, [usize; 4]) {
+pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     static BEST: std::sync::OnceLock<Isa> = std::sync::OnceLock::new();
     let isa = *BEST.get_or_init(|| Isa::available()[0]);
-    conv_with(isa, x, dims, weight, bias, ch, g, fused)
+    conv_with(isa, args)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn conv_with(
-    isa: Isa,
-    x: &[f32],
-    [batch, c_in, h, w]: [usize; 4],
-    weight: &[f32],
-    bias: &[f32],
-    ch: Channels,
-    g: Geometry,
-    fused: Fused,
-) -> (Vec<f32>, [usize; 4]) {
-    assert_eq!(c_in, ch.c_in, "input channels");
-    let (ho, wo) = g.output(h, w);
+fn conv_with(isa: Isa, args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
+    let ConvArgs {
+        x,
+        weight,
+        bias,
+        ch,
+        g,
+        fused,
+        ..
+    } = args;
     let (in_g, out_g) = (ch.c_in / ch.groups, ch.c_out / ch.groups);
-    assert_eq!(
-        weight.len(),
-        ch.c_out * in_g * g.kernel * g.kernel,
-        "weight size"
-    );
-    assert_eq!(x.len(), batch * c_in * h * w, "input size");
+    let [batch, _, ho, wo] = args.checked_output(ch.c_out * in_g * g.kernel * g.kernel);
+    let [_, c_in, h, w] = args.dims;
     let layout = Phases::new(h, w, g);
     let mut out = vec![0.0f32; batch * ch.c_out * ho * wo];
     let out_chunk = out_g * ho * wo;
@@ -433,9 +383,28 @@ mod tests {
                 pad_w: pw,
             };
             let want = reference(&x, dims, &weight, &bias, ch, g);
-            let (got, shape) = conv(&x, dims, &weight, &bias, ch, g, Fused::default());
+            let (got, shape) = conv(ConvArgs {
+                x: &x,
+                dims,
+                weight: &weight,
+                bias: &bias,
+                ch,
+                g,
+                fused: Fused::default(),
+            });
             for isa in Isa::available() {
-                let (other, _) = conv_with(isa, &x, dims, &weight, &bias, ch, g, Fused::default());
+                let (other, _) = conv_with(
+                    isa,
+                    ConvArgs {
+                        x: &x,
+                        dims,
+                        weight: &weight,
+                        bias: &bias,
+                        ch,
+                        g,
+                        fused: Fused::default(),
+                    },
+                );
                 assert_eq!(other, got, "{isa:?} gives other bits");
             }
             let (ho, wo) = g.output(h, w);
@@ -449,7 +418,15 @@ mod tests {
                 output: relu6,
                 ..Fused::default()
             };
-            let (clamped, _) = conv(&x, dims, &weight, &bias, ch, g, output);
+            let (clamped, _) = conv(ConvArgs {
+                x: &x,
+                dims,
+                weight: &weight,
+                bias: &bias,
+                ch,
+                g,
+                fused: output,
+            });
             for (a, b) in clamped.iter().zip(&got) {
                 assert_eq!(*a, b.clamp(0.0, 6.0));
             }
@@ -465,7 +442,15 @@ mod tests {
                 input: relu6,
                 output: None,
             };
-            let (got, _) = conv(&x, dims, &weight, &bias, ch, g, input);
+            let (got, _) = conv(ConvArgs {
+                x: &x,
+                dims,
+                weight: &weight,
+                bias: &bias,
+                ch,
+                g,
+                fused: input,
+            });
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-4, "input clamp {ch:?} {g:?}: {a} vs {b}");
             }

@@ -2,11 +2,11 @@
 //! chain up to a tap and `head` runs the rest, so any tap can be the CAM target layer without the
 //! model knowing anything about CAMs.
 
-pub use super::block::Block;
-pub use super::layers::Act;
-use super::layers::Linear;
-use super::network::{Context, Features, LayerInfo, Network};
-use super::quiet;
+pub use crate::models::layers::Act;
+use crate::models::layers::Linear;
+use crate::models::network::{Context, Features, LayerInfo, Network};
+use crate::models::region;
+pub use crate::models::zoo::block::Block;
 use burn::tensor::activation::relu;
 use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{DType, Tensor};
@@ -56,8 +56,8 @@ pub struct Cnn {
     /// input at a time; no for Lite0, whose late blocks are 1×1 and depthwise and lose cache
     /// locality in a batch (ScoreCAM++ 7.4 vs 7.9 s, three rounds each, AMD EPYC).
     pub batch_late_layers: bool,
-    /// The all-zero input's values for passes on inputs that are mostly zero (see `quiet`).
-    pub quiet: quiet::Traces,
+    /// The all-zero input's values for passes on inputs that are mostly zero (see `region`).
+    pub regions: region::Traces,
 }
 
 impl Network for Cnn {
@@ -76,7 +76,7 @@ impl Network for Cnn {
     fn set_dtype(&mut self, dtype: DType) {
         self.blocks.iter_mut().for_each(|b| b.set_dtype(dtype));
         // The all-zero traces hold the f32 layers' values.
-        self.quiet = quiet::Traces::default();
+        self.regions = region::Traces::default();
     }
 
     /// After the last layer whose planes are 28×28 or larger. From 14×14 down, one input's
@@ -95,7 +95,7 @@ impl Network for Cnn {
 
     fn features(&self, x: Tensor<4>, layer: usize) -> Features {
         let end = self.taps[layer].1;
-        let (x, start) = quiet::run(&self.blocks[..=end], x, &self.quiet);
+        let (x, start) = region::run(&self.blocks[..=end], x, &self.regions);
         let a = self.blocks[start..=end].iter().fold(x, |x, b| b.forward(x));
         Features {
             activation: a,

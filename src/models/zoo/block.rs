@@ -1,7 +1,7 @@
 //! The blocks a convolutional network chains: each one's forward pass.
 
-use super::layers::{Act, Conv, host_tensor, on_host};
-use super::pool;
+use crate::models::kernels::pool;
+use crate::models::layers::{Act, Conv, host_tensor, on_host};
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -37,7 +37,7 @@ pub enum Block {
 impl Block {
     /// What follows convolution `i` of a residual block's `n`: ReLU between them, nothing
     /// after the last (the shortcut is added first).
-    pub(super) fn residual_act(i: usize, n: usize) -> Act {
+    pub(crate) fn residual_act(i: usize, n: usize) -> Act {
         if i + 1 < n { Act::Relu } else { Act::None }
     }
 
