@@ -66,6 +66,8 @@ enum Command {
         #[command(flatten)]
         onnx: OnnxArgs,
     },
+    /// List the ONNX operators camlens runs, by family.
+    Ops,
     /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
     Explain(explain::ExplainArgs),
     /// Open the desktop app (what `camlens` alone does), with these images or the samples.
@@ -117,9 +119,10 @@ pub fn main() -> ExitCode {
 
 /// "Open with camlens" passes image paths alone: they open in the app.
 fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 10] = [
+    const COMMANDS: [&str; 11] = [
         "predict",
         "layers",
+        "ops",
         "explain",
         "bench",
         "demo",
@@ -168,6 +171,10 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
         Command::PreviewStudy(args) => preview_study::run(&compute, args),
         Command::PrecisionCheck(args) => precision_check::run(&compute, args),
         Command::Eval(args) => eval::run(&compute, *args),
+        Command::Ops => {
+            print!("{}", camlens::onnx::ops::listing());
+            Ok(())
+        }
         Command::Layers { model, onnx } => {
             let model = open_model(&model, &onnx, &compute)?;
             let default = model.layer_index(None)?;

@@ -148,7 +148,7 @@ impl<'a> Walk<'a> {
         let v = |i| self.input_values(node, i);
         let zip = |f: fn(i64, i64) -> i64| {
             let (a, b) = (v(0)?, v(1)?);
-            Some(super::indexing::int_zip(a, b, f))
+            Some(super::ops::int_zip(a, b, f))
         };
         match node.op_type.as_str() {
             "Constant" => {
@@ -219,8 +219,7 @@ impl<'a> Walk<'a> {
                 if at(3).is_some_and(|a| a != 0 && a != -1) {
                     return None;
                 }
-                let kept =
-                    super::indexing::slice_indices(n as i64, at(1)?, at(2)?, at(4).unwrap_or(1));
+                let kept = super::ops::slice_indices(n as i64, at(1)?, at(2)?, at(4).unwrap_or(1));
                 Some(vec![kept.len()])
             }
             "Identity" | "Cast" | "Neg" | "Abs" => input(0),

@@ -72,3 +72,38 @@ fn cli_reference_is_the_binarys_help() {
          `UPDATE_DOCS=1 cargo test --release cli_reference` and commit it"
     );
 }
+
+/// docs/models.md's operator list is `camlens ops`' output, between two markers.
+#[test]
+fn the_operator_list_in_the_docs_is_the_binarys() {
+    let out = Command::new(env!("CARGO_BIN_EXE_camlens"))
+        .arg("ops")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "camlens ops failed");
+    let listing = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        listing.contains("Conv")
+            && listing.contains("LayerNormalization")
+            && listing.lines().count() >= 5,
+        "camlens ops lists too little:\n{listing}"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/models.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (start, end) = ("<!-- camlens ops -->\n", "<!-- end camlens ops -->");
+    let (before, rest) = doc
+        .split_once(start)
+        .expect("docs/models.md has the start marker");
+    let (have, after) = rest
+        .split_once(end)
+        .expect("docs/models.md has the end marker");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, format!("{before}{start}{listing}{end}{after}")).unwrap();
+        return;
+    }
+    assert!(
+        have == listing,
+        "docs/models.md's operators differ from `camlens ops`: run \
+         `UPDATE_DOCS=1 cargo test --release cli_reference` and commit it"
+    );
+}

@@ -383,7 +383,7 @@ mod tests {
                 pad_w: pw,
             };
             let want = reference(&x, dims, &weight, &bias, ch, g);
-            let (got, shape) = conv(ConvArgs {
+            let args = ConvArgs {
                 x: &x,
                 dims,
                 weight: &weight,
@@ -391,21 +391,10 @@ mod tests {
                 ch,
                 g,
                 fused: Fused::default(),
-            });
+            };
+            let (got, shape) = conv(args);
             for isa in Isa::available() {
-                let (other, _) = conv_with(
-                    isa,
-                    ConvArgs {
-                        x: &x,
-                        dims,
-                        weight: &weight,
-                        bias: &bias,
-                        ch,
-                        g,
-                        fused: Fused::default(),
-                    },
-                );
-                assert_eq!(other, got, "{isa:?} gives other bits");
+                assert_eq!(conv_with(isa, args).0, got, "{isa:?} gives other bits");
             }
             let (ho, wo) = g.output(h, w);
             assert_eq!(shape, [batch, c_out, ho, wo]);
@@ -419,13 +408,8 @@ mod tests {
                 ..Fused::default()
             };
             let (clamped, _) = conv(ConvArgs {
-                x: &x,
-                dims,
-                weight: &weight,
-                bias: &bias,
-                ch,
-                g,
                 fused: output,
+                ..args
             });
             for (a, b) in clamped.iter().zip(&got) {
                 assert_eq!(*a, b.clamp(0.0, 6.0));
@@ -443,13 +427,8 @@ mod tests {
                 output: None,
             };
             let (got, _) = conv(ConvArgs {
-                x: &x,
-                dims,
-                weight: &weight,
-                bias: &bias,
-                ch,
-                g,
                 fused: input,
+                ..args
             });
             for (a, b) in got.iter().zip(&want) {
                 assert!((a - b).abs() < 1e-4, "input clamp {ch:?} {g:?}: {a} vs {b}");

@@ -2,17 +2,62 @@
 //! computes exactly as ONNX defines them, and nearest-neighbour with any coordinate transform
 //! and rounding (the source pixel of each output pixel computed on the host, then gathered).
 
-use super::ops::{How, Kind, ResizeTo, Src};
+use super::{Args, Src};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::module::interpolate;
 use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
+use onnx_ir::Node;
 use onnx_ir::node::resize::{
     CoordinateTransformMode as C, NearestMode, ResizeConfig, ResizeMode, ResizeScales, ResizeSizes,
 };
 
-pub fn compile(c: &ResizeConfig, name: &str) -> std::result::Result<Kind, String> {
+#[derive(Debug)]
+pub(super) struct Resize {
+    how: How,
+    size: ResizeTo,
+}
+
+/// How a Resize samples.
+#[derive(Debug)]
+enum How {
+    /// burn's interpolation.
+    Burn {
+        mode: burn::tensor::ops::InterpolateMode,
+        align_corners: bool,
+    },
+    /// The source pixel of each output pixel, by ONNX's formulas.
+    Nearest {
+        coords: onnx_ir::node::resize::CoordinateTransformMode,
+        rounding: onnx_ir::node::resize::NearestMode,
+    },
+}
+
+/// A Resize's target: ONNX's full-rank sizes or scales.
+#[derive(Debug, Clone)]
+enum ResizeTo {
+    Sizes(Src),
+    Scales(Vec<f32>),
+}
+
+operators! {
+    Resize, |node, cx| {
+        ["Resize"] Node::Resize(n) => compile_resize(&n.config, cx.name)?,
+    }
+}
+
+impl Resize {
+    pub(super) fn run(&self, a: &Args) -> Result<Value> {
+        let size = match &self.size {
+            ResizeTo::Sizes(s) => ResizeTo::Sizes(Src::Static(a.src(s)?)),
+            s => s.clone(),
+        };
+        resize(a.x()?, &self.how, &size)
+    }
+}
+
+fn compile_resize(c: &ResizeConfig, name: &str) -> std::result::Result<Resize, String> {
     let (mode, align_corners) = match (&c.mode, &c.coordinate_transformation_mode) {
         (ResizeMode::Nearest, C::TfCropAndResize) => {
             return Err(format!(
@@ -20,7 +65,7 @@ pub fn compile(c: &ResizeConfig, name: &str) -> std::result::Result<Kind, String
             ));
         }
         (ResizeMode::Nearest, coords) => {
-            return Ok(Kind::Resize {
+            return Ok(Resize {
                 how: How::Nearest {
                     coords: coords.clone(),
                     rounding: c.nearest_mode.clone(),
@@ -44,7 +89,7 @@ pub fn compile(c: &ResizeConfig, name: &str) -> std::result::Result<Kind, String
             ));
         }
     };
-    Ok(Kind::Resize {
+    Ok(Resize {
         how: How::Burn {
             mode,
             align_corners,
@@ -68,7 +113,7 @@ fn size(c: &ResizeConfig, name: &str) -> std::result::Result<ResizeTo, String> {
     })
 }
 
-pub fn run(x: &Value, how: &How, size: &ResizeTo) -> Result<Value> {
+fn resize(x: &Value, how: &How, size: &ResizeTo) -> Result<Value> {
     let t = x.to_rank::<4>()?;
     let [_, _, h, w] = t.dims();
     let ((oh, ow), scales) = match size {

@@ -1,29 +1,219 @@
-//! The indexing and shape-building operations transformers export to (class tokens gathered,
-//! heads sliced and split, masks built with Equal/Where, expands), on values whose rank is known
-//! only at run time. Integer values (shapes and what is computed from them) stay on the host;
-//! float values are burn tensors.
+//! Indexing: what transformers and detectors export to pick parts of tensors (class tokens
+//! gathered, heads sliced and split, windows padded and joined, masks scattered), on values
+//! whose rank is known only at run time.
 
-use crate::error::{Error, Result};
+use super::integers::{axis, device_of, ints, invalid, lifted};
+use super::{Args, Cx, Src};
+use crate::error::Result;
 use crate::map_value;
 use crate::models::value::Value;
 use burn::tensor::{Int, Tensor, TensorData};
+use onnx_ir::Node;
 
-fn invalid(node: &str, what: impl std::fmt::Display) -> Error {
-    Error::Invalid(format!("node '{node}': {what}"))
+#[derive(Debug)]
+pub(super) enum Indexing {
+    /// Along an axis; a scalar index removes the axis.
+    Gather {
+        axis: usize,
+        scalar: bool,
+    },
+    Slice {
+        starts: Src,
+        ends: Src,
+        axes: Option<Src>,
+        steps: Option<Src>,
+    },
+    Split {
+        axis: usize,
+        sizes: Option<Src>,
+    },
+    Pad {
+        pads: PadSrc,
+        value: f32,
+    },
+    Concat(usize),
+    /// ONNX ScatterND without reduction (inputs: data, indices, updates).
+    ScatterNd,
 }
 
-/// An axis of a rank-`rank` value, negative ones counted from the end.
-pub fn axis(a: i64, rank: usize) -> usize {
-    if a < 0 {
-        (a + rank as i64).max(0) as usize
-    } else {
-        a as usize
+#[derive(Debug, Clone)]
+pub(super) enum PadSrc {
+    /// `(before, after)` per axis.
+    Pairs(Vec<(usize, usize)>),
+    /// ONNX's `[begins…, ends…]`, the value of input `i`.
+    Input(usize),
+}
+
+operators! {
+    Indexing, |node, cx| {
+        ["Gather"] Node::Gather(n) => Indexing::Gather {
+            axis: n.config.axis,
+            // ONNX's rank-0 index, which the parser types as a scalar.
+            scalar: node.inputs().get(1).is_some_and(|a| {
+                matches!(
+                    a.ty,
+                    onnx_ir::ArgType::ScalarTensor(_) | onnx_ir::ArgType::ScalarNative(_)
+                )
+            }),
+        },
+        ["Slice"] Node::Slice(n) => {
+            use onnx_ir::node::slice::SliceInput;
+            let src = |s: &SliceInput| match s {
+                SliceInput::Static(v) => Src::Static(v.clone()),
+                SliceInput::Runtime(r) => Src::Input(r.input_index),
+            };
+            Indexing::Slice {
+                starts: src(&n.config.starts),
+                ends: src(&n.config.ends),
+                axes: n.config.axes.as_ref().map(src),
+                steps: n.config.steps.as_ref().map(src),
+            }
+        },
+        ["Split"] Node::Split(n) => split_sizes(node, &n.config),
+        ["Pad"] Node::Pad(n) => pad_config(cx, &n.config)?,
+        ["Concat"] Node::Concat(n) => Indexing::Concat(n.config.axis),
+        ["ScatterND"] Node::ScatterND(n) => {
+            use onnx_ir::node::scatter_nd::ScatterNDReduction;
+            if !matches!(n.config.reduction, ScatterNDReduction::None) {
+                return Err(cx.error("ScatterND with a reduction is not supported yet"));
+            }
+            Indexing::ScatterNd
+        },
+    }
+}
+
+fn split_sizes(node: &Node, c: &onnx_ir::node::split::SplitConfig) -> Indexing {
+    use onnx_ir::node::split::SplitSizesInput;
+    let sizes = match (&c.split_sizes, c.split_size) {
+        (Some(SplitSizesInput::Static(v)), _) => {
+            Some(Src::Static(v.iter().map(|&s| s as i64).collect()))
+        }
+        (Some(SplitSizesInput::Runtime(r)), _) => Some(Src::Input(r.input_index)),
+        (None, Some(each)) => {
+            let total = node
+                .inputs()
+                .first()
+                .and_then(|a| a.ty.static_shape().cloned())
+                .and_then(|d| d.get(c.axis).copied().flatten());
+            total.map(|t| {
+                Src::Static(
+                    (0..t.div_ceil(each))
+                        .map(|i| each.min(t - i * each) as i64)
+                        .collect(),
+                )
+            })
+        }
+        (None, None) => None,
+    };
+    Indexing::Split {
+        axis: c.axis,
+        sizes,
+    }
+}
+
+fn pad_config(cx: &Cx, c: &onnx_ir::node::pad::PadConfig) -> std::result::Result<Indexing, String> {
+    use onnx_ir::node::pad::{ConstantValueInput, PadInput, PadMode};
+    let value = match &c.constant_value {
+        ConstantValueInput::Static(v) => Some(*v),
+        ConstantValueInput::Runtime(r) => cx.floats(r.input_index).and_then(|v| v.first().copied()),
+    };
+    let pads = match &c.pads {
+        PadInput::Static(p) => Some(PadSrc::Pairs(p.clone())),
+        // ONNX's [begins…, ends…] over every axis, computed in the graph (Swin pads its maps
+        // to whole windows).
+        PadInput::Runtime { input, axes: None } => Some(PadSrc::Input(input.input_index)),
+        PadInput::Runtime { .. } => None,
+    };
+    let (Some(pads), Some(value), PadMode::Constant) = (pads, value, &c.mode) else {
+        return Err(cx.error("only constant-mode Pad over every axis is supported yet"));
+    };
+    Ok(Indexing::Pad { pads, value })
+}
+
+impl Indexing {
+    /// One value per output (several for Split).
+    pub(super) fn run(&self, a: &Args) -> Result<Vec<Value>> {
+        let x = a.x()?;
+        Ok(vec![match self {
+            Self::Gather { axis, scalar } => {
+                gather(x, ints(a.get(1)?, a.name())?, *axis, *scalar, a.name())?
+            }
+            Self::Slice {
+                starts,
+                ends,
+                axes,
+                steps,
+            } => {
+                let opt = |s: &Option<Src>| s.as_ref().map(|s| a.src(s)).transpose();
+                let (axes, steps) = (opt(axes)?, opt(steps)?);
+                let (starts, ends) = (a.src(starts)?, a.src(ends)?);
+                let (axes, steps) = (axes.as_deref(), steps.as_deref());
+                slice(x, &starts, &ends, axes, steps, a.name())?
+            }
+            Self::Split { axis, sizes } => return self.split(a, *axis, sizes.as_ref()),
+            Self::Pad { pads, value } => pad(x, &pad_pairs(a, pads)?, *value, a.name())?,
+            Self::Concat(axis) => concat(a, *axis)?,
+            Self::ScatterNd => scatter_nd(x, a.get(1)?, a.get(2)?, a.name())?,
+        }])
+    }
+
+    fn split(&self, a: &Args, axis: usize, sizes: Option<&Src>) -> Result<Vec<Value>> {
+        let x = a.x()?;
+        let n = x.dims()[axis];
+        let sizes: Vec<usize> = match sizes {
+            Some(s) => a.src(s)?.iter().map(|&v| v as usize).collect(),
+            None => {
+                let parts = a.op.outputs.len();
+                let each = n.div_ceil(parts);
+                (0..parts)
+                    .map(|i| each.min(n - (each * i).min(n)))
+                    .collect()
+            }
+        };
+        split(x, axis, &sizes, a.name())
+    }
+}
+
+fn pad_pairs(a: &Args, pads: &PadSrc) -> Result<Vec<(usize, usize)>> {
+    match pads {
+        PadSrc::Pairs(p) => Ok(p.clone()),
+        PadSrc::Input(i) => {
+            let v = a.src(&Src::Input(*i))?;
+            let (begins, ends) = v.split_at(v.len() / 2);
+            if begins.iter().chain(ends).any(|&p| p < 0) {
+                return Err(a.invalid("negative pads (cropping) are not supported yet"));
+            }
+            Ok(begins
+                .iter()
+                .zip(ends)
+                .map(|(&b, &e)| (b as usize, e as usize))
+                .collect())
+        }
+    }
+}
+
+/// Concat: shape lists joined stay integers; integers beside tensors (index grids built from
+/// shapes) become floats.
+fn concat(a: &Args, axis: usize) -> Result<Value> {
+    let parts = a.all()?;
+    match parts.iter().find_map(device_of) {
+        None => Ok(Value::Ints(
+            parts
+                .iter()
+                .map(|p| ints(p, a.name()).map(<[i64]>::to_vec))
+                .collect::<Result<Vec<_>>>()?
+                .concat(),
+        )),
+        Some(device) => {
+            let parts: Vec<Value> = parts.iter().map(|p| lifted(p, &device)).collect();
+            cat(&parts, axis, a.name())
+        }
     }
 }
 
 /// ONNX Slice: `starts`/`ends` clamped to each axis as NumPy does, any non-zero step (a
 /// reversal as PyTorch computes Pad amounts, every other row as YOLO's Focus layer takes).
-pub fn slice(
+fn slice(
     x: &Value,
     starts: &[i64],
     ends: &[i64],
@@ -54,7 +244,7 @@ pub fn slice(
 }
 
 /// The positions ONNX Slice keeps along an axis of length `n`, in order.
-pub(super) fn slice_indices(n: i64, start: i64, end: i64, step: i64) -> Vec<usize> {
+pub(crate) fn slice_indices(n: i64, start: i64, end: i64, step: i64) -> Vec<usize> {
     let wrap = |v: i64| if v < 0 { v + n } else { v };
     let (mut j, end) = if step > 0 {
         (wrap(start).clamp(0, n), wrap(end).clamp(0, n))
@@ -87,7 +277,7 @@ fn pick(t: Value, a: usize, index: &[usize]) -> Result<Value> {
 }
 
 /// ONNX Gather: `indices` along `axis`; a scalar index removes the axis.
-pub fn gather(x: &Value, indices: &[i64], axis_: usize, scalar: bool, node: &str) -> Result<Value> {
+fn gather(x: &Value, indices: &[i64], axis_: usize, scalar: bool, node: &str) -> Result<Value> {
     let dims = x.dims();
     let n = *dims
         .get(axis_)
@@ -121,78 +311,8 @@ pub fn gather(x: &Value, indices: &[i64], axis_: usize, scalar: bool, node: &str
     }
 }
 
-/// ONNX Squeeze: the given axes (or every axis of size 1) removed.
-pub fn squeeze(x: &Value, axes: Option<&[i64]>) -> Result<Value> {
-    if let Value::Ints(_) = x {
-        return Ok(x.clone()); // a 1-element list and a scalar are the same integers here
-    }
-    let dims = x.dims();
-    let drop: Vec<usize> = match axes {
-        Some(a) => a.iter().map(|&a| axis(a, dims.len())).collect(),
-        None => (0..dims.len()).filter(|&i| dims[i] == 1).collect(),
-    };
-    let mut d: Vec<usize> = dims
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !drop.contains(i))
-        .map(|(_, &v)| v)
-        .collect();
-    if d.is_empty() {
-        d.push(1);
-    }
-    x.reshape(&d)
-}
-
-/// ONNX Expand: NumPy broadcasting of `x` against `shape`.
-pub fn expand(
-    x: &Value,
-    shape: &[i64],
-    device: &burn::tensor::Device,
-    node: &str,
-) -> Result<Value> {
-    let dims = x.dims();
-    let rank = dims.len().max(shape.len());
-    let pad = |v: Vec<usize>| {
-        let mut p = vec![1; rank - v.len()];
-        p.extend(v);
-        p
-    };
-    let a = pad(dims.clone());
-    let b = pad(shape.iter().map(|&s| s.max(1) as usize).collect());
-    let out: Vec<usize> = a
-        .iter()
-        .zip(&b)
-        .map(|(&p, &q)| match (p, q) {
-            (p, q) if p == q || q == 1 => Ok(p),
-            (1, q) => Ok(q),
-            _ => Err(invalid(
-                node,
-                format!("cannot expand {dims:?} to {shape:?}"),
-            )),
-        })
-        .collect::<Result<_>>()?;
-    let x = match x {
-        Value::Ints(v) if out.len() == 1 => {
-            return Ok(Value::Ints((0..out[0]).map(|i| v[i % v.len()]).collect()));
-        }
-        // An index grid built from shapes (Swin's mask): small integers, exact as floats.
-        Value::Ints(v) => floats(v, device),
-        x => x.clone(),
-    };
-    let x = x.reshape(&a)?;
-    Ok(match (x, out.as_slice()) {
-        (Value::R1(t), &[p]) => Value::R1(t.expand([p])),
-        (Value::R2(t), &[p, q]) => Value::R2(t.expand([p, q])),
-        (Value::R3(t), &[p, q, r]) => Value::R3(t.expand([p, q, r])),
-        (Value::R4(t), &[p, q, r, s]) => Value::R4(t.expand([p, q, r, s])),
-        (Value::R5(t), &[p, q, r, s, u]) => Value::R5(t.expand([p, q, r, s, u])),
-        (Value::R6(t), &[p, q, r, s, u, v]) => Value::R6(t.expand([p, q, r, s, u, v])),
-        _ => return Err(invalid(node, format!("cannot expand to rank {rank}"))),
-    })
-}
-
 /// ONNX Split along `axis` into `sizes`.
-pub fn split(x: &Value, axis_: usize, sizes: &[usize], node: &str) -> Result<Vec<Value>> {
+fn split(x: &Value, axis_: usize, sizes: &[usize], node: &str) -> Result<Vec<Value>> {
     let n = *x
         .dims()
         .get(axis_)
@@ -218,7 +338,7 @@ pub fn split(x: &Value, axis_: usize, sizes: &[usize], node: &str) -> Result<Vec
 }
 
 /// ONNX Pad (constant mode) with `(before, after)` pads per axis.
-pub fn pad(x: &Value, pads: &[(usize, usize)], value: f32, node: &str) -> Result<Value> {
+fn pad(x: &Value, pads: &[(usize, usize)], value: f32, node: &str) -> Result<Value> {
     if pads.iter().all(|&(a, b)| a == 0 && b == 0) {
         return Ok(x.clone());
     }
@@ -249,7 +369,7 @@ pub fn pad(x: &Value, pads: &[(usize, usize)], value: f32, node: &str) -> Result
 }
 
 /// Concatenation of float values of one rank along `axis`.
-pub fn cat(parts: &[Value], axis_: usize, node: &str) -> Result<Value> {
+fn cat(parts: &[Value], axis_: usize, node: &str) -> Result<Value> {
     let first = parts
         .first()
         .ok_or_else(|| invalid(node, "nothing to join"))?;
@@ -286,95 +406,11 @@ impl<const D: usize> ExpandTo for Tensor<D> {
     }
 }
 
-/// Integers as a float tensor on `device` (a shape used in arithmetic, after a Cast).
-pub fn floats(v: &[i64], device: &burn::tensor::Device) -> Value {
-    Value::R1(Tensor::from_data(
-        TensorData::new(v.iter().map(|&i| i as f32).collect::<Vec<_>>(), [v.len()]),
-        device,
-    ))
-}
-
-/// Elementwise on host integers, a single value broadcast over the other.
-pub fn int_zip(a: &[i64], b: &[i64], f: impl Fn(i64, i64) -> i64) -> Vec<i64> {
-    let n = a.len().max(b.len());
-    let at = |v: &[i64], i: usize| v[if v.len() == 1 { 0 } else { i }];
-    (0..n).map(|i| f(at(a, i), at(b, i))).collect()
-}
-
-/// The common shape of broadcast operands, each expanded to it.
-fn broadcast(values: &[&Value], node: &str) -> Result<Vec<Value>> {
-    let rank = values.iter().map(|v| v.rank()).max().unwrap_or(1);
-    let mut shape = vec![1i64; rank];
-    for v in values {
-        let d = v.dims();
-        for (i, &n) in d.iter().enumerate() {
-            let s = &mut shape[rank - d.len() + i];
-            *s = (*s).max(n as i64);
-        }
-    }
-    // Integers only stay integers (rank 1); beside a tensor they join it on its device.
-    let device = values.iter().find_map(|v| device_of(v)).unwrap_or_default();
-    values
-        .iter()
-        .map(|v| expand(v, &shape, &device, node))
-        .collect()
-}
-
-/// ONNX Where: `a` where `cond` is true, else `b`; booleans are 1/0 (floats or integers).
-pub fn select_where(cond: &Value, a: &Value, b: &Value, node: &str) -> Result<Value> {
-    if let (Value::Ints(c), Value::Ints(x), Value::Ints(y)) = (cond, a, b) {
-        let n = c.len().max(x.len()).max(y.len());
-        let at = |v: &[i64], i: usize| v[if v.len() == 1 { 0 } else { i }];
-        return Ok(Value::Ints(
-            (0..n)
-                .map(|i| if at(c, i) != 0 { at(x, i) } else { at(y, i) })
-                .collect(),
-        ));
-    }
-    let device = [cond, a, b]
-        .into_iter()
-        .find_map(device_of)
-        .ok_or_else(|| invalid(node, "Where without a tensor"))?;
-    let float = |v: &Value| match v {
-        Value::Ints(i) => floats(i, &device),
-        v => v.clone(),
-    };
-    let (c, a, b) = (float(cond), float(a), float(b));
-    let [c, a, b]: [Value; 3] = broadcast(&[&c, &a, &b], node)?
-        .try_into()
-        .expect("three values");
-    macro_rules! pick {
-        ($r:literal, $v:ident) => {
-            Value::$v(
-                b.to_rank::<$r>()?
-                    .mask_where(c.to_rank::<$r>()?.greater_elem(0.5), a.to_rank::<$r>()?),
-            )
-        };
-    }
-    Ok(match a.rank() {
-        1 => pick!(1, R1),
-        2 => pick!(2, R2),
-        3 => pick!(3, R3),
-        4 => pick!(4, R4),
-        5 => pick!(5, R5),
-        _ => pick!(6, R6),
-    })
-}
-
-/// ONNX Equal as 1/0.
-pub fn equal(a: &Value, b: &Value, node: &str) -> Result<Value> {
-    if let (Value::Ints(x), Value::Ints(y)) = (a, b) {
-        return Ok(Value::Ints(int_zip(x, y, |p, q| (p == q) as i64)));
-    }
-    let [a, b]: [Value; 2] = broadcast(&[a, b], node)?.try_into().expect("two values");
-    Ok(crate::zip_values!(a, b, |x, y| x.equal(y).float()))
-}
-
 /// ONNX ScatterND without reduction: `data` with the slices that `indices` (`[…, k]`, on the
 /// host) name replaced by `updates`. torchvision's Swin builds its shifted-window mask so, from
 /// shapes (folded at load time); as a select and a blend it keeps gradients where a graph
 /// scatters activations.
-pub fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) -> Result<Value> {
+fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) -> Result<Value> {
     let dims = data.dims();
     let (index, index_dims): (Vec<i64>, Vec<usize>) = match indices {
         Value::Ints(v) => (v.clone(), vec![1, v.len()]),
@@ -411,11 +447,7 @@ pub fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) ->
     let device = device_of(data)
         .or_else(|| device_of(updates))
         .ok_or_else(|| invalid(node, "ScatterND of integers is not supported"))?;
-    let lift = |v: &Value| match v {
-        Value::Ints(i) => floats(i, &device),
-        v => v.clone(),
-    };
-    let (data, updates) = (lift(data), lift(updates));
+    let (data, updates) = (lifted(data, &device), lifted(updates, &device));
     let flat = |v: &Value| -> Result<Tensor<1>> {
         v.reshape(&[v.dims().iter().product()])?.to_rank::<1>()
     };
@@ -424,18 +456,6 @@ pub fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) ->
     let keep = written.clone().neg() + 1.0;
     let out = flat(&data)? * keep + flat(&updates)?.select(0, source) * written;
     Value::R1(out).reshape(&dims)
-}
-
-pub fn device_of(v: &Value) -> Option<burn::tensor::Device> {
-    Some(match v {
-        Value::R1(t) => t.device(),
-        Value::R2(t) => t.device(),
-        Value::R3(t) => t.device(),
-        Value::R4(t) => t.device(),
-        Value::R5(t) => t.device(),
-        Value::R6(t) => t.device(),
-        Value::Ints(_) => return None,
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,433 @@
+//! The operations an ONNX graph compiles to, one family of operators per file; each file holds
+//! how its operators compile (from the parser's typed nodes: weights read once, attributes
+//! checked) and how they run (on burn tensors, or on host integers for shapes).
+//!
+//! Each family declares its operators with `operators!`: one arm per parser node, with the ONNX
+//! names it stands for. The same arms make the family's `compile` and its `NAMES`, so the list
+//! of supported operators (`FAMILIES`: the error message for an unknown operator, `camlens ops`,
+//! docs/models.md) cannot drift from what compiles, and a new variant of a family's enum does
+//! not build until its `run` has an arm for it.
+
+/// A family's compile table: `[ONNX names] parser node pattern => the family's operation`.
+/// Makes `NAMES` (the ONNX names, for users) and `compile` (`None` where the node is another
+/// family's).
+macro_rules! operators {
+    ($family:ty, |$node:ident, $cx:ident| {
+        $([$($onnx:literal),*] $pat:pat => $body:expr),+ $(,)?
+    }) => {
+        /// The ONNX operators of this family.
+        pub(super) const NAMES: &[&str] = &[$($($onnx,)*)+];
+
+        /// `node` compiled, or `None` where it is not one of this family's. (Each arm's body
+        /// runs in a closure so that it can use `?`.)
+        #[allow(unused_variables, clippy::redundant_closure_call)]
+        pub(super) fn compile(
+            $node: &onnx_ir::Node,
+            $cx: &super::Cx,
+        ) -> Option<std::result::Result<$family, String>> {
+            match $node {
+                $($pat => Some((|| -> std::result::Result<$family, String> { Ok($body) })()),)+
+                _ => None,
+            }
+        }
+    };
+}
+
+mod elementwise;
+mod indexing;
+mod integers;
+mod matrix;
+mod reduce;
+mod resize;
+mod shape;
+mod windows;
+
+pub(super) use indexing::slice_indices;
+pub(super) use integers::int_zip;
+
+use crate::error::{Error, Result};
+use crate::models::layers::reduced::cast;
+use crate::models::value::Value;
+use burn::tensor::{DType, Device, Tensor, TensorData};
+use elementwise::Elementwise;
+use indexing::Indexing;
+use matrix::Matrix;
+use onnx_ir::Node;
+use reduce::Reduce;
+use resize::Resize;
+use shape::Shaping;
+use windows::Window;
+
+/// Every operator camlens runs, by family, as ONNX names them.
+pub const FAMILIES: &[(&str, &[&str])] = &[
+    ("elementwise", elementwise::NAMES),
+    ("convolution and pooling", windows::NAMES),
+    ("reductions and normalisation", reduce::NAMES),
+    ("matrix products and attention", matrix::NAMES),
+    ("shapes", shape::NAMES),
+    ("indexing", indexing::NAMES),
+    ("resizing", resize::NAMES),
+];
+
+/// The operators by family as a Markdown list (`camlens ops`, docs/models.md).
+pub fn listing() -> String {
+    FAMILIES
+        .iter()
+        .map(|(family, names)| format!("* **{family}:** {}\n", names.join(", ")))
+        .collect()
+}
+
+/// Every operator camlens runs, in `FAMILIES`' order.
+pub fn supported() -> Vec<&'static str> {
+    FAMILIES
+        .iter()
+        .flat_map(|(_, names)| names.iter().copied())
+        .collect()
+}
+
+#[derive(Debug)]
+pub struct Op {
+    pub name: String,
+    pub inputs: Vec<Option<usize>>,
+    pub outputs: Vec<usize>,
+    kind: Kind,
+}
+
+/// An operation, by family.
+#[derive(Debug)]
+enum Kind {
+    Elementwise(Elementwise),
+    Window(Window),
+    Reduce(Reduce),
+    Matrix(Matrix),
+    Shape(Shaping),
+    Index(Indexing),
+    Resize(Resize),
+}
+
+/// Integers an operation takes: fixed in the file, or computed in the graph (input `i`).
+#[derive(Debug, Clone)]
+enum Src {
+    Static(Vec<i64>),
+    Input(usize),
+}
+
+/// What a family's `compile` reads of a node.
+struct Cx<'a> {
+    node: &'a Node,
+    name: &'a str,
+    /// A graph exported with a fixed batch of 1, run batched (see `shape::Shaping::Reshape`).
+    relax_batch: bool,
+    device: &'a Device,
+}
+
+impl Cx<'_> {
+    /// Input `i`'s value, where it is a constant.
+    fn value(&self, i: usize) -> Option<TensorData> {
+        self.node.inputs().get(i).and_then(|a| a.value())
+    }
+
+    /// Input `i` as floats, where it is a constant.
+    fn floats(&self, i: usize) -> Option<Vec<f32>> {
+        host(self.value(i))
+    }
+
+    /// Input `i` as a constant float tensor on the device.
+    fn tensor(&self, i: usize) -> Option<Tensor<1>> {
+        self.floats(i).map(|v| vector(v, self.device))
+    }
+
+    /// Input `i`'s weights and their shape; an error where they are computed in the graph.
+    fn weight(&self, i: usize) -> std::result::Result<(Vec<f32>, Vec<usize>), String> {
+        let data = self.value(i).ok_or_else(|| {
+            self.error(format!(
+                "{:?} needs constant weights",
+                self.node.node_type()
+            ))
+        })?;
+        let shape = data.shape().to_vec();
+        Ok((host(Some(data)).ok_or("unreadable weights")?, shape))
+    }
+
+    /// Input `i`'s integers, where they are a constant.
+    fn ints(&self, i: usize) -> Option<Vec<i64>> {
+        self.value(i).and_then(|d| d.try_into_vec_as::<i64>().ok())
+    }
+
+    /// A sentence about this node, with its name (as the file names it, see `load`).
+    fn error(&self, what: impl std::fmt::Display) -> String {
+        format!("node '{}': {what}", self.name)
+    }
+}
+
+/// What a family's `run` reads: the node's inputs among the graph's values.
+struct Args<'a> {
+    op: &'a Op,
+    slots: &'a [Option<Value>],
+    /// The number of images being run (what a fixed batch of 1 is relaxed to).
+    batch: usize,
+}
+
+impl Args<'_> {
+    fn name(&self) -> &str {
+        &self.op.name
+    }
+
+    /// Input `i`, if the node has it.
+    fn optional(&self, i: usize) -> Option<&Value> {
+        self.op
+            .inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .and_then(|s| self.slots[s].as_ref())
+    }
+
+    fn get(&self, i: usize) -> Result<&Value> {
+        self.optional(i)
+            .ok_or_else(|| self.invalid(format!("lacks its input {i}")))
+    }
+
+    /// The first input.
+    fn x(&self) -> Result<&Value> {
+        self.get(0)
+    }
+
+    /// Every input given, in order.
+    fn all(&self) -> Result<Vec<Value>> {
+        self.op
+            .inputs
+            .iter()
+            .flatten()
+            .map(|s| self.slots[*s].clone())
+            .collect::<Option<_>>()
+            .ok_or_else(|| self.invalid("lacks an input"))
+    }
+
+    /// The integers of a `Src`: fixed, or the value of the node's input.
+    fn src(&self, src: &Src) -> Result<Vec<i64>> {
+        match src {
+            Src::Static(v) => Ok(v.clone()),
+            Src::Input(i) => match self.get(*i)? {
+                Value::Ints(v) => Ok(v.clone()),
+                v => Ok(crate::tensor_io::to_vec(v.to_rank::<1>()?)?
+                    .iter()
+                    .map(|&f| f as i64)
+                    .collect()),
+            },
+        }
+    }
+
+    fn invalid(&self, what: impl std::fmt::Display) -> Error {
+        integers::invalid(self.name(), what)
+    }
+}
+
+impl Op {
+    /// `node` compiled by the family that has it; an unknown operator is refused with the
+    /// list of those camlens runs.
+    pub fn compile(
+        node: &Node,
+        inputs: Vec<Option<usize>>,
+        outputs: Vec<usize>,
+        relax_batch: bool,
+        device: &Device,
+    ) -> std::result::Result<Op, String> {
+        let name = node.name().to_string();
+        let cx = Cx {
+            node,
+            name: &name,
+            relax_batch,
+            device,
+        };
+        let kind = None
+            .or_else(|| elementwise::compile(node, &cx).map(|r| r.map(Kind::Elementwise)))
+            .or_else(|| windows::compile(node, &cx).map(|r| r.map(Kind::Window)))
+            .or_else(|| reduce::compile(node, &cx).map(|r| r.map(Kind::Reduce)))
+            .or_else(|| matrix::compile(node, &cx).map(|r| r.map(Kind::Matrix)))
+            .or_else(|| shape::compile(node, &cx).map(|r| r.map(Kind::Shape)))
+            .or_else(|| indexing::compile(node, &cx).map(|r| r.map(Kind::Index)))
+            .or_else(|| resize::compile(node, &cx).map(|r| r.map(Kind::Resize)))
+            .unwrap_or_else(|| {
+                Err(format!(
+                    "operator {:?} (node '{name}') is not supported yet; camlens runs: {} \
+                     (`camlens ops` lists them by family)",
+                    node.node_type(),
+                    supported().join(", ")
+                ))
+            })?;
+        Ok(Op {
+            name,
+            inputs,
+            outputs,
+            kind,
+        })
+    }
+
+    /// Reads the inputs' slots, computes, fills the outputs' slots; `batch` is the number of
+    /// images being run.
+    pub fn run(&self, slots: &mut [Option<Value>], batch: usize) -> Result<()> {
+        if matches!(self.kind, Kind::Shape(Shaping::Identity)) && self.inputs.is_empty() {
+            return Ok(()); // a Constant node: its output is in the constant table
+        }
+        let a = Args {
+            op: self,
+            slots,
+            batch,
+        };
+        let out = match &self.kind {
+            Kind::Elementwise(k) => vec![k.run(&a)?],
+            Kind::Window(k) => vec![k.run(&a)?],
+            Kind::Reduce(k) => vec![k.run(&a)?],
+            Kind::Matrix(k) => vec![k.run(&a)?],
+            Kind::Shape(k) => vec![k.run(&a)?],
+            Kind::Index(k) => k.run(&a)?,
+            Kind::Resize(k) => vec![k.run(&a)?],
+        };
+        for (&slot, value) in self.outputs.iter().zip(out) {
+            slots[slot] = Some(value);
+        }
+        Ok(())
+    }
+
+    /// Whether the node holds weights `set_dtype` casts.
+    pub(super) fn has_weights(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Window(Window::Conv(_) | Window::ConvGeneral { .. })
+                | Kind::Matrix(Matrix::Linear { .. })
+        )
+    }
+
+    /// A weighted node's products in `dtype` (see `crate::precision`). A Linear node's bias is
+    /// added after its product is cast back, so it stays f32.
+    pub(super) fn set_dtype(&mut self, dtype: DType) {
+        match &mut self.kind {
+            Kind::Window(w) => w.set_dtype(dtype),
+            Kind::Matrix(Matrix::Linear { weight, .. }) => cast(weight, dtype),
+            _ => {}
+        }
+    }
+
+    /// The probabilities a graph may end in (`"Sigmoid"`, or `"Softmax"` over classes), which
+    /// camlens leaves out to explain the logits before them.
+    pub(super) fn probabilities(&self) -> Option<&'static str> {
+        match self.kind {
+            Kind::Elementwise(Elementwise::Sigmoid) => Some("Sigmoid"),
+            Kind::Reduce(Reduce::Softmax(1)) => Some("Softmax"),
+            _ => None,
+        }
+    }
+
+    /// A Transpose's permutation of a rank-4 tensor.
+    pub fn permutation(&self) -> Option<[usize; 4]> {
+        match &self.kind {
+            Kind::Shape(Shaping::Transpose(p)) => p.as_slice().try_into().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn is_conv(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Window(Window::Conv(_) | Window::ConvGeneral { .. })
+        )
+    }
+
+    pub fn is_layer_norm(&self) -> bool {
+        matches!(self.kind, Kind::Reduce(Reduce::LayerNorm { .. }))
+    }
+
+    /// Operations whose output axes are not the input's (a layout does not survive them).
+    pub fn regroups_axes(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Shape(
+                Shaping::Reshape { .. }
+                    | Shaping::Flatten(_)
+                    | Shaping::Squeeze(_)
+                    | Shaping::Unsqueeze(_)
+                    | Shaping::Expand(..)
+            ) | Kind::Index(Indexing::Gather { .. })
+                | Kind::Matrix(Matrix::MatMul | Matrix::Gemm { .. })
+        )
+    }
+
+    /// A product with a matrix on the right: a linear map of the last axis at every position
+    /// (an exported nn.Linear whose weight the graph transposes), which keeps a channels-last
+    /// layout.
+    pub fn maps_last_axis(&self, dims: &[Option<Vec<usize>>]) -> bool {
+        matches!(self.kind, Kind::Matrix(Matrix::MatMul))
+            && self
+                .inputs
+                .get(1)
+                .copied()
+                .flatten()
+                .and_then(|s| dims[s].as_ref())
+                .is_some_and(|d| d.len() == 2)
+    }
+
+    /// A product of two computed values (attention's scores and their use), which mixes tokens.
+    pub fn mixes(&self, constant: &[bool]) -> bool {
+        matches!(self.kind, Kind::Matrix(Matrix::MatMul))
+            && self
+                .inputs
+                .iter()
+                .flatten()
+                .filter(|&&s| !constant[s])
+                .count()
+                == 2
+    }
+}
+
+/// A constant of the graph (an initializer or a Constant node's value) as a float tensor.
+pub fn constant(data: TensorData, device: &Device) -> std::result::Result<Value, String> {
+    // Integer constants take part in shape arithmetic: they stay on the host.
+    if matches!(data.dtype(), DType::I64 | DType::I32) {
+        return data
+            .try_into_vec_as::<i64>()
+            .map(Value::Ints)
+            .map_err(|e| format!("{e:?}"));
+    }
+    let shape = data.shape().to_vec();
+    let floats = host(Some(data)).ok_or("a constant camlens cannot read as numbers")?;
+    let shape = if shape.is_empty() { vec![1] } else { shape };
+    let t = vector(floats, device);
+    Value::R1(t).reshape(&shape).map_err(|e| e.to_string())
+}
+
+/// A constant's values as floats, whatever its numeric type.
+fn host(data: Option<TensorData>) -> Option<Vec<f32>> {
+    data?.try_into_vec_as::<f32>().ok()
+}
+
+fn vector(v: Vec<f32>, device: &Device) -> Tensor<1> {
+    let n = v.len();
+    Tensor::from_data(TensorData::new(v, [n]), device)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FAMILIES;
+
+    #[test]
+    fn every_operator_is_listed_once() {
+        let mut all: Vec<&str> = FAMILIES
+            .iter()
+            .flat_map(|(_, n)| n.iter().copied())
+            .collect();
+        let count = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), count, "an operator in two families");
+        for must in [
+            "Conv",
+            "LayerNormalization",
+            "Attention",
+            "Resize",
+            "Constant",
+        ] {
+            assert!(all.contains(&must), "{must} missing");
+        }
+    }
+}
