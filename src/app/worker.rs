@@ -193,189 +193,200 @@ fn run(compute: Compute, jobs: Receiver<Job>, replies: Sender<Reply>, wake: impl
         let _ = replies.send(r);
         wake();
     };
-    // A GPU answers only once its kernels are compiled; the CPU answers until then.
-    let (mut compute, mut warmup) = if compute.backend.is_gpu() {
-        let cpu = Compute::cpu(format!("until the GPU is ready ({})", compute.backend));
-        send(Reply::BackendChanged {
-            label: cpu.label(),
-            reason: Switch::GpuWarming,
-        });
-        (cpu, Some(Warmup::Waiting(compute)))
-    } else {
-        (compute, None)
+    let Some(mut state) = State::start(compute, &send) else {
+        return;
     };
-    let mut weights: Option<PathBuf> = None;
-    let mut model = match open_model(&compute, None) {
-        Ok(m) => m,
-        Err(e) => {
-            send(Reply::Error {
-                request: None,
-                message: e.to_string(),
-            });
-            return;
+    while let Some(job) = state.next_job(&jobs) {
+        state.poll_warmup();
+        match job {
+            None => {}
+            Some(Job::LoadModel(path)) => state.load_model(path),
+            Some(Job::SetPrecision(pref)) => state.set_precision(pref),
+            Some(Job::Curves(job)) => state.curves(&job),
+            Some(Job::BatchExport(job)) => {
+                let (written, errors) = guarded(FAILED, || Ok(batch_export(&state.model, job)))
+                    .unwrap_or_else(|e| (vec![], vec![e.to_string()]));
+                (state.send)(Reply::BatchDone { written, errors });
+            }
+            Some(Job::Explain(job)) => state.explain(job),
         }
-    };
-    send(Reply::ModelLoaded(ModelInfo::of(&model)));
-    loop {
-        // Wait for a job, looking in on a running warm-up ten times a second meanwhile.
-        let job = if matches!(warmup, Some(Warmup::Running(_))) {
+    }
+}
+
+/// What the worker thread holds between jobs: the device, the model, and a GPU warming up.
+struct State<'s, S: Fn(Reply)> {
+    compute: Compute,
+    /// A GPU answers only once its kernels are compiled; the CPU answers until then.
+    warmup: Option<Warmup>,
+    /// The weights file the model came from (`None`: the built-in one).
+    weights: Option<PathBuf>,
+    model: Model,
+    send: &'s S,
+}
+
+impl<'s, S: Fn(Reply)> State<'s, S> {
+    /// The built-in model opened, on the CPU while a GPU warms up; `None` (said) where it
+    /// cannot be opened.
+    fn start(compute: Compute, send: &'s S) -> Option<Self> {
+        let (compute, warmup) = if compute.backend.is_gpu() {
+            let cpu = Compute::cpu(format!("until the GPU is ready ({})", compute.backend));
+            send(Reply::BackendChanged {
+                label: cpu.label(),
+                reason: Switch::GpuWarming,
+            });
+            (cpu, Some(Warmup::Waiting(compute)))
+        } else {
+            (compute, None)
+        };
+        let model = open_model(&compute, None)
+            .map_err(|e| error(send, None, e.to_string()))
+            .ok()?;
+        send(Reply::ModelLoaded(ModelInfo::of(&model)));
+        Some(Self {
+            compute,
+            warmup,
+            weights: None,
+            model,
+            send,
+        })
+    }
+
+    /// The next job; `Some(None)` every 100 ms while a warm-up runs (to look in on it);
+    /// `None` once the UI is gone.
+    fn next_job(&self, jobs: &Receiver<Job>) -> Option<Option<Job>> {
+        if matches!(self.warmup, Some(Warmup::Running(_))) {
             match jobs.recv_timeout(std::time::Duration::from_millis(100)) {
-                Ok(job) => Some(job),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => break,
+                Ok(job) => Some(Some(job)),
+                Err(RecvTimeoutError::Timeout) => Some(None),
+                Err(RecvTimeoutError::Disconnected) => None,
             }
         } else {
-            match jobs.recv() {
-                Ok(job) => Some(job),
-                Err(_) => break,
-            }
+            jobs.recv().ok().map(Some)
+        }
+    }
+
+    /// Onto the GPU as soon as its model is warm, between jobs.
+    fn poll_warmup(&mut self) {
+        let Some(Warmup::Running(running)) = &self.warmup else {
+            return;
         };
-        // Onto the GPU as soon as its model is warm, between jobs.
-        if let Some(Warmup::Running(running)) = &warmup {
-            match running.poll() {
-                Outcome::Pending => {}
-                Outcome::Ready(warm, took) if running.weights == weights => {
-                    log::info!("GPU ready after {took:?} (kernels compiled and tuned)");
-                    model = *warm;
-                    compute = running.gpu.clone();
-                    warmup = None;
-                    send(Reply::BackendChanged {
-                        label: compute.label(),
-                        reason: Switch::GpuReady(took),
-                    });
-                }
-                // Another model was opened meanwhile: warm again with the next request.
-                Outcome::Ready(..) => warmup = Some(Warmup::Waiting(running.gpu.clone())),
-                Outcome::Failed(e) => {
-                    warmup = None;
-                    send(Reply::Error {
-                        request: None,
-                        message: format!(
-                            "the GPU could not be used ({e}); camlens stays on the CPU"
-                        ),
-                    });
-                }
-            }
-        }
-        let Some(job) = job else { continue };
-        if let (Job::Explain(job), Some(Warmup::Waiting(gpu))) = (&job, &warmup) {
-            let running = Running::start(
-                gpu.clone(),
-                weights.clone(),
-                job.request.clone(),
-                job.image.clone(),
-            );
-            warmup = Some(Warmup::Running(running));
-        }
-        match job {
-            Job::LoadModel(path) => match open_model(&compute, path.as_ref()) {
-                Ok(m) => {
-                    model = m;
-                    weights = path;
-                    send(Reply::ModelLoaded(ModelInfo::of(&model)));
-                }
-                Err(e) => send(Reply::Error {
-                    request: None,
-                    message: format!("{e} — keeping {}", model.name),
-                }),
-            },
-            Job::SetPrecision(pref) => {
-                // The CPU standing in for a warming GPU stays f32, its fastest; a model is
-                // reopened only where its type changes.
-                let here = if warmup.is_some() {
-                    Precision::F32
-                } else {
-                    pref
-                };
-                let reopened = compute.clone().with_precision(here).and_then(|c| {
-                    if c.precision == compute.precision {
-                        return Ok(None);
-                    }
-                    Ok(Some((open_model(&c, weights.as_ref())?, c)))
+        match running.poll() {
+            Outcome::Pending => {}
+            Outcome::Ready(warm, took) if running.weights == self.weights => {
+                log::info!("GPU ready after {took:?} (kernels compiled and tuned)");
+                self.model = *warm;
+                self.compute = running.gpu.clone();
+                self.warmup = None;
+                (self.send)(Reply::BackendChanged {
+                    label: self.compute.label(),
+                    reason: Switch::GpuReady(took),
                 });
-                match reopened {
-                    Ok(None) => {}
-                    Ok(Some((m, c))) => {
-                        (model, compute) = (m, c);
-                        send(Reply::BackendChanged {
-                            label: compute.label(),
-                            reason: Switch::Precision,
-                        });
-                        send(Reply::ModelLoaded(ModelInfo::of(&model)));
-                    }
-                    Err(e) => send(Reply::Error {
-                        request: None,
-                        message: format!("{e} — keeping {}", compute.precision),
-                    }),
-                }
-                if let Some(w) = warmup.take() {
-                    let (w, refused) = w.in_precision(pref);
-                    if let Some(e) = refused {
-                        send(Reply::Error {
-                            request: None,
-                            message: format!("{e} — the GPU keeps its precision"),
-                        });
-                    }
-                    warmup = Some(w);
-                }
             }
-            Job::Curves(job) => {
-                let ticket = job.ticket;
-                let curves = match guarded(FAILED, || curves(&model, &job)) {
-                    Ok(c) => Some(c),
-                    Err(Error::Cancelled) => None,
-                    Err(e) => {
-                        send(Reply::Error {
-                            request: None,
-                            message: format!("deletion and insertion curves: {e}"),
-                        });
-                        None
-                    }
-                };
-                send(Reply::Curves { ticket, curves });
-            }
-            Job::BatchExport(job) => {
-                let (written, errors) = guarded(FAILED, || Ok(batch_export(&model, job)))
-                    .unwrap_or_else(|e| (vec![], vec![e.to_string()]));
-                send(Reply::BatchDone { written, errors });
-            }
-            Job::Explain(job) => {
-                // A newer request makes this one stale: skip straight to it.
-                if job.monitor.is_cancelled() {
-                    send(Reply::Done { request: job.id });
-                    continue;
-                }
-                let request = job.id;
-                match guarded(FAILED, || explain(&model, job, &send)) {
-                    Ok(()) | Err(Error::Cancelled) => {}
-                    // A lost or failing GPU: carry on on the CPU with the same model.
-                    Err(Error::Device(e)) if compute.backend.is_gpu() => {
-                        let cpu = Compute::cpu(format!("the GPU failed ({e})"));
-                        match open_model(&cpu, weights.as_ref()) {
-                            Ok(m) => {
-                                model = m;
-                                compute = cpu;
-                                send(Reply::BackendChanged {
-                                    label: compute.label(),
-                                    reason: Switch::GpuFailed,
-                                });
-                                send(Reply::ModelLoaded(ModelInfo::of(&model)));
-                            }
-                            Err(e) => send(Reply::Error {
-                                request: Some(request),
-                                message: e.to_string(),
-                            }),
-                        }
-                    }
-                    Err(e) => send(Reply::Error {
-                        request: Some(request),
-                        message: e.to_string(),
-                    }),
-                }
-                send(Reply::Done { request });
+            // Another model was opened meanwhile: warm again with the next request.
+            Outcome::Ready(..) => self.warmup = Some(Warmup::Waiting(running.gpu.clone())),
+            Outcome::Failed(e) => {
+                self.warmup = None;
+                let message = format!("the GPU could not be used ({e}); camlens stays on the CPU");
+                error(self.send, None, message);
             }
         }
     }
+
+    fn load_model(&mut self, path: Option<PathBuf>) {
+        match open_model(&self.compute, path.as_ref()) {
+            Ok(m) => {
+                self.model = m;
+                self.weights = path;
+                (self.send)(Reply::ModelLoaded(ModelInfo::of(&self.model)));
+            }
+            Err(e) => error(self.send, None, format!("{e} — keeping {}", self.model.name)),
+        }
+    }
+
+    fn set_precision(&mut self, pref: Precision) {
+        // The CPU standing in for a warming GPU stays f32, its fastest; a model is reopened
+        // only where its type changes.
+        let here = if self.warmup.is_some() {
+            Precision::F32
+        } else {
+            pref
+        };
+        let reopened = self.compute.clone().with_precision(here).and_then(|c| {
+            if c.precision == self.compute.precision {
+                return Ok(None);
+            }
+            Ok(Some((open_model(&c, self.weights.as_ref())?, c)))
+        });
+        match reopened {
+            Ok(None) => {}
+            Ok(Some((m, c))) => self.switch(m, c, Switch::Precision),
+            Err(e) => {
+                let message = format!("{e} — keeping {}", self.compute.precision);
+                error(self.send, None, message);
+            }
+        }
+        if let Some(w) = self.warmup.take() {
+            let (w, refused) = w.in_precision(pref);
+            if let Some(e) = refused {
+                error(self.send, None, format!("{e} — the GPU keeps its precision"));
+            }
+            self.warmup = Some(w);
+        }
+    }
+
+    /// Computing from now on with `model` on `compute`, for `reason`.
+    fn switch(&mut self, model: Model, compute: Compute, reason: Switch) {
+        (self.model, self.compute) = (model, compute);
+        (self.send)(Reply::BackendChanged {
+            label: self.compute.label(),
+            reason,
+        });
+        (self.send)(Reply::ModelLoaded(ModelInfo::of(&self.model)));
+    }
+
+    fn curves(&self, job: &CurvesJob) {
+        let curves = match guarded(FAILED, || curves(&self.model, job)) {
+            Ok(c) => Some(c),
+            Err(Error::Cancelled) => None,
+            Err(e) => {
+                error(self.send, None, format!("deletion and insertion curves: {e}"));
+                None
+            }
+        };
+        let ticket = job.ticket;
+        (self.send)(Reply::Curves { ticket, curves });
+    }
+
+    fn explain(&mut self, job: ExplainJob) {
+        let request = job.id;
+        if let Some(Warmup::Waiting(gpu)) = &self.warmup {
+            let (weights, image) = (self.weights.clone(), job.image.clone());
+            let running = Running::start(gpu.clone(), weights, job.request.clone(), image);
+            self.warmup = Some(Warmup::Running(running));
+        }
+        // A newer request makes this one stale: skip straight to it.
+        if job.monitor.is_cancelled() {
+            (self.send)(Reply::Done { request });
+            return;
+        }
+        match guarded(FAILED, || explain(&self.model, job, self.send)) {
+            Ok(()) | Err(Error::Cancelled) => {}
+            // A lost or failing GPU: carry on on the CPU with the same model.
+            Err(Error::Device(e)) if self.compute.backend.is_gpu() => {
+                let cpu = Compute::cpu(format!("the GPU failed ({e})"));
+                match open_model(&cpu, self.weights.as_ref()) {
+                    Ok(m) => self.switch(m, cpu, Switch::GpuFailed),
+                    Err(e) => error(self.send, Some(request), e.to_string()),
+                }
+            }
+            Err(e) => error(self.send, Some(request), e.to_string()),
+        }
+        (self.send)(Reply::Done { request });
+    }
+}
+
+fn error(send: &impl Fn(Reply), request: Option<u64>, message: String) {
+    send(Reply::Error { request, message });
 }
 
 fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> {

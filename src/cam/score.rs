@@ -39,63 +39,17 @@ pub fn run(
     priority: &[f32],
 ) -> Result<ScoreOutput> {
     let [k, h, w] = s.shape;
-    let plane = h * w;
     let opts = options.scorecam_pp;
 
     let (mut selected, approximate) = select_channels(&s.activations, k, options.top_channels);
     // Highest priority first (ties by index): jobs are made in this order.
     selected.sort_by(|&a, &b| priority[b].total_cmp(&priority[a]).then(a.cmp(&b)));
-    // Plan the forward passes: one job per distinct mask.
-    let mut roles = vec![Role::Skip; k];
-    let mut jobs: Vec<usize> = vec![];
-    let mut constant_jobs: HashMap<u32, usize> = HashMap::new();
-    let mut channel_jobs: HashMap<Vec<u32>, usize> = HashMap::new();
-    for &c in &selected {
-        let ch = &s.activations[c * plane..(c + 1) * plane];
-        let flat = ch.iter().all(|v| *v == ch[0]);
-        roles[c] = if !flat {
-            // Bit-identical channels give bit-identical masks: one forward serves them all.
-            let key = ch.iter().map(|v| v.to_bits()).collect();
-            Role::Job(*channel_jobs.entry(key).or_insert_with(|| {
-                jobs.push(c);
-                jobs.len() - 1
-            }))
-        } else {
-            // A constant activation v gives a constant mask, which the recipe decides.
-            let key = match recipe.flat_channels {
-                FlatChannels::Skip => None,
-                FlatChannels::ZeroMask => Some(0f32.to_bits()),
-                FlatChannels::Gated => Some(opts.gate.apply(ch[0]).to_bits()),
-            };
-            match key {
-                None => Role::Skip,
-                Some(key) => Role::Job(*constant_jobs.entry(key).or_insert_with(|| {
-                    jobs.push(c);
-                    jobs.len() - 1
-                })),
-            }
-        };
-    }
-
-    // A job's weight counts once per channel it stands for.
-    let mut uses = vec![0.0f32; jobs.len()];
-    for r in &roles {
-        if let Role::Job(j) = r {
-            uses[*j] += 1.0;
-        }
-    }
+    let Plan { roles, jobs, uses } = plan(s, recipe, opts.gate, &selected);
     // Gated ScoreCAM++ sums its masks at input resolution. Each job's mask is already on the
     // device for its forward pass and its weight is known right after it, so the map is summed
     // there instead of gating and upsampling every channel again afterwards.
     let gated = recipe.mask == MaskKind::Gated && !opts.gate_in_normalization_only;
-    let (logit, base) = match recipe.target {
-        ScoreTarget::Probability => (false, 0.0),
-        ScoreTarget::Logit => (true, 0.0),
-        ScoreTarget::ScoreCamPlusPlusMode => match opts.mode {
-            ScoreMode::Probability => (false, 0.0),
-            ScoreMode::IncreaseInConfidence => (false, s.probs[class]),
-        },
-    };
+    let (logit, base) = target(recipe, opts.mode, s.probs[class]);
     let size = s.input_size();
     let mut gated_map = Tensor::<2>::zeros([1, size * size], &s.model.device);
 
@@ -177,6 +131,71 @@ pub fn run(
         weights,
         approximate,
     })
+}
+
+/// The forward passes a score method needs: one job per distinct mask.
+struct Plan {
+    roles: Vec<Role>,
+    /// The channel whose mask each job runs.
+    jobs: Vec<usize>,
+    /// How many channels each job's score stands for (a weight counts once per channel).
+    uses: Vec<f32>,
+}
+
+fn plan(s: &Session, recipe: &ScoreRecipe, gate: Gate, selected: &[usize]) -> Plan {
+    let [k, h, w] = s.shape;
+    let plane = h * w;
+    let mut roles = vec![Role::Skip; k];
+    let mut jobs: Vec<usize> = vec![];
+    let mut constant_jobs: HashMap<u32, usize> = HashMap::new();
+    let mut channel_jobs: HashMap<Vec<u32>, usize> = HashMap::new();
+    for &c in selected {
+        let ch = &s.activations[c * plane..(c + 1) * plane];
+        let flat = ch.iter().all(|v| *v == ch[0]);
+        roles[c] = if !flat {
+            // Bit-identical channels give bit-identical masks: one forward serves them all.
+            let key = ch.iter().map(|v| v.to_bits()).collect();
+            Role::Job(*channel_jobs.entry(key).or_insert_with(|| {
+                jobs.push(c);
+                jobs.len() - 1
+            }))
+        } else {
+            // A constant activation v gives a constant mask, which the recipe decides.
+            let key = match recipe.flat_channels {
+                FlatChannels::Skip => None,
+                FlatChannels::ZeroMask => Some(0f32.to_bits()),
+                FlatChannels::Gated => Some(gate.apply(ch[0]).to_bits()),
+            };
+            match key {
+                None => Role::Skip,
+                Some(key) => Role::Job(*constant_jobs.entry(key).or_insert_with(|| {
+                    jobs.push(c);
+                    jobs.len() - 1
+                })),
+            }
+        };
+    }
+
+    // A job's weight counts once per channel it stands for.
+    let mut uses = vec![0.0f32; jobs.len()];
+    for r in &roles {
+        if let Role::Job(j) = r {
+            uses[*j] += 1.0;
+        }
+    }
+    Plan { roles, jobs, uses }
+}
+
+/// Whether the scores are logits, and the baseline subtracted from them.
+fn target(recipe: &ScoreRecipe, mode: ScoreMode, prob: f32) -> (bool, f32) {
+    match recipe.target {
+        ScoreTarget::Probability => (false, 0.0),
+        ScoreTarget::Logit => (true, 0.0),
+        ScoreTarget::ScoreCamPlusPlusMode => match mode {
+            ScoreMode::Probability => (false, 0.0),
+            ScoreMode::IncreaseInConfidence => (false, prob),
+        },
+    }
 }
 
 /// Each channel's weight from the scores of the jobs run so far (the others weigh 0).
