@@ -35,7 +35,7 @@ fn main() -> camlens::Result<()> {
     if let Some(path) = std::env::var_os("SCREENSHOT") {
         let mut h = harness(&image, Method::DEFAULT.to_vec(), Arc::default());
         let start = Instant::now();
-        while h.state().first_preview.is_none() {
+        while h.state().timings.first_preview.is_none() {
             h.step();
             std::thread::sleep(Duration::from_millis(20));
             assert!(start.elapsed() < Duration::from_secs(120), "no preview");
@@ -100,7 +100,7 @@ fn in_the_app(image: &std::path::Path) -> camlens::Result<(Duration, Option<Dura
             drawing += t.elapsed();
         }
         frames += 1;
-        if h.state().first_heatmap.is_some() {
+        if h.state().timings.first_heatmap.is_some() {
             break;
         }
         assert!(
@@ -123,8 +123,8 @@ fn in_the_app(image: &std::path::Path) -> camlens::Result<(Duration, Option<Dura
     eprintln!("  rendering took {:.0} ms in all", ms(drawing));
     let app = h.state();
     Ok((
-        app.first_heatmap.expect("the loop ends on it"),
-        app.first_preview,
+        app.timings.first_heatmap.expect("the loop ends on it"),
+        app.timings.first_preview,
         frames,
     ))
 }

@@ -9,7 +9,7 @@
 //! for the top class) as a JSON list to `MODEL.onnx.gradcam.json`, to compare with a reference.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::models::Model;
 use std::time::Instant;
 
@@ -49,7 +49,7 @@ fn main() -> camlens::Result<()> {
         let t = Instant::now();
         let mut session = Session::new(&model, x, layer)?;
         let class = session.top_class();
-        let map = explain(
+        let map = run_method(
             &mut session,
             Method::GradCam,
             class,

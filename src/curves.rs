@@ -108,6 +108,39 @@ impl Curves {
     pub fn aucs(&self) -> (f32, f32) {
         (auc(&self.deletion), auc(&self.insertion))
     }
+
+    /// `fraction,deletion,insertion`, one row per point (the fraction of pixels removed or
+    /// inserted).
+    pub fn to_csv(&self) -> String {
+        let n = (self.deletion.len() - 1).max(1) as f32;
+        let mut text = String::from("fraction,deletion,insertion\n");
+        for (k, (a, b)) in self.deletion.iter().zip(&self.insertion).enumerate() {
+            text.push_str(&format!("{:.6},{a:.6},{b:.6}\n", k as f32 / n));
+        }
+        text
+    }
+
+    /// Both curves drawn with their areas in the legend, under `title`.
+    pub fn plot(&self, title: &str) -> image::RgbImage {
+        let (d, i) = self.aucs();
+        crate::chart::line_chart(
+            &format!("{title}, {STEP} pixels per step"),
+            &[
+                (
+                    format!("deletion AUC {d:.3} (lower is better)"),
+                    &self.deletion[..],
+                    [200, 40, 40],
+                ),
+                (
+                    format!("insertion AUC {i:.3} (higher is better)"),
+                    &self.insertion[..],
+                    [40, 90, 200],
+                ),
+            ],
+            640,
+            420,
+        )
+    }
 }
 
 /// Points on one curve: the start and one per step.

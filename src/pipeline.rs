@@ -44,9 +44,6 @@ pub struct Request {
     pub class: ClassChoice,
     /// The target layer by name; `None`: the model's usual one.
     pub layer: Option<String>,
-    /// Score each map for faithfulness (two more forward passes per map). The benchmark turns
-    /// it off so that its times are the methods' alone, as the peers' are.
-    pub score: bool,
 }
 
 impl Request {
@@ -63,7 +60,6 @@ impl Request {
             steps,
             class: ClassChoice::Predicted,
             layer: None,
-            score: true,
         }
     }
 
@@ -107,17 +103,31 @@ pub struct Prepared {
 }
 
 /// What the pipeline hands over, in this order: one `Prepared`, then one `Result` per step as
-/// each finishes.
+/// each finishes. `S`: each map's faithfulness scores (two more forward passes per map), or
+/// `()` where the caller runs unscored (the benchmark: its times are the methods' alone, as the
+/// peers' are; batch export).
 #[derive(Debug, Clone)]
-pub enum Event {
+pub enum Event<S = MapScores> {
     Prepared(Prepared),
     Result {
         /// The step's index in [`Request::steps`].
         index: usize,
         result: Box<CamResult>,
-        /// `None` when the request does not score.
-        scores: Option<MapScores>,
+        scores: S,
     },
+}
+
+/// How a map is scored: [`scored`] or [`unscored`].
+pub type Scoring<S> = fn(&Session, &CamResult, usize) -> Result<S>;
+
+/// Average Drop and its kin for the map (see `metrics`).
+pub fn scored(session: &Session, result: &CamResult, class: usize) -> Result<MapScores> {
+    Ok(score_maps(session, &[&result.map], class)?[0])
+}
+
+/// No scores: the map alone.
+pub fn unscored(_: &Session, _: &CamResult, _: usize) -> Result<()> {
+    Ok(())
 }
 
 /// A request bound to a model: the layer is resolved here, once, with one error message.
@@ -141,27 +151,39 @@ impl<'m> Pipeline<'m> {
         self.model.layers()[self.layer].clone()
     }
 
-    /// Runs the request on `image`; see [`Pipeline::run_input`].
+    /// Runs the request on `image`, scored; see [`Pipeline::run_input`].
     pub fn run(
         &self,
         image: &RgbImage,
         monitor: &Monitor,
         sink: impl FnMut(Event) -> Result<()>,
     ) -> Result<()> {
+        self.run_with(image, monitor, scored, sink)
+    }
+
+    /// Runs the request on `image` with `score`'s scores.
+    pub fn run_with<S>(
+        &self,
+        image: &RgbImage,
+        monitor: &Monitor,
+        score: Scoring<S>,
+        sink: impl FnMut(Event<S>) -> Result<()>,
+    ) -> Result<()> {
         let (input, crop) = self.model.preprocess.prepare(image);
-        self.run_input(input, crop, &self.request.class, monitor, sink)
+        self.run_input(input, crop, &self.request.class, monitor, score, sink)
     }
 
     /// Runs the request on an already prepared input for `class` (the request's, or another:
     /// evaluation's labels), handing each event to `sink` as it happens. A cancel through `monitor` ends it with `Error::Cancelled` between methods or
     /// within one batch of a slow one; an error from `sink` ends it too.
-    pub fn run_input(
+    pub fn run_input<S>(
         &self,
         input: Vec<f32>,
         crop: CropBox,
         class: &ClassChoice,
         monitor: &Monitor,
-        mut sink: impl FnMut(Event) -> Result<()>,
+        score: Scoring<S>,
+        mut sink: impl FnMut(Event<S>) -> Result<()>,
     ) -> Result<()> {
         let mut session = Session::new(self.model, input, self.layer)?;
         let class = self.class(&session, class)?;
@@ -176,11 +198,8 @@ impl<'m> Pipeline<'m> {
                 return Err(Error::Cancelled);
             }
             let step = &self.request.steps[index];
-            let result = cam::explain(&mut session, step.method, class, &step.options, monitor)?;
-            let scores = match self.request.score {
-                true => Some(score_maps(&session, &[&result.map], class)?[0]),
-                false => None,
-            };
+            let result = cam::run_method(&mut session, step.method, class, &step.options, monitor)?;
+            let scores = score(&session, &result, class)?;
             sink(Event::Result {
                 index,
                 result: Box::new(result),
@@ -211,11 +230,10 @@ impl<'m> Pipeline<'m> {
     /// Runs the request on `image` and keeps everything, results in the request's order.
     pub fn explain(&self, image: RgbImage, monitor: &Monitor) -> Result<Explained> {
         let mut prepared = None;
-        let mut done: Vec<Option<(CamResult, Option<MapScores>)>> =
-            vec![None; self.request.steps.len()];
+        let mut done: Vec<Option<(CamResult, MapScores)>> = vec![None; self.request.steps.len()];
         let (input, crop) = self.model.preprocess.prepare(&image);
         let class = &self.request.class;
-        self.run_input(input.clone(), crop, class, monitor, |event| {
+        self.run_input(input.clone(), crop, class, monitor, scored, |event| {
             match event {
                 Event::Prepared(p) => prepared = Some(p),
                 Event::Result {
@@ -250,8 +268,8 @@ pub struct Explained {
     pub prepared: Prepared,
     /// One per step of the request, in its order.
     pub results: Vec<CamResult>,
-    /// Each result's faithfulness scores (`None` if the request did not score).
-    pub scores: Vec<Option<MapScores>>,
+    /// Each result's faithfulness scores.
+    pub scores: Vec<MapScores>,
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ pub(crate) enum Command {
     Open(Vec<PathBuf>),
     Select(usize),
     SetClass(Option<usize>),
+    /// Explain at another of the model's layers.
+    SetLayer(usize),
     Explain,
     /// A card's deletion and insertion curves: compute, or fold and unfold.
     ToggleCurves(Method),

@@ -22,7 +22,7 @@ impl CamlensApp {
                     return;
                 };
                 self.curve_tickets += 1;
-                self.backend.send(Job::Curves(CurvesJob {
+                self.worker.send(Job::Curves(CurvesJob {
                     ticket: self.curve_tickets,
                     image: self.pictures[key.image].original.clone(),
                     map: result.map.data.clone(),

@@ -4,9 +4,9 @@
 
 use super::state::CamlensApp;
 use crate::cam::{CamResult, Method};
-use crate::explain::comparison_sheet;
 use crate::metrics::MapScores;
-use crate::overlay::{check_writable, render, save_png};
+use crate::outputs::comparison_sheet;
+use crate::overlay::{check_writable, save_png};
 use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::Path;
@@ -35,15 +35,10 @@ impl CamlensApp {
         let (crop, cards) = self.cards(&[method])?;
         let card = cards.into_iter().next().expect("one card asked for");
         let original = self.pictures[self.current].original.clone();
-        let s = &self.settings;
-        let (view, cmap, alpha, legend) = (s.view, s.colormap, s.alpha, s.legend);
+        let look = self.settings.look();
         let path = path.to_owned();
         self.exports.spawn(move || {
-            let mut img = render(&original, &card.result.map, &crop, view, cmap, alpha);
-            if legend {
-                img = crate::legend::with_legend(&img, view, cmap);
-            }
-            save_png(&img, &path, overwrite)?;
+            look.write_overlay(&original, &card.result.map, &crop, &path, overwrite)?;
             Ok(path)
         });
         Ok(())
@@ -71,13 +66,12 @@ impl CamlensApp {
             self.model.as_ref().map(|m| m.name.as_str()).unwrap_or("")
         );
         let original: Arc<RgbImage> = pic.original.clone();
-        let s = &self.settings;
-        let (view, cmap, alpha) = (s.view, s.colormap, s.alpha);
+        let look = self.settings.look();
         let path = path.to_owned();
         self.exports.spawn(move || {
             let rendered: Vec<RgbImage> = cards
                 .iter()
-                .map(|c| render(&original, &c.result.map, &crop, view, cmap, alpha))
+                .map(|c| look.render(&original, &c.result.map, &crop))
                 .collect();
             let panels: Vec<(&RgbImage, &CamResult, Option<&MapScores>)> = rendered
                 .iter()
@@ -91,7 +85,7 @@ impl CamlensApp {
                 &class_name,
                 probability,
                 &title,
-                (view, cmap),
+                (look.view, look.colormap),
             );
             save_png(&sheet, &path, overwrite)?;
             Ok(path)

@@ -36,8 +36,8 @@ impl eframe::App for CamlensApp {
         eframe::set_value(storage, "settings", &self.settings);
         log::info!(
             "longest UI frame while computing: {:?}; first heatmap: {:?}",
-            self.longest_busy_frame,
-            self.first_heatmap
+            self.timings.longest_busy_frame,
+            self.timings.first_heatmap
         );
     }
 }

@@ -21,27 +21,28 @@ impl CamlensApp {
 
     /// The score method the running request computes now, and its latest preview.
     pub(crate) fn preview(&self) -> Option<(Method, Arc<Preview>)> {
-        self.running.as_ref()?;
+        self.run.key.as_ref()?;
         let done = self.shown().map(|e| &e.results);
         let method = self
-            .running_slow
+            .run
+            .slow
             .iter()
             .copied()
             .find(|m| done.is_none_or(|r| !r.contains_key(m)))?;
         if !matches!(method.spec().family, Family::Score(_)) {
             return None;
         }
-        Some((method, self.monitor.preview()?))
+        Some((method, self.run.monitor.preview()?))
     }
 
     /// Logs the time from the request to its first ScoreCAM++ preview, once per request.
     pub(crate) fn note_preview(&mut self) {
-        let Some(sent) = self.preview_wait else {
+        let Some(sent) = self.run.preview_wait else {
             return;
         };
         if let Some((Method::ScoreCamPlusPlus, p)) = self.preview() {
-            self.preview_wait = None;
-            self.first_preview = Some(sent.elapsed());
+            self.run.preview_wait = None;
+            self.timings.first_preview = Some(sent.elapsed());
             log::info!(
                 "first ScoreCAM++ preview after {} ms ({} of {} channels)",
                 sent.elapsed().as_millis(),

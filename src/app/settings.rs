@@ -22,6 +22,18 @@ pub struct Settings {
     pub precision: Precision,
 }
 
+impl Settings {
+    /// How maps are drawn, for the exports.
+    pub fn look(&self) -> crate::outputs::Look {
+        crate::outputs::Look {
+            view: self.view,
+            colormap: self.colormap,
+            alpha: self.alpha,
+            legend: self.legend,
+        }
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {

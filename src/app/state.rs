@@ -8,7 +8,7 @@ use super::picture::Picture;
 use super::settings::Settings;
 use super::tasks::Exports;
 use super::view::UNIT;
-use super::worker::{Backend, BatchJob, ExplainJob, Job, ModelInfo, Reply, Switch};
+use super::worker::{BatchJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch};
 use crate::cam::{CamResult, Method, Monitor, Options};
 use crate::classify::Prediction;
 use crate::curves::Curves;
@@ -57,63 +57,86 @@ pub(crate) struct Key {
     pub options: Options,
 }
 
+/// The request the worker is computing (or last computed) for the cards on screen.
+pub(crate) struct Running {
+    /// Numbers requests: replies to an older one are stale.
+    pub id: u64,
+    pub monitor: Monitor,
+    /// What it explains; `None` when nothing runs.
+    pub key: Option<Key>,
+    pub methods: Vec<Method>,
+    /// Its slow methods, in the order they run.
+    pub slow: Vec<Method>,
+    /// When it was sent, until its first heatmap arrives.
+    pub requested_at: Option<Instant>,
+    /// When it was sent, until its first ScoreCAM++ preview is on screen.
+    pub preview_wait: Option<Instant>,
+}
+
+/// How fast the app answered, the last times measured.
+#[derive(Debug, Clone, Default)]
+pub struct Timings {
+    /// From a request to its first heatmap on screen.
+    pub first_heatmap: Option<Duration>,
+    /// From a request to its first ScoreCAM++ preview.
+    pub first_preview: Option<Duration>,
+    /// The longest time one frame spent in this UI code (layout and painting commands) while
+    /// a request was running: what decides whether the window stays fluid.
+    pub longest_busy_frame: Duration,
+}
+
+/// The textures the cards draw, made once per what they show.
+#[derive(Default)]
+pub(crate) struct Textures {
+    /// The preview's: (method, channels done, colormap, view) it was made for.
+    pub preview: Option<(PreviewKey, egui::TextureHandle)>,
+    pub heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
+}
+
 pub struct CamlensApp {
-    pub(crate) backend: Box<dyn Backend>,
+    // The worker and what it runs on.
+    pub(crate) worker: Box<dyn Jobs>,
     pub backend_label: String,
     pub settings: Settings,
     pub model: Option<ModelInfo>,
+    // What the user chose.
     pub(crate) layer: usize,
     pub pictures: Vec<Picture>,
     pub current: usize,
     pub(crate) class: Option<usize>,
-    request: u64,
-    pub(crate) monitor: Monitor,
-    pub(crate) running: Option<Key>,
-    running_methods: Vec<Method>,
-    /// The running request's slow methods, in the order they run.
-    pub(crate) running_slow: Vec<Method>,
-    /// When the running request was sent, until its first heatmap arrives.
-    requested_at: Option<Instant>,
-    /// When the running request was sent, until its first ScoreCAM++ preview is on screen.
-    pub(crate) preview_wait: Option<Instant>,
-    /// Time from a request to its first ScoreCAM++ preview, the last one measured.
-    pub first_preview: Option<std::time::Duration>,
+    pub(crate) search: String,
+    /// Shared by every card: the part of the image shown, in image uv (0..1) coordinates.
+    pub view_rect: egui::Rect,
+    // What is computed, and what is being computed.
+    pub(crate) run: Running,
+    pub(crate) cache: HashMap<Key, Explanation>,
+    /// Numbers curve requests.
+    pub(crate) curve_tickets: u64,
+    /// The batch export in progress, if any (images done / total).
+    pub batch: Option<Monitor>,
+    /// Card and sheet exports being rendered and written off the UI thread.
+    pub(crate) exports: Exports,
+    loading: Vec<Loading>,
+    // The window.
+    pub timings: Timings,
     /// Asks the window to repaint within `repaint_interval`; monitors call it on progress. Made
     /// from the window's context at the first frame.
     pub(crate) waker: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
     /// The shortest time between two repaints that progress asks for (2 s unless the window is
     /// drawn by a GPU): the window's drawing competes with the computation on a CPU.
     pub repaint_interval: Duration,
-    /// The preview's texture: (method, channels done, colormap, view) it was made for.
-    pub(crate) preview_tex: Option<(PreviewKey, egui::TextureHandle)>,
-    /// Time from a request to its first heatmap on screen, the last one measured.
-    pub first_heatmap: Option<Duration>,
-    /// The longest time one frame spent in this UI code (layout and painting commands) while
-    /// a request was running: what decides whether the window stays fluid.
-    pub longest_busy_frame: Duration,
-    pub(crate) cache: HashMap<Key, Explanation>,
-    /// Numbers curve requests.
-    pub(crate) curve_tickets: u64,
+    pub(crate) textures: Textures,
     pub errors: Vec<String>,
     pub notices: Vec<String>,
-    pub(crate) search: String,
-    /// The batch export in progress, if any (images done / total).
-    pub batch: Option<Monitor>,
-    /// Shared by every card: the part of the image shown, in image uv (0..1) coordinates.
-    pub view_rect: egui::Rect,
-    pub(crate) heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
     pub(crate) commands: Vec<Command>,
-    loading: Vec<Loading>,
     /// The file dialog open, if any (never on the UI thread).
     pub dialogs: Dialogs,
-    /// Card and sheet exports being rendered and written off the UI thread.
-    pub(crate) exports: Exports,
 }
 
 impl CamlensApp {
-    pub fn new(backend: Box<dyn Backend>, backend_label: String, settings: Settings) -> Self {
+    pub fn new(backend: Box<dyn Jobs>, backend_label: String, settings: Settings) -> Self {
         let app = Self {
-            backend,
+            worker: backend,
             backend_label,
             settings,
             model: None,
@@ -121,34 +144,33 @@ impl CamlensApp {
             pictures: vec![],
             current: 0,
             class: None,
-            request: 0,
-            monitor: Monitor::new(),
-            running: None,
-            running_methods: vec![],
-            running_slow: vec![],
-            requested_at: None,
-            preview_wait: None,
-            first_preview: None,
-            waker: None,
-            repaint_interval: Duration::from_secs(2),
-            preview_tex: None,
-            first_heatmap: None,
-            longest_busy_frame: Duration::ZERO,
+            search: String::new(),
+            view_rect: UNIT,
+            run: Running {
+                id: 0,
+                monitor: Monitor::new(),
+                key: None,
+                methods: vec![],
+                slow: vec![],
+                requested_at: None,
+                preview_wait: None,
+            },
             cache: HashMap::new(),
             curve_tickets: 0,
+            batch: None,
+            exports: Exports::default(),
+            loading: vec![],
+            timings: Timings::default(),
+            waker: None,
+            repaint_interval: Duration::from_secs(2),
+            textures: Textures::default(),
             errors: vec![],
             notices: vec![],
-            search: String::new(),
-            batch: None,
-            view_rect: UNIT,
-            heat: HashMap::new(),
             commands: vec![],
-            loading: vec![],
             dialogs: Dialogs::new(),
-            exports: Exports::default(),
         };
         if let Some(w) = app.settings.weights.clone() {
-            app.backend.send(Job::LoadModel(Some(w)));
+            app.worker.send(Job::LoadModel(Some(w)));
         }
         app
     }
@@ -210,7 +232,7 @@ impl CamlensApp {
             self.current = index;
             self.class = None;
             self.view_rect = UNIT;
-            self.explain();
+            self.request_explanation();
         }
     }
 
@@ -221,22 +243,22 @@ impl CamlensApp {
     }
 
     /// Asks for whatever the current choice still lacks; cancels what is no longer wanted.
-    pub(crate) fn explain(&mut self) {
+    pub(crate) fn request_explanation(&mut self) {
         if self.model.is_none() || self.pictures.is_empty() {
             return;
         }
         let key = self.key();
-        if self.running.as_ref() == Some(&key)
+        if self.run.key.as_ref() == Some(&key)
             && self
                 .settings
                 .methods
                 .iter()
-                .all(|m| self.running_methods.contains(m))
+                .all(|m| self.run.methods.contains(m))
         {
             return;
         }
-        self.monitor.cancel();
-        self.running = None;
+        self.run.monitor.cancel();
+        self.run.key = None;
         self.cancel_other_curves(Some(&key));
         let have = self.cache.get(&key);
         let missing: Vec<Method> = self
@@ -249,28 +271,28 @@ impl CamlensApp {
         if have.is_some() && missing.is_empty() {
             return;
         }
-        self.request += 1;
-        self.monitor = self.new_monitor().with_previews();
-        self.running = Some(key.clone());
-        self.running_methods = self.settings.methods.clone();
-        self.requested_at = Some(Instant::now());
-        self.preview_wait = missing
+        self.run.id += 1;
+        self.run.monitor = self.new_monitor().with_previews();
+        self.run.key = Some(key.clone());
+        self.run.methods = self.settings.methods.clone();
+        self.run.requested_at = Some(Instant::now());
+        self.run.preview_wait = missing
             .contains(&Method::ScoreCamPlusPlus)
             .then(Instant::now);
         self.cache.entry(key).or_default();
         let mut request = Request::new(&missing, self.settings.options).with_class(self.class);
         request.layer = self.layer_name();
-        self.running_slow = request
+        self.run.slow = request
             .run_order()
             .into_iter()
             .map(|i| request.steps[i].method)
             .filter(|m| m.is_slow())
             .collect();
-        self.backend.send(Job::Explain(ExplainJob {
-            id: self.request,
+        self.worker.send(Job::Explain(ExplainJob {
+            id: self.run.id,
             image: self.pictures[self.current].original.clone(),
             request,
-            monitor: self.monitor.clone(),
+            monitor: self.run.monitor.clone(),
         }));
     }
 
@@ -287,7 +309,7 @@ impl CamlensApp {
                 Err(e) => self.errors.push(e),
             }
         }
-        while let Some(reply) = self.backend.try_recv() {
+        while let Some(reply) = self.worker.try_recv() {
             self.take_reply(reply);
         }
         self.note_preview();
@@ -301,18 +323,18 @@ impl CamlensApp {
                 self.model = Some(info);
                 self.cancel_other_curves(None);
                 self.cache.clear();
-                self.heat.clear();
-                self.running = None;
+                self.textures.heat.clear();
+                self.run.key = None;
                 self.class = None;
-                self.explain();
+                self.request_explanation();
             }
             Reply::Prediction {
                 request,
                 top,
                 class,
                 crop,
-            } if request == self.request => {
-                if let Some(e) = self.running.as_ref().and_then(|k| self.cache.get_mut(k)) {
+            } if request == self.run.id => {
+                if let Some(e) = self.run.key.as_ref().and_then(|k| self.cache.get_mut(k)) {
                     e.top = top;
                     e.class = Some(class);
                     e.crop = Some(crop);
@@ -322,12 +344,12 @@ impl CamlensApp {
                 request,
                 result,
                 scores,
-            } if request == self.request => {
-                if let Some(e) = self.running.as_ref().and_then(|k| self.cache.get_mut(k)) {
+            } if request == self.run.id => {
+                if let Some(e) = self.run.key.as_ref().and_then(|k| self.cache.get_mut(k)) {
                     e.results.insert(result.method, (*result, scores));
                 }
-                if let Some(t) = self.requested_at.take() {
-                    self.first_heatmap = Some(t.elapsed());
+                if let Some(t) = self.run.requested_at.take() {
+                    self.timings.first_heatmap = Some(t.elapsed());
                     log::info!("first heatmap after {:?}", t.elapsed());
                 }
             }
@@ -355,15 +377,15 @@ impl CamlensApp {
                     .push(format!("batch export: {} files written", written.len()));
                 self.errors.extend(errors);
             }
-            Reply::Done { request } if request == self.request => {
-                self.running = None;
+            Reply::Done { request } if request == self.run.id => {
+                self.run.key = None;
                 log::info!(
                     "request {request} done; longest UI frame while computing: {:?}",
-                    self.longest_busy_frame
+                    self.timings.longest_busy_frame
                 );
             }
             Reply::Error { request, message }
-                if request.is_none() || request == Some(self.request) =>
+                if request.is_none() || request == Some(self.run.id) =>
             {
                 self.errors.push(message);
             }
@@ -374,7 +396,7 @@ impl CamlensApp {
     /// Computing, exporting, reading files or waiting for a dialog: the window keeps
     /// repainting to show it.
     pub fn is_busy(&self) -> bool {
-        self.running.is_some()
+        self.run.key.is_some()
             || self.computing_curves()
             || self.batch.is_some()
             || self.is_loading()
@@ -413,22 +435,26 @@ impl CamlensApp {
                 Command::Select(i) => self.select(i),
                 Command::SetClass(c) => {
                     self.class = c;
-                    self.explain();
+                    self.request_explanation();
                 }
-                Command::Explain => self.explain(),
+                Command::SetLayer(l) => {
+                    self.layer = l;
+                    self.request_explanation();
+                }
+                Command::Explain => self.request_explanation(),
                 Command::ToggleCurves(m) => self.toggle_curves(m),
                 Command::CancelCurves(m) => self.cancel_curves(m),
                 Command::Cancel => {
-                    self.monitor.cancel();
+                    self.run.monitor.cancel();
                     self.notices.push("cancelled".into());
                 }
                 Command::LoadWeights(p) => {
                     self.settings.weights = p.clone();
-                    self.backend.send(Job::LoadModel(p));
+                    self.worker.send(Job::LoadModel(p));
                 }
                 Command::SetPrecision(p) => {
                     self.settings.precision = p;
-                    self.backend.send(Job::SetPrecision(p));
+                    self.worker.send(Job::SetPrecision(p));
                 }
                 Command::ExportCard(m, path, overwrite) => {
                     if let Err(e) = self.export_card_to(m, &path, overwrite) {
@@ -457,17 +483,14 @@ impl CamlensApp {
         self.batch = Some(monitor.clone());
         let mut request = Request::new(&self.settings.methods, self.settings.options);
         request.layer = self.layer_name();
-        self.backend.send(Job::BatchExport(BatchJob {
+        self.worker.send(Job::BatchExport(BatchJob {
             images: self
                 .pictures
                 .iter()
                 .map(|p| (p.name.clone(), p.original.clone()))
                 .collect(),
             request,
-            view: self.settings.view,
-            colormap: self.settings.colormap,
-            legend: self.settings.legend,
-            alpha: self.settings.alpha,
+            look: self.settings.look(),
             dir,
             monitor,
         }));

@@ -7,12 +7,11 @@ use crate::classify::Prediction;
 use crate::curves::{Curves, Substrates};
 use crate::device::Compute;
 use crate::error::{Error, Result, guarded};
-use crate::explain::Outputs;
-use crate::legend::with_legend;
 use crate::metrics::MapScores;
 use crate::models::{LayerInfo, Model, Scores};
-use crate::overlay::{Colormap, View, check_writable, render, save_png};
-use crate::pipeline::{Event, Pipeline, Request};
+use crate::outputs::{Look, OutputSpec};
+use crate::overlay::check_writable;
+use crate::pipeline::{Event, Pipeline, Request, unscored};
 use crate::precision::Precision;
 use crate::preprocess::CropBox;
 use image::RgbImage;
@@ -55,11 +54,8 @@ pub struct BatchJob {
     pub images: Vec<(String, Arc<RgbImage>)>,
     /// The methods, options and layer; every image is explained for its predicted class.
     pub request: Request,
-    pub view: View,
-    pub colormap: Colormap,
-    pub alpha: f32,
-    /// The colour scale under each PNG.
-    pub legend: bool,
+    /// How the overlays look (the colour scale under each, if asked).
+    pub look: Look,
     pub dir: PathBuf,
     /// Images done / total; cancelling stops after the method in progress.
     pub monitor: Monitor,
@@ -153,7 +149,7 @@ impl ModelInfo {
 }
 
 /// Anything that takes jobs and answers: the real worker, or a fast fake in UI tests.
-pub trait Backend: Send {
+pub trait Jobs: Send {
     fn send(&self, job: Job);
     fn try_recv(&self) -> Option<Reply>;
 }
@@ -178,7 +174,7 @@ impl Worker {
     }
 }
 
-impl Backend for Worker {
+impl Jobs for Worker {
     fn send(&self, job: Job) {
         let _ = self.jobs.send(job);
     }
@@ -299,7 +295,11 @@ impl<'s, S: Fn(Reply)> State<'s, S> {
                 self.weights = path;
                 (self.send)(Reply::ModelLoaded(ModelInfo::of(&self.model)));
             }
-            Err(e) => error(self.send, None, format!("{e} — keeping {}", self.model.name)),
+            Err(e) => error(
+                self.send,
+                None,
+                format!("{e} — keeping {}", self.model.name),
+            ),
         }
     }
 
@@ -328,7 +328,11 @@ impl<'s, S: Fn(Reply)> State<'s, S> {
         if let Some(w) = self.warmup.take() {
             let (w, refused) = w.in_precision(pref);
             if let Some(e) = refused {
-                error(self.send, None, format!("{e} — the GPU keeps its precision"));
+                error(
+                    self.send,
+                    None,
+                    format!("{e} — the GPU keeps its precision"),
+                );
             }
             self.warmup = Some(w);
         }
@@ -349,7 +353,11 @@ impl<'s, S: Fn(Reply)> State<'s, S> {
             Ok(c) => Some(c),
             Err(Error::Cancelled) => None,
             Err(e) => {
-                error(self.send, None, format!("deletion and insertion curves: {e}"));
+                error(
+                    self.send,
+                    None,
+                    format!("deletion and insertion curves: {e}"),
+                );
                 None
             }
         };
@@ -402,7 +410,7 @@ fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> 
             Event::Result { result, scores, .. } => Reply::Result {
                 request,
                 result,
-                scores: scores.expect("the app's requests score their maps"),
+                scores,
             },
         });
         Ok(())
@@ -437,18 +445,11 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
             errors.push(format!("cancelled after {i} of {total} images"));
             break;
         }
-        let outputs = Outputs::for_image(
-            &job.dir,
-            std::path::Path::new(name),
-            &job.request.methods(),
-            false,
-            false,
-            false,
-        );
+        let spec = OutputSpec::overlays(&job.dir, job.look);
+        let outputs = spec.files(std::path::Path::new(name), &job.request.methods());
         // Only what is not there yet is computed.
         let mut request = Request {
             steps: vec![],
-            score: false,
             ..job.request.clone()
         };
         let mut paths = vec![];
@@ -468,19 +469,15 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
         let outcome = Pipeline::new(model, request).and_then(|pipeline| {
             let mut crop = None;
             // Its own monitor: the job's counts images, a slow method's would count channels.
-            pipeline.run(image, &Monitor::new(), |event| match event {
+            pipeline.run_with(image, &Monitor::new(), unscored, |event| match event {
                 Event::Prepared(p) => {
                     crop = Some(p.crop);
                     Ok(())
                 }
                 Event::Result { index, result, .. } => {
-                    let crop = crop.expect("Prepared comes first");
-                    let mut img =
-                        render(image, &result.map, &crop, job.view, job.colormap, job.alpha);
-                    if job.legend {
-                        img = with_legend(&img, job.view, job.colormap);
-                    }
-                    save_png(&img, &paths[index], false)?;
+                    let crop = crop.ok_or(Error::Invalid("a map before its image".into()))?;
+                    job.look
+                        .write_overlay(image, &result.map, &crop, &paths[index], false)?;
                     written.push(paths[index].clone());
                     Ok(())
                 }

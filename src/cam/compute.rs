@@ -32,7 +32,7 @@ pub struct CamResult {
 
 /// Explains `class` with `method`. Long methods report to `monitor` and stop with
 /// `Error::Cancelled` within one batch of a cancel.
-pub fn explain(
+pub fn run_method(
     session: &mut Session,
     method: Method,
     class: usize,

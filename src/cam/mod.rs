@@ -2,7 +2,7 @@
 //! the input, the target-layer activations and the base prediction, computed once, and the
 //! gradients per class, computed once for all four gradient methods. Each method is then a small
 //! function of activations, gradients or masked-forward scores, described once in
-//! [`Method::spec`]; [`explain`] (in `compute.rs`, above the session) runs one.
+//! [`Method::spec`]; [`run_method`] (in `compute.rs`, above the session) runs one.
 //!
 //! Imports go one way: `compute` → `score`, `augment` → `session` → `method`, `map`.
 
@@ -15,7 +15,7 @@ pub mod monitor;
 pub mod score;
 pub mod session;
 
-pub use compute::{CamResult, explain};
+pub use compute::{CamResult, run_method};
 pub use map::Map;
 pub use method::{
     Aggregate, AugmentOptions, ChannelOrder, Family, Gate, Method, Options,

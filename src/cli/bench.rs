@@ -5,7 +5,7 @@ use super::args::{CamArgs, OnnxArgs};
 use super::setup::open_model;
 use camlens::cam::{Method, Monitor};
 use camlens::device::Compute;
-use camlens::pipeline::{Pipeline, Request};
+use camlens::pipeline::{Pipeline, Request, unscored};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -104,16 +104,11 @@ pub fn run(compute: &Compute, args: BenchArgs) -> camlens::Result<()> {
             .collect::<camlens::Result<_>>()?;
         row("predict", warm, median(timed), None);
         for (name, request) in &cases {
-            let pipeline = Pipeline::new(
-                &model,
-                Request {
-                    score: false,
-                    ..request.clone()
-                },
-            )?;
+            let pipeline = Pipeline::new(&model, request.clone())?;
             let time = || -> camlens::Result<Duration> {
                 let t = Instant::now();
-                pipeline.run_input(input.clone(), crop, &request.class, &monitor, |_| Ok(()))?;
+                let class = &request.class;
+                pipeline.run_input(input.clone(), crop, class, &monitor, unscored, |_| Ok(()))?;
                 Ok(t.elapsed())
             };
             let warm = time()?;

@@ -7,7 +7,7 @@ use camlens::cam::{Method, Monitor, Options};
 use camlens::device::Compute;
 use camlens::error::Access;
 use camlens::eval::{
-    Ablation, Column, Plan, Row, Shard, Target, columns, items_from_csv, items_from_folders,
+    Ablation, Column, Item, Plan, Row, Shard, Target, columns, items_from_csv, items_from_folders,
     parse_group, read_rows, select,
 };
 use camlens::metrics::Score;
@@ -99,32 +99,76 @@ enum EvalCommand {
     },
 }
 
+/// How many images were computed, how fast, and which could not be read.
+fn report(outcome: &camlens::eval::Outcome, secs: f64) {
+    eprintln!(
+        "{} images computed in {secs:.1} s ({:.3} images/s)",
+        outcome.computed,
+        outcome.computed as f64 / secs.max(1e-9)
+    );
+    if !outcome.unreadable.is_empty() {
+        eprintln!(
+            "{} images could not be read and are left out:",
+            outcome.unreadable.len()
+        );
+        for e in &outcome.unreadable {
+            eprintln!("  {e}");
+        }
+    }
+}
+
 fn invalid(m: String) -> camlens::Error {
     camlens::Error::Invalid(m)
 }
 
-pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
-    if let Some(EvalCommand::Merge {
+/// `camlens eval merge`: shards' rows combined into one summary.
+fn merge(merge: EvalCommand) -> camlens::Result<()> {
+    let EvalCommand::Merge {
         csv,
         methods,
         score,
         ablation,
         top_channels,
         out,
-    }) = args.merge
-    {
-        let methods = match methods {
-            Some(list) => Method::parse_list(&list)?,
-            None => Method::PAPER.to_vec(),
-        };
-        let options = Options {
-            top_channels,
-            ..Options::default()
-        };
-        let columns = columns(&methods, &options, ablation);
-        create_dir(&out)?;
-        let rows = read_rows(&csv, &columns)?;
-        return write_summary(&rows, &columns, score, &out);
+    } = merge;
+    let methods = match methods {
+        Some(list) => Method::parse_list(&list)?,
+        None => Method::PAPER.to_vec(),
+    };
+    let options = Options {
+        top_channels,
+        ..Options::default()
+    };
+    let columns = columns(&methods, &options, ablation);
+    create_dir(&out)?;
+    let rows = read_rows(&csv, &columns)?;
+    write_summary(&rows, &columns, score, &out)
+}
+
+/// The images `--labels` or `--folders` name (all of them: `select` takes the subset).
+fn items(args: &EvalArgs) -> camlens::Result<Vec<Item>> {
+    match (&args.labels, &args.folders) {
+        (Some(csv), None) => items_from_csv(csv, args.images.as_deref()),
+        (None, Some(root)) => {
+            let groups = args
+                .group
+                .iter()
+                .map(|g| parse_group(g))
+                .collect::<camlens::Result<Vec<_>>>()?;
+            if groups.is_empty() {
+                return Err(invalid(
+                    "--folders needs at least one --group name=classes".into(),
+                ));
+            }
+            items_from_folders(root, &groups)
+        }
+        _ => Err(invalid("give either --labels CSV or --folders DIR".into())),
+    }
+}
+
+pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
+    if let Some(m) = args.merge {
+        return merge(m);
     }
     let out = args
         .out
@@ -140,23 +184,7 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
             .iter()
             .any(|m| matches!(m, MetricSet::Deletion | MetricSet::Insertion)),
     };
-    let items = match (&args.labels, &args.folders) {
-        (Some(csv), None) => items_from_csv(csv, args.images.as_deref())?,
-        (None, Some(root)) => {
-            let groups = args
-                .group
-                .iter()
-                .map(|g| parse_group(g))
-                .collect::<camlens::Result<Vec<_>>>()?;
-            if groups.is_empty() {
-                return Err(invalid(
-                    "--folders needs at least one --group name=classes".into(),
-                ));
-            }
-            items_from_folders(root, &groups)?
-        }
-        _ => return Err(invalid("give either --labels CSV or --folders DIR".into())),
-    };
+    let items = items(&args)?;
     let shard = Shard::resolve(args.shard.as_deref())?;
     let items = select(
         items,
@@ -199,21 +227,7 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
         },
     )?;
     eprintln!();
-    let secs = start.elapsed().as_secs_f64();
-    eprintln!(
-        "{} images computed in {secs:.1} s ({:.3} images/s)",
-        outcome.computed,
-        outcome.computed as f64 / secs.max(1e-9)
-    );
-    if !outcome.unreadable.is_empty() {
-        eprintln!(
-            "{} images could not be read and are left out:",
-            outcome.unreadable.len()
-        );
-        for e in &outcome.unreadable {
-            eprintln!("  {e}");
-        }
-    }
+    report(&outcome, start.elapsed().as_secs_f64());
     let rows = read_rows(&[csv], &plan.columns)?;
     // A summary of nothing would be a table of zeros that reads like a result. (An empty shard
     // of a small selection is fine: its rows are merged with the others'.)

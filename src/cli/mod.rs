@@ -154,7 +154,7 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             top,
             json,
         } => predict(&compute, &images, &model, &onnx, top, json),
-        Command::Explain(args) => explain::explain(&compute, args),
+        Command::Explain(args) => explain::run(&compute, args),
         Command::Demo => explain::demo(&compute),
         Command::App { images, model } => {
             let has_display = std::env::var_os("DISPLAY").is_some()

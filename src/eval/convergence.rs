@@ -2,7 +2,7 @@
 //! a share of the channels with the final map, and the time to the first preview. It decides
 //! which channel order the previews use (`camlens preview-study`).
 
-use crate::cam::{ChannelOrder, Map, Method, Monitor, Options, Preview, Session, explain};
+use crate::cam::{ChannelOrder, Map, Method, Monitor, Options, Preview, Session, run_method};
 use crate::error::Result;
 use crate::models::Model;
 use image::RgbImage;
@@ -56,7 +56,7 @@ pub fn convergence(
         channel_order: order,
         ..*options
     };
-    let result = explain(&mut session, method, class, &options, &monitor)?;
+    let result = run_method(&mut session, method, class, &options, &monitor)?;
     let total = start.elapsed();
     let seen = seen.lock().unwrap_or_else(|e| e.into_inner());
     let correlation = SHARES.map(|share| {

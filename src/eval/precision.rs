@@ -45,10 +45,10 @@ pub fn check_image(
     let class = full.prepared.class;
     let pinned = request.clone().with_class(ClassChoice::Index(class));
     let low = Pipeline::new(reduced, pinned)?.explain(image.clone(), &monitor)?;
-    let drops = |scores: &[Option<MapScores>]| {
+    let drops = |scores: &[MapScores]| {
         scores
             .iter()
-            .map(|s| s.map_or(f32::NAN, |s| s.drop_percent(Score::Probability)))
+            .map(|s| s.drop_percent(Score::Probability))
             .collect()
     };
     Ok(ImageCheck {

@@ -8,7 +8,7 @@ use crate::curves::Curves;
 use crate::error::{Access, Error, Result};
 use crate::metrics::MapScores;
 use crate::models::Model;
-use crate::pipeline::{ClassChoice, Event, Pipeline, Request, Step};
+use crate::pipeline::{ClassChoice, Event, Pipeline, Request, Step, scored};
 use crate::preprocess::load_image;
 use std::collections::HashSet;
 use std::io::Write;
@@ -39,7 +39,6 @@ impl Plan {
                 .collect(),
             class: ClassChoice::Predicted,
             layer: self.layer.clone(),
-            score: true,
         }
     }
 }
@@ -116,7 +115,7 @@ pub fn run(
             .curves
             .then(|| crate::curves::Substrates::new(input.clone(), size));
         pipeline
-            .run_input(input, crop, &class, monitor, |event| {
+            .run_input(input, crop, &class, monitor, scored, |event| {
                 match event {
                     Event::Prepared(p) => row.class = p.class,
                     Event::Result {
@@ -124,7 +123,7 @@ pub fn run(
                         result,
                         scores,
                     } => {
-                        row.scores[index] = scores.expect("an evaluation request scores its maps");
+                        row.scores[index] = scores;
                         row.flat[index] = result.flat;
                         row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
                         if let (Some(aucs), Some(input)) = (&mut row.aucs, &substrates) {

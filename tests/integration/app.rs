@@ -2,7 +2,7 @@
 //! interaction tests, the real worker with the built-in model on the CPU for one.
 
 use crate::common::*;
-use camlens::app::worker::{Backend, CurvesJob, ExplainJob, Job, ModelInfo, Reply, Switch, Worker};
+use camlens::app::worker::{CurvesJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch, Worker};
 use camlens::app::{CamlensApp, Settings};
 use camlens::cam::{CamResult, Map, Method};
 use camlens::classify::Prediction;
@@ -44,7 +44,7 @@ fn info() -> ModelInfo {
     }
 }
 
-impl Backend for Fake {
+impl Jobs for Fake {
     fn send(&self, job: Job) {
         let mut q = self.replies.lock().unwrap();
         match job {
@@ -587,7 +587,7 @@ fn the_real_model_explains_on_the_cpu() {
         camlens::cam::Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
     for m in [Method::GradCam, Method::GradCamPlusPlus] {
         let (shown, scores) = h.state().shown_result(m).cloned().unwrap();
-        let want = camlens::cam::explain(
+        let want = camlens::cam::run_method(
             &mut s,
             m,
             282,

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use camlens::Error;
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::models::Model;
 
 #[derive(serde::Deserialize)]
@@ -71,7 +71,7 @@ fn every_method_matches_its_reference_implementation() {
         (Method::ScoreCam, &fx.scorecam),
         (Method::ScoreCamPlusPlus, &fx.scorecam_pp),
     ] {
-        let r = explain(&mut s, method, fx.class, &options, &monitor).unwrap();
+        let r = run_method(&mut s, method, fx.class, &options, &monitor).unwrap();
         if let Some(w) = &entry.weights {
             let e = rel_err(r.weights.as_ref().unwrap(), w);
             assert!(e <= 1e-4, "{method}: weights relative error {e}");
@@ -93,7 +93,7 @@ fn every_method_matches_its_reference_implementation() {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let r = explain(
+    let r = run_method(
         &mut s,
         Method::ScoreCamPlusPlus,
         fx.class,
@@ -128,7 +128,7 @@ fn all_zero_activations_give_all_zero_maps_and_one_shared_forward() {
             },
             ..Options::default()
         };
-        let r = explain(&mut s, method, 1, &options, &monitor).unwrap();
+        let r = run_method(&mut s, method, 1, &options, &monitor).unwrap();
         assert!(r.flat, "{method}");
         assert!(
             r.map.data.iter().all(|v| *v == 0.0),
@@ -147,7 +147,7 @@ fn all_zero_activations_give_all_zero_maps_and_one_shared_forward() {
 fn a_class_out_of_range_is_a_clear_error() {
     let (_dir, model) = resnet18();
     let mut s = Session::new(&model, input(&[3, 224, 224]), 3).unwrap();
-    let err = explain(
+    let err = run_method(
         &mut s,
         Method::GradCam,
         1000,
@@ -169,7 +169,7 @@ fn scorecam_pp_does_not_depend_on_the_batch_size() {
             top_channels: Some(24),
             ..Options::default()
         };
-        explain(s, Method::ScoreCamPlusPlus, 7, &o, &Monitor::new()).unwrap()
+        run_method(s, Method::ScoreCamPlusPlus, 7, &o, &Monitor::new()).unwrap()
     };
     // Batch 1 runs every layer one input at a time; larger batches on the CPU run ResNet's
     // layers from 14×14 down as one batch (`Network::cpu_batch_from`).
@@ -207,7 +207,7 @@ fn cancelling_stops_within_one_batch() {
             m.cancel();
             m.progress().0
         });
-        let r = explain(&mut s, Method::ScoreCamPlusPlus, 7, &options, &monitor);
+        let r = run_method(&mut s, Method::ScoreCamPlusPlus, 7, &options, &monitor);
         assert!(
             matches!(r, Err(Error::Cancelled)),
             "{:?}",

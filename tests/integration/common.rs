@@ -197,9 +197,9 @@ pub fn raw_map_error(
     class: usize,
     theirs: &[f32],
 ) -> f64 {
-    use camlens::cam::{Monitor, Options, explain};
+    use camlens::cam::{Monitor, Options, run_method};
     assert!(range(theirs) > 0.0, "{method:?}: a flat reference map");
-    let out = explain(s, method, class, &Options::default(), &Monitor::new()).unwrap();
+    let out = run_method(s, method, class, &Options::default(), &Monitor::new()).unwrap();
     assert!(range(&out.raw.data) > 0.0, "{method:?}: our map is flat");
     relative_error(&out.raw.data, theirs)
 }

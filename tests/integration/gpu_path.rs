@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::device::{DevicePref, select};
 use camlens::models::layers::{Loader, Padding};
 use camlens::models::zoo::cnn::{Act, Block, Classifier, Cnn};
@@ -111,7 +111,7 @@ fn wgpu_gives_the_cpu_numbers() {
         let mut maps = vec![];
         for m in [Method::GradCam, Method::LayerCam, Method::ScoreCamPlusPlus] {
             maps.push(
-                explain(&mut s, m, class, &options, &Monitor::new())
+                run_method(&mut s, m, class, &options, &Monitor::new())
                     .unwrap()
                     .raw
                     .data,
@@ -148,7 +148,7 @@ fn onnx_graphs_run_on_wgpu_as_on_the_cpu(gpu: &Device) {
         let mut maps = vec![s.logits.clone()];
         for m in [Method::GradCam, Method::ScoreCamPlusPlus] {
             maps.push(
-                explain(&mut s, m, class, &options, &Monitor::new())
+                run_method(&mut s, m, class, &options, &Monitor::new())
                     .unwrap()
                     .raw
                     .data,

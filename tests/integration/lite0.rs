@@ -63,14 +63,14 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
 
 #[test]
 fn faithfulness_scores_come_from_the_masked_forward_passes() {
-    use camlens::cam::{Map, Method, Monitor, Options, Session, explain};
+    use camlens::cam::{Map, Method, Monitor, Options, Session, run_method};
     use camlens::metrics::{Score, score_maps};
     let model = Model::builtin(&cpu()).unwrap();
     let img = load_image(&asset("samples/chelsea.png")).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
     let mut s = Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
     let class = s.top_class();
-    let cam = explain(
+    let cam = run_method(
         &mut s,
         Method::GradCam,
         class,

@@ -3,7 +3,7 @@
 
 use crate::common::*;
 use burn::tensor::{Tensor, TensorData};
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::classify::logits_and_probs;
 use camlens::models::{Arch, Model, Scores};
 use camlens::tensor_io::to_vec;
@@ -155,7 +155,7 @@ fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
     let class = s.top_class();
     // Behind relu2: global average pooling over 16×16, then the classifier, so
     // ∂logit_c/∂A_k is fc.w[c][k] / 256 everywhere, and GradCAM's weights are exactly that.
-    let r_gc = explain(
+    let r_gc = run_method(
         &mut s,
         Method::GradCam,
         class,
@@ -191,7 +191,7 @@ fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
         ),
     ];
     for (m, want) in by_hand {
-        let out = explain(&mut s, m, class, &Options::default(), &Monitor::new()).unwrap();
+        let out = run_method(&mut s, m, class, &Options::default(), &Monitor::new()).unwrap();
         assert!(!out.flat, "{m}");
         let e = rel(&out.raw.data, &want);
         assert!(e <= 1e-5, "{m}: raw map off by {e} of its range");
@@ -201,7 +201,7 @@ fn gradient_methods_follow_the_graph_and_score_methods_run_batched() {
             batch_size: Some(batch),
             ..Options::default()
         };
-        explain(&mut s, Method::ScoreCamPlusPlus, class, &o, &Monitor::new()).unwrap()
+        run_method(&mut s, Method::ScoreCamPlusPlus, class, &o, &Monitor::new()).unwrap()
     };
     let (a, b) = (run(3), run(16));
     assert!(rel(&a.raw.data, &b.raw.data) < 1e-5);
@@ -342,7 +342,7 @@ fn a_single_logit_is_read_as_two_classes_named_from_the_metadata() {
     }
     let mut s = Session::new(&model, input(&[3, 32, 32]), 0).unwrap();
     for class in [0, 1] {
-        let out = explain(
+        let out = run_method(
             &mut s,
             Method::GradCam,
             class,
@@ -456,7 +456,7 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
     let mut s = Session::new(&model, input(&[3, 32, 32]), 0).unwrap();
     // Each label's GradCAM explains that label's logit z (not σ(z)).
     for class in 0..4 {
-        let o = explain(
+        let o = run_method(
             &mut s,
             Method::GradCam,
             class,
@@ -470,7 +470,7 @@ fn a_sigmoid_head_is_multi_label_and_a_final_softmax_is_left_out() {
     // ScoreCAM's scores are σ(z) too (1 would be softmax's flat answer of one class): each
     // channel's weight is σ(z_0) of the input masked by that channel, min-max normalised (the
     // layer is at input size, so the mask needs no upsampling), computed here by hand.
-    let o = explain(
+    let o = run_method(
         &mut s,
         Method::ScoreCam,
         0,
@@ -552,7 +552,7 @@ fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
             batch_size: Some(batch),
             ..Options::default()
         };
-        explain(&mut s, m, class, &o, &Monitor::new()).unwrap()
+        run_method(&mut s, m, class, &o, &Monitor::new()).unwrap()
     };
     let (a, b) = (
         run(Method::ScoreCamPlusPlus, 1),

@@ -3,7 +3,7 @@
 //! interpreter against onnxruntime's logits and pytorch-grad-cam's maps on the PyTorch original.
 
 use crate::common::*;
-use camlens::cam::{Method, Monitor, Options, Session, explain};
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::models::Model;
 use onnx_ir::Message;
 use std::collections::HashMap;
@@ -138,7 +138,7 @@ fn check(name: &str) {
     for (key, method) in methods {
         let theirs = &r.maps[key];
         assert!(range(theirs) > 0.0, "{name} {key}: a flat reference map");
-        let ours = explain(
+        let ours = run_method(
             &mut s,
             method,
             r.class,

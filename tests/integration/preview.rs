@@ -2,7 +2,7 @@
 //! (beyond float rounding); previews arrive batch by batch, finished like the final map.
 
 use crate::common::*;
-use camlens::cam::{ChannelOrder, Method, Monitor, Options, Preview, Session, explain};
+use camlens::cam::{ChannelOrder, Method, Monitor, Options, Preview, Session, run_method};
 use camlens::models::Model;
 use std::sync::{Arc, Mutex};
 
@@ -30,7 +30,7 @@ fn the_channel_order_does_not_change_the_maps() {
             Method::ScoreCamPgc,
         ] {
             let run = |s: &mut Session, order| {
-                explain(s, method, class, &options(order), &Monitor::new()).unwrap()
+                run_method(s, method, class, &options(order), &Monitor::new()).unwrap()
             };
             let by_index = run(&mut s, ChannelOrder::Index);
             for order in [ChannelOrder::Mass, ChannelOrder::Gradient] {
@@ -66,7 +66,7 @@ fn previews_arrive_batch_by_batch_and_only_when_asked() {
     })
     .with_previews();
     let opts = options(ChannelOrder::Gradient);
-    let final_map = explain(&mut s, Method::ScoreCamPlusPlus, class, &opts, &monitor).unwrap();
+    let final_map = run_method(&mut s, Method::ScoreCamPlusPlus, class, &opts, &monitor).unwrap();
     let seen = seen.lock().unwrap();
     let (_, total) = monitor.progress();
     assert!(total > 3, "too few channels to batch: {total}");
@@ -83,7 +83,7 @@ fn previews_arrive_batch_by_batch_and_only_when_asked() {
     );
     // Not asked for, none is made.
     let quiet = Monitor::new();
-    let again = explain(&mut s, Method::ScoreCamPlusPlus, class, &opts, &quiet).unwrap();
+    let again = run_method(&mut s, Method::ScoreCamPlusPlus, class, &opts, &quiet).unwrap();
     assert!(quiet.preview().is_none());
     assert_eq!(again.map, final_map.map);
 }

@@ -2,7 +2,7 @@
 //! compile and tune on first use), then switches to the GPU between requests.
 
 use crate::common::*;
-use camlens::app::worker::{Backend, ExplainJob, Job, Reply, Switch, Worker};
+use camlens::app::worker::{ExplainJob, Job, Jobs, Reply, Switch, Worker};
 use camlens::cam::{Method, Monitor, Options};
 use camlens::device::{Backend as Kind, Compute};
 use camlens::pipeline::Request;

@@ -111,7 +111,7 @@ fn method_card(
             app.dialogs.ask(Purpose::ExportCard(m), &mut app.errors);
         }
         super::curves::show(app, ui, m);
-    } else if app.running.is_some() {
+    } else if app.run.key.is_some() {
         let preview = app.preview().filter(|(pm, _)| *pm == m);
         match (preview, crop) {
             (Some((_, p)), Some(crop)) => {
@@ -129,8 +129,8 @@ fn method_card(
             }
         }
         // Static, not a spinner: nothing animates while the computation needs the CPU.
-        let (done, total) = app.monitor.progress();
-        if m.is_slow() && total > 0 && app.running_slow.first() == Some(&m) {
+        let (done, total) = app.run.monitor.progress();
+        if m.is_slow() && total > 0 && app.run.slow.first() == Some(&m) {
             ui.add(
                 egui::ProgressBar::new(done as f32 / total.max(1) as f32)
                     .text(format!("{done}/{total} masked inputs")),
@@ -206,7 +206,7 @@ fn heat_texture(
 ) -> Option<egui::TextureHandle> {
     let (view, cmap) = (texture_view(app.settings.view), app.settings.colormap);
     let key = (app.key(), method, cmap, view);
-    if let Some(t) = app.heat.get(&key) {
+    if let Some(t) = app.textures.heat.get(&key) {
         return Some(t.clone());
     }
     let e = app.shown()?;
@@ -217,7 +217,7 @@ fn heat_texture(
         img,
         egui::TextureOptions::LINEAR,
     );
-    app.heat.insert(key, t.clone());
+    app.textures.heat.insert(key, t.clone());
     Some(t)
 }
 
@@ -235,7 +235,7 @@ fn preview_texture(
         colormap: app.settings.colormap,
         view: texture_view(app.settings.view),
     };
-    if let Some((k, t)) = &app.preview_tex
+    if let Some((k, t)) = &app.textures.preview
         && *k == key
     {
         return t.clone();
@@ -245,7 +245,7 @@ fn preview_texture(
         heat_image(app, &p.map, crop),
         egui::TextureOptions::LINEAR,
     );
-    app.preview_tex = Some((key, t.clone()));
+    app.textures.preview = Some((key, t.clone()));
     t
 }
 

@@ -50,7 +50,8 @@ impl CamlensApp {
         status::problems(self, &ctx);
         self.run_commands();
         if busy {
-            self.longest_busy_frame = self.longest_busy_frame.max(started.elapsed());
+            self.timings.longest_busy_frame =
+                self.timings.longest_busy_frame.max(started.elapsed());
         }
         if self.is_busy() {
             // The worker's replies and its monitors' progress wake the window (at most once

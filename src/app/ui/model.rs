@@ -41,8 +41,7 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
                     .unwrap_or_default(),
             );
         if layer != app.layer {
-            app.layer = layer;
-            app.commands.push(Command::Explain);
+            app.commands.push(Command::SetLayer(layer));
         }
     } else {
         ui.label("loading…");

@@ -16,7 +16,7 @@ pub fn bar(app: &mut CamlensApp, ui: &mut egui::Ui) {
             ui.separator();
             ui.label("working…");
         }
-        if let Some(t) = app.first_heatmap {
+        if let Some(t) = app.timings.first_heatmap {
             ui.separator();
             ui.label(format!("first heatmap in {:.0} ms", t.as_secs_f64() * 1e3));
         }

@@ -1,0 +1,309 @@
+//! What is written of an explained image: overlays at the photo's own resolution (with the
+//! colour scale under them, if asked), the maps as `.npy`, each map's deletion and insertion
+//! curves (CSV and plot), and the captioned comparison sheet; and the names of those files.
+//! `camlens explain`, the demo, the app's card, sheet and batch exports all write through here.
+
+use crate::cam::{CamResult, Map, Method, Monitor};
+use crate::curves::{Curves, Substrates};
+use crate::error::{Access, Error, Result};
+use crate::metrics::{MapScores, Score};
+use crate::models::Model;
+use crate::overlay::{Colormap, Panel, View, check_writable, render, save_npy, save_png, sheet};
+use crate::pipeline::Explained;
+use crate::preprocess::CropBox;
+use image::RgbImage;
+use std::path::{Path, PathBuf};
+
+/// How maps are drawn over their photo.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Look {
+    pub view: View,
+    pub colormap: Colormap,
+    /// The heatmap's opacity over the photo.
+    pub alpha: f32,
+    /// The colour scale (low to high) under each overlay written.
+    pub legend: bool,
+}
+
+impl Look {
+    /// `map` drawn over `image` (where `crop` says the model's input lies).
+    pub fn render(&self, image: &RgbImage, map: &Map, crop: &CropBox) -> RgbImage {
+        render(image, map, crop, self.view, self.colormap, self.alpha)
+    }
+
+    /// The overlay as a PNG at `path`, the colour scale under it if asked.
+    pub fn write_overlay(
+        &self,
+        image: &RgbImage,
+        map: &Map,
+        crop: &CropBox,
+        path: &Path,
+        overwrite: bool,
+    ) -> Result<()> {
+        self.write(&self.render(image, map, crop), path, overwrite)
+    }
+
+    /// An overlay already drawn, as a PNG, the colour scale under it if asked.
+    fn write(&self, overlay: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
+        if self.legend {
+            let with = crate::legend::with_legend(overlay, self.view, self.colormap);
+            save_png(&with, path, overwrite)
+        } else {
+            save_png(overlay, path, overwrite)
+        }
+    }
+}
+
+/// What to write of each explained image, where, and how it looks.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    pub dir: PathBuf,
+    pub look: Look,
+    /// The maps as `.npy`: normalised at input size, and raw.
+    pub raw: bool,
+    /// Each map's deletion and insertion curves (RISE's settings) as CSV and a plot.
+    pub curves: bool,
+    /// A side-by-side comparison sheet per image.
+    pub grid: bool,
+    /// Replace existing files.
+    pub overwrite: bool,
+}
+
+impl OutputSpec {
+    /// Only the overlays, in `dir`, never replacing a file.
+    pub fn overlays(dir: &Path, look: Look) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            look,
+            raw: false,
+            curves: false,
+            grid: false,
+            overwrite: false,
+        }
+    }
+
+    /// The files written for `image` explained by `methods`: `DIR/<image stem>.<method>.png`
+    /// (`.npy`, `.raw.npy`, `.curves.csv`, `.curves.png`) and `DIR/<stem>.grid.png`.
+    pub fn files(&self, image: &Path, methods: &[Method]) -> Outputs {
+        let stem = image
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "image".into());
+        let file = |suffix: String| self.dir.join(format!("{stem}.{suffix}"));
+        let pair =
+            |a: &str, b: &str, id: &str| (file(format!("{id}.{a}")), file(format!("{id}.{b}")));
+        Outputs {
+            methods: methods
+                .iter()
+                .map(|m| MethodOutputs {
+                    png: file(format!("{}.png", m.file_id())),
+                    npy: self.raw.then(|| pair("npy", "raw.npy", &m.file_id())),
+                    curves: self
+                        .curves
+                        .then(|| pair("curves.csv", "curves.png", &m.file_id())),
+                })
+                .collect(),
+            grid: self.grid.then(|| file("grid.png".into())),
+        }
+    }
+}
+
+/// What [`write`] wrote for one image, and the curves' areas it measured.
+pub struct Written {
+    pub files: Outputs,
+    /// Per method, with `curves`: (deletion AUC, insertion AUC).
+    pub aucs: Vec<Option<(f32, f32)>>,
+}
+
+/// Everything `spec` asks for of `ex` (explained from `image`); the sheet titled `title`.
+pub fn write(
+    model: &Model,
+    ex: &Explained,
+    image: &Path,
+    title: &str,
+    spec: &OutputSpec,
+) -> Result<Written> {
+    let methods: Vec<Method> = ex.results.iter().map(|r| r.method).collect();
+    let files = spec.files(image, &methods);
+    let rendered = render_all(ex, &spec.look);
+    // The curves of every method start from the same input and blur: made once per image.
+    let size = model.preprocess.size as usize;
+    let substrates = spec.curves.then(|| Substrates::new(ex.input.clone(), size));
+    let mut aucs = vec![];
+    for ((img, r), out) in rendered.iter().zip(&ex.results).zip(&files.methods) {
+        spec.look.write(img, &out.png, spec.overwrite)?;
+        if let Some((npy, raw)) = &out.npy {
+            save_npy(&r.map, npy, spec.overwrite)?;
+            save_npy(&r.raw, raw, spec.overwrite)?;
+        }
+        aucs.push(match (&out.curves, &substrates) {
+            (Some(paths), Some(input)) => {
+                let curves = Curves::of(model, input, &r.map.data, r.class, &Monitor::new())?;
+                write_curves(&curves, r.method, r.class, paths, spec.overwrite)?;
+                Some(curves.aucs())
+            }
+            _ => None,
+        });
+    }
+    if let Some(p) = &files.grid {
+        let class_name = &model.classes[ex.prepared.class];
+        let scale = (spec.look.view, spec.look.colormap);
+        let sheet = explained_sheet(ex, &rendered, class_name, title, scale);
+        save_png(&sheet, p, spec.overwrite)?;
+    }
+    Ok(Written { files, aucs })
+}
+
+/// One map's curves as CSV and as a plot.
+fn write_curves(
+    curves: &Curves,
+    method: Method,
+    class: usize,
+    (csv, png): &(PathBuf, PathBuf),
+    overwrite: bool,
+) -> Result<()> {
+    check_writable(csv, overwrite)?;
+    std::fs::write(csv, curves.to_csv()).map_err(Error::io(Access::Write, csv))?;
+    let plot = curves.plot(&format!("{}: class {class}", method.label()));
+    save_png(&plot, png, overwrite)
+}
+
+/// Each result rendered on the original image.
+pub fn render_all(ex: &Explained, look: &Look) -> Vec<RgbImage> {
+    let crop = &ex.prepared.crop;
+    let maps = ex.results.iter();
+    maps.map(|r| look.render(&ex.image, &r.map, crop)).collect()
+}
+
+/// The explained image's comparison sheet: see [`comparison_sheet`].
+pub fn explained_sheet(
+    ex: &Explained,
+    rendered: &[RgbImage],
+    class_name: &str,
+    title: &str,
+    scale: (View, Colormap),
+) -> RgbImage {
+    let cards: Vec<(&RgbImage, &CamResult, Option<&MapScores>)> = rendered
+        .iter()
+        .zip(&ex.results)
+        .zip(&ex.scores)
+        .map(|((img, r), f)| (img, r, Some(f)))
+        .collect();
+    comparison_sheet(
+        &ex.image,
+        &cards,
+        class_name,
+        ex.prepared.probability,
+        title,
+        scale,
+    )
+}
+
+/// The original and one captioned panel per method (method, time, drop, class, probability,
+/// approximation, flatness), titled, with the colour scale of `scale` (the view and colormap
+/// the panels were drawn with) under it. The CLI and the app's export both draw theirs with it.
+pub fn comparison_sheet(
+    original: &RgbImage,
+    cards: &[(&RgbImage, &CamResult, Option<&MapScores>)],
+    class_name: &str,
+    probability: f32,
+    title: &str,
+    scale: (View, Colormap),
+) -> RgbImage {
+    let mut panels = vec![Panel {
+        image: original,
+        caption: vec![
+            "original".into(),
+            format!("{} ({:.1}%)", class_name, 100.0 * probability),
+        ],
+    }];
+    for &(img, r, f) in cards {
+        let mut caption = vec![format!(
+            "{} ({:.0} ms)",
+            r.method.label(),
+            r.elapsed.as_secs_f64() * 1e3
+        )];
+        caption.extend(f.map(|f| f.caption(Score::Probability)));
+        caption.push(format!(
+            "class {} '{}' {:.1}%",
+            r.class,
+            class_name,
+            100.0 * probability
+        ));
+        if let Some(a) = &r.approximate {
+            caption.push(a.clone());
+        }
+        if r.flat {
+            caption.push("flat map".into());
+        }
+        panels.push(Panel {
+            image: img,
+            caption,
+        });
+    }
+    crate::legend::with_legend(&sheet(&panels, 320, 4, title), scale.0, scale.1)
+}
+
+/// The files `explain` writes for one image, in the order it writes them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outputs {
+    /// Per method: the overlay PNG, and with `raw` the normalised and raw maps as `.npy`.
+    pub methods: Vec<MethodOutputs>,
+    /// The comparison sheet, when asked for.
+    pub grid: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MethodOutputs {
+    pub png: PathBuf,
+    pub npy: Option<(PathBuf, PathBuf)>,
+    /// With `curves`: the deletion and insertion curves as CSV and as a PNG plot.
+    pub curves: Option<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    pub fn all(&self) -> impl Iterator<Item = &PathBuf> {
+        self.methods
+            .iter()
+            .flat_map(|m| {
+                std::iter::once(&m.png)
+                    .chain(m.npy.iter().flat_map(|(a, b)| [a, b]))
+                    .chain(m.curves.iter().flat_map(|(a, b)| [a, b]))
+            })
+            .chain(&self.grid)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outputs_are_named_after_the_image_and_method() {
+        let look = Look {
+            view: View::Overlay,
+            colormap: Colormap::Jet,
+            alpha: 0.5,
+            legend: false,
+        };
+        let spec = OutputSpec {
+            raw: true,
+            curves: true,
+            grid: true,
+            ..OutputSpec::overlays(Path::new("out"), look)
+        };
+        let o = spec.files(Path::new("photos/cat.jpg"), &[Method::GradCamPlusPlus]);
+        let names: Vec<String> = o.all().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "out/cat.gradcampp.png",
+                "out/cat.gradcampp.npy",
+                "out/cat.gradcampp.raw.npy",
+                "out/cat.gradcampp.curves.csv",
+                "out/cat.gradcampp.curves.png",
+                "out/cat.grid.png"
+            ]
+        );
+    }
+}
