@@ -1,5 +1,7 @@
-//! The shape of the source tree: no module imports one that imports it back, and no source file
-//! grows past what one reader takes in (tools/module_cycles.py prints the same cycles).
+//! The shape of the source tree: no module imports one that imports it back, no folder holds
+//! more files than a reader takes in at a glance, and function size stays clippy's rule
+//! (`too_many_lines` at 100 lines, which CI's `cargo clippy --all-targets -- -D warnings`
+//! enforces).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -189,16 +191,44 @@ fn no_module_imports_one_that_imports_it_back() {
     );
 }
 
+/// A folder of more source files than this is split by what belongs together.
+const MAX_FILES_PER_FOLDER: usize = 9;
+
 #[test]
-fn no_source_file_is_over_500_lines() {
+fn no_folder_holds_more_than_nine_source_files() {
     let mut files = vec![];
     rust_files(&src(), &mut files);
-    let long: Vec<String> = files
+    let mut per_folder: BTreeMap<PathBuf, usize> = BTreeMap::new();
+    for f in &files {
+        *per_folder.entry(f.parent().unwrap().to_owned()).or_default() += 1;
+    }
+    assert!(per_folder.len() > 10, "the scan found too few folders");
+    let crowded: Vec<String> = per_folder
         .iter()
-        .filter_map(|f| {
-            let n = std::fs::read_to_string(f).unwrap().lines().count();
-            (n > 500).then(|| format!("{} ({n} lines)", f.display()))
-        })
+        .filter(|(_, n)| **n > MAX_FILES_PER_FOLDER)
+        .map(|(d, n)| format!("{} ({n} files)", d.display()))
         .collect();
-    assert!(long.is_empty(), "{long:?}");
+    assert!(crowded.is_empty(), "crowded folders: {crowded:?}");
+}
+
+/// The function-size rule is clippy's: the lint is on and its threshold is 100 lines.
+#[test]
+fn clippy_refuses_functions_over_100_lines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = std::fs::read_to_string(root.join("clippy.toml")).unwrap();
+    assert!(
+        config.lines().any(|l| l.replace(' ', "") == "too-many-lines-threshold=100"),
+        "clippy.toml sets too-many-lines-threshold = 100"
+    );
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let lints = manifest.split("[lints.clippy]").nth(1).unwrap_or_default();
+    assert!(
+        lints.lines().any(|l| l.replace(' ', "") == "too_many_lines=\"warn\""),
+        "Cargo.toml's [lints.clippy] turns too_many_lines on"
+    );
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(
+        ci.contains("cargo clippy --all-targets -- -D warnings"),
+        ".ci/run runs clippy with warnings as errors"
+    );
 }

@@ -1,7 +1,7 @@
 //! Elementwise operators: activations, arithmetic (on tensors, or on shape integers on the
 //! host), comparisons and selection (the masks transformers build with Equal and Where).
 
-use super::Args;
+use super::context::Args;
 use super::integers::{device_of, int_zip, ints, invalid, lifted};
 use super::shape::expand;
 use crate::error::Result;

@@ -3,7 +3,7 @@
 //! whose rank is known only at run time.
 
 use super::integers::{axis, device_of, ints, invalid, lifted};
-use super::{Args, Cx, Src};
+use super::context::{Args, Cx, Src};
 use crate::error::Result;
 use crate::map_value;
 use crate::models::value::Value;
@@ -163,7 +163,7 @@ impl Indexing {
         let sizes: Vec<usize> = match sizes {
             Some(s) => a.src(s)?.iter().map(|&v| v as usize).collect(),
             None => {
-                let parts = a.op.outputs.len();
+                let parts = a.outputs;
                 let each = n.div_ceil(parts);
                 (0..parts)
                     .map(|i| each.min(n - (each * i).min(n)))

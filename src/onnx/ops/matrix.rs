@@ -2,7 +2,7 @@
 //! MatMul with constant weights, fused with its bias), and the Attention operator the parser
 //! fuses attention blocks into.
 
-use super::Args;
+use super::context::Args;
 use crate::error::Result;
 use crate::models::layers::reduced;
 use crate::models::value::Value;

@@ -23,7 +23,7 @@ macro_rules! operators {
         #[allow(unused_variables, clippy::redundant_closure_call)]
         pub(super) fn compile(
             $node: &onnx_ir::Node,
-            $cx: &super::Cx,
+            $cx: &$crate::onnx::ops::context::Cx,
         ) -> Option<std::result::Result<$family, String>> {
             match $node {
                 $($pat => Some((|| -> std::result::Result<$family, String> { Ok($body) })()),)+
@@ -33,6 +33,7 @@ macro_rules! operators {
     };
 }
 
+mod context;
 mod elementwise;
 mod indexing;
 mod integers;
@@ -45,10 +46,11 @@ mod windows;
 pub(super) use indexing::slice_indices;
 pub(super) use integers::int_zip;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::models::layers::reduced::cast;
 use crate::models::value::Value;
-use burn::tensor::{DType, Device, Tensor, TensorData};
+use burn::tensor::{DType, Device, TensorData};
+use context::{Args, Cx, host, vector};
 use elementwise::Elementwise;
 use indexing::Indexing;
 use matrix::Matrix;
@@ -105,124 +107,6 @@ enum Kind {
     Resize(Resize),
 }
 
-/// Integers an operation takes: fixed in the file, or computed in the graph (input `i`).
-#[derive(Debug, Clone)]
-enum Src {
-    Static(Vec<i64>),
-    Input(usize),
-}
-
-/// What a family's `compile` reads of a node.
-struct Cx<'a> {
-    node: &'a Node,
-    name: &'a str,
-    /// A graph exported with a fixed batch of 1, run batched (see `shape::Shaping::Reshape`).
-    relax_batch: bool,
-    device: &'a Device,
-}
-
-impl Cx<'_> {
-    /// Input `i`'s value, where it is a constant.
-    fn value(&self, i: usize) -> Option<TensorData> {
-        self.node.inputs().get(i).and_then(|a| a.value())
-    }
-
-    /// Input `i` as floats, where it is a constant.
-    fn floats(&self, i: usize) -> Option<Vec<f32>> {
-        host(self.value(i))
-    }
-
-    /// Input `i` as a constant float tensor on the device.
-    fn tensor(&self, i: usize) -> Option<Tensor<1>> {
-        self.floats(i).map(|v| vector(v, self.device))
-    }
-
-    /// Input `i`'s weights and their shape; an error where they are computed in the graph.
-    fn weight(&self, i: usize) -> std::result::Result<(Vec<f32>, Vec<usize>), String> {
-        let data = self.value(i).ok_or_else(|| {
-            self.error(format!(
-                "{:?} needs constant weights",
-                self.node.node_type()
-            ))
-        })?;
-        let shape = data.shape().to_vec();
-        Ok((host(Some(data)).ok_or("unreadable weights")?, shape))
-    }
-
-    /// Input `i`'s integers, where they are a constant.
-    fn ints(&self, i: usize) -> Option<Vec<i64>> {
-        self.value(i).and_then(|d| d.try_into_vec_as::<i64>().ok())
-    }
-
-    /// A sentence about this node, with its name (as the file names it, see `load`).
-    fn error(&self, what: impl std::fmt::Display) -> String {
-        format!("node '{}': {what}", self.name)
-    }
-}
-
-/// What a family's `run` reads: the node's inputs among the graph's values.
-struct Args<'a> {
-    op: &'a Op,
-    slots: &'a [Option<Value>],
-    /// The number of images being run (what a fixed batch of 1 is relaxed to).
-    batch: usize,
-}
-
-impl Args<'_> {
-    fn name(&self) -> &str {
-        &self.op.name
-    }
-
-    /// Input `i`, if the node has it.
-    fn optional(&self, i: usize) -> Option<&Value> {
-        self.op
-            .inputs
-            .get(i)
-            .copied()
-            .flatten()
-            .and_then(|s| self.slots[s].as_ref())
-    }
-
-    fn get(&self, i: usize) -> Result<&Value> {
-        self.optional(i)
-            .ok_or_else(|| self.invalid(format!("lacks its input {i}")))
-    }
-
-    /// The first input.
-    fn x(&self) -> Result<&Value> {
-        self.get(0)
-    }
-
-    /// Every input given, in order.
-    fn all(&self) -> Result<Vec<Value>> {
-        self.op
-            .inputs
-            .iter()
-            .flatten()
-            .map(|s| self.slots[*s].clone())
-            .collect::<Option<_>>()
-            .ok_or_else(|| self.invalid("lacks an input"))
-    }
-
-    /// The integers of a `Src`: fixed, or the value of the node's input.
-    fn src(&self, src: &Src) -> Result<Vec<i64>> {
-        match src {
-            Src::Static(v) => Ok(v.clone()),
-            Src::Input(i) => match self.get(*i)? {
-                Value::Ints(v) => Ok(v.clone()),
-                v => Ok(crate::tensor_io::to_vec(v.to_rank::<1>()?)?
-                    .iter()
-                    .map(|&f| f as i64)
-                    .collect()),
-            },
-        }
-    }
-
-    fn invalid(&self, what: impl std::fmt::Display) -> Error {
-        integers::invalid(self.name(), what)
-    }
-}
-
 impl Op {
     /// `node` compiled by the family that has it; an unknown operator is refused with the
     /// list of those camlens runs.
@@ -271,7 +155,9 @@ impl Op {
             return Ok(()); // a Constant node: its output is in the constant table
         }
         let a = Args {
-            op: self,
+            name: &self.name,
+            inputs: &self.inputs,
+            outputs: self.outputs.len(),
             slots,
             batch,
         };
@@ -394,16 +280,6 @@ pub fn constant(data: TensorData, device: &Device) -> std::result::Result<Value,
     let shape = if shape.is_empty() { vec![1] } else { shape };
     let t = vector(floats, device);
     Value::R1(t).reshape(&shape).map_err(|e| e.to_string())
-}
-
-/// A constant's values as floats, whatever its numeric type.
-fn host(data: Option<TensorData>) -> Option<Vec<f32>> {
-    data?.try_into_vec_as::<f32>().ok()
-}
-
-fn vector(v: Vec<f32>, device: &Device) -> Tensor<1> {
-    let n = v.len();
-    Tensor::from_data(TensorData::new(v, [n]), device)
 }
 
 #[cfg(test)]

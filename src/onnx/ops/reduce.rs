@@ -2,7 +2,7 @@
 //! and layer normalisation, softmax.
 
 use super::integers::axis;
-use super::{Args, Cx};
+use super::context::{Args, Cx};
 use crate::error::Result;
 use crate::models::value::Value;
 use crate::{map_value, zip_values};
@@ -100,8 +100,8 @@ fn batch_norm(cx: &Cx, eps: f32) -> std::result::Result<Reduce, String> {
         .map(|((b, m), s)| b - m * s)
         .collect();
     Ok(Reduce::BatchNorm {
-        scale: super::vector(scale, cx.device),
-        shift: super::vector(shift, cx.device),
+        scale: super::context::vector(scale, cx.device),
+        shift: super::context::vector(shift, cx.device),
     })
 }
 

@@ -2,7 +2,7 @@
 //! computes exactly as ONNX defines them, and nearest-neighbour with any coordinate transform
 //! and rounding (the source pixel of each output pixel computed on the host, then gathered).
 
-use super::{Args, Src};
+use super::context::{Args, Src};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::module::interpolate;

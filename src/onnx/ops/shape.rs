@@ -3,7 +3,7 @@
 //! host.
 
 use super::integers::{floats, ints, invalid};
-use super::{Args, Src};
+use super::context::{Args, Src};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -90,7 +90,7 @@ operators! {
                     ConstantOfShapeShape::Runtime(r) => Src::Input(r.input_index),
                 },
                 int: value.as_ref().is_some_and(|d| !d.dtype().is_float()),
-                value: super::host(value).and_then(|v| v.first().copied()).unwrap_or(0.0),
+                value: super::context::host(value).and_then(|v| v.first().copied()).unwrap_or(0.0),
                 device: cx.device.clone(),
             }
         },

@@ -3,7 +3,7 @@
 //! `layers::Conv` where it can, so that on the CPU it uses camlens' own kernels as the
 //! hand-written models do.
 
-use super::Args;
+use super::context::Args;
 use crate::error::Result;
 use crate::models::layers::reduced::{self, cast};
 use crate::models::layers::{Conv, Loader, Padding};
