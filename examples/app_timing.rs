@@ -11,10 +11,10 @@
 //! With `SCREENSHOT=file.png` it instead saves the window with the default methods at the
 //! first ScoreCAM++ preview (the README's screenshots/app-progress.png).
 
-use camlens::app::worker::Worker;
+use camlens::app::background::worker::Worker;
 use camlens::app::{CamlensApp, Settings};
 use camlens::cam::{Method, Monitor, Options};
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
 use camlens::models::Model;
 use camlens::pipeline::{Pipeline, Request};
 use eframe::egui;
@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn main() -> camlens::Result<()> {
-    camlens::device::tune_allocator();
+    camlens::compute::device::tune_allocator();
     let mut args = std::env::args().skip(1);
     let image = args
         .next()
@@ -46,7 +46,7 @@ fn main() -> camlens::Result<()> {
             .map_err(|e| camlens::Error::Invalid(e.to_string()))?;
         return Ok(());
     }
-    let photo = camlens::preprocess::load_image(&image)?;
+    let photo = camlens::input::preprocess::load_image(&image)?;
 
     // Without a window: what `camlens explain --methods scorecam++` runs.
     let compute = Compute::cpu("measured");

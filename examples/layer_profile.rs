@@ -10,14 +10,14 @@
 //! 1×1 shapes (what the pointwise layers could reach at best).
 
 use burn::tensor::{Device, Distribution, Tensor};
+use camlens::input::weights::WeightMap;
 use camlens::models::zoo::cnn::{Act, Block};
 use camlens::models::zoo::lite0;
-use camlens::weights::WeightMap;
 use std::path::Path;
 use std::time::Instant;
 
 fn main() -> camlens::Result<()> {
-    camlens::device::tune_allocator();
+    camlens::compute::device::tune_allocator();
     if std::env::var("PEAK").is_ok() {
         gemm_peak();
         return Ok(());

@@ -24,7 +24,7 @@ fn main() -> camlens::Result<()> {
             .map(|j| (1.5 * (0.0131 * j as f64 + 0.5).sin()) as f32)
             .collect();
         let t = Instant::now();
-        let logits = camlens::tensor_io::to_vec(model.forward(Tensor::from_data(
+        let logits = camlens::compute::tensor_io::to_vec(model.forward(Tensor::from_data(
             TensorData::new(x.clone(), [1, 3, s, s]),
             &device,
         )))?;

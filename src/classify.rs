@@ -1,9 +1,9 @@
 //! Plain classification: probabilities and the top-k classes of a batch of images.
 
+use crate::compute::tensor_io::to_vec;
 use crate::error::Result;
+use crate::input::preprocess::load_image;
 use crate::models::Model;
-use crate::preprocess::load_image;
-use crate::tensor_io::to_vec;
 use serde::Serialize;
 use std::path::Path;
 

@@ -4,13 +4,15 @@
 //! `camlens explain`, the demo, the app's card, sheet and batch exports all write through here.
 
 use crate::cam::{CamResult, Map, Method, Monitor};
-use crate::curves::{Curves, Substrates};
+use crate::draw::overlay::{
+    Colormap, Panel, View, check_writable, render, save_npy, save_png, sheet,
+};
 use crate::error::{Access, Error, Result};
-use crate::metrics::{MapScores, Score};
+use crate::faithfulness::curves::{Curves, Substrates};
+use crate::faithfulness::metrics::{MapScores, Score};
+use crate::input::preprocess::CropBox;
 use crate::models::Model;
-use crate::overlay::{Colormap, Panel, View, check_writable, render, save_npy, save_png, sheet};
 use crate::pipeline::Explained;
-use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::{Path, PathBuf};
 
@@ -46,7 +48,7 @@ impl Look {
     /// An overlay already drawn, as a PNG, the colour scale under it if asked.
     fn write(&self, overlay: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
         if self.legend {
-            let with = crate::legend::with_legend(overlay, self.view, self.colormap);
+            let with = crate::draw::legend::with_legend(overlay, self.view, self.colormap);
             save_png(&with, path, overwrite)
         } else {
             save_png(overlay, path, overwrite)
@@ -241,7 +243,7 @@ pub fn comparison_sheet(
             caption,
         });
     }
-    crate::legend::with_legend(&sheet(&panels, 320, 4, title), scale.0, scale.1)
+    crate::draw::legend::with_legend(&sheet(&panels, 320, 4, title), scale.0, scale.1)
 }
 
 /// The files `explain` writes for one image, in the order it writes them.

@@ -6,9 +6,9 @@
 use crate::cam::{self, CamResult, Method, Monitor, Options, Session};
 use crate::classify::{Prediction, top_k};
 use crate::error::{Error, Result};
-use crate::metrics::{MapScores, score_maps};
+use crate::faithfulness::metrics::{MapScores, score_maps};
+use crate::input::preprocess::CropBox;
 use crate::models::{LayerInfo, Model};
-use crate::preprocess::CropBox;
 use image::RgbImage;
 
 /// Which class an image is explained for.

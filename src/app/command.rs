@@ -2,7 +2,7 @@
 //! frame (`CamlensApp::run_commands`), so no panel changes state another panel is reading.
 
 use crate::cam::Method;
-use crate::precision::Precision;
+use crate::compute::precision::Precision;
 use std::path::PathBuf;
 
 /// What a click asks for; run after the frame is drawn.

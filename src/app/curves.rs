@@ -1,10 +1,10 @@
 //! A card's deletion and insertion curves: computed only when the card asks (a few hundred
 //! forward passes, seconds on a CPU), kept with the card's explanation, dropped with it.
 
+use super::background::worker::{CurvesJob, Job};
 use super::state::{CamlensApp, CardCurves, Key};
-use super::worker::{CurvesJob, Job};
 use crate::cam::Method;
-use crate::curves::Curves;
+use crate::faithfulness::curves::Curves;
 
 impl CamlensApp {
     /// A click on a card's "Curves" button: compute them, or fold and unfold them once there.

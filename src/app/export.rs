@@ -4,10 +4,10 @@
 
 use super::state::CamlensApp;
 use crate::cam::{CamResult, Method};
-use crate::metrics::MapScores;
+use crate::draw::overlay::{check_writable, save_png};
+use crate::faithfulness::metrics::MapScores;
+use crate::input::preprocess::CropBox;
 use crate::outputs::comparison_sheet;
-use crate::overlay::{check_writable, save_png};
-use crate::preprocess::CropBox;
 use image::RgbImage;
 use std::path::Path;
 use std::sync::Arc;

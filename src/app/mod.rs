@@ -4,22 +4,18 @@
 //! models (`worker.rs`), file reading (`loader.rs`), exports (`export.rs`) and file dialogs
 //! (`dialogs.rs`). It knows nothing of tensors: the worker sends back maps and predictions.
 
+pub mod background;
 mod command;
 mod curves;
-mod dialogs;
 mod export;
-mod loader;
 mod picture;
 mod preview;
 mod settings;
 mod state;
-mod tasks;
 mod ui;
 mod view;
-mod warmup;
-pub mod worker;
 
-pub use dialogs::{Dialogs, Purpose};
+pub use background::dialogs::{Dialogs, Purpose};
 pub use picture::Picture;
 pub use settings::Settings;
 pub use state::CamlensApp;
@@ -45,8 +41,8 @@ impl eframe::App for CamlensApp {
 /// Opens the window: the built-in model and the bundled samples (plus `paths`), the first image
 /// already being explained.
 pub fn run_app(
-    compute: crate::device::Compute,
-    precision: Option<crate::precision::Precision>,
+    compute: crate::compute::device::Compute,
+    precision: Option<crate::compute::precision::Precision>,
     paths: Vec<PathBuf>,
     model: Option<PathBuf>,
 ) -> crate::Result<()> {
@@ -98,7 +94,7 @@ pub fn run_app(
             };
             let label = compute.label();
             // A reply is drawn in one frame: a zero delay makes egui draw two.
-            let worker = worker::Worker::start(compute, move || {
+            let worker = background::worker::Worker::start(compute, move || {
                 ctx.request_repaint_after(std::time::Duration::from_millis(1))
             });
             let mut app = CamlensApp::new(Box::new(worker), label, settings);

@@ -1,8 +1,8 @@
 //! What persists between runs.
 
 use crate::cam::{Method, Options};
-use crate::overlay::{Colormap, View};
-use crate::precision::Precision;
+use crate::compute::precision::Precision;
+use crate::draw::overlay::{Colormap, View};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ pub struct Settings {
     pub options: Options,
     /// Weights file of the last model, `None` for the built-in one.
     pub weights: Option<PathBuf>,
-    /// Float type of the convolutions and matrix products (see `crate::precision`).
+    /// Float type of the convolutions and matrix products (see `crate::compute::precision`).
     pub precision: Precision,
 }
 

@@ -1,21 +1,21 @@
 //! The app's state as plain data, and the commands that change it. Panels (in `ui/`) only read
 //! the state and queue commands; the commands run after drawing, in `run_commands`.
 
+use super::background::dialogs::Dialogs;
+use super::background::loader::{Loaded, Loading, Next};
+use super::background::tasks::Exports;
+use super::background::worker::{BatchJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch};
 use super::command::Command;
-use super::dialogs::Dialogs;
-use super::loader::{Loaded, Loading, Next};
 use super::picture::Picture;
 use super::settings::Settings;
-use super::tasks::Exports;
 use super::view::UNIT;
-use super::worker::{BatchJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch};
 use crate::cam::{CamResult, Method, Monitor, Options};
 use crate::classify::Prediction;
-use crate::curves::Curves;
-use crate::metrics::MapScores;
-use crate::overlay::{Colormap, View};
+use crate::draw::overlay::{Colormap, View};
+use crate::faithfulness::curves::Curves;
+use crate::faithfulness::metrics::MapScores;
+use crate::input::preprocess::CropBox;
 use crate::pipeline::Request;
-use crate::preprocess::CropBox;
 use eframe::egui;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -177,10 +177,10 @@ impl CamlensApp {
 
     /// The bundled samples, as the app starts with them.
     pub fn add_samples(&mut self) {
-        for (name, bytes) in crate::samples::SAMPLES {
+        for (name, bytes) in crate::input::samples::SAMPLES {
             self.pictures.push(Picture::new(
                 name.to_string(),
-                crate::samples::decode(bytes),
+                crate::input::samples::decode(bytes),
             ));
         }
     }
@@ -501,7 +501,7 @@ impl CamlensApp {
         self.run_commands();
     }
 
-    pub fn set_precision(&mut self, precision: crate::precision::Precision) {
+    pub fn set_precision(&mut self, precision: crate::compute::precision::Precision) {
         self.commands.push(Command::SetPrecision(precision));
         self.run_commands();
     }

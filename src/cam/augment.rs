@@ -7,9 +7,9 @@ use super::map::Map;
 use super::method::{Aggregate, AugmentOptions, Options};
 use super::monitor::Monitor;
 use super::session::Session;
+use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use crate::rng::SplitMix;
-use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
 
 /// A rotation by `angle` about the image centre followed by a shift, in pixels.

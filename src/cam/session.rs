@@ -3,9 +3,9 @@
 //! all the gradient methods. The methods themselves are dispatched above it, in `compute.rs`.
 
 use super::method::Options;
+use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use crate::models::{Features, Model};
-use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
 use std::collections::HashMap;
 

@@ -4,7 +4,7 @@
 use super::args::{CamArgs, OnnxArgs};
 use super::setup::open_model;
 use camlens::cam::{Method, Monitor};
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
 use camlens::pipeline::{Pipeline, Request, unscored};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -41,7 +41,7 @@ pub fn run(compute: &Compute, args: BenchArgs) -> camlens::Result<()> {
     let image = args.image.clone().unwrap_or_else(|| {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/samples/chelsea.png")
     });
-    let img = camlens::preprocess::load_image(&image)?;
+    let img = camlens::input::preprocess::load_image(&image)?;
     let mut rows = vec![];
     let runs = args.runs.max(1);
     // One case per method, and the gradient methods together (they share one backward).

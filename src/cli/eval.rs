@@ -4,13 +4,13 @@ use super::args::CamArgs;
 use super::progress::{bar, duration};
 use super::setup::{ModelArgs, create_dir};
 use camlens::cam::{Method, Monitor, Options};
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
 use camlens::error::Access;
 use camlens::eval::{
     Ablation, Column, Item, Plan, Row, Shard, Target, columns, items_from_csv, items_from_folders,
     parse_group, read_rows, select,
 };
-use camlens::metrics::Score;
+use camlens::faithfulness::metrics::Score;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 

@@ -5,13 +5,13 @@ use super::args::{CamArgs, OnnxArgs};
 use super::progress::watched;
 use super::setup::{ModelArgs, create_dir, open_model};
 use camlens::cam::Method;
-use camlens::device::Compute;
-use camlens::metrics::Score;
+use camlens::compute::device::Compute;
+use camlens::draw::overlay::{Colormap, View, check_writable, save_png};
+use camlens::faithfulness::metrics::Score;
+use camlens::input::preprocess::load_image;
 use camlens::models::Scores;
 use camlens::outputs::{self, Look, OutputSpec, Written, explained_sheet, render_all};
-use camlens::overlay::{Colormap, View, check_writable, save_png};
 use camlens::pipeline::{Explained, Pipeline, Request};
-use camlens::preprocess::load_image;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -173,7 +173,7 @@ fn report(explained: &Explained, written: &Written) {
 /// The bundled samples, explained by the default methods, as comparison sheets in a new folder
 /// `camlens-demo[-N]` of the current directory (never an existing one).
 pub fn demo(compute: &Compute) -> camlens::Result<()> {
-    use camlens::samples::{SAMPLES, decode};
+    use camlens::input::samples::{SAMPLES, decode};
     println!("camlens: explaining the bundled sample photos with the built-in model.");
     println!("(`camlens --help` lists the commands; `camlens explain --help` the options.)");
     let out = (1..)

@@ -12,8 +12,8 @@ mod progress;
 mod setup;
 
 use args::OnnxArgs;
-use camlens::device::{Compute, DevicePref, select};
-use camlens::precision::Precision;
+use camlens::compute::device::{Compute, DevicePref, select};
+use camlens::compute::precision::Precision;
 use clap::{Parser, Subcommand};
 use setup::open_model;
 use std::path::PathBuf;
@@ -99,8 +99,8 @@ pub fn main() -> ExitCode {
         env_logger::Env::default().default_filter_or("warn,onnx_ir=error"),
     )
     .init();
-    camlens::device::tune_allocator();
-    if let Some(dir) = camlens::kernel_cache::enable() {
+    camlens::compute::device::tune_allocator();
+    if let Some(dir) = camlens::compute::kernel_cache::enable() {
         log::info!("kernel cache: {}", dir.display());
     }
     let cli = Cli::parse_from(with_app_for_bare_files(std::env::args_os().collect()));

@@ -4,10 +4,10 @@
 use super::args::CamArgs;
 use super::setup::ModelArgs;
 use camlens::cam::Method;
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
+use camlens::compute::precision::Resolved;
 use camlens::eval::{PrecisionReport, check_image};
-use camlens::precision::Resolved;
-use camlens::preprocess::{image_files, load_image};
+use camlens::input::preprocess::{image_files, load_image};
 use std::path::PathBuf;
 use std::time::Instant;
 

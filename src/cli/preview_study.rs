@@ -5,9 +5,9 @@
 use super::args::CamArgs;
 use super::setup::ModelArgs;
 use camlens::cam::{ChannelOrder, Method};
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
 use camlens::eval::{SHARES, convergence, items_from_csv, select};
-use camlens::preprocess::load_image;
+use camlens::input::preprocess::load_image;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]

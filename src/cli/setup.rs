@@ -1,7 +1,7 @@
 //! What every command starts with: the model, opened on the chosen device, and output folders.
 
 use super::args::OnnxArgs;
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
 use camlens::error::Access;
 use camlens::models::Model;
 

@@ -7,7 +7,7 @@
 use super::convergence::pearson;
 use crate::cam::{Method, Monitor};
 use crate::error::Result;
-use crate::metrics::{MapScores, Score};
+use crate::faithfulness::metrics::{MapScores, Score};
 use crate::models::Model;
 use crate::pipeline::{ClassChoice, Pipeline, Request};
 use image::RgbImage;

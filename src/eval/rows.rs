@@ -2,7 +2,7 @@
 
 use super::columns::Column;
 use crate::error::{Access, Error, Result};
-use crate::metrics::MapScores;
+use crate::faithfulness::metrics::MapScores;
 use serde::Serialize;
 use std::path::PathBuf;
 

@@ -4,12 +4,12 @@ use super::columns::{Column, Target};
 use super::dataset::Item;
 use super::rows::{Row, header, read_rows};
 use crate::cam::Monitor;
-use crate::curves::Curves;
 use crate::error::{Access, Error, Result};
-use crate::metrics::MapScores;
+use crate::faithfulness::curves::Curves;
+use crate::faithfulness::metrics::MapScores;
+use crate::input::preprocess::load_image;
 use crate::models::Model;
 use crate::pipeline::{ClassChoice, Event, Pipeline, Request, Step, scored};
-use crate::preprocess::load_image;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
@@ -21,7 +21,7 @@ pub struct Plan {
     pub target: Target,
     /// The target layer by name (`None`: the model's usual one).
     pub layer: Option<String>,
-    /// Also the deletion and insertion curves of every map (`crate::curves`), their AUCs.
+    /// Also the deletion and insertion curves of every map (`crate::faithfulness::curves`), their AUCs.
     pub curves: bool,
 }
 
@@ -113,7 +113,7 @@ pub fn run(
         let (input, crop) = model.preprocess.prepare(&image);
         let substrates = plan
             .curves
-            .then(|| crate::curves::Substrates::new(input.clone(), size));
+            .then(|| crate::faithfulness::curves::Substrates::new(input.clone(), size));
         pipeline
             .run_input(input, crop, &class, monitor, scored, |event| {
                 match event {

@@ -3,7 +3,7 @@
 use super::columns::Column;
 use super::rows::Row;
 use crate::error::Result;
-use crate::metrics::{Score, average_drop, increase_in_confidence, win_percent};
+use crate::faithfulness::metrics::{Score, average_drop, increase_in_confidence, win_percent};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -55,7 +55,7 @@ pub fn summarize(rows: &[Row], columns: &[Column], score: Score) -> Summary {
                 average_drop: average_drop(&pairs(m)),
                 increase_in_confidence: increase_in_confidence(&pairs(m)),
                 win: wins.get(m).copied().unwrap_or(0.0),
-                logit_drop: crate::metrics::mean_logit_drop(
+                logit_drop: crate::faithfulness::metrics::mean_logit_drop(
                     &rows.iter().map(|r| r.scores[m]).collect::<Vec<_>>(),
                 ),
                 flat_maps: rows.iter().filter(|r| r.flat[m]).count(),
@@ -137,9 +137,9 @@ impl Summary {
                 continue;
             };
             let title = format!("{} — {} images, {}", metric.title, self.images, self.score);
-            let img = crate::chart::bar_chart(&title, &labels, &values, 900, 420);
+            let img = crate::draw::chart::bar_chart(&title, &labels, &values, 900, 420);
             let path = dir.join(format!("chart-{}.png", metric.file));
-            crate::overlay::save_png(&img, &path, true)?;
+            crate::draw::overlay::save_png(&img, &path, true)?;
             out.push(path);
         }
         Ok(out)

@@ -3,12 +3,12 @@
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
 use crate::error::{Error, Result};
+use crate::input::weights::WeightMap;
 use crate::models::kernels::im2col;
 use crate::models::kernels::plane_conv;
 use crate::models::kernels::pointwise;
 use crate::models::kernels::winograd;
 use crate::models::kernels::{Channels, ConvArgs, ConvKernel, Fused, Geometry};
-use crate::weights::WeightMap;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;

@@ -5,11 +5,11 @@ use super::network::{Context, LayerInfo, Network, Scores};
 use super::zoo::{lite0, resnet, vgg, vit};
 use crate::onnx;
 
-use crate::device::Compute;
+use crate::compute::device::Compute;
 use crate::error::{Error, Result};
-use crate::labels;
-use crate::preprocess::Preprocess;
-use crate::weights::WeightMap;
+use crate::input::labels;
+use crate::input::preprocess::Preprocess;
+use crate::input::weights::WeightMap;
 use burn::tensor::{DType, Device, Tensor};
 use std::path::Path;
 
@@ -54,7 +54,7 @@ pub struct Model {
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
-    /// The float type of the convolutions and matrix products (see `crate::precision`).
+    /// The float type of the convolutions and matrix products (see `crate::compute::precision`).
     pub dtype: DType,
 }
 
@@ -222,8 +222,8 @@ impl Model {
             return Err(Error::Invalid(format!(
                 "{}'s weights are already {}: open it again for {}",
                 self.name,
-                crate::precision::dtype_name(self.dtype),
-                crate::precision::dtype_name(dtype)
+                crate::compute::precision::dtype_name(self.dtype),
+                crate::compute::precision::dtype_name(dtype)
             )));
         }
         self.net.set_dtype(dtype);

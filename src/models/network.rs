@@ -87,7 +87,7 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;
     /// Runs the convolutions and matrix products before the classifier in `dtype` (see
-    /// `crate::precision`); the classifier stays f32, its logits are what the scores and
+    /// `crate::compute::precision`); the classifier stays f32, its logits are what the scores and
     /// metrics read and it costs little.
     fn set_dtype(&mut self, dtype: DType);
     /// On the CPU, the layer after which a batch runs whole rather than one input per core

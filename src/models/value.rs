@@ -183,7 +183,7 @@ mod tests {
         ));
         let sum = (|| -> Result<Value> { Ok(zip_values!(a, b, |x, y| x + y)) })().unwrap();
         assert_eq!(sum.dims(), [1, 2, 2, 2]);
-        let v = crate::tensor_io::to_vec(sum.to_rank::<4>().unwrap()).unwrap();
+        let v = crate::compute::tensor_io::to_vec(sum.to_rank::<4>().unwrap()).unwrap();
         assert_eq!(v, [10.0, 11.0, 12.0, 13.0, 24.0, 25.0, 26.0, 27.0]);
         let flat = sum.reshape(&[1, 8]).unwrap();
         assert_eq!(flat.dims(), [1, 8]);

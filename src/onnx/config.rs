@@ -10,7 +10,7 @@
 //! ```
 
 use crate::error::{Access, Error, Result};
-use crate::preprocess::{Preprocess, Resample};
+use crate::input::preprocess::{Preprocess, Resample};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]

@@ -186,11 +186,11 @@ mod tests {
         let tokens = Value::R3(Tensor::from_data(TensorData::new(v.clone(), [1, 5, 8]), &d));
         let layout = MapLayout::Tokens { prefix: 1, grid: 2 };
         let (map, aside) = layout.read_map(&tokens).unwrap();
-        let m = crate::tensor_io::to_vec(map.clone()).unwrap();
+        let m = crate::compute::tensor_io::to_vec(map.clone()).unwrap();
         // Channel 3 at row 1, column 0 is token 1 + 2 = 3.
         assert_eq!(m[3 * 4 + 2], 303.0);
         let back = layout.restore(map, aside.as_ref()).unwrap();
-        let b = crate::tensor_io::to_vec(back.to_rank::<3>().unwrap()).unwrap();
+        let b = crate::compute::tensor_io::to_vec(back.to_rank::<3>().unwrap()).unwrap();
         assert_eq!(b, v);
     }
 }

@@ -3,10 +3,10 @@
 
 use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
+use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use crate::models::network::{LayerInfo, Scores};
 use crate::models::value::Value;
-use crate::tensor_io::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
 
 impl OnnxNet {

@@ -2,14 +2,16 @@
 //! interaction tests, the real worker with the built-in model on the CPU for one.
 
 use crate::common::*;
-use camlens::app::worker::{CurvesJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch, Worker};
+use camlens::app::background::worker::{
+    CurvesJob, ExplainJob, Job, Jobs, ModelInfo, Reply, Switch, Worker,
+};
 use camlens::app::{CamlensApp, Settings};
 use camlens::cam::{CamResult, Map, Method};
 use camlens::classify::Prediction;
-use camlens::device::Compute;
-use camlens::metrics::MapScores;
+use camlens::compute::device::Compute;
+use camlens::faithfulness::metrics::MapScores;
+use camlens::input::preprocess::Preprocess;
 use camlens::pipeline::ClassChoice;
-use camlens::preprocess::Preprocess;
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -67,7 +69,7 @@ impl Jobs for Fake {
             // Deletion falls and insertion rises linearly: AUCs 0.5 and 0.5.
             Job::Curves(job) => q.push_back(Reply::Curves {
                 ticket: job.ticket,
-                curves: Some(camlens::curves::Curves {
+                curves: Some(camlens::faithfulness::curves::Curves {
                     deletion: (0..=10).map(|k| 1.0 - k as f32 / 10.0).collect(),
                     insertion: (0..=10).map(|k| k as f32 / 10.0).collect(),
                 }),
@@ -503,7 +505,7 @@ fn the_precision_setting_reopens_the_model_in_it_and_the_status_bar_says_so() {
     h.run_steps(2);
     assert_eq!(
         h.state().settings.precision,
-        camlens::precision::Precision::Bf16
+        camlens::compute::precision::Precision::Bf16
     );
     step_until(&mut h, 60, "no switch", |a| {
         a.backend_label.contains("bf16")
@@ -581,7 +583,7 @@ fn the_real_model_explains_on_the_cpu() {
     h.get_by_label(" 41.3%  tiger cat");
     // The cards hold the library's maps and scores for the same photo and class.
     let model = camlens::models::Model::builtin(&cpu()).unwrap();
-    let img = camlens::preprocess::load_image(&asset("samples/chelsea.png")).unwrap();
+    let img = camlens::input::preprocess::load_image(&asset("samples/chelsea.png")).unwrap();
     let (input, _) = model.preprocess.prepare(&img);
     let mut s =
         camlens::cam::Session::new(&model, input, model.layer_index(None).unwrap()).unwrap();
@@ -601,7 +603,7 @@ fn the_real_model_explains_on_the_cpu() {
         );
         let e = max_diff(&shown.map.data, &want.map.data);
         assert!(e <= 1e-4, "{m}: the card's map is off the library's by {e}");
-        let lib = camlens::metrics::score_maps(&s, &[&want.map], 282).unwrap()[0];
+        let lib = camlens::faithfulness::metrics::score_maps(&s, &[&want.map], 282).unwrap()[0];
         assert!(
             (scores.o_prob - lib.o_prob).abs() <= 1e-5,
             "{m}: {scores:?} vs {lib:?}"
@@ -613,7 +615,7 @@ fn the_real_model_explains_on_the_cpu() {
 /// the image, map and class the card shows (a small ONNX model keeps it fast).
 #[test]
 fn the_worker_computes_a_cards_curves_as_the_library_does() {
-    use camlens::curves::{Curves, Substrates};
+    use camlens::faithfulness::curves::{Curves, Substrates};
     use camlens::models::Model;
     use camlens::pipeline::{Pipeline, Request};
     let onnx = fixture("onnx/tiny_cnn.onnx");
@@ -710,9 +712,9 @@ fn batch_export_writes_every_image_and_method_and_never_overwrites() {
 /// and passes, except under CI, where .ci/run installs lavapipe.
 #[test]
 fn snapshots_of_the_main_views() {
-    use camlens::overlay::View;
+    use camlens::draw::overlay::View;
     if std::env::var_os("CI").is_none()
-        && camlens::device::select(camlens::device::DevicePref::Gpu).is_err()
+        && camlens::compute::device::select(camlens::compute::device::DevicePref::Gpu).is_err()
     {
         eprintln!("no wgpu adapter here: snapshots not rendered");
         return;

@@ -91,7 +91,7 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
     let bar_y = sheet.height() - 1 - (14.0f32 * 1.3).ceil() as u32 - 2 - 5;
     assert_eq!(
         sheet.get_pixel(6, bar_y).0,
-        camlens::overlay::Colormap::Viridis.color(0.0)
+        camlens::draw::overlay::Colormap::Viridis.color(0.0)
     );
 }
 

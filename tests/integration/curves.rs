@@ -2,7 +2,7 @@
 //! (tools/make_curve_fixtures.py, PyTorch), on a formula ResNet-18, input and map.
 
 use crate::common::*;
-use camlens::curves::{Curve, Curves, STEP, Substrates, auc, scores};
+use camlens::faithfulness::curves::{Curve, Curves, STEP, Substrates, auc, scores};
 
 #[derive(serde::Deserialize)]
 struct Reference {

@@ -2,8 +2,8 @@
 
 use crate::common::*;
 use camlens::Error;
+use camlens::input::weights::WeightMap;
 use camlens::models::{Arch, Model};
-use camlens::weights::WeightMap;
 
 fn check_formula_tensors(map: &WeightMap) {
     for (name, shape) in [

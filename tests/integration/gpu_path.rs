@@ -5,13 +5,13 @@
 use crate::common::*;
 use burn::tensor::{Device, Tensor, TensorData};
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
-use camlens::device::{DevicePref, select};
+use camlens::compute::device::{DevicePref, select};
+use camlens::compute::tensor_io::to_vec;
+use camlens::input::preprocess::Preprocess;
+use camlens::input::weights::{RawTensor, WeightMap};
 use camlens::models::layers::{Loader, Padding};
 use camlens::models::zoo::cnn::{Act, Block, Classifier, Cnn};
 use camlens::models::{Arch, LayerInfo, Model, Scores};
-use camlens::preprocess::Preprocess;
-use camlens::tensor_io::to_vec;
-use camlens::weights::{RawTensor, WeightMap};
 
 fn tiny(device: &Device) -> Model {
     let mut map = WeightMap::default();
@@ -87,7 +87,7 @@ fn wgpu_gives_the_cpu_numbers() {
     // WGSL has no tensor cores: `auto` keeps f32 here, so the numbers below are f32's.
     let auto = gpu
         .clone()
-        .with_precision(camlens::precision::Precision::Auto)
+        .with_precision(camlens::compute::precision::Precision::Auto)
         .unwrap();
     assert_eq!(
         auto.precision.dtype,

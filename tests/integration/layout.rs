@@ -200,7 +200,9 @@ fn no_folder_holds_more_than_nine_source_files() {
     rust_files(&src(), &mut files);
     let mut per_folder: BTreeMap<PathBuf, usize> = BTreeMap::new();
     for f in &files {
-        *per_folder.entry(f.parent().unwrap().to_owned()).or_default() += 1;
+        *per_folder
+            .entry(f.parent().unwrap().to_owned())
+            .or_default() += 1;
     }
     assert!(per_folder.len() > 10, "the scan found too few folders");
     let crowded: Vec<String> = per_folder
@@ -217,13 +219,17 @@ fn clippy_refuses_functions_over_100_lines() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let config = std::fs::read_to_string(root.join("clippy.toml")).unwrap();
     assert!(
-        config.lines().any(|l| l.replace(' ', "") == "too-many-lines-threshold=100"),
+        config
+            .lines()
+            .any(|l| l.replace(' ', "") == "too-many-lines-threshold=100"),
         "clippy.toml sets too-many-lines-threshold = 100"
     );
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
     let lints = manifest.split("[lints.clippy]").nth(1).unwrap_or_default();
     assert!(
-        lints.lines().any(|l| l.replace(' ', "") == "too_many_lines=\"warn\""),
+        lints
+            .lines()
+            .any(|l| l.replace(' ', "") == "too_many_lines=\"warn\""),
         "Cargo.toml's [lints.clippy] turns too_many_lines on"
     );
     let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();

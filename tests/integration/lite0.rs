@@ -2,8 +2,8 @@
 
 use crate::common::*;
 use camlens::classify::{logits_and_probs, predict_files};
+use camlens::input::preprocess::load_image;
 use camlens::models::Model;
-use camlens::preprocess::load_image;
 
 #[test]
 fn sample_images_give_the_published_predictions() {
@@ -64,7 +64,7 @@ fn top1_accuracy_on_the_first_200_imagenet_validation_images_is_at_least_80_perc
 #[test]
 fn faithfulness_scores_come_from_the_masked_forward_passes() {
     use camlens::cam::{Map, Method, Monitor, Options, Session, run_method};
-    use camlens::metrics::{Score, score_maps};
+    use camlens::faithfulness::metrics::{Score, score_maps};
     let model = Model::builtin(&cpu()).unwrap();
     let img = load_image(&asset("samples/chelsea.png")).unwrap();
     let (input, _) = model.preprocess.prepare(&img);

@@ -5,8 +5,8 @@ use crate::common::*;
 use burn::tensor::{Tensor, TensorData};
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::classify::logits_and_probs;
+use camlens::compute::tensor_io::to_vec;
 use camlens::models::{Arch, Model, Scores};
-use camlens::tensor_io::to_vec;
 
 #[derive(serde::Deserialize)]
 struct Intermediate {

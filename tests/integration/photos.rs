@@ -4,7 +4,7 @@
 
 use crate::common::*;
 use camlens::cam::{Method, Session};
-use camlens::preprocess::{Order, Preprocess, load_image};
+use camlens::input::preprocess::{Order, Preprocess, load_image};
 use image::{GrayImage, ImageBuffer, Rgb, RgbImage};
 use std::path::{Path, PathBuf};
 

@@ -5,12 +5,12 @@ use crate::common::*;
 use burn::tensor::DType;
 use camlens::cam::{Method, Options};
 use camlens::classify::predict_files;
-use camlens::device::Compute;
+use camlens::compute::device::Compute;
+use camlens::compute::precision::Precision;
 use camlens::eval::check_image;
+use camlens::input::preprocess::load_image;
 use camlens::models::Model;
 use camlens::pipeline::{Pipeline, Request};
-use camlens::precision::Precision;
-use camlens::preprocess::load_image;
 
 /// The goals of reduced precision, stated here rather than read from the library, so that
 /// loosening the library's constants cannot loosen the test: the same class, maps correlated

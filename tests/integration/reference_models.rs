@@ -2,8 +2,8 @@
 
 use crate::common::*;
 use burn::tensor::{Tensor, TensorData};
+use camlens::compute::tensor_io::to_vec;
 use camlens::models::{Arch, Model};
-use camlens::tensor_io::to_vec;
 
 fn check(arch: &str, expected_arch: Arch) {
     let fx = model_fixture(arch);

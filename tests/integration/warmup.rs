@@ -2,9 +2,9 @@
 //! compile and tune on first use), then switches to the GPU between requests.
 
 use crate::common::*;
-use camlens::app::worker::{ExplainJob, Job, Jobs, Reply, Switch, Worker};
+use camlens::app::background::worker::{ExplainJob, Job, Jobs, Reply, Switch, Worker};
 use camlens::cam::{Method, Monitor, Options};
-use camlens::device::{Backend as Kind, Compute};
+use camlens::compute::device::{Backend as Kind, Compute};
 use camlens::pipeline::Request;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ fn replies_until(worker: &Worker, secs: u64, mut stop: impl FnMut(&Reply) -> boo
 }
 
 fn explain(worker: &Worker, id: u64) -> Vec<Reply> {
-    let image = camlens::preprocess::load_image(&asset("samples/chelsea.png")).unwrap();
+    let image = camlens::input::preprocess::load_image(&asset("samples/chelsea.png")).unwrap();
     worker.send(Job::Explain(ExplainJob {
         id,
         image: Arc::new(image),

@@ -1,15 +1,15 @@
 //! The cards: the original and one per chosen method, side by side, sharing one zoom and pan.
 
+use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
-use super::super::dialogs::Purpose;
 use super::super::picture::color_image;
 use super::super::state::CamlensApp;
 use super::super::state::PreviewKey;
 use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
 use crate::cam::{Map, Method, Preview};
-use crate::metrics::Score;
-use crate::overlay::{Colormap, View, render};
-use crate::preprocess::CropBox;
+use crate::draw::overlay::{Colormap, View, render};
+use crate::faithfulness::metrics::Score;
+use crate::input::preprocess::CropBox;
 use eframe::egui;
 use egui::emath::RectTransform;
 
@@ -285,7 +285,7 @@ fn scale_bar(ui: &mut egui::Ui, view: View, cmap: Colormap) {
     let painter = ui.painter_at(rect);
     const STEPS: usize = 48;
     for i in 0..STEPS {
-        let [r, g, b] = crate::legend::color_at((i as f32 + 0.5) / STEPS as f32, view, cmap);
+        let [r, g, b] = crate::draw::legend::color_at((i as f32 + 0.5) / STEPS as f32, view, cmap);
         let x = |k: usize| rect.left() + rect.width() * k as f32 / STEPS as f32;
         painter.rect_filled(
             egui::Rect::from_x_y_ranges(x(i)..=x(i + 1) + 0.5, rect.y_range()),
@@ -293,7 +293,7 @@ fn scale_bar(ui: &mut egui::Ui, view: View, cmap: Colormap) {
             egui::Color32::from_rgb(r, g, b),
         );
     }
-    let [low, high] = crate::legend::ENDS;
+    let [low, high] = crate::draw::legend::ENDS;
     ui.horizontal(|ui| {
         ui.small(low);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {

@@ -5,7 +5,7 @@ use super::super::command::Command;
 use super::super::state::CamlensApp;
 use super::super::state::CardCurves;
 use crate::cam::Method;
-use crate::curves::Curves;
+use crate::faithfulness::curves::Curves;
 use eframe::egui;
 
 const DELETION: egui::Color32 = egui::Color32::from_rgb(220, 60, 60);

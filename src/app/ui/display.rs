@@ -1,8 +1,8 @@
 //! How the cards look (colormap, opacity, view) and the exports of everything shown.
 
-use super::super::dialogs::Purpose;
+use super::super::background::dialogs::Purpose;
 use super::super::state::CamlensApp;
-use crate::overlay::{Colormap, View};
+use crate::draw::overlay::{Colormap, View};
 use eframe::egui;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {

@@ -1,9 +1,9 @@
 //! The model: its name, the target layer, and where its weights come from.
 
+use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
-use super::super::dialogs::Purpose;
 use super::super::state::CamlensApp;
-use crate::precision::Precision;
+use crate::compute::precision::Precision;
 use eframe::egui;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {

@@ -1,4 +1,4 @@
-//! A convolution's weights in a reduced float type (see `crate::precision`).
+//! A convolution's weights in a reduced float type (see `crate::compute::precision`).
 
 use super::Conv;
 use super::reduced::{cast, im2col_forced};

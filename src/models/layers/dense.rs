@@ -26,7 +26,7 @@ impl Linear {
         })
     }
 
-    /// Runs in `dtype` (see `crate::precision`): the weights cast once here.
+    /// Runs in `dtype` (see `crate::compute::precision`): the weights cast once here.
     pub fn set_dtype(&mut self, dtype: DType) {
         reduced::cast(&mut self.weight, dtype);
         reduced::cast(&mut self.bias, dtype);

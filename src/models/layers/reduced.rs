@@ -1,4 +1,4 @@
-//! A weighted layer computed in a reduced float type (see `crate::precision`): the input is
+//! A weighted layer computed in a reduced float type (see `crate::compute::precision`): the input is
 //! cast to the weights' type as the layer reads it and the output back to the input's, so
 //! everything between the weighted layers (and the gradients through them) stays f32.
 

@@ -1,13 +1,13 @@
 //! The building blocks against straightforward references, on every CPU kernel path.
 
 use super::*;
-use crate::weights::RawTensor;
+use crate::input::weights::RawTensor;
 
 /// Largest absolute difference of two tensors of the same shape.
 fn worst(a: Tensor<4>, b: Tensor<4>) -> f32 {
     assert_eq!(a.dims(), b.dims());
-    let a = crate::tensor_io::to_vec(a).unwrap();
-    let b = crate::tensor_io::to_vec(b).unwrap();
+    let a = crate::compute::tensor_io::to_vec(a).unwrap();
+    let b = crate::compute::tensor_io::to_vec(b).unwrap();
     a.iter()
         .zip(&b)
         .map(|(x, y)| (x - y).abs())
@@ -100,7 +100,7 @@ fn the_cpu_kernels_equal_the_native_convolution_with_its_activations() {
         &Act::Relu6,
         &Act::Relu6,
     );
-    let unclamped = crate::tensor_io::to_vec(native.clone()).unwrap();
+    let unclamped = crate::compute::tensor_io::to_vec(native.clone()).unwrap();
     assert!(
         unclamped.iter().any(|&v| v > 0.0 && v < 6.0),
         "a test that clamps everything"

@@ -1,8 +1,8 @@
 //! The region pass against the whole pass, on the shipped Lite0's weights.
 
 use super::*;
+use crate::input::weights::WeightMap;
 use crate::models::zoo::lite0;
-use crate::weights::WeightMap;
 use burn::tensor::Device;
 use std::path::Path;
 
@@ -79,7 +79,7 @@ fn noise_map(arch: &str) -> WeightMap {
             })
             .collect();
         map.tensors
-            .insert(name, crate::weights::RawTensor { shape, data });
+            .insert(name, crate::input::weights::RawTensor { shape, data });
     }
     map
 }

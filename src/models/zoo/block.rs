@@ -41,7 +41,7 @@ impl Block {
         if i + 1 < n { Act::Relu } else { Act::None }
     }
 
-    /// Its convolutions in `dtype` (see `crate::precision`).
+    /// Its convolutions in `dtype` (see `crate::compute::precision`).
     pub fn set_dtype(&mut self, dtype: DType) {
         match self {
             Block::Conv(conv, _) => conv.set_dtype(dtype),

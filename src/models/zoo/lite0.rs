@@ -3,11 +3,11 @@
 //! checkpoint (`_conv_stem`, `_blocks.N._depthwise_conv`, …).
 
 use crate::error::Result;
+use crate::input::weights::WeightMap;
 use crate::models::layers::head_classes;
 use crate::models::layers::{Loader, Padding};
 use crate::models::network::LayerInfo;
 use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
-use crate::weights::WeightMap;
 use burn::tensor::Device;
 
 const EPS: f32 = 1e-3;

@@ -1,11 +1,11 @@
 //! torchvision's ResNet-18/34 (basic blocks) and ResNet-50 (bottlenecks), with its key names.
 
 use crate::error::Result;
+use crate::input::weights::WeightMap;
 use crate::models::layers::head_classes;
 use crate::models::layers::{Loader, Padding};
 use crate::models::network::LayerInfo;
 use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
-use crate::weights::WeightMap;
 use burn::tensor::Device;
 
 const EPS: f32 = 1e-5;

@@ -2,11 +2,11 @@
 //! target layer under torchvision's own index (`features.36` is VGG-19's last max-pool).
 
 use crate::error::Result;
+use crate::input::weights::WeightMap;
 use crate::models::layers::head_classes;
 use crate::models::layers::{Loader, Padding};
 use crate::models::network::LayerInfo;
 use crate::models::zoo::cnn::{Act, Block, Classifier, Cnn};
-use crate::weights::WeightMap;
 use burn::tensor::Device;
 
 const POOL: usize = 0;

@@ -3,10 +3,10 @@
 //! re-attaches the class token and the block's residual stream, which travel as context.
 
 use crate::error::Result;
+use crate::input::weights::WeightMap;
 use crate::models::layers::head_classes;
 use crate::models::layers::{LayerNorm, Linear, Loader};
 use crate::models::network::{Context, Features, LayerInfo, Network};
-use crate::weights::WeightMap;
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{DType, Device, Tensor};
 

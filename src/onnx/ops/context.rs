@@ -115,7 +115,7 @@ impl Args<'_> {
             Src::Static(v) => Ok(v.clone()),
             Src::Input(i) => match self.get(*i)? {
                 Value::Ints(v) => Ok(v.clone()),
-                v => Ok(crate::tensor_io::to_vec(v.to_rank::<1>()?)?
+                v => Ok(crate::compute::tensor_io::to_vec(v.to_rank::<1>()?)?
                     .iter()
                     .map(|&f| f as i64)
                     .collect()),
@@ -137,4 +137,3 @@ pub(super) fn vector(v: Vec<f32>, device: &Device) -> Tensor<1> {
     let n = v.len();
     Tensor::from_data(TensorData::new(v, [n]), device)
 }
-

@@ -161,7 +161,7 @@ fn pow(x: &Value, y: &Value) -> Result<Value> {
             map_value!(x.clone(), |t| t.powf_scalar(e[0] as f32))
         }
         (x, y) if y.dims().iter().product::<usize>() == 1 => {
-            let e = crate::tensor_io::to_vec(y.to_rank::<1>()?)?[0];
+            let e = crate::compute::tensor_io::to_vec(y.to_rank::<1>()?)?[0];
             map_value!(x.clone(), |t| t.powf_scalar(e))
         }
         (x, y) => zip_values!(x, y, |a, b| a.powf(b)),

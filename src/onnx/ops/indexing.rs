@@ -2,8 +2,8 @@
 //! gathered, heads sliced and split, windows padded and joined, masks scattered), on values
 //! whose rank is known only at run time.
 
-use super::integers::{axis, device_of, ints, invalid, lifted};
 use super::context::{Args, Cx, Src};
+use super::integers::{axis, device_of, ints, invalid, lifted};
 use crate::error::Result;
 use crate::map_value;
 use crate::models::value::Value;
@@ -416,7 +416,7 @@ fn scatter_nd(data: &Value, indices: &Value, updates: &Value, node: &str) -> Res
         Value::Ints(v) => (v.clone(), vec![1, v.len()]),
         t => {
             let flat = t.reshape(&[t.dims().iter().product()])?.to_rank::<1>()?;
-            let v = crate::tensor_io::to_vec(flat)?;
+            let v = crate::compute::tensor_io::to_vec(flat)?;
             (v.iter().map(|x| x.round() as i64).collect(), t.dims())
         }
     };
@@ -496,7 +496,7 @@ mod tests {
         ));
         let out = scatter_nd(&out, &one, &nine, "t").unwrap();
         assert_eq!(out.dims(), [3, 4]);
-        let v = crate::tensor_io::to_vec(out.to_rank::<2>().unwrap()).unwrap();
+        let v = crate::compute::tensor_io::to_vec(out.to_rank::<2>().unwrap()).unwrap();
         assert_eq!(
             v,
             [0.0, 9.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0]

@@ -185,7 +185,7 @@ impl Op {
         )
     }
 
-    /// A weighted node's products in `dtype` (see `crate::precision`). A Linear node's bias is
+    /// A weighted node's products in `dtype` (see `crate::compute::precision`). A Linear node's bias is
     /// added after its product is cast back, so it stays f32.
     pub(super) fn set_dtype(&mut self, dtype: DType) {
         match &mut self.kind {

@@ -2,8 +2,8 @@
 //! integer lists graphs compute shapes with (Shape, Range, ConstantOfShape), which stay on the
 //! host.
 
-use super::integers::{floats, ints, invalid};
 use super::context::{Args, Src};
+use super::integers::{floats, ints, invalid};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -171,7 +171,7 @@ impl Shaping {
             Self::Cast { to_float, device } => match (x, to_float) {
                 (Value::Ints(v), true) => floats(v, device),
                 (Value::R1(t), false) if t.dims()[0] <= 16 => Value::Ints(
-                    crate::tensor_io::to_vec(t.clone())?
+                    crate::compute::tensor_io::to_vec(t.clone())?
                         .iter()
                         .map(|&f| f as i64)
                         .collect(),

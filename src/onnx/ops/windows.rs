@@ -5,10 +5,10 @@
 
 use super::context::Args;
 use crate::error::Result;
+use crate::input::weights::{RawTensor, WeightMap};
 use crate::models::layers::reduced::{self, cast};
 use crate::models::layers::{Conv, Loader, Padding};
 use crate::models::value::Value;
-use crate::weights::{RawTensor, WeightMap};
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Device, Tensor, TensorData};
@@ -78,7 +78,7 @@ impl Window {
         }))
     }
 
-    /// A convolution's products in `dtype` (see `crate::precision`).
+    /// A convolution's products in `dtype` (see `crate::compute::precision`).
     pub(super) fn set_dtype(&mut self, dtype: DType) {
         match self {
             Self::Conv(conv) => conv.set_dtype(dtype),

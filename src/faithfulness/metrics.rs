@@ -6,8 +6,8 @@
 //! `X ⊙ (1 − L)`.
 
 use crate::cam::{Map, Session};
+use crate::compute::tensor_io::to_vec;
 use crate::error::Result;
-use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 

@@ -4,7 +4,7 @@
 use crate::error::{Access, Error, Result};
 use std::path::Path;
 
-static IMAGENET: &str = include_str!("../assets/imagenet-classes.txt");
+static IMAGENET: &str = include_str!("../../assets/imagenet-classes.txt");
 
 pub fn imagenet() -> Vec<String> {
     IMAGENET.lines().map(str::to_string).collect()

@@ -1,8 +1,8 @@
 //! Where the tensors live: a GPU through wgpu when there is one, burn's flex CPU backend otherwise,
 //! with the reason kept so the CLI and the app can say which and why.
 
+use crate::compute::precision::{self, Precision, Resolved};
 use crate::error::{Error, Result};
-use crate::precision::{self, Precision, Resolved};
 use burn::tensor::Device;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

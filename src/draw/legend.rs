@@ -2,7 +2,7 @@
 //! the photo × map view, bright) means: the colours from the map's lowest to its highest value.
 //! Maps are min-max normalised per map, so the ends are "low" and "high", not numbers.
 
-use crate::overlay::{Colormap, View, draw_text};
+use crate::draw::overlay::{Colormap, View, draw_text};
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
 

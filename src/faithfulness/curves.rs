@@ -6,9 +6,9 @@
 //! input's pixels back. The masked inputs of a curve are run in batches, as the score methods'.
 
 use crate::cam::Monitor;
+use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use crate::models::Model;
-use crate::tensor_io::to_vec;
 use burn::tensor::{Tensor, TensorData};
 
 /// The authors' pixels per step at 224×224.
@@ -123,7 +123,7 @@ impl Curves {
     /// Both curves drawn with their areas in the legend, under `title`.
     pub fn plot(&self, title: &str) -> image::RgbImage {
         let (d, i) = self.aucs();
-        crate::chart::line_chart(
+        crate::draw::chart::line_chart(
             &format!("{title}, {STEP} pixels per step"),
             &[
                 (

@@ -2,7 +2,7 @@
 //! per method, its value above it, the metric as the title) and the line charts of deletion and
 //! insertion curves.
 
-use crate::overlay::{Colormap, draw_text};
+use crate::draw::overlay::{Colormap, draw_text};
 use ab_glyph::{FontRef, PxScale};
 use image::{Rgb, RgbImage};
 

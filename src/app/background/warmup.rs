@@ -6,11 +6,11 @@
 //! warmed model.
 
 use crate::cam::Monitor;
-use crate::device::Compute;
+use crate::compute::device::Compute;
+use crate::compute::precision::Precision;
 use crate::error::{Result, guarded};
 use crate::models::Model;
 use crate::pipeline::{Pipeline, Request};
-use crate::precision::Precision;
 use image::RgbImage;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};

@@ -1,8 +1,8 @@
 //! Opening image files off the UI thread: decoding and downsizing a large photo takes a good
 //! part of a second, and the window must not stop for it.
 
-use super::picture::Picture;
-use crate::preprocess::{image_files, load_image};
+use super::super::picture::Picture;
+use crate::input::preprocess::{image_files, load_image};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, channel};
 

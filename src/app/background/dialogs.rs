@@ -4,9 +4,9 @@
 //! xdg-desktop-portal and without zenity, where rfd silently returns nothing) the click says so
 //! and points to drag and drop.
 
-use super::command::Command;
+use super::super::command::Command;
 use crate::cam::Method;
-use crate::preprocess::IMAGE_EXTENSIONS;
+use crate::input::preprocess::IMAGE_EXTENSIONS;
 use poll_promise::Promise;
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 
 use crate::cam::Map;
 use crate::error::{Access, Error, Result};
-use crate::preprocess::CropBox;
+use crate::input::preprocess::CropBox;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -265,7 +265,7 @@ mod tests {
     #[test]
     fn overlay_keeps_the_original_size_and_dims_outside_the_crop() {
         let img = RgbImage::from_pixel(300, 200, Rgb([200, 200, 200]));
-        let crop = crate::preprocess::Preprocess::torchvision().crop_box(300, 200);
+        let crop = crate::input::preprocess::Preprocess::torchvision().crop_box(300, 200);
         let map = Map::new(2, 2, vec![1.0; 4]);
         let out = render(&img, &map, &crop, View::Heatmap, Colormap::Jet, 0.5);
         assert_eq!(out.dimensions(), (300, 200));
@@ -278,7 +278,7 @@ mod tests {
         // 451×300 → resized 384×256, crop (80, 16) of 224: in the photo, x from 93.96 to
         // 357.08, y from 18.75 to 281.25.
         let img = RgbImage::from_pixel(451, 300, Rgb([200, 200, 200]));
-        let crop = crate::preprocess::Preprocess::torchvision().crop_box(451, 300);
+        let crop = crate::input::preprocess::Preprocess::torchvision().crop_box(451, 300);
         // Left half 0, right half 1.
         let map = Map::new(2, 1, vec![0.0, 1.0]);
         let out = render(&img, &map, &crop, View::Heatmap, Colormap::Jet, 1.0);

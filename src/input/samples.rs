@@ -6,14 +6,20 @@ use image::RgbImage;
 pub const SAMPLES: [(&str, &[u8]); 4] = [
     (
         "chelsea.png",
-        include_bytes!("../assets/samples/chelsea.png"),
+        include_bytes!("../../assets/samples/chelsea.png"),
     ),
-    ("coffee.png", include_bytes!("../assets/samples/coffee.png")),
+    (
+        "coffee.png",
+        include_bytes!("../../assets/samples/coffee.png"),
+    ),
     (
         "astronaut.png",
-        include_bytes!("../assets/samples/astronaut.png"),
+        include_bytes!("../../assets/samples/astronaut.png"),
     ),
-    ("rocket.jpg", include_bytes!("../assets/samples/rocket.jpg")),
+    (
+        "rocket.jpg",
+        include_bytes!("../../assets/samples/rocket.jpg"),
+    ),
 ];
 
 /// Decodes one bundled sample.

@@ -273,10 +273,10 @@ impl CropBox {
 /// A resize as Pillow's `Image.resize` computes it (see `resample.rs`).
 fn pillow_resize(img: &RgbImage, width: u32, height: u32, filter: Resample) -> RgbImage {
     let filter = match filter {
-        Resample::Bilinear => crate::resample::Filter::Bilinear,
-        Resample::Bicubic => crate::resample::Filter::Bicubic,
+        Resample::Bilinear => crate::input::resample::Filter::Bilinear,
+        Resample::Bicubic => crate::input::resample::Filter::Bicubic,
     };
-    crate::resample::resize(img, width, height, filter)
+    crate::input::resample::resize(img, width, height, filter)
 }
 
 /// Opens any image the `image` crate reads (16-bit, greyscale and alpha included) as 8-bit RGB.
