@@ -61,7 +61,8 @@ impl Look {
 pub struct OutputSpec {
     pub dir: PathBuf,
     pub look: Look,
-    /// The maps as `.npy`: normalised at input size, and raw.
+    /// The maps as `.npy`: normalised at input size (`.npy`), after ReLU at the layer's
+    /// resolution (`.layer.npy`), and before ReLU (`.raw.npy`).
     pub raw: bool,
     /// Each map's deletion and insertion curves (RISE's settings) as CSV and a plot.
     pub curves: bool,
@@ -85,7 +86,7 @@ impl OutputSpec {
     }
 
     /// The files written for `image` explained by `methods`: `DIR/<image stem>.<method>.png`
-    /// (`.npy`, `.raw.npy`, `.curves.csv`, `.curves.png`) and `DIR/<stem>.grid.png`.
+    /// (`.npy`, `.layer.npy`, `.raw.npy`, `.curves.csv`, `.curves.png`) and `DIR/<stem>.grid.png`.
     pub fn files(&self, image: &Path, methods: &[Method]) -> Outputs {
         let stem = image
             .file_stem()
@@ -99,7 +100,11 @@ impl OutputSpec {
                 .iter()
                 .map(|m| MethodOutputs {
                     png: file(format!("{}.png", m.file_id())),
-                    npy: self.raw.then(|| pair("npy", "raw.npy", &m.file_id())),
+                    npy: self.raw.then(|| NpyFiles {
+                        normalised: file(format!("{}.npy", m.file_id())),
+                        layer: file(format!("{}.layer.npy", m.file_id())),
+                        raw: file(format!("{}.raw.npy", m.file_id())),
+                    }),
                     curves: self
                         .curves
                         .then(|| pair("curves.csv", "curves.png", &m.file_id())),
@@ -134,9 +139,10 @@ pub fn write(
     let mut aucs = vec![];
     for ((img, r), out) in rendered.iter().zip(&ex.results).zip(&files.methods) {
         spec.look.write(img, &out.png, spec.overwrite)?;
-        if let Some((npy, raw)) = &out.npy {
-            save_npy(&r.map, npy, spec.overwrite)?;
-            save_npy(&r.raw, raw, spec.overwrite)?;
+        if let Some(npy) = &out.npy {
+            save_npy(&r.map, &npy.normalised, spec.overwrite)?;
+            save_npy(&r.rectified(), &npy.layer, spec.overwrite)?;
+            save_npy(&r.raw, &npy.raw, spec.overwrite)?;
         }
         aucs.push(match (&out.curves, &substrates) {
             (Some(paths), Some(input)) => {
@@ -249,7 +255,7 @@ pub fn comparison_sheet(
 /// The files `explain` writes for one image, in the order it writes them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outputs {
-    /// Per method: the overlay PNG, and with `raw` the normalised and raw maps as `.npy`.
+    /// Per method: the overlay PNG, and with `raw` its maps as `.npy`.
     pub methods: Vec<MethodOutputs>,
     /// The comparison sheet, when asked for.
     pub grid: Option<PathBuf>,
@@ -258,9 +264,27 @@ pub struct Outputs {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MethodOutputs {
     pub png: PathBuf,
-    pub npy: Option<(PathBuf, PathBuf)>,
+    pub npy: Option<NpyFiles>,
     /// With `curves`: the deletion and insertion curves as CSV and as a PNG plot.
     pub curves: Option<(PathBuf, PathBuf)>,
+}
+
+/// One map as three `.npy` files, each `(height, width)` float32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NpyFiles {
+    /// ReLU, upsampled to the input size, min-max normalised: what the overlay shows.
+    pub normalised: PathBuf,
+    /// After the method's ReLU at the layer's resolution, neither resized nor normalised: the
+    /// map to compare with pytorch-grad-cam's or torch-cam's before their resizing.
+    pub layer: PathBuf,
+    /// Before ReLU (can be negative): the method's weighted sum itself.
+    pub raw: PathBuf,
+}
+
+impl NpyFiles {
+    pub fn all(&self) -> [&PathBuf; 3] {
+        [&self.normalised, &self.layer, &self.raw]
+    }
 }
 
 impl Outputs {
@@ -269,7 +293,7 @@ impl Outputs {
             .iter()
             .flat_map(|m| {
                 std::iter::once(&m.png)
-                    .chain(m.npy.iter().flat_map(|(a, b)| [a, b]))
+                    .chain(m.npy.iter().flat_map(NpyFiles::all))
                     .chain(m.curves.iter().flat_map(|(a, b)| [a, b]))
             })
             .chain(&self.grid)
@@ -301,6 +325,7 @@ mod tests {
             [
                 "out/cat.gradcampp.png",
                 "out/cat.gradcampp.npy",
+                "out/cat.gradcampp.layer.npy",
                 "out/cat.gradcampp.raw.npy",
                 "out/cat.gradcampp.curves.csv",
                 "out/cat.gradcampp.curves.png",

@@ -1,12 +1,15 @@
 //! What panels ask of the app. They queue commands while drawing; the app runs them after the
 //! frame (`CamlensApp::run_commands`), so no panel changes state another panel is reading.
 
+use super::background::dialogs::Purpose;
 use crate::cam::Method;
 use crate::compute::precision::Precision;
 use std::path::PathBuf;
 
 /// What a click asks for; run after the frame is drawn.
 pub(crate) enum Command {
+    /// Open a file dialog; its answer comes back as another command.
+    Ask(Purpose),
     Open(Vec<PathBuf>),
     Select(usize),
     SetClass(Option<usize>),

@@ -431,6 +431,7 @@ impl CamlensApp {
     pub(crate) fn run_commands(&mut self) {
         for c in std::mem::take(&mut self.commands) {
             match c {
+                Command::Ask(purpose) => self.dialogs.ask(purpose, &mut self.errors),
                 Command::Open(paths) => self.open_paths(paths),
                 Command::Select(i) => self.select(i),
                 Command::SetClass(c) => {

@@ -17,7 +17,9 @@ pub struct CamResult {
     pub method: Method,
     pub class: usize,
     /// The map before ReLU and normalisation: at feature resolution for methods that build it
-    /// there (the gradient family, ScoreCAM), at input resolution otherwise.
+    /// there (the gradient family, ScoreCAM), at input resolution otherwise. It can be negative,
+    /// and where the head ends in a LayerNorm (ConvNeXt, Swin) the gradient family's sums to
+    /// about zero over positions: compare [`CamResult::rectified`] with other tools' maps.
     pub raw: Map,
     /// ReLU, bilinear `Up` to the input size, min-max normalised to [0, 1].
     pub map: Map,
@@ -28,6 +30,14 @@ pub struct CamResult {
     /// Computed with an approximation (top-N channels); say so wherever it is shown.
     pub approximate: Option<String>,
     pub elapsed: Duration,
+}
+
+impl CamResult {
+    /// The map after the method's ReLU, before upsampling and normalisation: what
+    /// pytorch-grad-cam's `cam = max(cam, 0)` and torch-cam's `relu` give before they resize.
+    pub fn rectified(&self) -> Map {
+        self.raw.clone().relu()
+    }
 }
 
 /// Explains `class` with `method`. Long methods report to `monitor` and stop with

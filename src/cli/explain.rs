@@ -48,7 +48,9 @@ pub struct ExplainArgs {
     /// CSV and as a PNG plot with their areas.
     #[arg(long)]
     curves: bool,
-    /// Also write the float maps as .npy (normalised at input size, and raw).
+    /// Also write each map as .npy: normalised at input size (.npy), after ReLU at the layer's
+    /// resolution as pytorch-grad-cam computes it before resizing (.layer.npy), and before ReLU
+    /// (.raw.npy, can be negative).
     #[arg(long)]
     raw: bool,
     /// Replace existing files.
@@ -152,7 +154,7 @@ fn report(explained: &Explained, written: &Written) {
                 .unwrap_or_default(),
             out.png.display()
         );
-        for p in out.npy.iter().flat_map(|(a, b)| [a, b]) {
+        for p in out.npy.iter().flat_map(NpyFiles::all) {
             println!("  {:<28} → {}", "", p.display());
         }
         if let (Some((csv, png)), Some((deletion, insertion))) = (&out.curves, aucs) {

@@ -44,6 +44,7 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
         "chelsea.gradcam.png",
         "chelsea.layercam.png",
         "chelsea.gradcam.npy",
+        "chelsea.gradcam.layer.npy",
         "chelsea.gradcam.raw.npy",
         "chelsea.grid.png",
     ] {
@@ -55,6 +56,24 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
     // 224×224 float32 map after a 128-byte header.
     let npy = std::fs::metadata(dir.path().join("chelsea.gradcam.npy")).unwrap();
     assert_eq!(npy.len(), 128 + 224 * 224 * 4);
+    // The layer map is the raw one after ReLU, both at the 7×7 layer: the raw map has negative
+    // values (else this would not tell them apart), the layer map has zeros exactly there.
+    let floats = |name: &str| -> Vec<f32> {
+        let bytes = std::fs::read(dir.path().join(name)).unwrap();
+        assert_eq!(bytes.len(), 128 + 7 * 7 * 4, "{name}");
+        let body = bytes[128..].chunks_exact(4);
+        body.map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect()
+    };
+    let (raw, layer) = (
+        floats("chelsea.gradcam.raw.npy"),
+        floats("chelsea.gradcam.layer.npy"),
+    );
+    assert!(raw.iter().any(|&v| v < 0.0), "{raw:?}");
+    assert!(raw.iter().any(|&v| v > 0.0), "{raw:?}");
+    for (r, l) in raw.iter().zip(&layer) {
+        assert_eq!(*l, r.max(0.0));
+    }
 
     let before = std::fs::read(dir.path().join("chelsea.gradcam.png")).unwrap();
     let refused = run(&["--colormap", "viridis"]);

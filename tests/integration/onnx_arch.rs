@@ -88,13 +88,19 @@ fn refilled(name: &str, dir: &Path) -> PathBuf {
     path
 }
 
-fn check(name: &str) {
-    let r: Reference = serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("onnx/arch/{name}.json"))).unwrap(),
-    )
-    .unwrap();
+fn reference(name: &str) -> Reference {
+    let json = std::fs::read_to_string(fixture(&format!("onnx/arch/{name}.json"))).unwrap();
+    serde_json::from_str(&json).unwrap()
+}
+
+fn load(name: &str) -> Model {
     let dir = tempfile::tempdir().unwrap();
-    let model = Model::from_file(&refilled(name, dir.path()), &cpu()).unwrap();
+    Model::from_file(&refilled(name, dir.path()), &cpu()).unwrap()
+}
+
+fn check(name: &str) {
+    let r = reference(name);
+    let model = load(name);
     assert_eq!(model.preprocess.size as usize, r.size, "{name}: input size");
     let layers = model.layers();
     assert_eq!(
@@ -198,4 +204,63 @@ architectures! {
     timm_vit_tiny_equals_onnxruntime_and_pytorch_grad_cam: "timm_vit_tiny_patch16_224",
     timm_swin_t_equals_onnxruntime_and_pytorch_grad_cam: "timm_swin_tiny_patch4_window7_224",
     a_small_cnn_with_scorecam_equals_onnxruntime_and_pytorch_grad_cam: "small_cnn",
+}
+
+/// ConvNeXt's head is pooling, LayerNorm, Linear: the class gradient `g` of the pooled features
+/// `p` is orthogonal to them (LayerNorm's gradient removes the mean and the direction of its
+/// input), so GradCAM's map `Σ_k w_k A_k` with `w_k = g_k / hw` sums to `Σ_k g_k p_k = 0` over
+/// positions, and the ReLU that every tool applies before resizing clips about half of it.
+/// camlens' raw map is the one before that ReLU (`.raw.npy`); the map to compare with
+/// pytorch-grad-cam's is the rectified one (`.layer.npy`). Compared raw against rectified,
+/// after min-max normalisation, the two differ by about half the range: what a report took for
+/// a gradient error.
+#[test]
+fn convnext_maps_are_centred_so_the_rectified_map_is_the_one_to_compare() {
+    let name = "convnext_tiny";
+    let r = reference(name);
+    let model = load(name);
+    let layer = model.layer_index(Some(&r.layer)).unwrap();
+    let mut s = Session::new(&model, input(&[3, r.size, r.size]), layer).unwrap();
+    let relu = |m: &[f32]| m.iter().map(|v| v.max(0.0)).collect::<Vec<f32>>();
+    let normalised = |m: &[f32]| {
+        let lo = m.iter().fold(f32::MAX, |a, &v| a.min(v));
+        let hi = m.iter().fold(f32::MIN, |a, &v| a.max(v));
+        m.iter().map(|v| (v - lo) / (hi - lo)).collect::<Vec<f32>>()
+    };
+    for (key, method) in [("gradcam", Method::GradCam), ("layercam", Method::LayerCam)] {
+        let ours = run_method(
+            &mut s,
+            method,
+            r.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        let theirs = relu(&r.maps[key]);
+        let clipped = theirs.iter().filter(|&&v| v == 0.0).count();
+        assert!(
+            clipped * 5 >= theirs.len(),
+            "{name} {key}: pytorch-grad-cam's ReLU clips only {clipped} of {} positions",
+            theirs.len()
+        );
+        let rectified = ours.rectified().data;
+        let e = relative_error(&rectified, &theirs);
+        assert!(
+            e <= MAP_TOLERANCE,
+            "{name} {key}: rectified map off by {e:.2e}"
+        );
+        let apart = max_diff(&normalised(&ours.raw.data), &normalised(&theirs));
+        assert!(
+            apart > 0.2,
+            "{name} {key}: raw and rectified only {apart} apart"
+        );
+        if method == Method::GradCam {
+            let sum: f64 = ours.raw.data.iter().map(|&v| v as f64).sum();
+            let abs: f64 = ours.raw.data.iter().map(|&v| v.abs() as f64).sum();
+            assert!(
+                sum.abs() <= 1e-3 * abs,
+                "{name}: GradCAM's map sums to {sum} of {abs}"
+            );
+        }
+    }
 }

@@ -108,7 +108,7 @@ fn method_card(
             }
         ));
         if ui.button("Export PNG…").clicked() {
-            app.dialogs.ask(Purpose::ExportCard(m), &mut app.errors);
+            app.commands.push(Command::Ask(Purpose::ExportCard(m)));
         }
         super::curves::show(app, ui, m);
     } else if app.run.key.is_some() {

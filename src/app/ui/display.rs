@@ -1,6 +1,7 @@
 //! How the cards look (colormap, opacity, view) and the exports of everything shown.
 
 use super::super::background::dialogs::Purpose;
+use super::super::command::Command;
 use super::super::state::CamlensApp;
 use crate::draw::overlay::{Colormap, View};
 use eframe::egui;
@@ -32,9 +33,9 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
             b.cancel();
         }
     } else if ui.button("Export all images…").clicked() {
-        app.dialogs.ask(Purpose::BatchExport, &mut app.errors);
+        app.commands.push(Command::Ask(Purpose::BatchExport));
     }
     if ui.button("Export sheet…").clicked() {
-        app.dialogs.ask(Purpose::ExportSheet, &mut app.errors);
+        app.commands.push(Command::Ask(Purpose::ExportSheet));
     }
 }

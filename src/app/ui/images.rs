@@ -9,10 +9,10 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     ui.heading("Images");
     ui.horizontal(|ui| {
         if ui.button("Open files…").clicked() {
-            app.dialogs.ask(Purpose::OpenFiles, &mut app.errors);
+            app.commands.push(Command::Ask(Purpose::OpenFiles));
         }
         if ui.button("Open folder…").clicked() {
-            app.dialogs.ask(Purpose::OpenFolder, &mut app.errors);
+            app.commands.push(Command::Ask(Purpose::OpenFolder));
         }
     });
     egui::ScrollArea::vertical()

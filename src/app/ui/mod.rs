@@ -96,6 +96,6 @@ fn handle_input(app: &mut CamlensApp, ctx: &egui::Context) {
         }
     }
     if open {
-        app.dialogs.ask(Purpose::OpenFiles, &mut app.errors);
+        app.commands.push(Command::Ask(Purpose::OpenFiles));
     }
 }

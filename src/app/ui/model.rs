@@ -48,7 +48,7 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     }
     ui.horizontal(|ui| {
         if ui.button("Open model…").clicked() {
-            app.dialogs.ask(Purpose::LoadWeights, &mut app.errors);
+            app.commands.push(Command::Ask(Purpose::LoadWeights));
         }
         if ui.button("Built-in model").clicked() {
             app.commands.push(Command::LoadWeights(None));

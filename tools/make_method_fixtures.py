@@ -1,0 +1,58 @@
+"""Reference maps of the methods beyond the paper's (issue 28) on ResNet-18 with the fixture
+formula's noise weights (fixture_formula.py), layer4, formula input: each map is
+pytorch-grad-cam 1.5.7's own `get_cam_image` on the activations and gradients it hooks, before
+its ReLU. RandomCAM, being random, is given as the mean and variance of its map over 1000 of
+NumPy's seeds. Writes tests/fixtures/cam/resnet18_methods.json.
+
+    pip install torch torchvision grad-cam==1.5.7 scikit-learn
+    python3 tools/make_method_fixtures.py
+"""
+import json
+import os
+
+import numpy as np
+import torch
+from pytorch_grad_cam import (
+    EigenCAM, EigenGradCAM, FEM, GradCAM, GradCAMElementWise, HiResCAM, KPCA_CAM, RandomCAM,
+)
+from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+from fixture_formula import input_tensor
+from make_cam_fixtures import OUT, model
+
+RANDOM_SEEDS = 1000
+
+
+def main():
+    m = model()
+    x = torch.from_numpy(input_tensor([1, 3, 224, 224]))
+    with torch.no_grad():
+        cls = int(m(x).argmax())
+    target = [ClassifierOutputTarget(cls)]
+    hooks = GradCAM(m, [m.layer4])
+    hooks(x, target)
+    acts = hooks.activations_and_grads.activations[0].cpu().numpy()
+    grads = hooks.activations_and_grads.gradients[0].cpu().numpy()
+    out = {"class": cls, "layer": "layer4", "maps": {}}
+    for name, ctor in [("hirescam", HiResCAM), ("gradcam-elementwise", GradCAMElementWise),
+                       ("eigengradcam", EigenGradCAM), ("eigencam", EigenCAM),
+                       ("kpcacam", KPCA_CAM), ("fem", FEM)]:
+        c = ctor(m, [m.layer4])
+        raw = c.get_cam_image(x, m.layer4, target, acts, grads, False)[0]
+        out["maps"][name] = np.asarray(raw, dtype=np.float64).ravel().tolist()
+    # Each of pytorch-grad-cam's own RandomCAM maps, over seeds.
+    rc = RandomCAM(m, [m.layer4])
+    maps = []
+    for seed in range(RANDOM_SEEDS):
+        np.random.seed(seed)
+        maps.append(rc.get_cam_image(x, m.layer4, target, acts, grads, False)[0].ravel())
+    maps = np.array(maps, dtype=np.float64)
+    out["randomcam"] = {"seeds": RANDOM_SEEDS, "mean": maps.mean(0).tolist(),
+                        "var": maps.var(0).tolist()}
+    with open(os.path.join(OUT, "resnet18_methods.json"), "w") as f:
+        json.dump(out, f)
+    print("class", cls)
+
+
+if __name__ == "__main__":
+    main()
