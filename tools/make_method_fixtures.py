@@ -13,12 +13,13 @@ import os
 import numpy as np
 import torch
 from pytorch_grad_cam import (
-    EigenCAM, EigenGradCAM, FEM, GradCAM, GradCAMElementWise, HiResCAM, KPCA_CAM, RandomCAM,
+    AblationCAM, EigenCAM, EigenGradCAM, FEM, GradCAM, GradCAMElementWise, HiResCAM, KPCA_CAM, RandomCAM,
 )
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 from fixture_formula import input_tensor
 from make_cam_fixtures import OUT, model
+from pgc_extra import finercam_raw, shapleycam_raw
 
 RANDOM_SEEDS = 1000
 
@@ -40,6 +41,14 @@ def main():
         c = ctor(m, [m.layer4])
         raw = c.get_cam_image(x, m.layer4, target, acts, grads, False)[0]
         out["maps"][name] = np.asarray(raw, dtype=np.float64).ravel().tolist()
+    finer, main = finercam_raw(m, m.layer4, x)
+    assert main == cls, (main, cls)
+    out["maps"]["finercam"] = finer.ravel().tolist()
+    out["maps"]["shapleycam"] = shapleycam_raw(m, m.layer4, x, cls).ravel().tolist()
+    ab = AblationCAM(m, [m.layer4], batch_size=64)
+    out["maps"]["ablationcam"] = np.asarray(
+        ab.get_cam_image(x, m.layer4, target, acts, grads, False)[0], dtype=np.float64
+    ).ravel().tolist()
     # Each of pytorch-grad-cam's own RandomCAM maps, over seeds.
     rc = RandomCAM(m, [m.layer4])
     maps = []

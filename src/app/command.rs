@@ -1,7 +1,6 @@
 //! What panels ask of the app. They queue commands while drawing; the app runs them after the
 //! frame (`CamlensApp::run_commands`), so no panel changes state another panel is reading.
 
-use super::background::dialogs::Purpose;
 use crate::cam::Method;
 use crate::compute::precision::Precision;
 use std::path::PathBuf;
@@ -26,4 +25,15 @@ pub(crate) enum Command {
     ExportCard(Method, PathBuf, bool),
     ExportSheet(PathBuf, bool),
     BatchExport(PathBuf),
+}
+
+/// What a dialog was opened for, and so what its answer becomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    OpenFiles,
+    OpenFolder,
+    LoadWeights,
+    ExportCard(Method),
+    ExportSheet,
+    BatchExport,
 }

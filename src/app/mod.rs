@@ -15,7 +15,8 @@ mod state;
 mod ui;
 mod view;
 
-pub use background::dialogs::{Dialogs, Purpose};
+pub use background::dialogs::Dialogs;
+pub use command::Purpose;
 pub use picture::Picture;
 pub use settings::Settings;
 pub use state::CamlensApp;

@@ -29,7 +29,7 @@ impl CamlensApp {
             .iter()
             .copied()
             .find(|m| done.is_none_or(|r| !r.contains_key(m)))?;
-        if !matches!(method.spec().family, Family::Score(_)) {
+        if !matches!(method.spec().family, Family::Score(_) | Family::Ablation) {
             return None;
         }
         Some((method, self.run.monitor.preview()?))

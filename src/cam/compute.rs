@@ -2,12 +2,13 @@
 //! then what every method ends with: ReLU, bilinear upsampling to the input size and min-max
 //! normalisation. It sits above `Session`, `score` and `augment`, which know nothing of it.
 
-use super::gradient::GradientMap;
+use super::family::gradient::RawMap;
+use super::family::{ablation, augment, score};
 use super::map::Map;
-use super::method::{ChannelOrder, Family, Method, Options};
+use super::method::{Family, Method};
 use super::monitor::Monitor;
+use super::options::{ChannelOrder, Options};
 use super::session::Session;
-use super::{augment, score};
 use crate::error::Result;
 use std::time::{Duration, Instant};
 
@@ -54,9 +55,13 @@ pub fn run_method(
     let [k, h, w] = session.shape;
     let mut approximate = None;
     let (raw, weights) = match method.spec().family {
-        Family::Gradient(f) => {
-            let g = session.gradients(class)?.to_vec();
-            let GradientMap { raw, weights } = f(&session.activations, &g, k);
+        Family::Gradient(f, of) => {
+            let g = session.gradient_of(class, of, &options.finer)?.to_vec();
+            let RawMap { raw, weights } = f(&session.activations, &g, k);
+            (Map::new(w, h, raw), weights)
+        }
+        Family::Activation(f) => {
+            let RawMap { raw, weights } = f(&session.activations, k, options.augment.seed);
             (Map::new(w, h, raw), weights)
         }
         Family::Score(recipe) => {
@@ -64,6 +69,10 @@ pub fn run_method(
             let out = score::run(session, &recipe, class, options, monitor, &priority)?;
             approximate = out.approximate;
             (out.raw, Some(out.weights))
+        }
+        Family::Ablation => {
+            let (raw, weights) = ablation::run(session, class, options, monitor)?;
+            (raw, Some(weights))
         }
         Family::Augmented => (
             augment::run(session, class, &options.augment, options, monitor)?,
@@ -99,7 +108,7 @@ fn channel_priority(session: &mut Session, class: usize, order: ChannelOrder) ->
         // The channel's term in GradCAM's map, summed: a first-order estimate of its weight.
         ChannelOrder::Gradient => {
             let g = session.gradients(class)?;
-            let alpha = super::gradient::gradcam_weights(g, k);
+            let alpha = super::family::gradient::gradcam_weights(g, k);
             alpha.iter().zip(&mass).map(|(a, m)| a * m).collect()
         }
     })

@@ -1,6 +1,8 @@
-//! The methods and their options, as plain data the CLI, the app and the evaluation share.
+//! The method registry: every method described once ([`SPECS`]), as plain data the CLI, the app
+//! and the evaluation share. Adding a method is one variant of [`Method`] and one entry of
+//! [`SPECS`], at the variant's place (a test checks both).
 
-use super::gradient;
+use super::family::{activation, gradient};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -10,24 +12,37 @@ pub enum Method {
     GradCamPlusPlus,
     XGradCam,
     LayerCam,
+    HiResCam,
+    GradCamElementWise,
+    EigenGradCam,
+    FinerCam,
+    ShapleyCam,
+    EigenCam,
+    KpcaCam,
+    Fem,
+    RandomCam,
+    AblationCam,
     /// ScoreCAM as its authors define it (softmax probability, min-max masks, flat channels skipped).
     ScoreCam,
     /// ScoreCAM as pytorch-grad-cam computes it (logits, align_corners masks, softmax over channels).
     ScoreCamPgc,
-    ScoreCamPlusPlus,
     AugGradCamPlusPlus,
+    ScoreCamPlusPlus,
 }
 
 /// What a method is. Everything the rest of camlens asks of a method (its names, whether it
 /// needs gradients, whether it is slow, whether top-N channels approximate it, how its masks
-/// are built) is read from this, so adding a method is one variant and one arm of
-/// [`Method::spec`].
+/// are built) is read from this, so adding a method is one variant and one entry of the
+/// registry ([`SPECS`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
+    pub method: Method,
     /// The command-line name (also the CSV column and, via [`Method::file_id`], file names).
     pub id: &'static str,
     /// The name people read.
     pub label: &'static str,
+    /// What it does, in one line (the app's tooltip, `camlens methods`).
+    pub about: &'static str,
     pub family: Family,
 }
 
@@ -35,11 +50,58 @@ pub struct Spec {
 pub enum Family {
     /// A function of the target layer's activations and gradients `[K, h, w]`, from the one
     /// backward pass a session shares between all of them.
-    Gradient(gradient::GradientFn),
+    Gradient(gradient::GradientFn, GradientOf),
+    /// A function of the target layer's activations alone, from the session's forward pass:
+    /// no gradient, the same map for every class.
+    Activation(activation::ActivationFn),
     /// Masked forward passes, one per distinct channel mask: slow, with progress and cancel.
     Score(ScoreRecipe),
     /// GradCAM++ over seeded augmented copies of the input, warped back and aggregated.
     Augmented,
+    /// The rest of the network run with each channel ablated in turn: slow, with progress,
+    /// previews and cancel.
+    Ablation,
+}
+
+/// Which derivative a gradient method weighs the activations by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GradientOf {
+    /// `∂z_c/∂A`, the class's logit: the one backward pass all of them share.
+    Class,
+    /// FinerCAM's target (pytorch-grad-cam's `FinerWeightedTarget`): the class's logit against
+    /// the classes whose logits are closest to it, `Σ_j p_j (z_c − α z_j) / Σ_j p_j` with `p`
+    /// the softmax, differentiated through `p` too. One backward pass of its own.
+    Finer,
+    /// ShapleyCAM's `∂z_c/∂A − ½ H A`, `H` the Hessian of the logit at the layer. burn has no
+    /// second-order autodiff: `H A` is the central difference `(g(A(1+h)) − g(A(1−h))) / 2h`,
+    /// two more backward passes.
+    Shapley,
+}
+
+impl Family {
+    /// The family's name as the app and `camlens methods` group by it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Family::Gradient(..) => "Gradient",
+            Family::Activation(_) => "Activation",
+            Family::Score(_) => "Score",
+            Family::Augmented => "Augmented",
+            Family::Ablation => "Ablation",
+        }
+    }
+
+    /// What its methods cost, in words.
+    pub fn cost(&self) -> &'static str {
+        match self {
+            Family::Gradient(..) => {
+                "one backward pass, shared by all of them (FinerCAM and ShapleyCAM: one or two more)"
+            }
+            Family::Activation(_) => "the forward pass alone: no gradient, no class",
+            Family::Score(_) => "a forward pass per channel, batched: slow",
+            Family::Augmented => "a forward and backward pass per augmented copy: slow",
+            Family::Ablation => "the layers after the target layer once per channel, batched",
+        }
+    }
 }
 
 /// How a score method turns channels into masks and forward passes into weights, decided once
@@ -60,8 +122,8 @@ pub enum ScoreTarget {
     Probability,
     /// The class's logit.
     Logit,
-    /// As [`ScoreCamPlusPlusOptions::mode`] says: the probability, or its increase over the
-    /// unmasked input.
+    /// As ScoreCAM++'s options say ([`ScoreMode`](super::options::ScoreMode)): the probability,
+    /// or its increase over the unmasked input.
     ScoreCamPlusPlusMode,
 }
 
@@ -70,8 +132,8 @@ pub enum ScoreTarget {
 pub enum MaskKind {
     /// Bilinear upsampling then min-max normalisation, `epsilon` added to the range.
     MinMax { align_corners: bool, epsilon: f32 },
-    /// Bilinear upsampling then ScoreCAM++'s gate ([`ScoreCamPlusPlusOptions::gate`]); the map
-    /// is the weighted sum of the gated masks unless the options ask for the ablation.
+    /// Bilinear upsampling then ScoreCAM++'s gate ([`Gate`](super::options::Gate)); the map is
+    /// the weighted sum of the gated masks unless the options ask for the ablation.
     Gated,
 }
 
@@ -87,17 +149,16 @@ pub enum FlatChannels {
 }
 
 impl Method {
-    /// Every method, in the order the app lists them and `all` runs them.
-    pub const ALL: [Method; 8] = [
-        Method::GradCam,
-        Method::GradCamPlusPlus,
-        Method::XGradCam,
-        Method::LayerCam,
-        Method::ScoreCam,
-        Method::ScoreCamPgc,
-        Method::AugGradCamPlusPlus,
-        Method::ScoreCamPlusPlus,
-    ];
+    /// Every method, in the order the app lists them and `all` runs them: the registry's.
+    pub const ALL: [Method; SPECS.len()] = {
+        let mut all = [Method::GradCam; SPECS.len()];
+        let mut i = 0;
+        while i < SPECS.len() {
+            all[i] = SPECS[i].method;
+            i += 1;
+        }
+        all
+    };
 
     /// What `explain`, `bench` and the demo run unless told otherwise: the gradient family and
     /// ScoreCAM++.
@@ -120,58 +181,35 @@ impl Method {
         Method::ScoreCamPlusPlus,
     ];
 
-    /// The one place a method is described.
+    /// The one place a method is described: its entry in the registry.
     pub fn spec(self) -> Spec {
-        let spec = |id, label, family| Spec { id, label, family };
-        let min_max = |align_corners, epsilon| MaskKind::MinMax {
-            align_corners,
-            epsilon,
-        };
-        match self {
-            Method::GradCam => spec("gradcam", "GradCAM", Family::Gradient(gradient::gradcam)),
-            Method::GradCamPlusPlus => spec(
-                "gradcam++",
-                "GradCAM++",
-                Family::Gradient(gradient::gradcam_pp),
-            ),
-            Method::XGradCam => spec("xgradcam", "XGradCAM", Family::Gradient(gradient::xgradcam)),
-            Method::LayerCam => spec("layercam", "LayerCAM", Family::Gradient(gradient::layercam)),
-            Method::ScoreCam => spec(
-                "scorecam",
-                "ScoreCAM",
-                Family::Score(ScoreRecipe {
-                    target: ScoreTarget::Probability,
-                    mask: min_max(false, 0.0),
-                    flat_channels: FlatChannels::Skip,
-                    channel_softmax: false,
-                }),
-            ),
-            // pytorch-grad-cam 1.5.7: logits, align_corners=True upsampling, a 1e-8 in the
-            // min-max range (so a flat channel is an all-zero mask), softmax over channels.
-            Method::ScoreCamPgc => spec(
-                "scorecam-pgc",
-                "ScoreCAM (pytorch-grad-cam)",
-                Family::Score(ScoreRecipe {
-                    target: ScoreTarget::Logit,
-                    mask: min_max(true, 1e-8),
-                    flat_channels: FlatChannels::ZeroMask,
-                    channel_softmax: true,
-                }),
-            ),
-            Method::ScoreCamPlusPlus => spec(
-                "scorecam++",
-                "ScoreCAM++",
-                Family::Score(ScoreRecipe {
-                    target: ScoreTarget::ScoreCamPlusPlusMode,
-                    mask: MaskKind::Gated,
-                    flat_channels: FlatChannels::Gated,
-                    channel_softmax: false,
-                }),
-            ),
-            Method::AugGradCamPlusPlus => {
-                spec("auggradcam++", "Augmented GradCAM++", Family::Augmented)
+        SPECS[self as usize]
+    }
+
+    /// Every method grouped by family, in the registry's order.
+    pub fn by_family() -> Vec<(Family, Vec<Method>)> {
+        let mut groups: Vec<(Family, Vec<Method>)> = vec![];
+        for m in Method::ALL {
+            let family = m.spec().family;
+            match groups.iter_mut().find(|(f, _)| f.name() == family.name()) {
+                Some((_, ms)) => ms.push(m),
+                None => groups.push((family, vec![m])),
             }
         }
+        groups
+    }
+
+    /// Every method by family, one line each: id, name, what it does (`camlens methods`).
+    pub fn listing() -> String {
+        let mut out = String::new();
+        for (family, methods) in Method::by_family() {
+            out += &format!("{}: {}\n", family.name(), family.cost());
+            for m in methods {
+                let s = m.spec();
+                out += &format!("  {:<22} {}: {}\n", s.id, s.label, s.about);
+            }
+        }
+        out
     }
 
     /// The command-line name.
@@ -190,12 +228,15 @@ impl Method {
     }
 
     pub fn uses_gradients(self) -> bool {
-        matches!(self.spec().family, Family::Gradient(_))
+        matches!(self.spec().family, Family::Gradient(..))
     }
 
     /// More than one forward pass: slow, shown with progress and cancellable.
     pub fn is_slow(self) -> bool {
-        !self.uses_gradients()
+        matches!(
+            self.spec().family,
+            Family::Score(_) | Family::Augmented | Family::Ablation
+        )
     }
 
     /// Whether Faster-ScoreCAM's top-N channels (an approximation) change this method.
@@ -248,156 +289,206 @@ impl std::fmt::Display for Method {
     }
 }
 
-/// The gate ScoreCAM++ applies to each upsampled activation (the paper's Table 5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Gate {
-    #[default]
-    Tanh,
-    Relu,
-    Sigmoid,
-    Mish,
-    Swish,
-}
-
-impl Gate {
-    pub const ALL: [Gate; 5] = [
-        Gate::Tanh,
-        Gate::Relu,
-        Gate::Sigmoid,
-        Gate::Mish,
-        Gate::Swish,
-    ];
-
-    pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Gate::Tanh => x.tanh(),
-            Gate::Relu => x.max(0.0),
-            Gate::Sigmoid => 1.0 / (1.0 + (-x).exp()),
-            Gate::Mish => x * (x.exp().ln_1p()).tanh(),
-            Gate::Swish => x / (1.0 + (-x).exp()),
-        }
-    }
-
-    pub fn id(self) -> &'static str {
-        match self {
-            Gate::Tanh => "tanh",
-            Gate::Relu => "relu",
-            Gate::Sigmoid => "sigmoid",
-            Gate::Mish => "mish",
-            Gate::Swish => "swish",
-        }
+const fn gradient(
+    method: Method,
+    id: &'static str,
+    label: &'static str,
+    about: &'static str,
+    f: gradient::GradientFn,
+) -> Spec {
+    Spec {
+        method,
+        id,
+        label,
+        about,
+        family: Family::Gradient(f, GradientOf::Class),
     }
 }
 
-impl std::str::FromStr for Gate {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        Gate::ALL
-            .into_iter()
-            .find(|g| g.id() == s.to_ascii_lowercase())
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown gate '{s}': expected tanh, relu, sigmoid, mish or swish"
-                ))
-            })
+const fn activation(
+    method: Method,
+    id: &'static str,
+    label: &'static str,
+    about: &'static str,
+    f: activation::ActivationFn,
+) -> Spec {
+    Spec {
+        method,
+        id,
+        label,
+        about,
+        family: Family::Activation(f),
     }
 }
 
-/// What ScoreCAM++ weighs each channel by.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, clap::ValueEnum,
-)]
-pub enum ScoreMode {
-    /// The authors' code: the softmax probability of the masked input.
-    #[default]
-    #[value(name = "prob", alias = "probability")]
-    Probability,
-    /// The paper's text: the increase in confidence over the unmasked input.
-    #[value(name = "cic", alias = "paper")]
-    IncreaseInConfidence,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct ScoreCamPlusPlusOptions {
-    pub mode: ScoreMode,
-    pub gate: Gate,
-    /// Table 6's ablation: gate only the masks, and sum the raw upsampled activations.
-    pub gate_in_normalization_only: bool,
-}
-
-impl Default for ScoreCamPlusPlusOptions {
-    fn default() -> Self {
-        Self {
-            mode: ScoreMode::Probability,
-            gate: Gate::Tanh,
-            gate_in_normalization_only: false,
-        }
+const fn score(
+    method: Method,
+    id: &'static str,
+    label: &'static str,
+    about: &'static str,
+    recipe: ScoreRecipe,
+) -> Spec {
+    Spec {
+        method,
+        id,
+        label,
+        about,
+        family: Family::Score(recipe),
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum Aggregate {
-    #[default]
-    Mean,
-    Max,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct AugmentOptions {
-    /// Number of augmented copies, the first the identity.
-    pub copies: usize,
-    pub seed: u64,
-    /// Largest rotation, radians.
-    pub max_angle: u32,
-    pub aggregate: Aggregate,
-}
-
-impl Default for AugmentOptions {
-    fn default() -> Self {
-        Self {
-            copies: 100,
-            seed: 0,
-            max_angle: 500,
-            aggregate: Aggregate::Mean,
-        }
-    }
-}
-
-impl AugmentOptions {
-    pub fn max_angle_rad(&self) -> f32 {
-        self.max_angle as f32 / 1000.0
-    }
-}
-
-/// Everything that changes a method's result besides image, model, layer and class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub struct Options {
-    pub scorecam_pp: ScoreCamPlusPlusOptions,
-    pub augment: AugmentOptions,
-    /// Faster-ScoreCAM: keep only the N channels of highest spatial variance (an approximation).
-    pub top_channels: Option<usize>,
-    /// Masked inputs per forward pass; `None` sizes batches from the device's limits.
-    pub batch_size: Option<usize>,
-    /// The order the score methods run their channels in: it changes their previews, not
-    /// their maps (beyond float rounding).
-    #[serde(default)]
-    pub channel_order: ChannelOrder,
-}
-
-/// Which channels the score methods run first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
-pub enum ChannelOrder {
-    /// As the layer numbers them (what the peers do).
-    Index,
-    /// Largest activation sum first: the default, chosen by `camlens preview-study` (Lite0,
-    /// 20 ImageNet images: the preview correlates 0.975 / 0.996 / 0.9998 with the final map
-    /// after 10 / 25 / 50 % of the channels, against 0.946 / 0.984 / 0.996 in index order and
-    /// 0.981 / 0.995 / 0.998 by GradCAM term, which also costs a backward pass).
-    #[default]
-    Mass,
-    /// Largest GradCAM term first (gradient weight × activation sum; one backward pass).
-    Gradient,
-}
+/// Every method, indexed by its variant's position in [`Method`].
+pub const SPECS: [Spec; 18] = [
+    gradient(
+        Method::GradCam,
+        "gradcam",
+        "GradCAM",
+        "channels weighted by their mean gradient",
+        gradient::gradcam,
+    ),
+    gradient(
+        Method::GradCamPlusPlus,
+        "gradcam++",
+        "GradCAM++",
+        "channels weighted by their positive gradients, with higher-order terms",
+        gradient::gradcam_pp,
+    ),
+    gradient(
+        Method::XGradCam,
+        "xgradcam",
+        "XGradCAM",
+        "channels weighted by gradient × activation over activation",
+        gradient::xgradcam,
+    ),
+    gradient(
+        Method::LayerCam,
+        "layercam",
+        "LayerCAM",
+        "positive gradient × activation at each position",
+        gradient::layercam,
+    ),
+    gradient(
+        Method::HiResCam,
+        "hirescam",
+        "HiResCAM",
+        "gradient × activation at each position, summed over channels",
+        gradient::hirescam,
+    ),
+    gradient(
+        Method::GradCamElementWise,
+        "gradcam-elementwise",
+        "GradCAM element-wise",
+        "positive part of gradient × activation at each position",
+        gradient::gradcam_elementwise,
+    ),
+    gradient(
+        Method::EigenGradCam,
+        "eigengradcam",
+        "EigenGradCAM",
+        "first principal component of gradient × activation",
+        gradient::eigengradcam,
+    ),
+    Spec {
+        method: Method::FinerCam,
+        id: "finercam",
+        label: "FinerCAM",
+        about: "GradCAM of the class against the classes closest to it: what sets it apart",
+        family: Family::Gradient(gradient::gradcam, GradientOf::Finer),
+    },
+    Spec {
+        method: Method::ShapleyCam,
+        id: "shapleycam",
+        label: "ShapleyCAM",
+        about: "GradCAM with the gradient corrected by the Hessian term, −½ H·A",
+        family: Family::Gradient(gradient::gradcam, GradientOf::Shapley),
+    },
+    activation(
+        Method::EigenCam,
+        "eigencam",
+        "EigenCAM",
+        "first principal component of the activations; the same for every class",
+        activation::eigencam,
+    ),
+    activation(
+        Method::KpcaCam,
+        "kpcacam",
+        "KPCA-CAM",
+        "kernel PCA's first component of the activations; the same for every class",
+        activation::kpcacam,
+    ),
+    activation(
+        Method::Fem,
+        "fem",
+        "FEM",
+        "channels weighted by their share of outlying activations; the same for every class",
+        activation::fem,
+    ),
+    activation(
+        Method::RandomCam,
+        "randomcam",
+        "RandomCAM",
+        "random channel weights drawn from --seed: the baseline any method should beat",
+        activation::randomcam,
+    ),
+    Spec {
+        method: Method::AblationCam,
+        id: "ablationcam",
+        label: "AblationCAM",
+        about: "channels weighted by how much the class's logit drops without them",
+        family: Family::Ablation,
+    },
+    score(
+        Method::ScoreCam,
+        "scorecam",
+        "ScoreCAM",
+        "channels weighted by the probability of the input each one masks",
+        ScoreRecipe {
+            target: ScoreTarget::Probability,
+            mask: MaskKind::MinMax {
+                align_corners: false,
+                epsilon: 0.0,
+            },
+            flat_channels: FlatChannels::Skip,
+            channel_softmax: false,
+        },
+    ),
+    // pytorch-grad-cam 1.5.7: logits, align_corners=True upsampling, a 1e-8 in the min-max
+    // range (so a flat channel is an all-zero mask), softmax over channels.
+    score(
+        Method::ScoreCamPgc,
+        "scorecam-pgc",
+        "ScoreCAM (pytorch-grad-cam)",
+        "ScoreCAM as pytorch-grad-cam computes it: logits, softmax over channels",
+        ScoreRecipe {
+            target: ScoreTarget::Logit,
+            mask: MaskKind::MinMax {
+                align_corners: true,
+                epsilon: 1e-8,
+            },
+            flat_channels: FlatChannels::ZeroMask,
+            channel_softmax: true,
+        },
+    ),
+    Spec {
+        method: Method::AugGradCamPlusPlus,
+        id: "auggradcam++",
+        label: "Augmented GradCAM++",
+        about: "GradCAM++ over augmented copies of the image, warped back and merged",
+        family: Family::Augmented,
+    },
+    score(
+        Method::ScoreCamPlusPlus,
+        "scorecam++",
+        "ScoreCAM++",
+        "ScoreCAM with tanh-gated activations as masks: this app's headline",
+        ScoreRecipe {
+            target: ScoreTarget::ScoreCamPlusPlusMode,
+            mask: MaskKind::Gated,
+            flat_channels: FlatChannels::Gated,
+            channel_softmax: false,
+        },
+    ),
+];
 
 #[cfg(test)]
 mod tests {
@@ -429,15 +520,61 @@ mod tests {
                 Method::GradCam,
                 Method::GradCamPlusPlus,
                 Method::XGradCam,
-                Method::LayerCam
+                Method::LayerCam,
+                Method::HiResCam,
+                Method::GradCamElementWise,
+                Method::EigenGradCam,
+                Method::FinerCam,
+                Method::ShapleyCam,
             ]
         );
-        assert!(
-            Method::ALL
-                .iter()
-                .all(|m| m.is_slow() != m.uses_gradients())
+        let slow: Vec<Method> = Method::ALL.into_iter().filter(|m| m.is_slow()).collect();
+        assert_eq!(
+            slow,
+            [
+                Method::AblationCam,
+                Method::ScoreCam,
+                Method::ScoreCamPgc,
+                Method::AugGradCamPlusPlus,
+                Method::ScoreCamPlusPlus
+            ]
         );
+        assert!(!Method::EigenCam.uses_gradients() && !Method::EigenCam.is_slow());
         assert!(!Method::AugGradCamPlusPlus.uses_top_channels());
         assert!(Method::ScoreCamPgc.uses_top_channels());
+    }
+
+    /// Where each variant's entry must be: the match is exhaustive, so a new variant does not
+    /// compile until it is given a place, and the test then fails until its entry is there.
+    fn place(m: Method) -> usize {
+        match m {
+            Method::GradCam => 0,
+            Method::GradCamPlusPlus => 1,
+            Method::XGradCam => 2,
+            Method::LayerCam => 3,
+            Method::HiResCam => 4,
+            Method::GradCamElementWise => 5,
+            Method::EigenGradCam => 6,
+            Method::FinerCam => 7,
+            Method::ShapleyCam => 8,
+            Method::EigenCam => 9,
+            Method::KpcaCam => 10,
+            Method::Fem => 11,
+            Method::RandomCam => 12,
+            Method::AblationCam => 13,
+            Method::ScoreCam => 14,
+            Method::ScoreCamPgc => 15,
+            Method::AugGradCamPlusPlus => 16,
+            Method::ScoreCamPlusPlus => 17,
+        }
+    }
+
+    #[test]
+    fn each_method_has_its_entry_at_its_place() {
+        for (i, s) in SPECS.iter().enumerate() {
+            assert_eq!(s.method as usize, i, "{}", s.id);
+            assert_eq!(place(s.method), i, "{}", s.id);
+        }
+        assert_eq!(place(Method::ScoreCamPlusPlus) + 1, SPECS.len());
     }
 }

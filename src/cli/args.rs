@@ -6,9 +6,8 @@ use camlens::pipeline::Request;
 
 #[derive(clap::Args)]
 pub struct CamArgs {
-    /// Methods, comma-separated: gradcam, gradcam++, xgradcam, layercam, scorecam,
-    /// scorecam-pgc (pytorch-grad-cam's variant), scorecam++, auggradcam++; or all. Default:
-    /// the gradient family and ScoreCAM++; for eval, the paper's seven.
+    /// Methods, comma-separated ids (`camlens methods` lists them), or all. Default: GradCAM,
+    /// GradCAM++, XGradCAM, LayerCAM and ScoreCAM++; for eval, the paper's seven.
     #[arg(long)]
     pub methods: Option<String>,
     /// Target layer (see `camlens layers`); default: the model's usual one.
@@ -32,9 +31,16 @@ pub struct CamArgs {
     /// Augmented GradCAM++: number of augmented copies.
     #[arg(long, default_value_t = 100)]
     pub aug_copies: usize,
-    /// Random seed: Augmented GradCAM++'s copies, and for eval the --limit subset.
+    /// Random seed: Augmented GradCAM++'s copies, RandomCAM's weights, and for eval the
+    /// --limit subset.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// FinerCAM: how many classes with the nearest logits the class is compared with.
+    #[arg(long, default_value_t = 3)]
+    pub finer_comparisons: usize,
+    /// FinerCAM: how strongly the compared classes are subtracted (α).
+    #[arg(long, default_value_t = 1.0)]
+    pub finer_alpha: f32,
 }
 
 impl CamArgs {
@@ -52,6 +58,8 @@ impl CamArgs {
         o.batch_size = self.batch_size;
         o.augment.copies = self.aug_copies;
         o.augment.seed = self.seed;
+        o.finer.comparisons = self.finer_comparisons;
+        o.finer.alpha_milli = (self.finer_alpha * 1000.0).round() as i32;
         Ok((methods, o))
     }
 

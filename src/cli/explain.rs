@@ -10,7 +10,7 @@ use camlens::draw::overlay::{Colormap, View, check_writable, save_png};
 use camlens::faithfulness::metrics::Score;
 use camlens::input::preprocess::load_image;
 use camlens::models::Scores;
-use camlens::outputs::{self, Look, OutputSpec, Written, explained_sheet, render_all};
+use camlens::outputs::{self, Look, NpyFiles, OutputSpec, Written, explained_sheet, render_all};
 use camlens::pipeline::{Explained, Pipeline, Request};
 use std::path::PathBuf;
 

@@ -68,6 +68,8 @@ enum Command {
     },
     /// List the ONNX operators camlens runs, by family.
     Ops,
+    /// List the CAM methods by family, with what each does and costs (ids for --methods).
+    Methods,
     /// Explain images with CAM methods and write overlay PNGs at each image's own resolution.
     Explain(explain::ExplainArgs),
     /// Open the desktop app (what `camlens` alone does), with these images or the samples.
@@ -119,10 +121,11 @@ pub fn main() -> ExitCode {
 
 /// "Open with camlens" passes image paths alone: they open in the app.
 fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 11] = [
+    const COMMANDS: [&str; 12] = [
         "predict",
         "layers",
         "ops",
+        "methods",
         "explain",
         "bench",
         "demo",
@@ -173,6 +176,10 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
         Command::Eval(args) => eval::run(&compute, *args),
         Command::Ops => {
             print!("{}", camlens::onnx::ops::listing());
+            Ok(())
+        }
+        Command::Methods => {
+            print!("{}", camlens::cam::Method::listing());
             Ok(())
         }
         Command::Layers { model, onnx } => {

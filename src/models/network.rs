@@ -83,6 +83,12 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     fn default_layer(&self) -> usize;
     fn features(&self, x: Tensor<4>, layer: usize) -> Features;
     fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2>;
+    /// The context with what the layer's output holds beside the map (a ViT's class token)
+    /// multiplied by `factor`, as if the whole output were: ShapleyCAM's perturbation of the
+    /// layer. Networks that keep nothing beside the map return it as it is.
+    fn scaled_aside(&self, context: &Context, _factor: f32) -> Context {
+        context.clone()
+    }
     /// The largest intermediate tensor of one forward pass, in floats per input: what bounds
     /// the batch size on a device with a per-buffer limit (lavapipe: 128 MiB).
     fn peak_activation(&self) -> usize;

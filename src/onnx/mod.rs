@@ -155,6 +155,24 @@ impl Network for OnnxNet {
         self.peak
     }
 
+    fn scaled_aside(&self, context: &Context, factor: f32) -> Context {
+        match context {
+            Context::Values(values) => Context::Values(
+                values
+                    .iter()
+                    .map(|(s, v)| match (*s, v) {
+                        (SET_ASIDE, Value::R3(t)) => (*s, Value::R3(t.clone().mul_scalar(factor))),
+                        _ => (*s, v.clone()),
+                    })
+                    .collect(),
+            ),
+            Context::PerInput(each) => {
+                Context::PerInput(each.iter().map(|c| self.scaled_aside(c, factor)).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
     fn set_dtype(&mut self, dtype: DType) {
         // The last weighted node is the classifier: it stays f32.
         let weighted: Vec<usize> = (0..self.ops.len())

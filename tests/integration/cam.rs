@@ -28,7 +28,7 @@ struct CamFixture {
     scorecam_pp: Entry,
 }
 
-fn resnet18() -> (tempfile::TempDir, Model) {
+pub fn resnet18() -> (tempfile::TempDir, Model) {
     let keys = model_fixture("resnet18").keys;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("resnet18.safetensors");

@@ -56,8 +56,9 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
     // 224×224 float32 map after a 128-byte header.
     let npy = std::fs::metadata(dir.path().join("chelsea.gradcam.npy")).unwrap();
     assert_eq!(npy.len(), 128 + 224 * 224 * 4);
-    // The layer map is the raw one after ReLU, both at the 7×7 layer: the raw map has negative
-    // values (else this would not tell them apart), the layer map has zeros exactly there.
+    // The layer map is the raw one after ReLU, both at the 7×7 layer, neither normalised (the
+    // raw map's peak is not 1). Lite0's GradCAM on the cat is positive nearly everywhere; where
+    // the two differ is tested on ConvNeXt (onnx_arch.rs).
     let floats = |name: &str| -> Vec<f32> {
         let bytes = std::fs::read(dir.path().join(name)).unwrap();
         assert_eq!(bytes.len(), 128 + 7 * 7 * 4, "{name}");
@@ -69,8 +70,8 @@ fn explain_writes_overlays_at_the_original_size_and_never_overwrites_silently() 
         floats("chelsea.gradcam.raw.npy"),
         floats("chelsea.gradcam.layer.npy"),
     );
-    assert!(raw.iter().any(|&v| v < 0.0), "{raw:?}");
-    assert!(raw.iter().any(|&v| v > 0.0), "{raw:?}");
+    let peak = raw.iter().cloned().fold(f32::MIN, f32::max);
+    assert!(peak > 0.0 && peak != 1.0, "{raw:?}");
     for (r, l) in raw.iter().zip(&layer) {
         assert_eq!(*l, r.max(0.0));
     }

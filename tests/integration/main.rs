@@ -13,6 +13,7 @@ mod gpu_path;
 mod kernel_cache;
 mod layout;
 mod lite0;
+mod methods;
 mod onnx;
 mod onnx_arch;
 mod photos;

@@ -21,6 +21,9 @@ struct Reference {
     maps: HashMap<String, Vec<f32>>,
     /// XGradCAM's raw map from the same model run in float64.
     xgradcam_f64: Vec<f32>,
+    /// The methods beyond the paper's, on some architectures: pytorch-grad-cam's raw maps.
+    #[serde(default)]
+    more_maps: HashMap<String, Vec<f32>>,
 }
 
 /// How far two float32 runs of one network may disagree, as a share of the layer's largest
@@ -263,4 +266,111 @@ fn convnext_maps_are_centred_so_the_rectified_map_is_the_one_to_compare() {
             );
         }
     }
+}
+
+/// ReLU then min-max, as pytorch-grad-cam ends every map before resizing it.
+fn finished(m: &[f32]) -> Vec<f32> {
+    let r: Vec<f32> = m.iter().map(|v| v.max(0.0)).collect();
+    let lo = r.iter().fold(f32::MAX, |a, &v| a.min(v));
+    let hi = r.iter().fold(f32::MIN, |a, &v| a.max(v));
+    r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
+}
+
+/// The methods beyond the paper's on an ONNX CNN, a ViT and ConvNeXt: each map after ReLU and
+/// min-max within 1e-3 of pytorch-grad-cam's at the layer's resolution; EigenCAM and
+/// EigenGradCAM up to the sign pytorch-grad-cam leaves to LAPACK (camlens makes the peak
+/// positive, as scikit-learn does for KPCA-CAM, whose sign must agree).
+fn check_more(name: &str, hessian: bool, ablation: bool) {
+    let r = reference(name);
+    let model = load(name);
+    let layer = model.layer_index(Some(&r.layer)).unwrap();
+    let mut s = Session::new(&model, input(&[3, r.size, r.size]), layer).unwrap();
+    let mut methods = vec![
+        ("hirescam", Method::HiResCam, false),
+        ("gradcam-elementwise", Method::GradCamElementWise, false),
+        ("eigengradcam", Method::EigenGradCam, true),
+        ("eigencam", Method::EigenCam, true),
+        ("kpcacam", Method::KpcaCam, false),
+        ("fem", Method::Fem, false),
+        ("finercam", Method::FinerCam, false),
+        ("shapleycam", Method::ShapleyCam, false),
+    ];
+    if ablation {
+        // After a ReLU only: elsewhere pytorch-grad-cam's ablation value drifts within a batch.
+        methods.push(("ablationcam", Method::AblationCam, false));
+    }
+    assert_eq!(
+        r.more_maps.len(),
+        methods.len(),
+        "{name}: the fixture's maps"
+    );
+    let (mut errors, mut failed) = (vec![], vec![]);
+    for (key, method, either_sign) in methods {
+        let theirs = finished(&r.more_maps[key]);
+        let ours = run_method(
+            &mut s,
+            method,
+            r.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        let ours = finished(&ours.raw.data);
+        assert!(range(&theirs) > 0.5, "{name} {key}: a flat reference map");
+        if method == Method::ShapleyCam {
+            // Where the head has curvature the Hessian term must show, or the test tests nothing.
+            let apart = max_diff(&theirs, &finished(&r.maps["gradcam"]));
+            assert_eq!(
+                apart > 0.02,
+                hessian,
+                "{name}: ShapleyCAM {apart} from GradCAM"
+            );
+        }
+        let mut e = max_diff(&ours, &theirs);
+        if either_sign {
+            let flipped: Vec<f32> = r.more_maps[key].iter().map(|v| -v).collect();
+            e = e.min(max_diff(&ours, &finished(&flipped)));
+        }
+        errors.push(format!("{key} {e:.1e}"));
+        // ShapleyCAM's Hessian term is a finite difference here, exact autodiff there.
+        let tolerance = if method == Method::ShapleyCam {
+            1e-2
+        } else {
+            1e-3
+        };
+        if e > tolerance {
+            failed.push(format!("{key}: {e:.2e}"));
+        }
+    }
+    eprintln!("{name}: {errors:?}");
+    assert!(failed.is_empty(), "{name}: maps off: {failed:?}");
+}
+
+#[test]
+fn more_methods_on_resnet50_equal_pytorch_grad_cam() {
+    check_more("resnet50", false, true);
+}
+
+#[test]
+fn more_methods_on_a_small_cnn_equal_pytorch_grad_cam() {
+    check_more("small_cnn", false, true);
+}
+
+#[test]
+fn more_methods_on_vit_b_16_equal_pytorch_grad_cam() {
+    check_more("vit_b_16", true, false);
+}
+
+/// Its head (pooling, LayerNorm, Linear) is not linear, but LayerNorm is blind to scale: the
+/// gradient at `αA` is `g/α`, so `H A = −g` and ShapleyCAM's weights are 1.5 × GradCAM's, the
+/// same map once normalised, on both sides.
+#[test]
+fn more_methods_on_convnext_tiny_equal_pytorch_grad_cam() {
+    check_more("convnext_tiny", false, false);
+}
+
+/// Its classifier has a Hardswish between two linear layers: a Hessian term too.
+#[test]
+fn more_methods_on_mobilenet_v3_large_equal_pytorch_grad_cam() {
+    check_more("mobilenet_v3_large", true, false);
 }

@@ -4,22 +4,10 @@
 //! xdg-desktop-portal and without zenity, where rfd silently returns nothing) the click says so
 //! and points to drag and drop.
 
-use super::super::command::Command;
-use crate::cam::Method;
+use super::super::command::{Command, Purpose};
 use crate::input::preprocess::IMAGE_EXTENSIONS;
 use poll_promise::Promise;
 use std::path::PathBuf;
-
-/// What a dialog was opened for, and so what its answer becomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    OpenFiles,
-    OpenFolder,
-    LoadWeights,
-    ExportCard(Method),
-    ExportSheet,
-    BatchExport,
-}
 
 impl Purpose {
     fn dialog(self) -> rfd::AsyncFileDialog {

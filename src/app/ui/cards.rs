@@ -1,7 +1,7 @@
 //! The cards: the original and one per chosen method, side by side, sharing one zoom and pan.
 
-use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
+use super::super::command::Purpose;
 use super::super::picture::color_image;
 use super::super::state::CamlensApp;
 use super::super::state::PreviewKey;

@@ -1,7 +1,7 @@
 //! How the cards look (colormap, opacity, view) and the exports of everything shown.
 
-use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
+use super::super::command::Purpose;
 use super::super::state::CamlensApp;
 use crate::draw::overlay::{Colormap, View};
 use eframe::egui;

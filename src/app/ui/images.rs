@@ -1,7 +1,7 @@
 //! The image list: open buttons and one row per loaded picture.
 
-use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
+use super::super::command::Purpose;
 use super::super::state::CamlensApp;
 use eframe::egui;
 

@@ -8,14 +8,38 @@ use eframe::egui;
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     ui.heading("Methods");
     let mut changed = false;
-    for m in Method::ALL {
-        let mut on = app.settings.methods.contains(&m);
-        if ui.checkbox(&mut on, m.label()).changed() {
+    let mut all = Method::ALL.iter().all(|m| app.settings.methods.contains(m));
+    if ui.checkbox(&mut all, "all").changed() {
+        changed = true;
+        app.settings.methods = if all { Method::ALL.to_vec() } else { vec![] };
+    }
+    for (family, methods) in Method::by_family() {
+        let on = |app: &CamlensApp| methods.iter().all(|m| app.settings.methods.contains(m));
+        let mut whole = on(app);
+        ui.separator();
+        let header = ui
+            .checkbox(&mut whole, egui::RichText::new(family.name()).strong())
+            .on_hover_text(family.cost());
+        if header.changed() {
             changed = true;
-            if on {
-                app.settings.methods.push(m);
-            } else {
-                app.settings.methods.retain(|x| *x != m);
+            app.settings.methods.retain(|m| !methods.contains(m));
+            if whole {
+                app.settings.methods.extend(&methods);
+            }
+        }
+        ui.label(egui::RichText::new(family.cost()).small().weak());
+        for m in methods {
+            let mut on = app.settings.methods.contains(&m);
+            let b = ui
+                .checkbox(&mut on, m.label())
+                .on_hover_text(m.spec().about);
+            if b.changed() {
+                changed = true;
+                if on {
+                    app.settings.methods.push(m);
+                } else {
+                    app.settings.methods.retain(|x| *x != m);
+                }
             }
         }
     }

@@ -10,8 +10,8 @@ mod methods;
 mod model;
 mod status;
 
-use super::background::dialogs::Purpose;
 use super::command::Command;
+use super::command::Purpose;
 use super::state::CamlensApp;
 use eframe::egui;
 use std::path::PathBuf;

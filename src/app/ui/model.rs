@@ -1,7 +1,7 @@
 //! The model: its name, the target layer, and where its weights come from.
 
-use super::super::background::dialogs::Purpose;
 use super::super::command::Command;
+use super::super::command::Purpose;
 use super::super::state::CamlensApp;
 use crate::compute::precision::Precision;
 use eframe::egui;

@@ -2,7 +2,7 @@
 //! host), comparisons and selection (the masks transformers build with Equal and Where).
 
 use super::context::Args;
-use super::integers::{device_of, int_zip, ints, invalid, lifted};
+use super::context::{device_of, int_zip, ints, invalid, lifted};
 use super::shape::expand;
 use crate::error::Result;
 use crate::models::value::Value;

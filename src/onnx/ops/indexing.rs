@@ -3,7 +3,7 @@
 //! whose rank is known only at run time.
 
 use super::context::{Args, Cx, Src};
-use super::integers::{axis, device_of, ints, invalid, lifted};
+use super::context::{axis, device_of, ints, invalid, lifted};
 use crate::error::Result;
 use crate::map_value;
 use crate::models::value::Value;

@@ -36,15 +36,14 @@ macro_rules! operators {
 mod context;
 mod elementwise;
 mod indexing;
-mod integers;
 mod matrix;
 mod reduce;
 mod resize;
 mod shape;
 mod windows;
 
+pub(super) use context::int_zip;
 pub(super) use indexing::slice_indices;
-pub(super) use integers::int_zip;
 
 use crate::error::Result;
 use crate::models::layers::reduced::cast;

@@ -1,8 +1,8 @@
 //! Reductions and normalisation: means over axes (global average pooling among them), batch
 //! and layer normalisation, softmax.
 
+use super::context::axis;
 use super::context::{Args, Cx};
-use super::integers::axis;
 use crate::error::Result;
 use crate::models::value::Value;
 use crate::{map_value, zip_values};

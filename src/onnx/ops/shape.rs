@@ -3,7 +3,7 @@
 //! host.
 
 use super::context::{Args, Src};
-use super::integers::{floats, ints, invalid};
+use super::context::{floats, ints, invalid};
 use crate::error::{Error, Result};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -240,7 +240,7 @@ fn squeeze(x: &Value, axes: Option<&[i64]>) -> Result<Value> {
     let drop: Vec<usize> = match axes {
         Some(a) => a
             .iter()
-            .map(|&a| super::integers::axis(a, dims.len()))
+            .map(|&a| super::context::axis(a, dims.len()))
             .collect(),
         None => (0..dims.len()).filter(|&i| dims[i] == 1).collect(),
     };

@@ -3,39 +3,78 @@
 //! has them, its per-channel weights. Formulas and epsilons follow pytorch-grad-cam 1.5.7, whose
 //! numbers our tests compare with.
 
+use super::projection::first_component;
+
 /// A gradient method: `(activations, gradients, K)` → its raw map `[h, w]` and, where the method
 /// has them, its per-channel weights.
-pub type GradientFn = fn(&[f32], &[f32], usize) -> GradientMap;
+pub type GradientFn = fn(&[f32], &[f32], usize) -> RawMap;
 
-pub struct GradientMap {
+/// A method's map at the layer's resolution, before ReLU, and its channel weights if it has any.
+pub struct RawMap {
     pub raw: Vec<f32>,
     pub weights: Option<Vec<f32>>,
 }
 
-fn weighted(a: &[f32], weights: Vec<f32>) -> GradientMap {
-    GradientMap {
+impl RawMap {
+    pub fn unweighted(raw: Vec<f32>) -> Self {
+        Self { raw, weights: None }
+    }
+}
+
+/// `Σ_k w_k A_k`, keeping the weights.
+pub fn weighted(a: &[f32], weights: Vec<f32>) -> RawMap {
+    RawMap {
         raw: weighted_sum(a, &weights),
         weights: Some(weights),
     }
 }
 
-pub fn gradcam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+pub fn gradcam(a: &[f32], g: &[f32], k: usize) -> RawMap {
     weighted(a, gradcam_weights(g, k))
 }
 
-pub fn gradcam_pp(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+pub fn gradcam_pp(a: &[f32], g: &[f32], k: usize) -> RawMap {
     weighted(a, gradcam_pp_weights(a, g, k))
 }
 
-pub fn xgradcam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
+pub fn xgradcam(a: &[f32], g: &[f32], k: usize) -> RawMap {
     weighted(a, xgradcam_weights(a, g, k))
 }
 
-pub fn layercam(a: &[f32], g: &[f32], k: usize) -> GradientMap {
-    GradientMap {
+pub fn layercam(a: &[f32], g: &[f32], k: usize) -> RawMap {
+    RawMap {
         raw: layercam_map(a, g, k),
         weights: None,
     }
+}
+
+/// HiResCAM (Draelos & Carin 2020): `Σ_k g_k ⊙ A_k`, the gradient kept at each position (GradCAM
+/// averages it first).
+pub fn hirescam(a: &[f32], g: &[f32], k: usize) -> RawMap {
+    RawMap::unweighted(channel_sum(a, g, k, |p| p))
+}
+
+/// pytorch-grad-cam's GradCAMElementWise: `Σ_k relu(g_k ⊙ A_k)`.
+pub fn gradcam_elementwise(a: &[f32], g: &[f32], k: usize) -> RawMap {
+    RawMap::unweighted(channel_sum(a, g, k, |p| p.max(0.0)))
+}
+
+/// pytorch-grad-cam's EigenGradCAM: the first principal component of `g ⊙ A` over positions,
+/// signed as EigenCAM's (see [`first_component`]).
+pub fn eigengradcam(a: &[f32], g: &[f32], k: usize) -> RawMap {
+    let product: Vec<f32> = a.iter().zip(g).map(|(a, g)| a * g).collect();
+    RawMap::unweighted(first_component(&product, k))
+}
+
+/// `Σ_k f(g_k ⊙ A_k)` at each position.
+fn channel_sum(a: &[f32], g: &[f32], k: usize, f: impl Fn(f32) -> f32) -> Vec<f32> {
+    let mut out = vec![0.0f32; a.len() / k];
+    for (ak, gk) in channels(a, k).zip(channels(g, k)) {
+        for ((o, a), g) in out.iter_mut().zip(ak).zip(gk) {
+            *o += f(g * a);
+        }
+    }
+    out
 }
 
 /// Per-channel view of `[K, h, w]` data.

@@ -3,10 +3,10 @@
 //! frame, then aggregated. Seeded, so a result can be reproduced.
 
 use super::gradient::{gradcam_pp_weights, weighted_sum};
-use super::map::Map;
-use super::method::{Aggregate, AugmentOptions, Options};
-use super::monitor::Monitor;
-use super::session::Session;
+use crate::cam::map::Map;
+use crate::cam::monitor::Monitor;
+use crate::cam::options::{Aggregate, AugmentOptions, Options};
+use crate::cam::session::Session;
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use crate::rng::SplitMix;

@@ -3,10 +3,11 @@
 //! with the input and classified in one forward pass; only the batch's scores come back to the
 //! host. Channels whose masks are identical (constant activations) share one forward pass.
 
-use super::map::Map;
-use super::method::{FlatChannels, Gate, MaskKind, Options, ScoreMode, ScoreRecipe, ScoreTarget};
-use super::monitor::{Monitor, Preview};
-use super::session::Session;
+use crate::cam::map::Map;
+use crate::cam::method::{FlatChannels, MaskKind, ScoreRecipe, ScoreTarget};
+use crate::cam::monitor::{Monitor, Preview};
+use crate::cam::options::{Gate, Options, ScoreMode};
+use crate::cam::session::Session;
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use burn::tensor::activation::{mish, relu, sigmoid, silu, tanh};

@@ -1,0 +1,135 @@
+//! The methods beyond the paper's against pytorch-grad-cam 1.5.7 (tools/make_method_fixtures.py),
+//! on ResNet-18 with formula weights at layer4: each map at feature resolution, after ReLU and
+//! min-max normalisation as pytorch-grad-cam ends, within 1e-3; RandomCAM by its statistics over
+//! seeds.
+
+use crate::cam::resnet18;
+use crate::common::*;
+use camlens::cam::family::activation::randomcam;
+use camlens::cam::{Method, Monitor, Options, Session, run_method};
+use std::collections::HashMap;
+
+#[derive(serde::Deserialize)]
+struct RandomStats {
+    seeds: usize,
+    mean: Vec<f64>,
+    var: Vec<f64>,
+}
+
+#[derive(serde::Deserialize)]
+struct Fixture {
+    class: usize,
+    /// pytorch-grad-cam's `get_cam_image`: the map before its ReLU.
+    maps: HashMap<String, Vec<f32>>,
+    randomcam: RandomStats,
+}
+
+fn fixture_maps() -> Fixture {
+    let text = std::fs::read_to_string(fixture("cam/resnet18_methods.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// ReLU then min-max, as pytorch-grad-cam ends every map (`scale_cam_image` without resizing).
+fn finished(m: &[f32]) -> Vec<f32> {
+    let r: Vec<f32> = m.iter().map(|v| v.max(0.0)).collect();
+    let (lo, hi) = (min(&r), r.iter().cloned().fold(f32::MIN, f32::max));
+    r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
+}
+
+fn min(x: &[f32]) -> f32 {
+    x.iter().cloned().fold(f32::MAX, f32::min)
+}
+
+#[test]
+fn each_method_equals_pytorch_grad_cam_at_feature_resolution() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    assert_eq!(s.top_class(), fx.class);
+    // The principal components' sign is arbitrary in pytorch-grad-cam (LAPACK's); camlens makes
+    // the peak positive, as scikit-learn does for KPCA-CAM, whose sign must then agree.
+    let methods = [
+        ("hirescam", Method::HiResCam, false),
+        ("gradcam-elementwise", Method::GradCamElementWise, false),
+        ("eigengradcam", Method::EigenGradCam, true),
+        ("eigencam", Method::EigenCam, true),
+        ("kpcacam", Method::KpcaCam, false),
+        ("fem", Method::Fem, false),
+        ("finercam", Method::FinerCam, false),
+        // The layer feeds pooling and a linear layer: no Hessian term, ShapleyCAM = GradCAM.
+        ("shapleycam", Method::ShapleyCam, false),
+        ("ablationcam", Method::AblationCam, false),
+    ];
+    let mut keys: Vec<&String> = fx.maps.keys().collect();
+    keys.sort();
+    assert_eq!(keys.len(), methods.len(), "the fixture's maps: {keys:?}");
+    let mut failed = vec![];
+    for (key, method, either_sign) in methods {
+        let theirs = &fx.maps[key];
+        let r = run_method(
+            &mut s,
+            method,
+            fx.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((r.raw.width, r.raw.height), (7, 7), "{key}");
+        let expected = finished(theirs);
+        assert!(range(&expected) > 0.5, "{key}: a flat reference map");
+        let mut e = max_diff(&finished(&r.raw.data), &expected);
+        if either_sign {
+            let flipped: Vec<f32> = theirs.iter().map(|v| -v).collect();
+            e = e.min(max_diff(&finished(&r.raw.data), &finished(&flipped)));
+        }
+        eprintln!("{key}: {e:.2e} of the range");
+        if e > 1e-3 {
+            failed.push(format!("{key}: {e:.2e}"));
+        }
+    }
+    assert!(failed.is_empty(), "maps off: {failed:?}");
+}
+
+/// Each position's mean and variance over seeds, ours against pytorch-grad-cam's (NumPy's
+/// generator, so only the distribution can agree): weights uniform in [−1, 1) make the mean
+/// map 0 and the variance `Σ_k A_k² / 3` at each position. The bounds are five standard errors
+/// of the difference of two estimates from `n` seeds each.
+#[test]
+fn randomcam_is_reproducible_and_distributed_as_pytorch_grad_cams() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let k = s.shape[0];
+    assert_eq!(
+        randomcam(&s.activations, k, 7).raw,
+        randomcam(&s.activations, k, 7).raw
+    );
+    let n = fx.randomcam.seeds;
+    let maps: Vec<Vec<f32>> = (0..n as u64)
+        .map(|seed| randomcam(&s.activations, k, seed).raw)
+        .collect();
+    let positions = maps[0].len();
+    assert_eq!(positions, fx.randomcam.mean.len());
+    for i in 0..positions {
+        let mean = maps.iter().map(|m| m[i] as f64).sum::<f64>() / n as f64;
+        let var = maps
+            .iter()
+            .map(|m| (m[i] as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        let (their_mean, their_var) = (fx.randomcam.mean[i], fx.randomcam.var[i]);
+        let se_mean = (2.0 * their_var / n as f64).sqrt();
+        assert!(
+            (mean - their_mean).abs() <= 5.0 * se_mean,
+            "position {i}: mean {mean} vs {their_mean} (standard error {se_mean})"
+        );
+        // A variance estimate of a near-Gaussian variable has relative error √(2/n).
+        let se_var = their_var * (4.0 / n as f64).sqrt();
+        assert!(
+            (var - their_var).abs() <= 5.0 * se_var,
+            "position {i}: variance {var} vs {their_var}"
+        );
+    }
+}
