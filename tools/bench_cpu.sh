@@ -3,14 +3,15 @@
 # weights: speed does not depend on the values). Needs: cargo build --release; pip install torch
 # torchvision grad-cam torchcam safetensors. Writes bench/*-cpu-*.json and prints the ratios.
 # MODELS="lite0" (or "resnet18", or "vgg16", not run by default) reruns one model only; the
-# others' files are kept.
+# others' files are kept. METHODS=ablationcam,… times some methods only, into files suffixed
+# SUFFIX (e.g. SUFFIX=-ablation), so that the full runs' files stay.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench out
 W=out/resnet18-formula.safetensors
 [ -f $W ] || python3 tools/write_formula_weights.py $W
 B=./target/release/camlens
-M=gradcam,gradcam++,xgradcam,layercam,scorecam,scorecam-pgc,scorecam++
+M=${METHODS:-gradcam,gradcam++,xgradcam,layercam,hirescam,gradcam-elementwise,eigengradcam,finercam,shapleycam,eigencam,kpcacam,fem,randomcam,ablationcam,scorecam,scorecam-pgc,scorecam++}
 MODELS=${MODELS:-lite0 resnet18}
 for m in $MODELS; do
   case $m in
@@ -20,10 +21,10 @@ for m in $MODELS; do
     vgg16) V=out/vgg16-formula.safetensors; [ -f $V ] || python3 tools/write_formula_weights.py $V
            spec=$V; peer=(--model vgg16 --weights $V) ;;
   esac
-  $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --json bench/ours-cpu-$m.json > /dev/null
-  python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --out bench/peers-cpu-$m.json
+  $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --json bench/ours-cpu-$m${SUFFIX:-}.json > /dev/null
+  python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --only "$M" --out bench/peers-cpu-$m${SUFFIX:-}.json
 done
 for m in $MODELS; do
   echo "## $m"
-  python3 tools/compare_bench.py bench/ours-cpu-$m.json bench/peers-cpu-$m.json
+  python3 tools/compare_bench.py bench/ours-cpu-$m${SUFFIX:-}.json bench/peers-cpu-$m${SUFFIX:-}.json
 done

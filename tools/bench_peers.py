@@ -1,6 +1,8 @@
 """Times the Python peers on the same model, input and machine as `camlens bench`:
-pytorch-grad-cam (GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM at batch 32) and torch-cam
-(GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM). Median of --runs after one warm-up run.
+pytorch-grad-cam (GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM and AblationCAM at batch 32,
+HiResCAM, GradCAM element-wise, EigenGradCAM, FinerCAM, ShapleyCAM, EigenCAM, KPCA-CAM, FEM,
+RandomCAM) and torch-cam (GradCAM, GradCAM++, XGradCAM, LayerCAM, ScoreCAM). Median of --runs
+after one warm-up run; --only restricts to some camlens ids.
 
     python3 tools/bench_peers.py --model lite0 --out bench/peers-cpu.json
     python3 tools/bench_peers.py --model resnet18 --weights out/resnet18-formula.safetensors ...
@@ -73,6 +75,7 @@ def main():
     p.add_argument("--scorecam-runs", type=int, default=1)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--skip", default="", help="comma-separated peer methods to skip")
+    p.add_argument("--only", default="", help="comma-separated method ids to time (default all)")
     p.add_argument("--out")
     a = p.parse_args()
 
@@ -88,15 +91,24 @@ def main():
     import pytorch_grad_cam as pgc
     from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
     targets = [ClassifierOutputTarget(cls)]
+    only = set(filter(None, a.only.split(",")))
+    slow = {"scorecam", "ablationcam"}
     for name, ctor in [("gradcam", pgc.GradCAM), ("gradcam++", pgc.GradCAMPlusPlus),
                        ("xgradcam", pgc.XGradCAM), ("layercam", pgc.LayerCAM),
-                       ("scorecam", pgc.ScoreCAM)]:
-        if f"pgc:{name}" in skip:
+                       ("hirescam", pgc.HiResCAM), ("gradcam-elementwise", pgc.GradCAMElementWise),
+                       ("eigengradcam", pgc.EigenGradCAM), ("finercam", pgc.FinerCAM),
+                       ("shapleycam", pgc.ShapleyCAM), ("eigencam", pgc.EigenCAM),
+                       ("kpcacam", pgc.KPCA_CAM), ("fem", pgc.FEM), ("randomcam", pgc.RandomCAM),
+                       ("scorecam", pgc.ScoreCAM), ("ablationcam", pgc.AblationCAM)]:
+        if f"pgc:{name}" in skip or (only and name not in only):
             continue
         cam = ctor(model, [layer])
-        cam.batch_size = 32
-        runs = a.scorecam_runs if name == "scorecam" else a.runs
-        t = median_time(lambda: cam(x, targets), runs, sync)
+        if name in ("scorecam", "ablationcam"):
+            cam.batch_size = 32
+        runs = a.scorecam_runs if name in slow else a.runs
+        # FinerCAM builds its own target (the class against its nearest ones) when given none.
+        tg = None if name == "finercam" else targets
+        t = median_time(lambda: cam(x, tg), runs, sync)
         rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
         print(rows[-1], flush=True)
 
@@ -104,7 +116,7 @@ def main():
     for name, ctor in [("gradcam", tc.GradCAM), ("gradcam++", tc.GradCAMpp),
                        ("xgradcam", tc.XGradCAM), ("layercam", tc.LayerCAM),
                        ("scorecam", tc.ScoreCAM)]:
-        if f"torchcam:{name}" in skip:
+        if f"torchcam:{name}" in skip or (only and name not in only):
             continue
         kwargs = {"batch_size": 32} if name == "scorecam" else {}
         extractor = ctor(model, target_layer=layer_name, **kwargs)

@@ -10,6 +10,10 @@ import sys
 SAME = {"gradcam": "gradcam", "gradcam++": "gradcam++", "xgradcam": "xgradcam",
         "layercam": "layercam", "scorecam-pgc": "scorecam", "scorecam": "scorecam",
         "scorecam++": "scorecam"}
+# The methods the peers have under camlens' own ids.
+SAME.update({m: m for m in ["hirescam", "gradcam-elementwise", "eigengradcam", "finercam",
+                            "shapleycam", "eigencam", "kpcacam", "fem", "randomcam",
+                            "ablationcam"]})
 
 
 def main(ours_path, peers_path):
