@@ -1,7 +1,7 @@
 """Reference maps of the methods beyond the paper's (issue 28) on ResNet-18 with the fixture
 formula's noise weights (fixture_formula.py), layer4, formula input: each map is
 pytorch-grad-cam 1.5.7's own `get_cam_image` on the activations and gradients it hooks, before
-its ReLU. RandomCAM, being random, is given as the mean and variance of its map over 1000 of
+its ReLU (and with `eigen_smooth` for six of them). RandomCAM, being random, is given as the mean and variance of its map over 1000 of
 NumPy's seeds. Writes tests/fixtures/cam/resnet18_methods.json.
 
     pip install torch torchvision grad-cam==1.5.7 scikit-learn
@@ -13,7 +13,8 @@ import os
 import numpy as np
 import torch
 from pytorch_grad_cam import (
-    AblationCAM, EigenCAM, EigenGradCAM, FEM, GradCAM, GradCAMElementWise, HiResCAM, KPCA_CAM, RandomCAM,
+    AblationCAM, EigenCAM, EigenGradCAM, FEM, GradCAM, GradCAMElementWise, GradCAMPlusPlus,
+    HiResCAM, KPCA_CAM, LayerCAM, RandomCAM, XGradCAM,
 )
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
@@ -49,6 +50,14 @@ def main():
     out["maps"]["ablationcam"] = np.asarray(
         ab.get_cam_image(x, m.layer4, target, acts, grads, False)[0], dtype=np.float64
     ).ravel().tolist()
+    # eigen_smooth: the first principal component of what each map sums over channels.
+    out["eigen_smooth"] = {}
+    for name, ctor in [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),
+                       ("xgradcam", XGradCAM), ("layercam", LayerCAM), ("hirescam", HiResCAM),
+                       ("gradcam-elementwise", GradCAMElementWise)]:
+        c = ctor(m, [m.layer4])
+        raw = c.get_cam_image(x, m.layer4, target, acts, grads, True)[0]
+        out["eigen_smooth"][name] = np.asarray(raw, dtype=np.float64).ravel().tolist()
     # Each of pytorch-grad-cam's own RandomCAM maps, over seeds.
     rc = RandomCAM(m, [m.layer4])
     maps = []

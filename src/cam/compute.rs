@@ -2,10 +2,11 @@
 //! then what every method ends with: ReLU, bilinear upsampling to the input size and min-max
 //! normalisation. It sits above `Session`, `score` and `augment`, which know nothing of it.
 
-use super::family::gradient::RawMap;
+use super::family::gradient::{RawMap, Terms};
+use super::family::projection::first_component;
 use super::family::{ablation, augment, score};
 use super::map::Map;
-use super::method::{Family, Method};
+use super::method::{Family, MaskKind, Method};
 use super::monitor::Monitor;
 use super::options::{ChannelOrder, Options};
 use super::session::Session;
@@ -54,30 +55,49 @@ pub fn run_method(
     let start = Instant::now();
     let [k, h, w] = session.shape;
     let mut approximate = None;
-    let (raw, weights) = match method.spec().family {
+    let (raw, weights, terms) = match method.spec().family {
         Family::Gradient(f, of) => {
             let g = session.gradient_of(class, of, &options.finer)?.to_vec();
-            let RawMap { raw, weights } = f(&session.activations, &g, k);
-            (Map::new(w, h, raw), weights)
+            let RawMap {
+                raw,
+                weights,
+                terms,
+            } = f(&session.activations, &g, k);
+            (Map::new(w, h, raw), weights, terms)
         }
         Family::Activation(f) => {
-            let RawMap { raw, weights } = f(&session.activations, k, options.augment.seed);
-            (Map::new(w, h, raw), weights)
+            let seed = options.augment.seed;
+            let RawMap {
+                raw,
+                weights,
+                terms,
+            } = f(&session.activations, k, seed);
+            (Map::new(w, h, raw), weights, terms)
         }
         Family::Score(recipe) => {
             let priority = channel_priority(session, class, options.channel_order)?;
             let out = score::run(session, &recipe, class, options, monitor, &priority)?;
             approximate = out.approximate;
-            (out.raw, Some(out.weights))
+            // Gated ScoreCAM++ sums at input resolution, not over the layer's channels.
+            let terms = match recipe.mask {
+                MaskKind::Gated => Terms::Own,
+                MaskKind::MinMax { .. } => Terms::Weighted,
+            };
+            (out.raw, Some(out.weights), terms)
         }
         Family::Ablation => {
             let (raw, weights) = ablation::run(session, class, options, monitor)?;
-            (raw, Some(weights))
+            (raw, Some(weights), Terms::Weighted)
         }
         Family::Augmented => (
             augment::run(session, class, &options.augment, options, monitor)?,
             None,
+            Terms::Own,
         ),
+    };
+    let raw = match options.eigen_smooth {
+        true => eigen_smoothed(&session.activations, k, raw, weights.as_deref(), terms),
+        false => raw,
     };
     let (map, flat) = raw.clone().finished(session.input_size());
     Ok(CamResult {
@@ -90,6 +110,24 @@ pub fn run_method(
         approximate,
         elapsed: start.elapsed(),
     })
+}
+
+/// pytorch-grad-cam's `eigen_smooth`: the first principal component of the terms the map sums
+/// over channels (`w_k A_k`, or a method's per-position terms) instead of their sum, signed as
+/// EigenCAM's. Maps that are not such a sum stay as they are, as there.
+fn eigen_smoothed(a: &[f32], k: usize, raw: Map, weights: Option<&[f32]>, terms: Terms) -> Map {
+    let terms = match (terms, weights) {
+        (Terms::Elementwise(t), _) => t,
+        (Terms::Weighted, Some(w)) => {
+            let n = a.len() / k;
+            a.chunks_exact(n)
+                .zip(w)
+                .flat_map(|(ak, wk)| ak.iter().map(move |v| v * wk))
+                .collect()
+        }
+        _ => return raw,
+    };
+    Map::new(raw.width, raw.height, first_component(&terms, k))
 }
 
 /// Each channel's rank key for `order` (higher runs first): the score methods' maps are sums

@@ -140,6 +140,10 @@ pub struct Options {
     pub channel_order: ChannelOrder,
     #[serde(default)]
     pub finer: FinerOptions,
+    /// pytorch-grad-cam's `eigen_smooth`: each map the first principal component of what it
+    /// sums over channels, where it is such a sum.
+    #[serde(default)]
+    pub eigen_smooth: bool,
 }
 
 /// FinerCAM's comparison: the class against its `comparisons` nearest classes by logit, each

@@ -41,6 +41,10 @@ pub struct CamArgs {
     /// FinerCAM: how strongly the compared classes are subtracted (α).
     #[arg(long, default_value_t = 1.0)]
     pub finer_alpha: f32,
+    /// pytorch-grad-cam's eigen_smooth: each map is the first principal component of what it
+    /// sums over channels (weighted activations, or per-position terms) instead of the sum.
+    #[arg(long)]
+    pub eigen_smooth: bool,
 }
 
 impl CamArgs {
@@ -60,6 +64,7 @@ impl CamArgs {
         o.augment.seed = self.seed;
         o.finer.comparisons = self.finer_comparisons;
         o.finer.alpha_milli = (self.finer_alpha * 1000.0).round() as i32;
+        o.eigen_smooth = self.eigen_smooth;
         Ok((methods, o))
     }
 

@@ -21,6 +21,8 @@ struct Fixture {
     class: usize,
     /// pytorch-grad-cam's `get_cam_image`: the map before its ReLU.
     maps: HashMap<String, Vec<f32>>,
+    /// The same with `eigen_smooth=True`.
+    eigen_smooth: HashMap<String, Vec<f32>>,
     randomcam: RandomStats,
 }
 
@@ -89,6 +91,52 @@ fn each_method_equals_pytorch_grad_cam_at_feature_resolution() {
         }
     }
     assert!(failed.is_empty(), "maps off: {failed:?}");
+}
+
+/// `--eigen-smooth`: the first principal component of what each map sums over channels, up
+/// to its sign (pytorch-grad-cam's is LAPACK's); and it changes the maps (else this tests
+/// nothing).
+#[test]
+fn eigen_smooth_equals_pytorch_grad_cams() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let smooth = Options {
+        eigen_smooth: true,
+        ..Options::default()
+    };
+    let methods = [
+        ("gradcam", Method::GradCam),
+        ("gradcam++", Method::GradCamPlusPlus),
+        ("xgradcam", Method::XGradCam),
+        ("layercam", Method::LayerCam),
+        ("hirescam", Method::HiResCam),
+        ("gradcam-elementwise", Method::GradCamElementWise),
+    ];
+    assert_eq!(fx.eigen_smooth.len(), methods.len());
+    let mut failed = vec![];
+    for (key, method) in methods {
+        let theirs = &fx.eigen_smooth[key];
+        let ours = run_method(&mut s, method, fx.class, &smooth, &Monitor::new()).unwrap();
+        let plain = run_method(
+            &mut s,
+            method,
+            fx.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        let flipped: Vec<f32> = theirs.iter().map(|v| -v).collect();
+        let ours = finished(&ours.raw.data);
+        let e = max_diff(&ours, &finished(theirs)).min(max_diff(&ours, &finished(&flipped)));
+        let changed = max_diff(&ours, &finished(&plain.raw.data));
+        eprintln!("{key}: {e:.2e} of the range; {changed:.2} from the plain map");
+        if e > 1e-3 || changed < 0.05 {
+            failed.push(format!("{key}: {e:.2e}, changed {changed:.2}"));
+        }
+    }
+    assert!(failed.is_empty(), "eigen-smoothed maps off: {failed:?}");
 }
 
 /// Each position's mean and variance over seeds, ours against pytorch-grad-cam's (NumPy's

@@ -76,6 +76,13 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         } else {
             o.top_channels = None;
         }
+        ui.checkbox(
+            &mut o.eigen_smooth,
+            "eigen-smooth (principal component of the terms)",
+        )
+        .on_hover_text(
+            "pytorch-grad-cam's eigen_smooth, for the methods whose map is a sum over channels",
+        );
         let mut copies = o.augment.copies;
         ui.add(egui::Slider::new(&mut copies, 1..=200).text("augmented copies"));
         o.augment.copies = copies;

@@ -3,7 +3,7 @@
 //! the same for every class), returning the raw map `[h, w]` before ReLU. Definitions follow
 //! pytorch-grad-cam 1.5.7's source.
 
-use super::gradient::{RawMap, weighted};
+use super::gradient::{RawMap, Terms, weighted};
 use super::projection::{first_component, kernel_first_component};
 use crate::rng::SplitMix;
 
@@ -37,7 +37,11 @@ pub fn fem(a: &[f32], k: usize, _: u64) -> RawMap {
             ch.iter().filter(|&&v| v > threshold).count() as f32 / n as f32
         })
         .collect();
-    weighted(a, weights)
+    // Its own map in pytorch-grad-cam: `eigen_smooth` leaves it as it is.
+    RawMap {
+        terms: Terms::Own,
+        ..weighted(a, weights)
+    }
 }
 
 /// RandomCAM: a baseline any method should beat. Each channel's weight is uniform in

@@ -13,11 +13,40 @@ pub type GradientFn = fn(&[f32], &[f32], usize) -> RawMap;
 pub struct RawMap {
     pub raw: Vec<f32>,
     pub weights: Option<Vec<f32>>,
+    pub terms: Terms,
+}
+
+/// What the map sums over channels, for pytorch-grad-cam's `eigen_smooth` (the first principal
+/// component of these terms instead of their sum).
+pub enum Terms {
+    /// `w_k A_k`, from the weights.
+    Weighted,
+    /// Per-position terms `[K, h, w]` (LayerCAM, HiResCAM, GradCAM element-wise).
+    Elementwise(Vec<f32>),
+    /// Not a sum over channels (EigenCAM and its kin, FEM): no smoothing, as in pytorch-grad-cam.
+    Own,
 }
 
 impl RawMap {
     pub fn unweighted(raw: Vec<f32>) -> Self {
-        Self { raw, weights: None }
+        Self {
+            raw,
+            weights: None,
+            terms: Terms::Own,
+        }
+    }
+
+    /// `Σ_k terms_k`, keeping the terms.
+    pub fn elementwise(terms: Vec<f32>, k: usize) -> Self {
+        let mut raw = vec![0.0f32; terms.len() / k];
+        for t in channels(&terms, k) {
+            raw.iter_mut().zip(t).for_each(|(o, v)| *o += v);
+        }
+        Self {
+            raw,
+            weights: None,
+            terms: Terms::Elementwise(terms),
+        }
     }
 }
 
@@ -26,6 +55,7 @@ pub fn weighted(a: &[f32], weights: Vec<f32>) -> RawMap {
     RawMap {
         raw: weighted_sum(a, &weights),
         weights: Some(weights),
+        terms: Terms::Weighted,
     }
 }
 
@@ -42,21 +72,19 @@ pub fn xgradcam(a: &[f32], g: &[f32], k: usize) -> RawMap {
 }
 
 pub fn layercam(a: &[f32], g: &[f32], k: usize) -> RawMap {
-    RawMap {
-        raw: layercam_map(a, g, k),
-        weights: None,
-    }
+    let terms = a.iter().zip(g).map(|(a, g)| g.max(0.0) * a).collect();
+    RawMap::elementwise(terms, k)
 }
 
 /// HiResCAM (Draelos & Carin 2020): `Σ_k g_k ⊙ A_k`, the gradient kept at each position (GradCAM
 /// averages it first).
 pub fn hirescam(a: &[f32], g: &[f32], k: usize) -> RawMap {
-    RawMap::unweighted(channel_sum(a, g, k, |p| p))
+    RawMap::elementwise(a.iter().zip(g).map(|(a, g)| g * a).collect(), k)
 }
 
 /// pytorch-grad-cam's GradCAMElementWise: `Σ_k relu(g_k ⊙ A_k)`.
 pub fn gradcam_elementwise(a: &[f32], g: &[f32], k: usize) -> RawMap {
-    RawMap::unweighted(channel_sum(a, g, k, |p| p.max(0.0)))
+    RawMap::elementwise(a.iter().zip(g).map(|(a, g)| (g * a).max(0.0)).collect(), k)
 }
 
 /// pytorch-grad-cam's EigenGradCAM: the first principal component of `g ⊙ A` over positions,
@@ -64,17 +92,6 @@ pub fn gradcam_elementwise(a: &[f32], g: &[f32], k: usize) -> RawMap {
 pub fn eigengradcam(a: &[f32], g: &[f32], k: usize) -> RawMap {
     let product: Vec<f32> = a.iter().zip(g).map(|(a, g)| a * g).collect();
     RawMap::unweighted(first_component(&product, k))
-}
-
-/// `Σ_k f(g_k ⊙ A_k)` at each position.
-fn channel_sum(a: &[f32], g: &[f32], k: usize, f: impl Fn(f32) -> f32) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len() / k];
-    for (ak, gk) in channels(a, k).zip(channels(g, k)) {
-        for ((o, a), g) in out.iter_mut().zip(ak).zip(gk) {
-            *o += f(g * a);
-        }
-    }
-    out
 }
 
 /// Per-channel view of `[K, h, w]` data.
@@ -138,17 +155,6 @@ pub fn xgradcam_weights(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
         .collect()
 }
 
-/// LayerCAM (Jiang et al.): pixel-wise weights, map `Σ_k relu(g_k) ⊙ A_k`.
-pub fn layercam_map(a: &[f32], g: &[f32], k: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; a.len() / k];
-    for (ak, gk) in channels(a, k).zip(channels(g, k)) {
-        for ((o, a), g) in out.iter_mut().zip(ak).zip(gk) {
-            *o += g.max(0.0) * a;
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,7 +170,7 @@ mod tests {
         let x = xgradcam_weights(&a, &g, 2);
         assert!((x[0] + 0.25).abs() < 1e-6 && x[1].abs() < 1e-6);
         // LayerCAM: relu(g)·A summed over channels = [0.5·1 + 1·0, 0 + 0]
-        assert_eq!(layercam_map(&a, &g, 2), vec![0.5, 0.0]);
+        assert_eq!(layercam(&a, &g, 2).raw, vec![0.5, 0.0]);
         // GradCAM++ channel 0 pixel 0: g=.5, g²=.25, g³=.125, ΣA=4 → .25/(.5+.5) = .25 → .125
         // pixel 1: relu(−.5) = 0. Channel 1: g = 1 → 1/(2 + 2) = .25; g = 0 → 0.
         let w = gradcam_pp_weights(&a, &g, 2);
