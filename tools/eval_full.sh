@@ -13,6 +13,7 @@ DEVICE=${DEVICE:-auto}
 IV=(--labels "$DATA/imagenet-val/labels.csv")
 CD=(--folders "$DATA/cats-dogs" --group cat=281-285 --group dog=151-268)
 GRADIENT=gradcam,gradcam++,xgradcam,layercam
+MORE=$GRADIENT,hirescam,gradcam-elementwise,eigengradcam,finercam,shapleycam,eigencam,kpcacam,fem,randomcam,ablationcam
 
 if [ -z "${SUMMARIES_ONLY:-}" ]; then
 # The four gradient methods on every image (minutes on a CPU).
@@ -23,6 +24,8 @@ $B --device "$DEVICE" eval "${CD[@]}" --methods $GRADIENT --out results/cats-dog
 # tools/eval_device_data.py, tools/eval_device.sh).
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_IV:-1300}" --seed 0 --out results/imagenet-val-seven --resume
 $B --device "$DEVICE" eval "${CD[@]}" --limit "${LIMIT_CD:-1000}" --seed 0 --out results/cats-dogs-seven --resume
+# The methods added beyond the paper's (issue 28), without the score family: ~12 min on a CPU.
+$B --device "$DEVICE" eval "${IV[@]}" --limit 1300 --seed 0 --methods $MORE --out results/imagenet-val-more --resume
 # Deletion and insertion (RISE) beside the paper's metrics, the same seeded order (2 × 225 more
 # forward passes per map: ~1.5 min per image on the 2-core AMD EPYC, 2026-11-29).
 $B --device "$DEVICE" eval "${IV[@]}" --limit "${LIMIT_RISE:-100}" --seed 0 --metrics paper,deletion,insertion --out results/rise --resume
@@ -37,5 +40,7 @@ for d in imagenet-val cats-dogs; do
     $B eval merge "${methods[@]}" --score logit --out results/$d-$m/logit results/$d-$m/rows.csv
   done
 done
+$B eval merge --methods $MORE --out results/imagenet-val-more results/imagenet-val-more/rows.csv
+$B eval merge --methods $MORE --score logit --out results/imagenet-val-more/logit results/imagenet-val-more/rows.csv
 $B eval merge --out results/rise results/rise/rows.csv
 python3 tools/results_readme.py
