@@ -49,7 +49,8 @@ pub struct ExplainArgs {
     #[arg(long)]
     curves: bool,
     /// Also write each map as .npy: normalised at input size (.npy), after ReLU at the layer's
-    /// resolution as pytorch-grad-cam computes it before resizing (.layer.npy), and before ReLU
+    /// resolution as pytorch-grad-cam computes it before resizing (.layer.npy; at input size for
+    /// ScoreCAM++ and Augmented GradCAM++, which build their maps there), and before ReLU
     /// (.raw.npy, can be negative).
     #[arg(long)]
     raw: bool,
