@@ -29,7 +29,7 @@ def main(ours_path, peers_path):
         m = r["method"]
         if m == "gradient methods together":
             peer = "gradcam"
-            label = "all 4 gradient methods together (vs their GradCAM alone)"
+            label = "the gradient methods asked for, together (vs their GradCAM alone)"
         elif m in SAME:
             peer, label = SAME[m], m
             if m == "scorecam++":
