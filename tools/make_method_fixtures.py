@@ -4,7 +4,7 @@ pytorch-grad-cam 1.5.7's own `get_cam_image` on the activations and gradients it
 its ReLU (and with `eigen_smooth` for six of them). RandomCAM, being random, is given as the mean and variance of its map over 1000 of
 NumPy's seeds. Writes tests/fixtures/cam/resnet18_methods.json.
 
-    pip install torch torchvision grad-cam==1.5.7 scikit-learn
+    pip install torch torchvision grad-cam==1.5.7 torchcam scikit-learn
     python3 tools/make_method_fixtures.py
 """
 import json
@@ -50,6 +50,15 @@ def main():
     out["maps"]["ablationcam"] = np.asarray(
         ab.get_cam_image(x, m.layer4, target, acts, grads, False)[0], dtype=np.float64
     ).ravel().tolist()
+    # CAM: torch-cam's, from the fc layer's weights of the class.
+    from torchcam.methods import CAM
+    extractor = CAM(m, "layer4", "fc")
+    with torch.no_grad():
+        scores = m(x)
+    cam_map = extractor(cls, scores, normalized=False)[0][0]
+    extractor.remove_hooks()
+    out["cam"] = {"weights": m.fc.weight[cls].detach().double().tolist(),
+                  "map": cam_map.double().ravel().tolist()}
     # eigen_smooth: the first principal component of what each map sums over channels.
     out["eigen_smooth"] = {}
     for name, ctor in [("gradcam", GradCAM), ("gradcam++", GradCAMPlusPlus),

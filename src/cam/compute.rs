@@ -6,7 +6,7 @@ use super::family::gradient::{RawMap, Terms};
 use super::family::projection::first_component;
 use super::family::{ablation, augment, score};
 use super::map::Map;
-use super::method::{Family, MaskKind, Method};
+use super::method::{Family, GradientOf, MaskKind, Method};
 use super::monitor::Monitor;
 use super::options::{ChannelOrder, Options};
 use super::session::Session;
@@ -42,6 +42,10 @@ impl CamResult {
     }
 }
 
+/// What a CAM card and line say where CAM's premise does not hold.
+const NOT_POOLED_LINEAR: &str = "the head after this layer is not pooling then one linear \
+    layer: these are not a classifier's weights but the summed gradient (GradCAM's map)";
+
 /// Explains `class` with `method`. Long methods report to `monitor` and stop with
 /// `Error::Cancelled` within one batch of a cancel.
 pub fn run_method(
@@ -57,6 +61,9 @@ pub fn run_method(
     let mut approximate = None;
     let (raw, weights, terms) = match method.spec().family {
         Family::Gradient(f, of) => {
+            if of == GradientOf::Classifier && !session.pooled_linear_head(class)? {
+                approximate = Some(NOT_POOLED_LINEAR.to_string());
+            }
             let g = session.gradient_of(class, of, &options.finer)?.to_vec();
             let RawMap {
                 raw,

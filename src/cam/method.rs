@@ -17,6 +17,7 @@ pub enum Method {
     EigenGradCam,
     FinerCam,
     ShapleyCam,
+    Cam,
     EigenCam,
     KpcaCam,
     Fem,
@@ -72,6 +73,9 @@ pub enum GradientOf {
     /// the classes whose logits are closest to it, `Σ_j p_j (z_c − α z_j) / Σ_j p_j` with `p`
     /// the softmax, differentiated through `p` too. One backward pass of its own.
     Finer,
+    /// `∂z_c/∂A` for CAM, whose weights are the classifier's where the head pools then applies
+    /// one linear layer; the session checks that premise (`Session::pooled_linear_head`).
+    Classifier,
     /// ShapleyCAM's `∂z_c/∂A − ½ H A`, `H` the Hessian of the logit at the layer. burn has no
     /// second-order autodiff: `H A` is the central difference `(g(A(1+h)) − g(A(1−h))) / 2h`,
     /// two more backward passes.
@@ -338,7 +342,7 @@ const fn score(
 }
 
 /// Every method, indexed by its variant's position in [`Method`].
-pub const SPECS: [Spec; 18] = [
+pub const SPECS: [Spec; 19] = [
     gradient(
         Method::GradCam,
         "gradcam",
@@ -401,6 +405,13 @@ pub const SPECS: [Spec; 18] = [
         label: "ShapleyCAM",
         about: "GradCAM with the gradient corrected by the Hessian term, −½ H·A",
         family: Family::Gradient(gradient::gradcam, GradientOf::Shapley),
+    },
+    Spec {
+        method: Method::Cam,
+        id: "cam",
+        label: "CAM",
+        about: "the classifier's weights of the class, for heads that pool then apply one linear layer",
+        family: Family::Gradient(gradient::cam, GradientOf::Classifier),
     },
     activation(
         Method::EigenCam,
@@ -526,6 +537,7 @@ mod tests {
                 Method::EigenGradCam,
                 Method::FinerCam,
                 Method::ShapleyCam,
+                Method::Cam,
             ]
         );
         let slow: Vec<Method> = Method::ALL.into_iter().filter(|m| m.is_slow()).collect();
@@ -557,15 +569,16 @@ mod tests {
             Method::EigenGradCam => 6,
             Method::FinerCam => 7,
             Method::ShapleyCam => 8,
-            Method::EigenCam => 9,
-            Method::KpcaCam => 10,
-            Method::Fem => 11,
-            Method::RandomCam => 12,
-            Method::AblationCam => 13,
-            Method::ScoreCam => 14,
-            Method::ScoreCamPgc => 15,
-            Method::AugGradCamPlusPlus => 16,
-            Method::ScoreCamPlusPlus => 17,
+            Method::Cam => 9,
+            Method::EigenCam => 10,
+            Method::KpcaCam => 11,
+            Method::Fem => 12,
+            Method::RandomCam => 13,
+            Method::AblationCam => 14,
+            Method::ScoreCam => 15,
+            Method::ScoreCamPgc => 16,
+            Method::AugGradCamPlusPlus => 17,
+            Method::ScoreCamPlusPlus => 18,
         }
     }
 

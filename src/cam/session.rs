@@ -101,7 +101,7 @@ impl<'m> Session<'m> {
         let key = (class, of, finer);
         if !self.gradients.contains_key(&key) {
             let g = match of {
-                GradientOf::Class => {
+                GradientOf::Class | GradientOf::Classifier => {
                     let mut c = vec![0.0; self.logits.len()];
                     c[class] = 1.0;
                     self.backward(1.0, &c)?
@@ -138,6 +138,28 @@ impl<'m> Session<'m> {
             .grad(&grads)
             .ok_or_else(|| Error::Device("no gradient reached the target layer".into()))?;
         to_vec(g)
+    }
+
+    /// Whether the head after the layer pools then applies one linear layer (CAM's premise):
+    /// the class gradient is then the same at every position of a channel, and the same at
+    /// `2A`. Within 1e-4 of the gradient's peak: float32 rounding, not a near miss, is what
+    /// that allows.
+    pub fn pooled_linear_head(&mut self, class: usize) -> Result<bool> {
+        let g = self.gradients(class)?.to_vec();
+        let mut c = vec![0.0; self.logits.len()];
+        c[class] = 1.0;
+        let doubled = self.backward(2.0, &c)?;
+        let peak = g.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let tolerance = 1e-4 * peak;
+        let linear = g
+            .iter()
+            .zip(&doubled)
+            .all(|(a, b)| (a - b).abs() <= tolerance);
+        let n = g.len() / self.shape[0];
+        let pooled = g
+            .chunks_exact(n)
+            .all(|ch| ch.iter().all(|v| (v - ch[0]).abs() <= tolerance));
+        Ok(linear && pooled)
     }
 
     /// ShapleyCAM's `g − ½ H A`, `H A` by central differences of the gradient along `A`.

@@ -17,12 +17,20 @@ struct RandomStats {
 }
 
 #[derive(serde::Deserialize)]
+struct CamReference {
+    weights: Vec<f32>,
+    map: Vec<f32>,
+}
+
+#[derive(serde::Deserialize)]
 struct Fixture {
     class: usize,
     /// pytorch-grad-cam's `get_cam_image`: the map before its ReLU.
     maps: HashMap<String, Vec<f32>>,
     /// The same with `eigen_smooth=True`.
     eigen_smooth: HashMap<String, Vec<f32>>,
+    /// torch-cam's CAM: the fc layer's weights of the class, and its map.
+    cam: CamReference,
     randomcam: RandomStats,
 }
 
@@ -91,6 +99,48 @@ fn each_method_equals_pytorch_grad_cam_at_feature_resolution() {
         }
     }
     assert!(failed.is_empty(), "maps off: {failed:?}");
+}
+
+/// CAM's weights are ResNet-18's fc weights of the class (read through the gradient of its
+/// pooled linear head) and its map torch-cam's; at layer3, where a block of convolutions and
+/// ReLUs follows, the result says the premise does not hold.
+#[test]
+fn cam_reads_the_classifiers_weights_and_says_where_there_are_none() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let r = run_method(
+        &mut s,
+        Method::Cam,
+        fx.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    assert_eq!(r.approximate, None);
+    let weights = r.weights.unwrap();
+    let e = max_diff(&weights, &fx.cam.weights) / range(&fx.cam.weights);
+    assert!(
+        e <= 1e-5,
+        "CAM's weights off the fc layer's by {e:.2e} of their range"
+    );
+    let e = max_diff(&finished(&r.raw.data), &finished(&fx.cam.map));
+    assert!(e <= 1e-3, "CAM's map off torch-cam's by {e:.2e}");
+    let layer3 = model.layer_index(Some("layer3")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer3).unwrap();
+    let r = run_method(
+        &mut s,
+        Method::Cam,
+        fx.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    let note = r
+        .approximate
+        .expect("CAM at layer3 must say its premise fails");
+    assert!(note.contains("not pooling then one linear layer"), "{note}");
 }
 
 /// `--eigen-smooth`: the first principal component of what each map sums over channels, up

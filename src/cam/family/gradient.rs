@@ -76,6 +76,17 @@ pub fn layercam(a: &[f32], g: &[f32], k: usize) -> RawMap {
     RawMap::elementwise(terms, k)
 }
 
+/// CAM (Zhou et al. 2016): the classifier's weights of the class, `w_k = Σ_ij ∂z_c/∂A_kij`, which
+/// is `W_ck` exactly where the head is global average pooling then one linear layer (its
+/// gradient is then `W_ck / hw` at every position); map `Σ_k w_k A_k`. Read from the gradient,
+/// it needs no knowledge of the model's modules, and works for any file camlens opens.
+pub fn cam(a: &[f32], g: &[f32], k: usize) -> RawMap {
+    let weights = channels(g, k)
+        .map(|gk| sum64(gk.iter().copied()) as f32)
+        .collect();
+    weighted(a, weights)
+}
+
 /// HiResCAM (Draelos & Carin 2020): `Σ_k g_k ⊙ A_k`, the gradient kept at each position (GradCAM
 /// averages it first).
 pub fn hirescam(a: &[f32], g: &[f32], k: usize) -> RawMap {
