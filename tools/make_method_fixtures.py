@@ -1,7 +1,8 @@
 """Reference maps of the methods beyond the paper's (issue 28) on ResNet-18 with the fixture
 formula's noise weights (fixture_formula.py), layer4, formula input: each map is
 pytorch-grad-cam 1.5.7's own `get_cam_image` on the activations and gradients it hooks, before
-its ReLU (and with `eigen_smooth` for six of them). RandomCAM, being random, is given as the mean and variance of its map over 1000 of
+its ReLU (and with `eigen_smooth` for six of them; with `aug_smooth`, GradCAM's and LayerCAM's
+finished maps at input size in resnet18.augsmooth.*.f32). RandomCAM, being random, is given as the mean and variance of its map over 1000 of
 NumPy's seeds. Writes tests/fixtures/cam/resnet18_methods.json.
 
     pip install torch torchvision grad-cam==1.5.7 torchcam scikit-learn
@@ -67,6 +68,22 @@ def main():
         c = ctor(m, [m.layer4])
         raw = c.get_cam_image(x, m.layer4, target, acts, grads, True)[0]
         out["eigen_smooth"][name] = np.asarray(raw, dtype=np.float64).ravel().tolist()
+    # aug_smooth: pytorch-grad-cam's whole call (six flipped and scaled copies, finished maps at
+    # input size, mirrored back, averaged), as float32 files beside the JSON.
+    for name, ctor in [("gradcam", GradCAM), ("layercam", LayerCAM)]:
+        final = ctor(m, [m.layer4])(x, target, aug_smooth=True)[0]
+        final.astype("<f4").tofile(os.path.join(OUT, f"resnet18.augsmooth.{name}.f32"))
+    # SmoothGradCAM++: torch-cam's, its noise replaced by camlens' seeded noise (seed 5) so that
+    # both sides run on the same noisy copies.
+    from torchcam.methods import SmoothGradCAMpp
+    from smoothgrad_noise import noise
+    extractor = SmoothGradCAMpp(m, "layer4", num_samples=4, std=0.3)
+    draws = iter(torch.from_numpy(noise(5, 4, [1, 3, 224, 224])))
+    extractor._distrib.sample = lambda size: next(draws)
+    scores = m(x)
+    smooth = extractor(cls, scores, normalized=False)[0][0]
+    extractor.remove_hooks()
+    out["smoothgradcam++"] = {"seed": 5, "map": smooth.detach().double().ravel().tolist()}
     # Each of pytorch-grad-cam's own RandomCAM maps, over seeds.
     rc = RandomCAM(m, [m.layer4])
     maps = []

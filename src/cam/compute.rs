@@ -4,7 +4,7 @@
 
 use super::family::gradient::{RawMap, Terms};
 use super::family::projection::first_component;
-use super::family::{ablation, augment, score};
+use super::family::{ablation, augment, score, smooth};
 use super::map::Map;
 use super::method::{Family, GradientOf, MaskKind, Method};
 use super::monitor::Monitor;
@@ -56,6 +56,9 @@ pub fn run_method(
     monitor: &Monitor,
 ) -> Result<CamResult> {
     session.model.check_class(class)?;
+    if options.aug_smooth {
+        return aug_smoothed(session, method, class, options, monitor);
+    }
     let start = Instant::now();
     let [k, h, w] = session.shape;
     let mut approximate = None;
@@ -96,6 +99,15 @@ pub fn run_method(
             let (raw, weights) = ablation::run(session, class, options, monitor)?;
             (raw, Some(weights), Terms::Weighted)
         }
+        Family::SmoothGrad => {
+            let seed = options.augment.seed;
+            let RawMap {
+                raw,
+                weights,
+                terms,
+            } = smooth::run(session, class, seed, monitor)?;
+            (Map::new(w, h, raw), weights, terms)
+        }
         Family::Augmented => (
             augment::run(session, class, &options.augment, options, monitor)?,
             None,
@@ -117,6 +129,65 @@ pub fn run_method(
         approximate,
         elapsed: start.elapsed(),
     })
+}
+
+/// pytorch-grad-cam's `aug_smooth` (its ttach transforms: a horizontal flip or none, times the
+/// input by 0.9, 1 or 1.1): the method on each of the six inputs, each finished map (ReLU, input
+/// size, min-max) mirrored back, their mean. Each copy is a session of its own; the plain one
+/// is `session`.
+fn aug_smoothed(
+    session: &mut Session,
+    method: Method,
+    class: usize,
+    options: &Options,
+    monitor: &Monitor,
+) -> Result<CamResult> {
+    let start = Instant::now();
+    let size = session.input_size();
+    let plain = Options {
+        aug_smooth: false,
+        ..*options
+    };
+    let mut sum = vec![0f32; size * size];
+    for flip in [false, true] {
+        for factor in [0.9f32, 1.0, 1.1] {
+            let r = if !flip && factor == 1.0 {
+                run_method(session, method, class, &plain, monitor)?
+            } else {
+                let input = augmented(&session.input, size, flip, factor);
+                let mut copy = Session::new(session.model, input, session.layer)?;
+                run_method(&mut copy, method, class, &plain, monitor)?
+            };
+            for (y, row) in r.map.data.chunks_exact(size).enumerate() {
+                for (x, v) in row.iter().enumerate() {
+                    sum[y * size + if flip { size - 1 - x } else { x }] += v / 6.0;
+                }
+            }
+        }
+    }
+    let raw = Map::new(size, size, sum);
+    let (map, flat) = raw.clone().finished(size);
+    Ok(CamResult {
+        method,
+        class,
+        raw,
+        map,
+        weights: None,
+        flat,
+        approximate: None,
+        elapsed: start.elapsed(),
+    })
+}
+
+/// The prepared input `[3, S, S]` mirrored left–right if `flip`, times `factor`.
+fn augmented(input: &[f32], size: usize, flip: bool, factor: f32) -> Vec<f32> {
+    input
+        .chunks_exact(size)
+        .flat_map(|row| {
+            let at = move |x: usize| if flip { row[size - 1 - x] } else { row[x] };
+            (0..size).map(move |x| at(x) * factor)
+        })
+        .collect()
 }
 
 /// pytorch-grad-cam's `eigen_smooth`: the first principal component of the terms the map sums

@@ -28,6 +28,7 @@ pub enum Method {
     /// ScoreCAM as pytorch-grad-cam computes it (logits, align_corners masks, softmax over channels).
     ScoreCamPgc,
     AugGradCamPlusPlus,
+    SmoothGradCamPlusPlus,
     ScoreCamPlusPlus,
 }
 
@@ -59,6 +60,9 @@ pub enum Family {
     Score(ScoreRecipe),
     /// GradCAM++ over seeded augmented copies of the input, warped back and aggregated.
     Augmented,
+    /// GradCAM++ from the gradients of seeded noisy copies of the input (torch-cam's
+    /// SmoothGradCAM++): a forward and backward pass per copy.
+    SmoothGrad,
     /// The rest of the network run with each channel ablated in turn: slow, with progress,
     /// previews and cancel.
     Ablation,
@@ -91,6 +95,7 @@ impl Family {
             Family::Score(_) => "Score",
             Family::Augmented => "Augmented",
             Family::Ablation => "Ablation",
+            Family::SmoothGrad => "Noise",
         }
     }
 
@@ -104,6 +109,7 @@ impl Family {
             Family::Score(_) => "a forward pass per channel, batched: slow",
             Family::Augmented => "a forward and backward pass per augmented copy: slow",
             Family::Ablation => "the layers after the target layer once per channel, batched",
+            Family::SmoothGrad => "a forward and backward pass per noisy copy (4, batched)",
         }
     }
 }
@@ -239,7 +245,7 @@ impl Method {
     pub fn is_slow(self) -> bool {
         matches!(
             self.spec().family,
-            Family::Score(_) | Family::Augmented | Family::Ablation
+            Family::Score(_) | Family::Augmented | Family::Ablation | Family::SmoothGrad
         )
     }
 
@@ -342,7 +348,7 @@ const fn score(
 }
 
 /// Every method, indexed by its variant's position in [`Method`].
-pub const SPECS: [Spec; 19] = [
+pub const SPECS: [Spec; 20] = [
     gradient(
         Method::GradCam,
         "gradcam",
@@ -487,6 +493,13 @@ pub const SPECS: [Spec; 19] = [
         about: "GradCAM++ over augmented copies of the image, warped back and merged",
         family: Family::Augmented,
     },
+    Spec {
+        method: Method::SmoothGradCamPlusPlus,
+        id: "smoothgradcam++",
+        label: "SmoothGradCAM++",
+        about: "GradCAM++ from the gradients of four noisy copies of the image (--seed)",
+        family: Family::SmoothGrad,
+    },
     score(
         Method::ScoreCamPlusPlus,
         "scorecam++",
@@ -548,6 +561,7 @@ mod tests {
                 Method::ScoreCam,
                 Method::ScoreCamPgc,
                 Method::AugGradCamPlusPlus,
+                Method::SmoothGradCamPlusPlus,
                 Method::ScoreCamPlusPlus
             ]
         );
@@ -578,7 +592,8 @@ mod tests {
             Method::ScoreCam => 15,
             Method::ScoreCamPgc => 16,
             Method::AugGradCamPlusPlus => 17,
-            Method::ScoreCamPlusPlus => 18,
+            Method::SmoothGradCamPlusPlus => 18,
+            Method::ScoreCamPlusPlus => 19,
         }
     }
 

@@ -144,6 +144,10 @@ pub struct Options {
     /// sums over channels, where it is such a sum.
     #[serde(default)]
     pub eigen_smooth: bool,
+    /// pytorch-grad-cam's `aug_smooth`: the mean of the finished maps of six copies of the
+    /// input (mirrored or not, times 0.9, 1 and 1.1), each mirrored back.
+    #[serde(default)]
+    pub aug_smooth: bool,
 }
 
 /// FinerCAM's comparison: the class against its `comparisons` nearest classes by logit, each

@@ -45,6 +45,10 @@ pub struct CamArgs {
     /// sums over channels (weighted activations, or per-position terms) instead of the sum.
     #[arg(long)]
     pub eigen_smooth: bool,
+    /// pytorch-grad-cam's aug_smooth: each map is the mean over six copies of the photo
+    /// (mirrored or not, times 0.9, 1 and 1.1): six times the work.
+    #[arg(long)]
+    pub aug_smooth: bool,
 }
 
 impl CamArgs {
@@ -65,6 +69,7 @@ impl CamArgs {
         o.finer.comparisons = self.finer_comparisons;
         o.finer.alpha_milli = (self.finer_alpha * 1000.0).round() as i32;
         o.eigen_smooth = self.eigen_smooth;
+        o.aug_smooth = self.aug_smooth;
         Ok((methods, o))
     }
 

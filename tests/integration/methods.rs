@@ -23,6 +23,12 @@ struct CamReference {
 }
 
 #[derive(serde::Deserialize)]
+struct SeededMap {
+    seed: u64,
+    map: Vec<f32>,
+}
+
+#[derive(serde::Deserialize)]
 struct Fixture {
     class: usize,
     /// pytorch-grad-cam's `get_cam_image`: the map before its ReLU.
@@ -31,6 +37,9 @@ struct Fixture {
     eigen_smooth: HashMap<String, Vec<f32>>,
     /// torch-cam's CAM: the fc layer's weights of the class, and its map.
     cam: CamReference,
+    /// torch-cam's SmoothGradCAM++ run on camlens' noise for `seed`.
+    #[serde(rename = "smoothgradcam++")]
+    smoothgradcam_pp: SeededMap,
     randomcam: RandomStats,
 }
 
@@ -141,6 +150,74 @@ fn cam_reads_the_classifiers_weights_and_says_where_there_are_none() {
         .approximate
         .expect("CAM at layer3 must say its premise fails");
     assert!(note.contains("not pooling then one linear layer"), "{note}");
+}
+
+/// SmoothGradCAM++ against torch-cam's on the same noisy copies (tools/smoothgrad_noise.py
+/// draws camlens' seeded noise in Python), and unlike GradCAM++ (else the noise did nothing).
+#[test]
+fn smoothgradcam_pp_equals_torch_cams_on_the_same_noise() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut options = Options::default();
+    options.augment.seed = fx.smoothgradcam_pp.seed;
+    let m = Method::SmoothGradCamPlusPlus;
+    let ours = run_method(&mut s, m, fx.class, &options, &Monitor::new()).unwrap();
+    let plain = run_method(
+        &mut s,
+        Method::GradCamPlusPlus,
+        fx.class,
+        &options,
+        &Monitor::new(),
+    )
+    .unwrap();
+    let ours = finished(&ours.raw.data);
+    let e = max_diff(&ours, &finished(&fx.smoothgradcam_pp.map));
+    let apart = max_diff(&ours, &finished(&plain.raw.data));
+    eprintln!("SmoothGradCAM++: {e:.2e} of the range; {apart:.2} from GradCAM++");
+    assert!(e <= 1e-3, "SmoothGradCAM++ off torch-cam's by {e:.2e}");
+    assert!(apart > 0.02, "the noise changed nothing ({apart})");
+}
+
+/// `--aug-smooth`: pytorch-grad-cam's whole call with `aug_smooth=True` (six flipped and
+/// scaled copies, each finished at input size, mirrored back, averaged), at input size after
+/// min-max; and it changes the map (else this tests nothing).
+#[test]
+fn aug_smooth_equals_pytorch_grad_cams() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layer = model.layer_index(Some("layer4")).unwrap();
+    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let smooth = Options {
+        aug_smooth: true,
+        ..Options::default()
+    };
+    for (key, method) in [("gradcam", Method::GradCam), ("layercam", Method::LayerCam)] {
+        let bytes = std::fs::read(fixture(&format!("cam/resnet18.augsmooth.{key}.f32"))).unwrap();
+        let theirs: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        let ours = run_method(&mut s, method, fx.class, &smooth, &Monitor::new()).unwrap();
+        let plain = run_method(
+            &mut s,
+            method,
+            fx.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((ours.map.width, ours.map.height), (224, 224));
+        let e = max_diff(&ours.map.data, &finished(&theirs));
+        let changed = max_diff(&ours.map.data, &plain.map.data);
+        eprintln!("{key}: {e:.2e} of the range; {changed:.2} from the plain map");
+        assert!(e <= 1e-3, "{key}: aug-smoothed map off by {e:.2e}");
+        assert!(
+            changed > 0.02,
+            "{key}: aug-smooth changed nothing ({changed})"
+        );
+    }
 }
 
 /// `--eigen-smooth`: the first principal component of what each map sums over channels, up

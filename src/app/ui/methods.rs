@@ -83,6 +83,11 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         .on_hover_text(
             "pytorch-grad-cam's eigen_smooth, for the methods whose map is a sum over channels",
         );
+        ui.checkbox(
+            &mut o.aug_smooth,
+            "aug-smooth (six flipped and scaled copies)",
+        )
+        .on_hover_text("pytorch-grad-cam's aug_smooth: six times the work of every method");
         let mut copies = o.augment.copies;
         ui.add(egui::Slider::new(&mut copies, 1..=200).text("augmented copies"));
         o.augment.copies = copies;
