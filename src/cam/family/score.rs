@@ -11,8 +11,6 @@ use crate::cam::session::Session;
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
 use burn::tensor::activation::{mish, relu, sigmoid, silu, tanh};
-use burn::tensor::module::interpolate;
-use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
 use burn::tensor::{Int, Tensor, TensorData};
 use std::collections::HashMap;
 
@@ -270,22 +268,54 @@ fn softmax_over_selected(weights: &mut [f32], roles: &[Role]) {
 /// The given channels of the activations, upsampled to the input size: `[B, 1, S, S]`.
 fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> {
     let [_, h, w] = s.shape;
-    let size = s.input_size();
+    let (b, size) = (channels.len(), s.input_size());
     let device = &s.model.device;
     let idx: Vec<i64> = channels.iter().map(|&c| c as i64).collect();
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [channels.len()]), device);
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), device);
     let a = s
         .features
         .activation
         .clone()
         .select(1, idx)
-        .reshape([channels.len(), 1, h, w]);
-    interpolate(
-        a,
-        InterpolateOptions::new(InterpolateMode::Bilinear)
-            .with_align_corners(align_corners)
-            .with_output_size([size, size]),
-    )
+        .reshape([b, h, w]);
+    // Bilinear resizing is separable: `R_h A R_wᵀ`, two matrix products with the interpolation
+    // weights. burn's interpolate kernel on wgpu gave other numbers than flex's on lavapipe
+    // (1.5 off for a [6, 1, 8, 8] → 32×32 map, found by tests/integration/gpu_path.rs); matrix
+    // products are the same everywhere.
+    let matrix = |out: usize, inp: usize| {
+        let m = bilinear_weights(out, inp, align_corners);
+        Tensor::<2>::from_data(TensorData::new(m, [out, inp]), device)
+    };
+    let rows = matrix(size, h).unsqueeze::<3>().expand([b, size, h]);
+    let cols = matrix(size, w)
+        .transpose()
+        .unsqueeze::<3>()
+        .expand([b, w, size]);
+    rows.matmul(a).matmul(cols).reshape([b, 1, size, size])
+}
+
+/// The `[out, inp]` matrix of PyTorch's bilinear (linear along one axis) resizing weights:
+/// source position `(o + ½) · inp/out − ½` clamped at 0 (`align_corners = false`), or
+/// `o · (inp − 1)/(out − 1)` (`true`).
+pub fn bilinear_weights(out: usize, inp: usize, align_corners: bool) -> Vec<f32> {
+    let mut m = vec![0f32; out * inp];
+    for o in 0..out {
+        let src = if align_corners {
+            if out > 1 {
+                o as f64 * (inp - 1) as f64 / (out - 1) as f64
+            } else {
+                0.0
+            }
+        } else {
+            ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0)
+        };
+        let i0 = (src.floor() as usize).min(inp - 1);
+        let i1 = (i0 + 1).min(inp - 1);
+        let frac = (src - i0 as f64) as f32;
+        m[o * inp + i0] += 1.0 - frac;
+        m[o * inp + i1] += frac;
+    }
+    m
 }
 
 fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
@@ -315,6 +345,36 @@ fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> 
             // which turns them into all-zero masks, as it does.
             let range = hi - lo.clone() + epsilon;
             (up - lo) / range
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The weights give what the host's resize (checked against PyTorch in map.rs) gives.
+    #[test]
+    fn bilinear_weights_resize_as_pytorch() {
+        let (h, w, out_h, out_w) = (3, 5, 7, 11);
+        let data: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 5) as f32 - 1.5).collect();
+        for align in [false, true] {
+            let expected =
+                crate::cam::map::Map::new(w, h, data.clone()).resized(out_w, out_h, align);
+            let (rh, rw) = (
+                bilinear_weights(out_h, h, align),
+                bilinear_weights(out_w, w, align),
+            );
+            for y in 0..out_h {
+                for x in 0..out_w {
+                    let v: f32 = (0..h)
+                        .flat_map(|i| (0..w).map(move |j| (i, j)))
+                        .map(|(i, j)| rh[y * h + i] * data[i * w + j] * rw[x * w + j])
+                        .sum();
+                    let e = expected.data[y * out_w + x];
+                    assert!((v - e).abs() < 1e-5, "align {align} ({y}, {x}): {v} vs {e}");
+                }
+            }
         }
     }
 }
