@@ -35,6 +35,29 @@ pub struct CamResult {
 }
 
 impl CamResult {
+    /// The result of `raw`, finished as every method ends (ReLU, `size`, min-max).
+    fn finish(
+        method: Method,
+        class: usize,
+        raw: Map,
+        weights: Option<Vec<f32>>,
+        approximate: Option<String>,
+        size: usize,
+        start: Instant,
+    ) -> Self {
+        let (map, flat) = raw.clone().finished(size);
+        Self {
+            method,
+            class,
+            raw,
+            map,
+            weights,
+            flat,
+            approximate,
+            elapsed: start.elapsed(),
+        }
+    }
+
     /// The map after the method's ReLU, before upsampling and normalisation: what
     /// pytorch-grad-cam's `cam = max(cam, 0)` and torch-cam's `relu` give before they resize.
     pub fn rectified(&self) -> Map {
@@ -118,17 +141,16 @@ pub fn run_method(
         true => eigen_smoothed(&session.activations, k, raw, weights.as_deref(), terms),
         false => raw,
     };
-    let (map, flat) = raw.clone().finished(session.input_size());
-    Ok(CamResult {
+    let size = session.input_size();
+    Ok(CamResult::finish(
         method,
         class,
         raw,
-        map,
         weights,
-        flat,
         approximate,
-        elapsed: start.elapsed(),
-    })
+        size,
+        start,
+    ))
 }
 
 /// pytorch-grad-cam's `aug_smooth` (its ttach transforms: a horizontal flip or none, times the
@@ -166,17 +188,9 @@ fn aug_smoothed(
         }
     }
     let raw = Map::new(size, size, sum);
-    let (map, flat) = raw.clone().finished(size);
-    Ok(CamResult {
-        method,
-        class,
-        raw,
-        map,
-        weights: None,
-        flat,
-        approximate: None,
-        elapsed: start.elapsed(),
-    })
+    Ok(CamResult::finish(
+        method, class, raw, None, None, size, start,
+    ))
 }
 
 /// The prepared input `[3, S, S]` mirrored left–right if `flip`, times `factor`.

@@ -2,6 +2,8 @@
 //! resize (both of PyTorch's corner conventions) and min-max normalisation that leaves a flat map
 //! all-zero instead of NaN.
 
+use crate::compute::resize::axis;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Map {
     pub width: usize,
@@ -98,29 +100,32 @@ impl Map {
     }
 }
 
-/// For each output coordinate: the two source indices and the weight of the second.
-fn axis(n_in: usize, n_out: usize, align_corners: bool) -> Vec<(usize, usize, f32)> {
-    (0..n_out)
-        .map(|i| {
-            let src = if align_corners {
-                if n_out > 1 {
-                    i as f64 * (n_in as f64 - 1.0) / (n_out as f64 - 1.0)
-                } else {
-                    0.0
-                }
-            } else {
-                ((i as f64 + 0.5) * n_in as f64 / n_out as f64 - 0.5).max(0.0)
-            };
-            let i0 = (src.floor() as usize).min(n_in - 1);
-            let i1 = (i0 + 1).min(n_in - 1);
-            (i0, i1, (src - i0 as f64) as f32)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The device's resize (`compute::resize::bilinear`, two matrix products of these weights)
+    /// gives the host's.
+    #[test]
+    fn resize_weights_give_the_host_resize() {
+        let (h, w, out_h, out_w) = (3, 5, 7, 11);
+        let data: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 5) as f32 - 1.5).collect();
+        for align in [false, true] {
+            let expected = Map::new(w, h, data.clone()).resized(out_w, out_h, align);
+            let rh = crate::compute::resize::weights(h, out_h, align);
+            let rw = crate::compute::resize::weights(w, out_w, align);
+            for y in 0..out_h {
+                for x in 0..out_w {
+                    let v: f32 = (0..h)
+                        .flat_map(|i| (0..w).map(move |j| (i, j)))
+                        .map(|(i, j)| rh[y * h + i] * data[i * w + j] * rw[x * w + j])
+                        .sum();
+                    let e = expected.data[y * out_w + x];
+                    assert!((v - e).abs() < 1e-5, "align {align} ({y}, {x}): {v} vs {e}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn sampling_at_pixel_centres_is_the_resize() {

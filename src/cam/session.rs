@@ -210,17 +210,13 @@ fn finer_coefficients(logits: &[f32], class: usize, finer: &FinerOptions) -> Vec
     let total: f64 = e.iter().sum();
     let p: Vec<f64> = e.iter().map(|v| v / total).collect();
     let alpha = finer.alpha();
-    let d = near.iter().map(|&j| p[j]).sum::<f64>() + 1e-9;
+    // T = n / d: n = Σ_j p_j (z_c − α z_j), d = Σ_j p_j + 1e-9; ∂p_j/∂z_i = p_j (δ_ij − p_i).
     let n: f64 = near.iter().map(|&j| p[j] * (zc - alpha * z[j])).sum();
-    // ∂p_j/∂z_i = p_j (δ_ij − p_i).
-    let sum_pn: f64 = near.iter().map(|&j| p[j] * (zc - alpha * z[j])).sum();
     let sum_p: f64 = near.iter().map(|&j| p[j]).sum();
+    let d = sum_p + 1e-9;
+    // The −p_j p_i terms, for every class.
     let mut c: Vec<f64> = (0..z.len())
-        .map(|i| {
-            let dn = -p[i] * sum_pn;
-            let dd = -p[i] * sum_p;
-            (dn * d - n * dd) / (d * d)
-        })
+        .map(|i| (-p[i] * n * d + n * p[i] * sum_p) / (d * d))
         .collect();
     for &j in near {
         // The δ_ij terms of ∂p_j/∂z_j, and ∂(z_c − α z_j)/∂z_j.

@@ -4,4 +4,5 @@
 pub mod device;
 pub mod kernel_cache;
 pub mod precision;
+pub mod resize;
 pub mod tensor_io;

@@ -154,23 +154,8 @@ pub fn metadata_labels<'a>(
     if let Ok(list) = serde_json::from_str::<Vec<String>>(value) {
         return Some(list);
     }
-    let as_json = if value.starts_with('{') {
-        python_dict_to_json(value)
-    } else {
-        String::new()
-    };
-    if let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, String>>(&as_json) {
-        let mut items: Vec<(usize, String)> = map
-            .into_iter()
-            .map(|(k, v)| Some((k.trim().parse().ok()?, v)))
-            .collect::<Option<_>>()?;
-        items.sort();
-        // Indices 0..n, each once.
-        return items
-            .iter()
-            .enumerate()
-            .all(|(i, (k, _))| *k == i)
-            .then(|| items.into_iter().map(|(_, v)| v).collect());
+    if let Ok(map) = serde_json::from_str(&python_dict_to_json(value)) {
+        return indexed_names(map);
     }
     let lines: Vec<String> = value
         .lines()
@@ -179,6 +164,20 @@ pub fn metadata_labels<'a>(
         .map(str::to_string)
         .collect();
     (lines.len() > 1).then_some(lines)
+}
+
+/// A dict from index to name as a list, where its keys are the indices 0..n, each once.
+fn indexed_names(map: std::collections::BTreeMap<String, String>) -> Option<Vec<String>> {
+    let mut items: Vec<(usize, String)> = map
+        .into_iter()
+        .map(|(k, v)| Some((k.trim().parse().ok()?, v)))
+        .collect::<Option<_>>()?;
+    items.sort();
+    items
+        .iter()
+        .enumerate()
+        .all(|(i, (k, _))| *k == i)
+        .then(|| items.into_iter().map(|(_, v)| v).collect())
 }
 
 /// `{0: 'cat', 1: "dog's"}` → `{"0": "cat", "1": "dog's"}`: integer keys quoted, single-quoted

@@ -31,6 +31,15 @@ impl OnnxNet {
             .map(|d| d.iter().product::<usize>())
             .max()
             .unwrap_or(1);
+        self.read_classes(&dims)?;
+        let constant = self.fold_constants(&slots);
+        self.list_layers(&dims, &constant)?;
+        self.default_layer = self.default_layer(&constant);
+        Ok(())
+    }
+
+    /// The class count (and a one-logit binary head) from the output's shape.
+    fn read_classes(&mut self, dims: &[Option<Vec<usize>>]) -> Result<()> {
         let out = dims[self.output]
             .clone()
             .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
@@ -46,6 +55,12 @@ impl OnnxNet {
                 )));
             }
         };
+        Ok(())
+    }
+
+    /// Marks the nodes whose inputs are all constant as folded, keeping their outputs (from the
+    /// blank run's `slots`) as constants; returns which slots are constant.
+    fn fold_constants(&mut self, slots: &[Option<Value>]) -> Vec<bool> {
         let mut constant = vec![false; self.slots];
         for (s, _) in &self.constants {
             constant[*s] = true;
@@ -64,6 +79,12 @@ impl OnnxNet {
         }
         self.constants.sort_by_key(|(s, _)| *s);
         self.constants.dedup_by_key(|(s, _)| *s);
+        constant
+    }
+
+    /// Every node output that reads as a map, with the values computed before it that later
+    /// nodes read (what crosses the split).
+    fn list_layers(&mut self, dims: &[Option<Vec<usize>>], constant: &[bool]) -> Result<()> {
         // The node that computes each slot: a slot is made up to node i if i or one before it
         // computes it (or it is the input).
         let mut made_by: Vec<Option<usize>> = vec![None; self.slots];
@@ -72,8 +93,7 @@ impl OnnxNet {
                 made_by[s] = Some(i);
             }
         }
-        let layouts = layout::layouts(&self.ops, self.slots, &dims);
-
+        let layouts = layout::layouts(&self.ops, self.slots, dims);
         for (i, op) in self.ops.iter().enumerate() {
             let Some(&slot) = op.outputs.first().filter(|_| !self.folded[i]) else {
                 continue;
@@ -114,7 +134,6 @@ impl OnnxNet {
                     .into(),
             ));
         }
-        self.default_layer = self.default_layer(&constant);
         Ok(())
     }
 

@@ -203,3 +203,12 @@ pub fn raw_map_error(
     assert!(range(&out.raw.data) > 0.0, "{method:?}: our map is flat");
     relative_error(&out.raw.data, theirs)
 }
+
+/// ReLU then min-max, as pytorch-grad-cam ends every map before resizing it
+/// (`scale_cam_image`).
+pub fn finished(m: &[f32]) -> Vec<f32> {
+    let r: Vec<f32> = m.iter().map(|v| v.max(0.0)).collect();
+    let lo = r.iter().fold(f32::MAX, |a, &v| a.min(v));
+    let hi = r.iter().fold(f32::MIN, |a, &v| a.max(v));
+    r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
+}

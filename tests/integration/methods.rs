@@ -7,6 +7,7 @@ use crate::cam::resnet18;
 use crate::common::*;
 use camlens::cam::family::activation::randomcam;
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
+use camlens::models::Model;
 use std::collections::HashMap;
 
 #[derive(serde::Deserialize)]
@@ -48,23 +49,17 @@ fn fixture_maps() -> Fixture {
     serde_json::from_str(&text).unwrap()
 }
 
-/// ReLU then min-max, as pytorch-grad-cam ends every map (`scale_cam_image` without resizing).
-fn finished(m: &[f32]) -> Vec<f32> {
-    let r: Vec<f32> = m.iter().map(|v| v.max(0.0)).collect();
-    let (lo, hi) = (min(&r), r.iter().cloned().fold(f32::MIN, f32::max));
-    r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
-}
-
-fn min(x: &[f32]) -> f32 {
-    x.iter().cloned().fold(f32::MAX, f32::min)
+/// A session of ResNet-18 (formula weights) on the formula input at `layer`.
+fn session<'m>(model: &'m Model, layer: &str) -> Session<'m> {
+    let layer = model.layer_index(Some(layer)).unwrap();
+    Session::new(model, input(&[3, 224, 224]), layer).unwrap()
 }
 
 #[test]
 fn each_method_equals_pytorch_grad_cam_at_feature_resolution() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut s = session(&model, "layer4");
     assert_eq!(s.top_class(), fx.class);
     // The principal components' sign is arbitrary in pytorch-grad-cam (LAPACK's); camlens makes
     // the peak positive, as scikit-learn does for KPCA-CAM, whose sign must then agree.
@@ -117,8 +112,7 @@ fn each_method_equals_pytorch_grad_cam_at_feature_resolution() {
 fn cam_reads_the_classifiers_weights_and_says_where_there_are_none() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut s = session(&model, "layer4");
     let r = run_method(
         &mut s,
         Method::Cam,
@@ -136,8 +130,7 @@ fn cam_reads_the_classifiers_weights_and_says_where_there_are_none() {
     );
     let e = max_diff(&finished(&r.raw.data), &finished(&fx.cam.map));
     assert!(e <= 1e-3, "CAM's map off torch-cam's by {e:.2e}");
-    let layer3 = model.layer_index(Some("layer3")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer3).unwrap();
+    let mut s = session(&model, "layer3");
     let r = run_method(
         &mut s,
         Method::Cam,
@@ -158,8 +151,7 @@ fn cam_reads_the_classifiers_weights_and_says_where_there_are_none() {
 fn smoothgradcam_pp_equals_torch_cams_on_the_same_noise() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut s = session(&model, "layer4");
     let mut options = Options::default();
     options.augment.seed = fx.smoothgradcam_pp.seed;
     let m = Method::SmoothGradCamPlusPlus;
@@ -187,8 +179,7 @@ fn smoothgradcam_pp_equals_torch_cams_on_the_same_noise() {
 fn aug_smooth_equals_pytorch_grad_cams() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut s = session(&model, "layer4");
     let smooth = Options {
         aug_smooth: true,
         ..Options::default()
@@ -227,8 +218,7 @@ fn aug_smooth_equals_pytorch_grad_cams() {
 fn eigen_smooth_equals_pytorch_grad_cams() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let mut s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let mut s = session(&model, "layer4");
     let smooth = Options {
         eigen_smooth: true,
         ..Options::default()
@@ -274,8 +264,7 @@ fn eigen_smooth_equals_pytorch_grad_cams() {
 fn randomcam_is_reproducible_and_distributed_as_pytorch_grad_cams() {
     let fx = fixture_maps();
     let (_dir, model) = resnet18();
-    let layer = model.layer_index(Some("layer4")).unwrap();
-    let s = Session::new(&model, input(&[3, 224, 224]), layer).unwrap();
+    let s = session(&model, "layer4");
     let k = s.shape[0];
     assert_eq!(
         randomcam(&s.activations, k, 7).raw,

@@ -268,14 +268,6 @@ fn convnext_maps_are_centred_so_the_rectified_map_is_the_one_to_compare() {
     }
 }
 
-/// ReLU then min-max, as pytorch-grad-cam ends every map before resizing it.
-fn finished(m: &[f32]) -> Vec<f32> {
-    let r: Vec<f32> = m.iter().map(|v| v.max(0.0)).collect();
-    let lo = r.iter().fold(f32::MAX, |a, &v| a.min(v));
-    let hi = r.iter().fold(f32::MIN, |a, &v| a.max(v));
-    r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
-}
-
 /// The methods beyond the paper's on an ONNX CNN, a ViT and ConvNeXt: each map after ReLU and
 /// min-max within 1e-3 of pytorch-grad-cam's at the layer's resolution; EigenCAM and
 /// EigenGradCAM up to the sign pytorch-grad-cam leaves to LAPACK (camlens makes the peak

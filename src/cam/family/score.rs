@@ -37,7 +37,7 @@ pub fn run(
     monitor: &Monitor,
     priority: &[f32],
 ) -> Result<ScoreOutput> {
-    let [k, h, w] = s.shape;
+    let [k, _, _] = s.shape;
     let opts = options.scorecam_pp;
 
     let (mut selected, approximate) = select_channels(&s.activations, k, options.top_channels);
@@ -87,19 +87,9 @@ pub fn run(
             gated_map = gated_map + coef.matmul(masks.reshape([b, size * size]));
         }
         if monitor.wants_preview() && job_scores.len() < total {
-            let partial = match gated {
-                true => Map::new(size, size, to_vec(gated_map.clone())?),
-                false => Map::new(
-                    w,
-                    h,
-                    super::gradient::weighted_sum(
-                        &s.activations,
-                        &channel_weights(&roles, &job_scores, base, recipe.channel_softmax),
-                    ),
-                ),
-            };
+            let weights = channel_weights(&roles, &job_scores, base, recipe.channel_softmax);
             monitor.set_preview(Preview {
-                map: partial.finished(size).0,
+                map: summed(s, gated, &gated_map, &weights)?.finished(size).0,
                 done: job_scores.len(),
                 total,
             });
@@ -114,21 +104,23 @@ pub fn run(
 
     let weights = channel_weights(&roles, &job_scores, base, recipe.channel_softmax);
 
-    // Up is linear: Σ s_k Up(A_k) = Up(Σ s_k A_k), so maps over raw activations are built at
-    // feature resolution. Only gated ScoreCAM++ needs the sum at input resolution.
-    let raw = if gated {
-        Map::new(size, size, to_vec(gated_map)?)
-    } else {
-        Map::new(
-            w,
-            h,
-            super::gradient::weighted_sum(&s.activations, &weights),
-        )
-    };
+    let raw = summed(s, gated, &gated_map, &weights)?;
     Ok(ScoreOutput {
         raw,
         weights,
         approximate,
+    })
+}
+
+/// The map of `weights` so far. Up is linear, `Σ s_k Up(A_k) = Up(Σ s_k A_k)`, so maps over raw
+/// activations are built at feature resolution; only gated ScoreCAM++ sums at input resolution,
+/// on the device as its batches go (`gated_map`).
+fn summed(s: &Session, gated: bool, gated_map: &Tensor<2>, weights: &[f32]) -> Result<Map> {
+    let [_, h, w] = s.shape;
+    let size = s.input_size();
+    Ok(match gated {
+        true => Map::new(size, size, to_vec(gated_map.clone())?),
+        false => Map::new(w, h, super::gradient::weighted_sum(&s.activations, weights)),
     })
 }
 
@@ -277,45 +269,8 @@ fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> 
         .activation
         .clone()
         .select(1, idx)
-        .reshape([b, h, w]);
-    // Bilinear resizing is separable: `R_h A R_wᵀ`, two matrix products with the interpolation
-    // weights. burn's interpolate kernel on wgpu gave other numbers than flex's on lavapipe
-    // (1.5 off for a [6, 1, 8, 8] → 32×32 map, found by tests/integration/gpu_path.rs); matrix
-    // products are the same everywhere.
-    let matrix = |out: usize, inp: usize| {
-        let m = bilinear_weights(out, inp, align_corners);
-        Tensor::<2>::from_data(TensorData::new(m, [out, inp]), device)
-    };
-    let rows = matrix(size, h).unsqueeze::<3>().expand([b, size, h]);
-    let cols = matrix(size, w)
-        .transpose()
-        .unsqueeze::<3>()
-        .expand([b, w, size]);
-    rows.matmul(a).matmul(cols).reshape([b, 1, size, size])
-}
-
-/// The `[out, inp]` matrix of PyTorch's bilinear (linear along one axis) resizing weights:
-/// source position `(o + ½) · inp/out − ½` clamped at 0 (`align_corners = false`), or
-/// `o · (inp − 1)/(out − 1)` (`true`).
-pub fn bilinear_weights(out: usize, inp: usize, align_corners: bool) -> Vec<f32> {
-    let mut m = vec![0f32; out * inp];
-    for o in 0..out {
-        let src = if align_corners {
-            if out > 1 {
-                o as f64 * (inp - 1) as f64 / (out - 1) as f64
-            } else {
-                0.0
-            }
-        } else {
-            ((o as f64 + 0.5) * inp as f64 / out as f64 - 0.5).max(0.0)
-        };
-        let i0 = (src.floor() as usize).min(inp - 1);
-        let i1 = (i0 + 1).min(inp - 1);
-        let frac = (src - i0 as f64) as f32;
-        m[o * inp + i0] += 1.0 - frac;
-        m[o * inp + i1] += frac;
-    }
-    m
+        .reshape([b, 1, h, w]);
+    crate::compute::resize::bilinear(a, size, size, align_corners)
 }
 
 fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
@@ -345,36 +300,6 @@ fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> 
             // which turns them into all-zero masks, as it does.
             let range = hi - lo.clone() + epsilon;
             (up - lo) / range
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The weights give what the host's resize (checked against PyTorch in map.rs) gives.
-    #[test]
-    fn bilinear_weights_resize_as_pytorch() {
-        let (h, w, out_h, out_w) = (3, 5, 7, 11);
-        let data: Vec<f32> = (0..h * w).map(|i| ((i * 7) % 5) as f32 - 1.5).collect();
-        for align in [false, true] {
-            let expected =
-                crate::cam::map::Map::new(w, h, data.clone()).resized(out_w, out_h, align);
-            let (rh, rw) = (
-                bilinear_weights(out_h, h, align),
-                bilinear_weights(out_w, w, align),
-            );
-            for y in 0..out_h {
-                for x in 0..out_w {
-                    let v: f32 = (0..h)
-                        .flat_map(|i| (0..w).map(move |j| (i, j)))
-                        .map(|(i, j)| rh[y * h + i] * data[i * w + j] * rw[x * w + j])
-                        .sum();
-                    let e = expected.data[y * out_w + x];
-                    assert!((v - e).abs() < 1e-5, "align {align} ({y}, {x}): {v} vs {e}");
-                }
-            }
         }
     }
 }

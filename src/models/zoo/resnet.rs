@@ -41,47 +41,7 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
             let p = format!("layer{}.{b}", stage + 1);
             let stride = if stage > 0 && b == 0 { 2 } else { 1 };
             let c_out = width * expansion;
-            // conv{i} with its bn{i} folded in.
-            let conv = |i: usize, c_in, c_out, k, stride| {
-                let bn = format!("{p}.bn{i}");
-                l.conv(
-                    &format!("{p}.conv{i}"),
-                    Some((&bn, EPS)),
-                    c_in,
-                    c_out,
-                    k,
-                    stride,
-                    sym(k / 2),
-                    1,
-                )
-            };
-            let convs = if bottleneck {
-                vec![
-                    conv(1, c_in, width, 1, 1)?,
-                    conv(2, width, width, 3, stride)?,
-                    conv(3, width, c_out, 1, 1)?,
-                ]
-            } else {
-                vec![
-                    conv(1, c_in, width, 3, stride)?,
-                    conv(2, width, width, 3, 1)?,
-                ]
-            };
-            let downsample = if stride != 1 || c_in != c_out {
-                Some(l.conv(
-                    &format!("{p}.downsample.0"),
-                    Some((&format!("{p}.downsample.1"), EPS)),
-                    c_in,
-                    c_out,
-                    1,
-                    stride,
-                    sym(0),
-                    1,
-                )?)
-            } else {
-                None
-            };
-            layer.push(Block::Residual { convs, downsample });
+            layer.push(residual(&l, &p, [c_in, width, c_out], stride, bottleneck)?);
             c_in = c_out;
         }
         if stage > 0 {
@@ -111,4 +71,56 @@ pub fn build(map: &WeightMap, depth: usize, device: &Device) -> Result<Cnn> {
         batch_late_layers: true,
         regions: Default::default(),
     })
+}
+
+/// Block `p` (`layer{stage}.{b}`): its convolutions with their batch norms folded in, and the
+/// downsampling shortcut where the shape changes.
+fn residual(
+    l: &Loader,
+    p: &str,
+    [c_in, width, c_out]: [usize; 3],
+    stride: usize,
+    bottleneck: bool,
+) -> Result<Block> {
+    let sym = Padding::Symmetric;
+    let conv = |i: usize, c_in, c_out, k, stride| {
+        let bn = format!("{p}.bn{i}");
+        l.conv(
+            &format!("{p}.conv{i}"),
+            Some((&bn, EPS)),
+            c_in,
+            c_out,
+            k,
+            stride,
+            sym(k / 2),
+            1,
+        )
+    };
+    let convs = if bottleneck {
+        vec![
+            conv(1, c_in, width, 1, 1)?,
+            conv(2, width, width, 3, stride)?,
+            conv(3, width, c_out, 1, 1)?,
+        ]
+    } else {
+        vec![
+            conv(1, c_in, width, 3, stride)?,
+            conv(2, width, width, 3, 1)?,
+        ]
+    };
+    let downsample = if stride != 1 || c_in != c_out {
+        Some(l.conv(
+            &format!("{p}.downsample.0"),
+            Some((&format!("{p}.downsample.1"), EPS)),
+            c_in,
+            c_out,
+            1,
+            stride,
+            sym(0),
+            1,
+        )?)
+    } else {
+        None
+    };
+    Ok(Block::Residual { convs, downsample })
 }

@@ -138,6 +138,12 @@ fn resize(x: &Value, how: &How, size: &ResizeTo) -> Result<Value> {
     };
     let (oh, ow) = (oh.max(1), ow.max(1));
     Ok(Value::R4(match how {
+        // Bilinear as two matrix products, the same numbers on every backend (see
+        // compute::resize); bicubic through burn's kernel.
+        How::Burn {
+            mode: InterpolateMode::Bilinear,
+            align_corners,
+        } => crate::compute::resize::bilinear(t, oh, ow, *align_corners),
         How::Burn {
             mode,
             align_corners,
