@@ -3,7 +3,7 @@
 //! result over as soon as it is ready. The CLI, the app's worker, batch export, evaluation and
 //! the benchmark all run images through [`Pipeline`], so each of these steps exists once.
 
-use crate::cam::{self, CamResult, Method, Monitor, Options, Session};
+use crate::cam::{self, CamResult, Method, Monitor, Options, RefineLayers, Session};
 use crate::classify::{Prediction, top_k};
 use crate::error::{Error, Result};
 use crate::faithfulness::metrics::{MapScores, score_maps};
@@ -44,6 +44,8 @@ pub struct Request {
     pub class: ClassChoice,
     /// The target layer by name; `None`: the model's usual one.
     pub layer: Option<String>,
+    /// RefineCAM's layers by name; empty: its default for the target layer.
+    pub refine_layers: Vec<String>,
 }
 
 impl Request {
@@ -60,6 +62,7 @@ impl Request {
             steps,
             class: ClassChoice::Predicted,
             layer: None,
+            refine_layers: vec![],
         }
     }
 
@@ -70,6 +73,11 @@ impl Request {
 
     pub fn with_layer(mut self, layer: Option<&str>) -> Self {
         self.layer = layer.map(str::to_string);
+        self
+    }
+
+    pub fn with_refine_layers(mut self, layers: &[String]) -> Self {
+        self.refine_layers = layers.to_vec();
         self
     }
 
@@ -138,8 +146,20 @@ pub struct Pipeline<'m> {
 }
 
 impl<'m> Pipeline<'m> {
-    pub fn new(model: &'m Model, request: Request) -> Result<Self> {
+    pub fn new(model: &'m Model, mut request: Request) -> Result<Self> {
         let layer = model.layer_index(request.layer.as_deref())?;
+        if !request.refine_layers.is_empty() {
+            let indices = request
+                .refine_layers
+                .iter()
+                .map(|name| model.layer_index(Some(name)))
+                .collect::<Result<Vec<_>>>()?;
+            let refine = RefineLayers::new(&indices)?;
+            request
+                .steps
+                .iter_mut()
+                .for_each(|s| s.options.refine = refine);
+        }
         Ok(Self {
             model,
             request,

@@ -3,9 +3,11 @@
 
 pub struct SplitMix(pub u64);
 
+const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
 impl SplitMix {
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        self.0 = self.0.wrapping_add(GAMMA);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -29,5 +31,27 @@ impl SplitMix {
         let u1 = 1.0 - self.unit();
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+
+    /// The `index`-th value `normal` draws from `SplitMix(seed)`, without drawing those before:
+    /// the state after `n` steps is `seed + n γ`, and each normal takes two steps. Lets a batch
+    /// of masks draw its noise in any order and still get the seed's values.
+    pub fn normal_at(seed: u64, index: u64) -> f64 {
+        SplitMix(seed.wrapping_add(index.wrapping_mul(2).wrapping_mul(GAMMA))).normal()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SplitMix;
+
+    #[test]
+    fn normal_at_is_the_streams_value_at_that_index() {
+        let mut rng = SplitMix(42);
+        let stream: Vec<f64> = (0..50).map(|_| rng.normal()).collect();
+        for i in [0usize, 1, 7, 49] {
+            assert_eq!(SplitMix::normal_at(42, i as u64), stream[i]);
+        }
+        assert_ne!(stream[0], stream[1]);
     }
 }

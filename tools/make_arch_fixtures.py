@@ -168,6 +168,28 @@ def more_cams(model, layer, x, cls, reshape):
         raw = cam.get_cam_image(x, layer, [target], acts, grads, False)[0]
         cam.activations_and_grads.release()
         out["ablationcam"] = np.asarray(raw, dtype=np.float32).ravel().tolist()
+    if x.shape[-1] <= 64:
+        out.update(torchcam_score_cams(model, layer, x, cls, acts.shape[1]))
+    return out
+
+
+def torchcam_score_cams(model, layer, x, cls, channels):
+    """torch-cam's SS-CAM (on camlens' noise, seed 5) and IS-CAM, two samples each: one
+    forward pass per channel and sample, so small models only."""
+    from torchcam.methods import ISCAM, SSCAM
+    from smoothgrad_noise import sscam_noise
+    size = x.shape[-1]
+    out = {}
+    for key, Cam in [("sscam", SSCAM), ("iscam", ISCAM)]:
+        cam = Cam(model, layer, num_samples=2, input_shape=tuple(x.shape[1:]))
+        if key == "sscam":
+            draws = iter(torch.from_numpy(sscam_noise(5, i, channels, size, 2.0))
+                         for i in range(2))
+            cam._distrib.sample = lambda shape: next(draws)
+        with torch.no_grad():
+            scores = model(x)
+        out[key] = cam(cls, scores, normalized=False)[0][0].double().ravel().tolist()
+        cam.remove_hooks()
     return out
 
 

@@ -36,3 +36,32 @@ def noise(seed, copies, shape, sigma=0.3):
     for c in range(copies):
         out[c] = np.array([sigma * rng.normal() for _ in range(n)], dtype=np.float64).astype(np.float32)
     return out.reshape((copies,) + tuple(shape))
+
+
+GAMMA = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix(z):
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def normals_at(seed, start, count):
+    """Values `start .. start+count` of SplitMix(seed)'s normal stream, vectorised: the state
+    after n steps is seed + n·γ and normal n takes steps 2n+1 and 2n+2 (`SplitMix::normal_at`)."""
+    n = np.arange(start, start + count, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        a = _mix(np.uint64(seed) + (np.uint64(2) * n + np.uint64(1)) * GAMMA)
+        b = _mix(np.uint64(seed) + (np.uint64(2) * n + np.uint64(2)) * GAMMA)
+    u1 = 1.0 - (a >> np.uint64(11)).astype(np.float64) / 2.0**53
+    u2 = (b >> np.uint64(11)).astype(np.float64) / 2.0**53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+def sscam_noise(seed, sample, channels, size, sigma):
+    """SS-CAM's noise for one sample, `[1, K, S, S]` float32 as src/cam/family/score.rs adds it
+    (`noise_plane`): sample-major, then channel, then pixel."""
+    plane = channels * size * size
+    z = normals_at(seed, sample * plane, plane)
+    return (sigma * z).astype(np.float32).reshape(1, channels, size, size)

@@ -319,6 +319,8 @@ impl CamlensApp {
         match reply {
             Reply::ModelLoaded(info) => {
                 self.layer = info.default_layer;
+                // RefineCAM's layers were the last model's indices.
+                self.settings.options.refine = Default::default();
                 self.notices.push(format!("model: {}", info.name));
                 self.model = Some(info);
                 self.cancel_other_curves(None);

@@ -10,6 +10,7 @@ use super::method::{Family, GradientOf, MaskKind, Method};
 use super::monitor::Monitor;
 use super::options::{ChannelOrder, Options};
 use super::session::Session;
+use super::wrapper;
 use crate::error::Result;
 use std::time::{Duration, Instant};
 
@@ -79,10 +80,20 @@ pub fn run_method(
     monitor: &Monitor,
 ) -> Result<CamResult> {
     session.model.check_class(class)?;
-    if options.aug_smooth {
-        return aug_smoothed(session, method, class, options, monitor);
-    }
     let start = Instant::now();
+    let size = session.input_size();
+    if options.aug_smooth {
+        let plain = Options {
+            aug_smooth: false,
+            ..*options
+        };
+        let raw = wrapper::aug_smoothed(session, &mut |s| {
+            Ok(run_method(s, method, class, &plain, monitor)?.map)
+        })?;
+        return Ok(CamResult::finish(
+            method, class, raw, None, None, size, start,
+        ));
+    }
     let [k, h, w] = session.shape;
     let mut approximate = None;
     let (raw, weights, terms) = match method.spec().family {
@@ -114,7 +125,7 @@ pub fn run_method(
             // Gated ScoreCAM++ sums at input resolution, not over the layer's channels.
             let terms = match recipe.mask {
                 MaskKind::Gated => Terms::Own,
-                MaskKind::MinMax { .. } => Terms::Weighted,
+                MaskKind::MinMax { .. } | MaskKind::NormalisedThenUpsampled => Terms::Weighted,
             };
             (out.raw, Some(out.weights), terms)
         }
@@ -131,6 +142,20 @@ pub fn run_method(
             } = smooth::run(session, class, seed, monitor)?;
             (Map::new(w, h, raw), weights, terms)
         }
+        Family::Refine(base) => (
+            wrapper::refined(session, &options.refine, &mut |s| {
+                Ok(run_method(s, base, class, options, monitor)?.map)
+            })?,
+            None,
+            Terms::Own,
+        ),
+        Family::Sess(base) => (
+            wrapper::sess(session, class, monitor, &mut |s| {
+                Ok(run_method(s, base, class, options, monitor)?.map)
+            })?,
+            None,
+            Terms::Own,
+        ),
         Family::Augmented => (
             augment::run(session, class, &options.augment, options, monitor)?,
             None,
@@ -141,7 +166,6 @@ pub fn run_method(
         true => eigen_smoothed(&session.activations, k, raw, weights.as_deref(), terms),
         false => raw,
     };
-    let size = session.input_size();
     Ok(CamResult::finish(
         method,
         class,
@@ -151,57 +175,6 @@ pub fn run_method(
         size,
         start,
     ))
-}
-
-/// pytorch-grad-cam's `aug_smooth` (its ttach transforms: a horizontal flip or none, times the
-/// input by 0.9, 1 or 1.1): the method on each of the six inputs, each finished map (ReLU, input
-/// size, min-max) mirrored back, their mean. Each copy is a session of its own; the plain one
-/// is `session`.
-fn aug_smoothed(
-    session: &mut Session,
-    method: Method,
-    class: usize,
-    options: &Options,
-    monitor: &Monitor,
-) -> Result<CamResult> {
-    let start = Instant::now();
-    let size = session.input_size();
-    let plain = Options {
-        aug_smooth: false,
-        ..*options
-    };
-    let mut sum = vec![0f32; size * size];
-    for flip in [false, true] {
-        for factor in [0.9f32, 1.0, 1.1] {
-            let r = if !flip && factor == 1.0 {
-                run_method(session, method, class, &plain, monitor)?
-            } else {
-                let input = augmented(&session.input, size, flip, factor);
-                let mut copy = Session::new(session.model, input, session.layer)?;
-                run_method(&mut copy, method, class, &plain, monitor)?
-            };
-            for (y, row) in r.map.data.chunks_exact(size).enumerate() {
-                for (x, v) in row.iter().enumerate() {
-                    sum[y * size + if flip { size - 1 - x } else { x }] += v / 6.0;
-                }
-            }
-        }
-    }
-    let raw = Map::new(size, size, sum);
-    Ok(CamResult::finish(
-        method, class, raw, None, None, size, start,
-    ))
-}
-
-/// The prepared input `[3, S, S]` mirrored left–right if `flip`, times `factor`.
-fn augmented(input: &[f32], size: usize, flip: bool, factor: f32) -> Vec<f32> {
-    input
-        .chunks_exact(size)
-        .flat_map(|row| {
-            let at = move |x: usize| if flip { row[size - 1 - x] } else { row[x] };
-            (0..size).map(move |x| at(x) * factor)
-        })
-        .collect()
 }
 
 /// pytorch-grad-cam's `eigen_smooth`: the first principal component of the terms the map sums

@@ -46,12 +46,16 @@ impl Map {
 
     /// What every method ends with: ReLU, bilinear `Up` to `size`×`size` (unless already
     /// there) and min-max normalisation; and whether the map was flat before normalising.
+    /// Normalised before resizing too, as pytorch-grad-cam's `scale_cam_image` does: the same
+    /// map but for rounding, except that the minimum's neighbourhood stays exactly 0, which
+    /// SESS's fusion (it counts the positive values) tells apart from 1e-8.
     pub fn finished(self, size: usize) -> (Self, bool) {
-        let up = if self.width == size && self.height == size {
-            self.relu()
-        } else {
-            self.relu().resized(size, size, false)
-        };
+        let rectified = self.relu();
+        if rectified.width == size && rectified.height == size {
+            let flat = rectified.is_flat();
+            return (rectified.normalized(), flat);
+        }
+        let up = rectified.normalized().resized(size, size, false);
         let flat = up.is_flat();
         (up.normalized(), flat)
     }

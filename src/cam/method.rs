@@ -27,8 +27,16 @@ pub enum Method {
     ScoreCam,
     /// ScoreCAM as pytorch-grad-cam computes it (logits, align_corners masks, softmax over channels).
     ScoreCamPgc,
+    /// torch-cam's Smoothed Score-CAM: noisy masks, each channel's score averaged over samples.
+    SsCam,
+    /// torch-cam's Integrated Score-CAM: masks scaled up step by step, scores averaged.
+    IsCam,
     AugGradCamPlusPlus,
     SmoothGradCamPlusPlus,
+    /// pytorch-grad-cam's RefineCAM: GradCAM++ at several layers, multiplied.
+    RefineCam,
+    /// pytorch-grad-cam's SESS: GradCAM over patches of the image at twelve scales, fused.
+    Sess,
     ScoreCamPlusPlus,
 }
 
@@ -66,6 +74,11 @@ pub enum Family {
     /// The rest of the network run with each channel ablated in turn: slow, with progress,
     /// previews and cancel.
     Ablation,
+    /// The base method's finished maps at several layers (`Options::refine`), multiplied: a
+    /// session and the base method's passes per layer.
+    Refine(Method),
+    /// The base method on patches of the input at several scales, fused (SESS).
+    Sess(Method),
 }
 
 /// Which derivative a gradient method weighs the activations by.
@@ -96,6 +109,8 @@ impl Family {
             Family::Augmented => "Augmented",
             Family::Ablation => "Ablation",
             Family::SmoothGrad => "Noise",
+            Family::Refine(_) => "Multi-layer",
+            Family::Sess(_) => "Multi-scale",
         }
     }
 
@@ -110,6 +125,8 @@ impl Family {
             Family::Augmented => "a forward and backward pass per augmented copy: slow",
             Family::Ablation => "the layers after the target layer once per channel, batched",
             Family::SmoothGrad => "a forward and backward pass per noisy copy (4, batched)",
+            Family::Refine(_) => "the base method once per layer (three by default)",
+            Family::Sess(_) => "a forward and backward pass per patch (122 at 224×224): slow",
         }
     }
 }
@@ -123,6 +140,39 @@ pub struct ScoreRecipe {
     pub flat_channels: FlatChannels,
     /// Softmax over the channel weights (pytorch-grad-cam's ScoreCAM).
     pub channel_softmax: bool,
+    /// How many forward passes each channel's weight averages, and how they differ.
+    pub passes: Passes,
+}
+
+/// The forward passes behind one channel's weight: one, or the mean of several whose masks
+/// differ (torch-cam's SS-CAM and IS-CAM). `samples` is the method's default; `--score-samples`
+/// overrides it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Passes {
+    One,
+    /// Gaussian noise of standard deviation `sigma` added to the mask at input size, fresh for
+    /// each sample and channel (drawn from `--seed`).
+    Noisy {
+        samples: usize,
+        sigma: f32,
+    },
+    /// Sample `i` (from 0) of `n` scales the mask by `Σ_{j=1}^{i+1} j / n`, as torch-cam's
+    /// ISCAM accumulates its coefficient (its paper's `j/N` steps, summed).
+    Integrated {
+        samples: usize,
+    },
+}
+
+impl Passes {
+    /// How many passes each channel takes, `requested` overriding the default.
+    pub fn samples(self, requested: Option<usize>) -> usize {
+        match self {
+            Passes::One => 1,
+            Passes::Noisy { samples, .. } | Passes::Integrated { samples } => {
+                requested.unwrap_or(samples).max(1)
+            }
+        }
+    }
 }
 
 /// What a masked input is scored by.
@@ -132,6 +182,8 @@ pub enum ScoreTarget {
     Probability,
     /// The class's logit.
     Logit,
+    /// The class's logit minus the unmasked input's (torch-cam).
+    LogitIncrease,
     /// As ScoreCAM++'s options say ([`ScoreMode`](super::options::ScoreMode)): the probability,
     /// or its increase over the unmasked input.
     ScoreCamPlusPlusMode,
@@ -142,6 +194,9 @@ pub enum ScoreTarget {
 pub enum MaskKind {
     /// Bilinear upsampling then min-max normalisation, `epsilon` added to the range.
     MinMax { align_corners: bool, epsilon: f32 },
+    /// torch-cam's: min-max normalisation of each channel at feature size (`1e-8` added to the
+    /// range, so a flat channel is an all-zero mask), then bilinear upsampling.
+    NormalisedThenUpsampled,
     /// Bilinear upsampling then ScoreCAM++'s gate ([`Gate`](super::options::Gate)); the map is
     /// the weighted sum of the gated masks unless the options ask for the ablation.
     Gated,
@@ -245,7 +300,12 @@ impl Method {
     pub fn is_slow(self) -> bool {
         matches!(
             self.spec().family,
-            Family::Score(_) | Family::Augmented | Family::Ablation | Family::SmoothGrad
+            Family::Score(_)
+                | Family::Augmented
+                | Family::Ablation
+                | Family::SmoothGrad
+                | Family::Refine(_)
+                | Family::Sess(_)
         )
     }
 
@@ -348,7 +408,7 @@ const fn score(
 }
 
 /// Every method, indexed by its variant's position in [`Method`].
-pub const SPECS: [Spec; 20] = [
+pub const SPECS: [Spec; 24] = [
     gradient(
         Method::GradCam,
         "gradcam",
@@ -467,6 +527,7 @@ pub const SPECS: [Spec; 20] = [
             },
             flat_channels: FlatChannels::Skip,
             channel_softmax: false,
+            passes: Passes::One,
         },
     ),
     // pytorch-grad-cam 1.5.7: logits, align_corners=True upsampling, a 1e-8 in the min-max
@@ -484,6 +545,38 @@ pub const SPECS: [Spec; 20] = [
             },
             flat_channels: FlatChannels::ZeroMask,
             channel_softmax: true,
+            passes: Passes::One,
+        },
+    ),
+    // torch-cam 0.5's SSCAM: 35 samples, σ = 2 (the noise is ours, from --seed, not torch's).
+    score(
+        Method::SsCam,
+        "sscam",
+        "SS-CAM",
+        "ScoreCAM with noise added to each mask, scores averaged over 35 samples (--seed)",
+        ScoreRecipe {
+            target: ScoreTarget::LogitIncrease,
+            mask: MaskKind::NormalisedThenUpsampled,
+            flat_channels: FlatChannels::ZeroMask,
+            channel_softmax: true,
+            passes: Passes::Noisy {
+                samples: 35,
+                sigma: 2.0,
+            },
+        },
+    ),
+    // torch-cam 0.5's ISCAM: 10 samples.
+    score(
+        Method::IsCam,
+        "iscam",
+        "IS-CAM",
+        "ScoreCAM with each mask scaled up in 10 steps, scores averaged",
+        ScoreRecipe {
+            target: ScoreTarget::LogitIncrease,
+            mask: MaskKind::NormalisedThenUpsampled,
+            flat_channels: FlatChannels::ZeroMask,
+            channel_softmax: true,
+            passes: Passes::Integrated { samples: 10 },
         },
     ),
     Spec {
@@ -500,6 +593,21 @@ pub const SPECS: [Spec; 20] = [
         about: "GradCAM++ from the gradients of four noisy copies of the image (--seed)",
         family: Family::SmoothGrad,
     },
+    Spec {
+        method: Method::RefineCam,
+        id: "refinecam",
+        label: "RefineCAM",
+        about: "GradCAM++ at the target layer and two earlier stages, multiplied \
+            (--refine-layers)",
+        family: Family::Refine(Method::GradCamPlusPlus),
+    },
+    Spec {
+        method: Method::Sess,
+        id: "sess",
+        label: "SESS",
+        about: "GradCAM over windows of the image at twelve scales, weighted, fused and blurred",
+        family: Family::Sess(Method::GradCam),
+    },
     score(
         Method::ScoreCamPlusPlus,
         "scorecam++",
@@ -510,6 +618,7 @@ pub const SPECS: [Spec; 20] = [
             mask: MaskKind::Gated,
             flat_channels: FlatChannels::Gated,
             channel_softmax: false,
+            passes: Passes::One,
         },
     ),
 ];
@@ -560,8 +669,12 @@ mod tests {
                 Method::AblationCam,
                 Method::ScoreCam,
                 Method::ScoreCamPgc,
+                Method::SsCam,
+                Method::IsCam,
                 Method::AugGradCamPlusPlus,
                 Method::SmoothGradCamPlusPlus,
+                Method::RefineCam,
+                Method::Sess,
                 Method::ScoreCamPlusPlus
             ]
         );
@@ -591,9 +704,13 @@ mod tests {
             Method::AblationCam => 14,
             Method::ScoreCam => 15,
             Method::ScoreCamPgc => 16,
-            Method::AugGradCamPlusPlus => 17,
-            Method::SmoothGradCamPlusPlus => 18,
-            Method::ScoreCamPlusPlus => 19,
+            Method::SsCam => 17,
+            Method::IsCam => 18,
+            Method::AugGradCamPlusPlus => 19,
+            Method::SmoothGradCamPlusPlus => 20,
+            Method::RefineCam => 21,
+            Method::Sess => 22,
+            Method::ScoreCamPlusPlus => 23,
         }
     }
 

@@ -4,7 +4,8 @@
 //! function of activations, gradients or masked-forward scores (`family/`), described once in
 //! the registry ([`method::SPECS`]); [`run_method`] (in `compute.rs`, above the session) runs one.
 //!
-//! Imports go one way: `compute` → `family` (`score`, `augment`) → `session` → `method` →
+//! Imports go one way: `compute` → `wrapper` (methods made of other methods' finished maps,
+//! which it hands a runner) and `family` (`score`, `augment`) → `session` → `method` →
 //! `family` (`gradient`, `activation`: plain functions), `options`, `map`.
 
 pub mod compute;
@@ -14,13 +15,14 @@ pub mod method;
 pub mod monitor;
 pub mod options;
 pub mod session;
+pub mod wrapper;
 
 pub use compute::{CamResult, run_method};
 pub use map::Map;
 pub use method::{Family, GradientOf, Method, Spec};
 pub use monitor::{Monitor, Preview};
 pub use options::{
-    Aggregate, AugmentOptions, ChannelOrder, FinerOptions, Gate, Options, ScoreCamPlusPlusOptions,
-    ScoreMode,
+    Aggregate, AugmentOptions, ChannelOrder, FinerOptions, Gate, Options, RefineLayers,
+    ScoreCamPlusPlusOptions, ScoreMode,
 };
 pub use session::Session;

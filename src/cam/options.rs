@@ -148,6 +148,53 @@ pub struct Options {
     /// input (mirrored or not, times 0.9, 1 and 1.1), each mirrored back.
     #[serde(default)]
     pub aug_smooth: bool,
+    /// SS-CAM's and IS-CAM's samples per channel; `None` is torch-cam's (35 and 10).
+    #[serde(default)]
+    pub score_samples: Option<usize>,
+    /// RefineCAM's layers.
+    #[serde(default)]
+    pub refine: RefineLayers,
+}
+
+/// RefineCAM's layers as indices into the model's layer list, in the order given; none: the
+/// target layer and the ends of the two stages before it (`wrapper::default_refine_layers`).
+/// A fixed array, so that options stay plain `Copy` data the app can hash and compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub struct RefineLayers {
+    layers: [u32; RefineLayers::MAX],
+    count: u8,
+}
+
+impl RefineLayers {
+    pub const MAX: usize = 6;
+
+    pub fn new(layers: &[usize]) -> Result<Self> {
+        if layers.is_empty() || layers.len() > Self::MAX {
+            return Err(Error::Invalid(format!(
+                "RefineCAM takes 1 to {} layers, not {}",
+                Self::MAX,
+                layers.len()
+            )));
+        }
+        let mut out = Self {
+            count: layers.len() as u8,
+            ..Self::default()
+        };
+        for (slot, &l) in out.layers.iter_mut().zip(layers) {
+            *slot = l as u32;
+        }
+        Ok(out)
+    }
+
+    /// The chosen layers; `None`: the default.
+    pub fn chosen(&self) -> Option<Vec<usize>> {
+        (self.count > 0).then(|| {
+            self.layers[..self.count as usize]
+                .iter()
+                .map(|&l| l as usize)
+                .collect()
+        })
+    }
 }
 
 /// FinerCAM's comparison: the class against its `comparisons` nearest classes by logit, each

@@ -31,7 +31,8 @@ pub struct CamArgs {
     /// Augmented GradCAM++: number of augmented copies.
     #[arg(long, default_value_t = 100)]
     pub aug_copies: usize,
-    /// Random seed: Augmented GradCAM++'s copies, RandomCAM's weights, and for eval the
+    /// Random seed: Augmented GradCAM++'s copies, RandomCAM's weights, the noise of
+    /// SmoothGradCAM++ and SS-CAM, and for eval the
     /// --limit subset.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -49,6 +50,14 @@ pub struct CamArgs {
     /// (mirrored or not, times 0.9, 1 and 1.1): six times the work.
     #[arg(long)]
     pub aug_smooth: bool,
+    /// SS-CAM and IS-CAM: samples per channel, each a forward pass (default: torch-cam's 35
+    /// and 10).
+    #[arg(long)]
+    pub score_samples: Option<usize>,
+    /// RefineCAM: its layers, comma-separated (default: the target layer and the ends of the
+    /// two stages before it).
+    #[arg(long, value_delimiter = ',')]
+    pub refine_layers: Vec<String>,
 }
 
 impl CamArgs {
@@ -70,13 +79,16 @@ impl CamArgs {
         o.finer.alpha_milli = (self.finer_alpha * 1000.0).round() as i32;
         o.eigen_smooth = self.eigen_smooth;
         o.aug_smooth = self.aug_smooth;
+        o.score_samples = self.score_samples;
         Ok((methods, o))
     }
 
     /// The pipeline request: the methods (else `default`) at the asked layer.
     pub fn request(&self, default: &[Method]) -> camlens::Result<Request> {
         let (methods, options) = self.options(default)?;
-        Ok(Request::new(&methods, options).with_layer(self.layer.as_deref()))
+        Ok(Request::new(&methods, options)
+            .with_layer(self.layer.as_deref())
+            .with_refine_layers(&self.refine_layers))
     }
 }
 

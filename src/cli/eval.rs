@@ -179,6 +179,7 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
         columns: columns(&methods, &options, args.ablation),
         target: args.target,
         layer: args.cam.layer.clone(),
+        refine_layers: args.cam.refine_layers.clone(),
         curves: args
             .metrics
             .iter()

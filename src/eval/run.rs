@@ -21,6 +21,8 @@ pub struct Plan {
     pub target: Target,
     /// The target layer by name (`None`: the model's usual one).
     pub layer: Option<String>,
+    /// RefineCAM's layers by name (empty: its default).
+    pub refine_layers: Vec<String>,
     /// Also the deletion and insertion curves of every map (`crate::faithfulness::curves`), their AUCs.
     pub curves: bool,
 }
@@ -39,6 +41,7 @@ impl Plan {
                 .collect(),
             class: ClassChoice::Predicted,
             layer: self.layer.clone(),
+            refine_layers: self.refine_layers.clone(),
         }
     }
 }

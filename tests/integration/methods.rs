@@ -297,3 +297,126 @@ fn randomcam_is_reproducible_and_distributed_as_pytorch_grad_cams() {
         );
     }
 }
+
+#[derive(serde::Deserialize)]
+struct ScoreFixture {
+    class: usize,
+    samples: usize,
+    seed: u64,
+    sscam: Vec<f32>,
+    iscam: Vec<f32>,
+}
+
+/// SS-CAM and IS-CAM against torch-cam's (tools/make_score_fixtures.py) at two samples per
+/// channel, SS-CAM on the same noise (camlens' seeded draws, replayed in Python); another seed
+/// gives another SS-CAM map (else the noise did nothing). IS-CAM's steps move its map by 0.007
+/// of the range from one step's here, seven times the tolerance, so a wrong step fails.
+#[test]
+fn sscam_and_iscam_equal_torch_cams() {
+    let text = std::fs::read_to_string(fixture("cam/resnet18_score.json")).unwrap();
+    let fx: ScoreFixture = serde_json::from_str(&text).unwrap();
+    let (_dir, model) = resnet18();
+    let mut s = session(&model, "layer4");
+    let mut options = Options::default();
+    options.augment.seed = fx.seed;
+    options.score_samples = Some(fx.samples);
+    let mut run = |m: Method, o: &Options| {
+        let r = run_method(&mut s, m, fx.class, o, &Monitor::new()).unwrap();
+        assert_eq!((r.raw.width, r.raw.height), (7, 7));
+        finished(&r.raw.data)
+    };
+    let sscam = run(Method::SsCam, &options);
+    let iscam = run(Method::IsCam, &options);
+    let mut other = options;
+    other.augment.seed = fx.seed + 1;
+    other.score_samples = Some(1);
+    let other_seed = run(Method::SsCam, &other);
+    for (key, ours, theirs) in [("sscam", &sscam, &fx.sscam), ("iscam", &iscam, &fx.iscam)] {
+        let expected = finished(theirs);
+        assert!(range(&expected) > 0.5, "{key}: a flat reference map");
+        let e = max_diff(ours, &expected);
+        eprintln!("{key}: {e:.2e} of the range");
+        assert!(e <= 1e-3, "{key} off torch-cam's by {e:.2e}");
+    }
+    let apart = max_diff(&sscam, &other_seed);
+    eprintln!("SS-CAM, another seed: {apart:.3} of the range apart");
+    assert!(apart > 1e-2, "SS-CAM's noise changed nothing ({apart})");
+}
+
+/// RefineCAM against pytorch-grad-cam's whole call (tools/make_refine_fixtures.py: GradCAM++ at
+/// layer2, layer3 and layer4, multiplied), at input size after min-max: the layers camlens
+/// picks by default for layer4, and the same when named. Unlike GradCAM++ alone at layer4,
+/// else the earlier layers did nothing.
+#[test]
+fn refinecam_equals_pytorch_grad_cams_with_its_default_layers() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let layers = model.layers();
+    let target = model.layer_index(Some("layer4")).unwrap();
+    let names: Vec<&str> = camlens::cam::wrapper::default_refine_layers(&layers, target)
+        .into_iter()
+        .map(|i| layers[i].name.as_str())
+        .collect();
+    assert_eq!(names, ["layer2", "layer3", "layer4"]);
+    let bytes = std::fs::read(fixture("cam/resnet18.refinecam.f32")).unwrap();
+    let theirs: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let mut s = session(&model, "layer4");
+    let named = ["layer2", "layer3", "layer4"].map(|n| model.layer_index(Some(n)).unwrap());
+    let chosen = Options {
+        refine: camlens::cam::RefineLayers::new(&named).unwrap(),
+        ..Options::default()
+    };
+    let plain = run_method(
+        &mut s,
+        Method::GradCamPlusPlus,
+        fx.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    for options in [Options::default(), chosen] {
+        let ours = run_method(
+            &mut s,
+            Method::RefineCam,
+            fx.class,
+            &options,
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((ours.map.width, ours.map.height), (224, 224));
+        let e = max_diff(&ours.map.data, &finished(&theirs));
+        let apart = max_diff(&ours.map.data, &plain.map.data);
+        eprintln!("RefineCAM: {e:.2e} of the range; {apart:.2} from GradCAM++ at layer4");
+        assert!(e <= 1e-3, "RefineCAM off pytorch-grad-cam's by {e:.2e}");
+        assert!(apart > 0.05, "the earlier layers changed nothing ({apart})");
+    }
+}
+
+/// SESS against pytorch-grad-cam's whole call (tools/make_sess_fixtures.py: GradCAM on 122
+/// windows of the input at twelve scales, fused, blurred) at input size after min-max; and
+/// unlike GradCAM's own map, else the patches did nothing.
+#[test]
+fn sess_equals_pytorch_grad_cams() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let bytes = std::fs::read(fixture("cam/resnet18.sess.f32")).unwrap();
+    let theirs: Vec<f32> = bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let mut s = session(&model, "layer4");
+    let o = Options::default();
+    let monitor = Monitor::new();
+    let ours = run_method(&mut s, Method::Sess, fx.class, &o, &monitor).unwrap();
+    assert_eq!(monitor.progress(), (122, 122), "one step per window");
+    let plain = run_method(&mut s, Method::GradCam, fx.class, &o, &Monitor::new()).unwrap();
+    let e = max_diff(&ours.map.data, &finished(&theirs));
+    let apart = max_diff(&ours.map.data, &plain.map.data);
+    eprintln!("SESS: {e:.2e} of the range; {apart:.2} from GradCAM");
+    assert!(range(&theirs) > 0.5, "a flat reference map");
+    assert!(e <= 1e-3, "SESS off pytorch-grad-cam's by {e:.2e}");
+    assert!(apart > 0.05, "the windows changed nothing ({apart})");
+}

@@ -291,6 +291,20 @@ fn check_more(name: &str, hessian: bool, ablation: bool) {
         // After a ReLU only: elsewhere pytorch-grad-cam's ablation value drifts within a batch.
         methods.push(("ablationcam", Method::AblationCam, false));
     }
+    if r.size <= 64 {
+        // torch-cam's, two samples a channel (SS-CAM on camlens' noise of seed 5): a forward
+        // pass per channel and sample, small models only.
+        methods.push(("sscam", Method::SsCam, false));
+        methods.push(("iscam", Method::IsCam, false));
+    }
+    let sampled = Options {
+        score_samples: Some(2),
+        augment: camlens::cam::AugmentOptions {
+            seed: 5,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
     assert_eq!(
         r.more_maps.len(),
         methods.len(),
@@ -299,14 +313,7 @@ fn check_more(name: &str, hessian: bool, ablation: bool) {
     let (mut errors, mut failed) = (vec![], vec![]);
     for (key, method, either_sign) in methods {
         let theirs = finished(&r.more_maps[key]);
-        let ours = run_method(
-            &mut s,
-            method,
-            r.class,
-            &Options::default(),
-            &Monitor::new(),
-        )
-        .unwrap();
+        let ours = run_method(&mut s, method, r.class, &sampled, &Monitor::new()).unwrap();
         let ours = finished(&ours.raw.data);
         assert!(range(&theirs) > 0.5, "{name} {key}: a flat reference map");
         if method == Method::ShapleyCam {

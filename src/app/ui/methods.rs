@@ -2,7 +2,8 @@
 
 use super::super::command::Command;
 use super::super::state::CamlensApp;
-use crate::cam::{Gate, Method, ScoreMode};
+use crate::cam::wrapper::default_refine_layers;
+use crate::cam::{Gate, Method, RefineLayers, ScoreMode};
 use eframe::egui;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
@@ -43,6 +44,56 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
             }
         }
     }
+    if changed {
+        app.commands.push(Command::Explain);
+    }
+    advanced(app, ui);
+    if app.settings.methods.contains(&Method::RefineCam) {
+        refine_layers(app, ui);
+    }
+}
+
+/// RefineCAM's layers: the default for the target layer until one is ticked.
+fn refine_layers(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    let Some(model) = &app.model else {
+        return;
+    };
+    let o = &mut app.settings.options;
+    let chosen = o
+        .refine
+        .chosen()
+        .unwrap_or_else(|| default_refine_layers(&model.layers, app.layer));
+    let mut next = chosen.clone();
+    let mut reset = false;
+    egui::CollapsingHeader::new("RefineCAM layers").show(ui, |ui| {
+        for (i, l) in model.layers.iter().enumerate() {
+            let mut on = chosen.contains(&i);
+            if ui.checkbox(&mut on, l.to_string()).changed() {
+                next.retain(|&x| x != i);
+                if on {
+                    next.push(i);
+                }
+            }
+        }
+        reset = o.refine.chosen().is_some() && ui.button("default layers").clicked();
+    });
+    if reset {
+        o.refine = RefineLayers::default();
+        app.commands.push(Command::Explain);
+    } else if next != chosen {
+        next.sort_unstable();
+        // At least one layer and at most RefineLayers::MAX: a refused tick changes nothing.
+        if let Ok(r) = RefineLayers::new(&next) {
+            o.refine = r;
+            app.commands.push(Command::Explain);
+        }
+    }
+}
+
+/// The options under "Advanced": ScoreCAM++'s variants, approximations, pytorch-grad-cam's
+/// smoothing, the sampled methods' counts.
+fn advanced(app: &mut CamlensApp, ui: &mut egui::Ui) {
+    let mut changed = false;
     egui::CollapsingHeader::new("Advanced").show(ui, |ui| {
         let o = &mut app.settings.options;
         let before = *o;
@@ -88,6 +139,17 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
             "aug-smooth (six flipped and scaled copies)",
         )
         .on_hover_text("pytorch-grad-cam's aug_smooth: six times the work of every method");
+        let mut custom = o.score_samples.is_some();
+        ui.checkbox(&mut custom, "SS-CAM / IS-CAM samples")
+            .on_hover_text("default: torch-cam's 35 (SS-CAM) and 10 (IS-CAM) per channel");
+        o.score_samples = match custom {
+            true => {
+                let mut n = o.score_samples.unwrap_or(10);
+                ui.add(egui::Slider::new(&mut n, 1..=50).text("samples"));
+                Some(n)
+            }
+            false => None,
+        };
         let mut copies = o.augment.copies;
         ui.add(egui::Slider::new(&mut copies, 1..=200).text("augmented copies"));
         o.augment.copies = copies;

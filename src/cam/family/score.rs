@@ -1,15 +1,17 @@
-//! The score family: ScoreCAM (authors' and pytorch-grad-cam's) and ScoreCAM++. Each channel's
+//! The score family: ScoreCAM (authors' and pytorch-grad-cam's), torch-cam's SS-CAM and IS-CAM,
+//! and ScoreCAM++. Each channel's
 //! mask is built on the device from the activations, a batch of channels at a time, multiplied
 //! with the input and classified in one forward pass; only the batch's scores come back to the
 //! host. Channels whose masks are identical (constant activations) share one forward pass.
 
 use crate::cam::map::Map;
-use crate::cam::method::{FlatChannels, MaskKind, ScoreRecipe, ScoreTarget};
+use crate::cam::method::{FlatChannels, MaskKind, Passes, ScoreRecipe, ScoreTarget};
 use crate::cam::monitor::{Monitor, Preview};
 use crate::cam::options::{Gate, Options, ScoreMode};
 use crate::cam::session::Session;
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
+use crate::rng::SplitMix;
 use burn::tensor::activation::{mish, relu, sigmoid, silu, tanh};
 use burn::tensor::{Int, Tensor, TensorData};
 use std::collections::HashMap;
@@ -43,58 +45,66 @@ pub fn run(
     let (mut selected, approximate) = select_channels(&s.activations, k, options.top_channels);
     // Highest priority first (ties by index): jobs are made in this order.
     selected.sort_by(|&a, &b| priority[b].total_cmp(&priority[a]).then(a.cmp(&b)));
-    let Plan { roles, jobs, uses } = plan(s, recipe, opts.gate, &selected);
+    // Noisy masks differ channel by channel even where the activations agree: no sharing.
+    let share = !matches!(recipe.passes, Passes::Noisy { .. });
+    let Plan { roles, jobs, uses } = plan(s, recipe, opts.gate, &selected, share);
     // Gated ScoreCAM++ sums its masks at input resolution. Each job's mask is already on the
     // device for its forward pass and its weight is known right after it, so the map is summed
     // there instead of gating and upsampling every channel again afterwards.
     let gated = recipe.mask == MaskKind::Gated && !opts.gate_in_normalization_only;
-    let (logit, base) = target(recipe, opts.mode, s.probs[class]);
+    let (logit, base) = target(recipe, opts.mode, s.probs[class], s.logits[class]);
     let size = s.input_size();
     let mut gated_map = Tensor::<2>::zeros([1, size * size], &s.model.device);
 
+    let samples = recipe.passes.samples(options.score_samples);
+    let passes: Vec<Pass> = jobs
+        .iter()
+        .flat_map(|&channel| (0..samples).map(move |sample| Pass { channel, sample }))
+        .collect();
     let batch = s.batch_size(options);
-    let total = jobs.len();
+    let total = passes.len();
     log::debug!(
-        "{} channels, {} selected, {total} forward passes",
-        k,
+        "{k} channels, {} selected, {total} forward passes",
         selected.len()
     );
     monitor.clear_preview();
     monitor.set(0, total);
-    let mut job_scores = Vec::with_capacity(total);
-    for chunk in jobs.chunks(batch) {
+    let mut scores = Vec::with_capacity(total);
+    for chunk in passes.chunks(batch) {
         if monitor.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        let masks = masks(s, recipe.mask, opts.gate, chunk);
+        let masks = sampled(s, recipe, opts.gate, options.augment.seed, samples, chunk);
         let inputs = s.x.clone() * masks.clone(); // [B, 3, S, S]
         let logits = s.model.forward(inputs);
         let b = chunk.len();
-        let scores = if logit {
+        let chunk_scores = if logit {
             logits.slice([0..b, class..class + 1])
         } else {
             s.model
                 .probabilities(logits)
                 .slice([0..b, class..class + 1])
         };
-        let first = job_scores.len();
-        job_scores.extend(to_vec(scores)?);
+        let first = scores.len();
+        scores.extend(to_vec(chunk_scores)?);
         if gated {
+            // One pass per job here (ScoreCAM++ takes no samples).
             let coef: Vec<f32> = (first..first + b)
-                .map(|j| (job_scores[j] - base) * uses[j])
+                .map(|j| (scores[j] - base) * uses[j])
                 .collect();
             let coef = Tensor::<2>::from_data(TensorData::new(coef, [1, b]), &s.model.device);
             gated_map = gated_map + coef.matmul(masks.reshape([b, size * size]));
         }
-        if monitor.wants_preview() && job_scores.len() < total {
-            let weights = channel_weights(&roles, &job_scores, base, recipe.channel_softmax);
+        if monitor.wants_preview() && scores.len() < total {
+            let values = job_values(&scores, samples, base);
+            let weights = channel_weights(&roles, &values, recipe.channel_softmax);
             monitor.set_preview(Preview {
                 map: summed(s, gated, &gated_map, &weights)?.finished(size).0,
-                done: job_scores.len(),
+                done: scores.len(),
                 total,
             });
         }
-        monitor.set(job_scores.len(), total);
+        monitor.set(scores.len(), total);
     }
     // The previews were this method's: none is left for whoever reads the monitor next.
     monitor.clear_preview();
@@ -102,7 +112,8 @@ pub fn run(
         return Err(Error::Cancelled);
     }
 
-    let weights = channel_weights(&roles, &job_scores, base, recipe.channel_softmax);
+    let values = job_values(&scores, samples, base);
+    let weights = channel_weights(&roles, &values, recipe.channel_softmax);
 
     let raw = summed(s, gated, &gated_map, &weights)?;
     Ok(ScoreOutput {
@@ -110,6 +121,22 @@ pub fn run(
         weights,
         approximate,
     })
+}
+
+/// One masked forward pass: a channel's mask, as its `sample`-th variant.
+#[derive(Debug, Clone, Copy)]
+struct Pass {
+    channel: usize,
+    sample: usize,
+}
+
+/// Each finished job's value: the mean over its samples of score − baseline, summed in sample
+/// order in f32 as torch-cam accumulates it.
+fn job_values(scores: &[f32], samples: usize, base: f32) -> Vec<f32> {
+    scores
+        .chunks_exact(samples)
+        .map(|js| js.iter().fold(0f32, |acc, v| acc + (v - base)) / samples as f32)
+        .collect()
 }
 
 /// The map of `weights` so far. Up is linear, `Σ s_k Up(A_k) = Up(Σ s_k A_k)`, so maps over raw
@@ -133,7 +160,7 @@ struct Plan {
     uses: Vec<f32>,
 }
 
-fn plan(s: &Session, recipe: &ScoreRecipe, gate: Gate, selected: &[usize]) -> Plan {
+fn plan(s: &Session, recipe: &ScoreRecipe, gate: Gate, selected: &[usize], share: bool) -> Plan {
     let [k, h, w] = s.shape;
     let plane = h * w;
     let mut roles = vec![Role::Skip; k];
@@ -143,7 +170,15 @@ fn plan(s: &Session, recipe: &ScoreRecipe, gate: Gate, selected: &[usize]) -> Pl
     for &c in selected {
         let ch = &s.activations[c * plane..(c + 1) * plane];
         let flat = ch.iter().all(|v| *v == ch[0]);
-        roles[c] = if !flat {
+        roles[c] = if !share {
+            match (flat, recipe.flat_channels) {
+                (true, FlatChannels::Skip) => Role::Skip,
+                _ => {
+                    jobs.push(c);
+                    Role::Job(jobs.len() - 1)
+                }
+            }
+        } else if !flat {
             // Bit-identical channels give bit-identical masks: one forward serves them all.
             let key = ch.iter().map(|v| v.to_bits()).collect();
             Role::Job(*channel_jobs.entry(key).or_insert_with(|| {
@@ -178,10 +213,11 @@ fn plan(s: &Session, recipe: &ScoreRecipe, gate: Gate, selected: &[usize]) -> Pl
 }
 
 /// Whether the scores are logits, and the baseline subtracted from them.
-fn target(recipe: &ScoreRecipe, mode: ScoreMode, prob: f32) -> (bool, f32) {
+fn target(recipe: &ScoreRecipe, mode: ScoreMode, prob: f32, logit: f32) -> (bool, f32) {
     match recipe.target {
         ScoreTarget::Probability => (false, 0.0),
         ScoreTarget::Logit => (true, 0.0),
+        ScoreTarget::LogitIncrease => (true, logit),
         ScoreTarget::ScoreCamPlusPlusMode => match mode {
             ScoreMode::Probability => (false, 0.0),
             ScoreMode::IncreaseInConfidence => (false, prob),
@@ -189,12 +225,12 @@ fn target(recipe: &ScoreRecipe, mode: ScoreMode, prob: f32) -> (bool, f32) {
     }
 }
 
-/// Each channel's weight from the scores of the jobs run so far (the others weigh 0).
-fn channel_weights(roles: &[Role], job_scores: &[f32], base: f32, softmax: bool) -> Vec<f32> {
+/// Each channel's weight from the values of the jobs finished so far (the others weigh 0).
+fn channel_weights(roles: &[Role], values: &[f32], softmax: bool) -> Vec<f32> {
     let done: Vec<Role> = roles
         .iter()
         .map(|r| match r {
-            Role::Job(j) if *j < job_scores.len() => *r,
+            Role::Job(j) if *j < values.len() => *r,
             _ => Role::Skip,
         })
         .collect();
@@ -202,7 +238,7 @@ fn channel_weights(roles: &[Role], job_scores: &[f32], base: f32, softmax: bool)
         .iter()
         .map(|r| match r {
             Role::Skip => 0.0,
-            Role::Job(j) => job_scores[*j] - base,
+            Role::Job(j) => values[*j],
         })
         .collect();
     if softmax {
@@ -257,20 +293,32 @@ fn softmax_over_selected(weights: &mut [f32], roles: &[Role]) {
     }
 }
 
-/// The given channels of the activations, upsampled to the input size: `[B, 1, S, S]`.
-fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> {
+/// The given channels of the activations at feature size: `[B, 1, h, w]`.
+fn selected_channels(s: &Session, channels: &[usize]) -> Tensor<4> {
     let [_, h, w] = s.shape;
-    let (b, size) = (channels.len(), s.input_size());
-    let device = &s.model.device;
+    let b = channels.len();
     let idx: Vec<i64> = channels.iter().map(|&c| c as i64).collect();
-    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), device);
-    let a = s
-        .features
+    let idx = Tensor::<1, Int>::from_data(TensorData::new(idx, [b]), &s.model.device);
+    s.features
         .activation
         .clone()
         .select(1, idx)
-        .reshape([b, 1, h, w]);
-    crate::compute::resize::bilinear(a, size, size, align_corners)
+        .reshape([b, 1, h, w])
+}
+
+/// The given channels of the activations, upsampled to the input size: `[B, 1, S, S]`.
+fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> {
+    let size = s.input_size();
+    crate::compute::resize::bilinear(selected_channels(s, channels), size, size, align_corners)
+}
+
+/// Min-max normalisation of each `[1, h, w]` plane of `x`, `epsilon` added to the range.
+fn min_max(x: Tensor<4>, epsilon: f32) -> Tensor<4> {
+    let [b, _, h, w] = x.dims();
+    let flat = x.clone().reshape([b, h * w]);
+    let lo = flat.clone().min_dim(1).reshape([b, 1, 1, 1]);
+    let hi = flat.max_dim(1).reshape([b, 1, 1, 1]);
+    (x - lo.clone()) / (hi - lo + epsilon)
 }
 
 fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
@@ -284,22 +332,68 @@ fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
 }
 
 fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> {
-    let b = channels.len();
     match kind {
         MaskKind::Gated => gate(g, upsampled(s, channels, false)),
+        // Constant channels reach min-max only with an epsilon (pytorch-grad-cam's variant,
+        // torch-cam's), which turns them into all-zero masks, as they do.
         MaskKind::MinMax {
             align_corners,
             epsilon,
-        } => {
-            let up = upsampled(s, channels, align_corners);
+        } => min_max(upsampled(s, channels, align_corners), epsilon),
+        MaskKind::NormalisedThenUpsampled => {
             let size = s.input_size();
-            let flat = up.clone().reshape([b, size * size]);
-            let lo = flat.clone().min_dim(1).reshape([b, 1, 1, 1]);
-            let hi = flat.max_dim(1).reshape([b, 1, 1, 1]);
-            // Constant channels reach here only with an epsilon (pytorch-grad-cam's variant),
-            // which turns them into all-zero masks, as it does.
-            let range = hi - lo.clone() + epsilon;
-            (up - lo) / range
+            let normalised = min_max(selected_channels(s, channels), 1e-8);
+            crate::compute::resize::bilinear(normalised, size, size, false)
         }
     }
+}
+
+/// The masks of a batch of passes: each channel's mask, then its sample's variant (noise
+/// added, or a step of the integration).
+fn sampled(
+    s: &Session,
+    recipe: &ScoreRecipe,
+    g: Gate,
+    seed: u64,
+    samples: usize,
+    chunk: &[Pass],
+) -> Tensor<4> {
+    let channels: Vec<usize> = chunk.iter().map(|p| p.channel).collect();
+    let m = masks(s, recipe.mask, g, &channels);
+    let device = &s.model.device;
+    let b = chunk.len();
+    match recipe.passes {
+        Passes::One => m,
+        Passes::Noisy { sigma, .. } => {
+            let size = s.input_size();
+            let [k, _, _] = s.shape;
+            let noise = chunk
+                .iter()
+                .flat_map(|p| {
+                    noise_plane(seed, sigma, (p.sample * k + p.channel) * size * size, size)
+                })
+                .collect();
+            m + Tensor::<4>::from_data(TensorData::new(noise, [b, 1, size, size]), device)
+        }
+        Passes::Integrated { .. } => {
+            let coef = chunk
+                .iter()
+                .map(|p| integration_step(p.sample, samples))
+                .collect();
+            m * Tensor::<4>::from_data(TensorData::new(coef, [b, 1, 1, 1]), device)
+        }
+    }
+}
+
+/// One mask's noise: `size²` values of the seed's normal stream from `start` (sample-major,
+/// then channel, then pixel: torch-cam's `[1, K, S, S]` draw per sample), times `sigma`.
+pub fn noise_plane(seed: u64, sigma: f32, start: usize, size: usize) -> Vec<f32> {
+    (start..start + size * size)
+        .map(|i| (sigma as f64 * SplitMix::normal_at(seed, i as u64)) as f32)
+        .collect()
+}
+
+/// ISCAM's coefficient for sample `i` of `n`: `Σ_{j=1}^{i+1} j / n`, summed as torch-cam does.
+fn integration_step(i: usize, n: usize) -> f32 {
+    (0..=i).fold(0f64, |acc, j| acc + (j + 1) as f64 / n as f64) as f32
 }
