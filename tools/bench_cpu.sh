@@ -4,7 +4,8 @@
 # torchvision grad-cam torchcam safetensors. Writes bench/*-cpu-*.json and prints the ratios.
 # MODELS="lite0" (or "resnet18", or "vgg16", not run by default) reruns one model only; the
 # others' files are kept. METHODS=ablationcam,… times some methods only, into files suffixed
-# SUFFIX (e.g. SUFFIX=-ablation), so that the full runs' files stay.
+# SUFFIX (e.g. SUFFIX=-ablation), so that the full runs' files stay. SS-CAM and IS-CAM run
+# SCORE_SAMPLES (2) samples per channel on both sides, not their 35 and 10: minutes otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench out
@@ -21,8 +22,8 @@ for m in $MODELS; do
     vgg16) V=out/vgg16-formula.safetensors; [ -f $V ] || python3 tools/write_formula_weights.py $V
            spec=$V; peer=(--model vgg16 --weights $V) ;;
   esac
-  $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --json bench/ours-cpu-$m${SUFFIX:-}.json > /dev/null
-  python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --only "$M" --out bench/peers-cpu-$m${SUFFIX:-}.json
+  $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --score-samples ${SCORE_SAMPLES:-2} --json bench/ours-cpu-$m${SUFFIX:-}.json > /dev/null
+  python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --score-samples ${SCORE_SAMPLES:-2} --only "$M" --out bench/peers-cpu-$m${SUFFIX:-}.json
 done
 for m in $MODELS; do
   echo "## $m"

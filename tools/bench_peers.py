@@ -66,6 +66,16 @@ def median_time(fn, runs, sync):
     return statistics.median(times)
 
 
+def refine_layers(model, name):
+    """RefineCAM's earlier layers as camlens picks them by default: the ends of the two stages
+    before the target layer."""
+    if name == "lite0":
+        return [model._blocks[4], model._blocks[10]]
+    if name == "resnet18":
+        return [model.layer2, model.layer3]
+    return []
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="lite0", choices=["lite0", "resnet18", "vgg16"])
@@ -76,6 +86,8 @@ def main():
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--skip", default="", help="comma-separated peer methods to skip")
     p.add_argument("--only", default="", help="comma-separated method ids to time (default all)")
+    p.add_argument("--score-samples", type=int, default=2,
+                   help="SS-CAM's and IS-CAM's samples per channel (camlens: --score-samples)")
     p.add_argument("--out")
     a = p.parse_args()
 
@@ -112,17 +124,46 @@ def main():
         rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
         print(rows[-1], flush=True)
 
+    # The wrappers and DFF: pytorch-grad-cam's whole calls, as camlens' tests compare them.
+    from pytorch_grad_cam.refine_cam import RefineCAM
+    from pytorch_grad_cam.sess import SESS
+    from pytorch_grad_cam.feature_factorization.deep_feature_factorization import dff
+    from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+    earlier = refine_layers(model, a.model)
+    for name in ["refinecam", "sess", "dff"]:
+        if f"pgc:{name}" in skip or (only and name not in only):
+            continue
+        if name == "refinecam":
+            cam = RefineCAM(model, earlier + [layer])
+            fn = lambda: cam(x, targets)
+        elif name == "sess":
+            cam = SESS(model, [layer])
+            fn = lambda: cam(x, targets)
+        else:
+            hooks = ActivationsAndGradients(model, [layer], None)
+
+            def fn():
+                with torch.no_grad():
+                    hooks(x)
+                dff(hooks.activations[0].cpu().numpy(), n_components=5)
+        runs = a.scorecam_runs if name == "sess" else a.runs
+        t = median_time(fn, runs, sync)
+        rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
+        print(rows[-1], flush=True)
+
     import torchcam.methods as tc
     for name, ctor in [("gradcam", tc.GradCAM), ("gradcam++", tc.GradCAMpp),
                        ("xgradcam", tc.XGradCAM), ("layercam", tc.LayerCAM),
-                       ("scorecam", tc.ScoreCAM)]:
+                       ("scorecam", tc.ScoreCAM), ("sscam", tc.SSCAM), ("iscam", tc.ISCAM)]:
         if f"torchcam:{name}" in skip or (only and name not in only):
             continue
-        kwargs = {"batch_size": 32} if name == "scorecam" else {}
+        kwargs = {"batch_size": 32} if name in ("scorecam", "sscam", "iscam") else {}
+        if name in ("sscam", "iscam"):
+            kwargs["num_samples"] = a.score_samples
         extractor = ctor(model, target_layer=layer_name, **kwargs)
 
         def run():
-            if name == "scorecam":
+            if name in ("scorecam", "sscam", "iscam"):
                 with torch.no_grad():
                     out = model(x)
             else:
@@ -130,7 +171,7 @@ def main():
             extractor(cls, out)
             model.zero_grad(set_to_none=True)
 
-        runs = a.scorecam_runs if name == "scorecam" else a.runs
+        runs = a.scorecam_runs if name in ("scorecam", "sscam", "iscam") else a.runs
         t = median_time(run, runs, sync)
         extractor.remove_hooks()
         rows.append({"peer": "torch-cam", "method": name, "median_ms": t * 1e3, "runs": runs})

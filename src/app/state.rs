@@ -91,6 +91,8 @@ pub(crate) struct Textures {
     /// The preview's: (method, channels done, colormap, view) it was made for.
     pub preview: Option<(PreviewKey, egui::TextureHandle)>,
     pub heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
+    /// DFF's concepts', by their place in its result.
+    pub concepts: HashMap<(Key, usize, Colormap, View), egui::TextureHandle>,
 }
 
 pub struct CamlensApp {
@@ -326,6 +328,7 @@ impl CamlensApp {
                 self.cancel_other_curves(None);
                 self.cache.clear();
                 self.textures.heat.clear();
+                self.textures.concepts.clear();
                 self.run.key = None;
                 self.class = None;
                 self.request_explanation();

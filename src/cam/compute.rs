@@ -4,7 +4,7 @@
 
 use super::family::gradient::{RawMap, Terms};
 use super::family::projection::first_component;
-use super::family::{ablation, augment, score, smooth};
+use super::family::{ablation, augment, factorisation, score, smooth};
 use super::map::Map;
 use super::method::{Family, GradientOf, MaskKind, Method};
 use super::monitor::Monitor;
@@ -33,6 +33,17 @@ pub struct CamResult {
     /// Computed with an approximation (top-N channels); say so wherever it is shown.
     pub approximate: Option<String>,
     pub elapsed: Duration,
+    /// DFF's concepts, each with its finished map and top classes; empty for other methods.
+    pub concepts: Vec<Concept>,
+}
+
+/// One concept of Deep Feature Factorization: where it is, and what the classifier makes of it.
+#[derive(Debug, Clone)]
+pub struct Concept {
+    /// Finished as every map (ReLU, input size, min-max).
+    pub map: Map,
+    /// The three most probable classes of the concept's vector, most probable first.
+    pub classes: Vec<(usize, f32)>,
 }
 
 impl CamResult {
@@ -56,6 +67,7 @@ impl CamResult {
             flat,
             approximate,
             elapsed: start.elapsed(),
+            concepts: vec![],
         }
     }
 
@@ -96,6 +108,7 @@ pub fn run_method(
     }
     let [k, h, w] = session.shape;
     let mut approximate = None;
+    let mut concepts = vec![];
     let (raw, weights, terms) = match method.spec().family {
         Family::Gradient(f, of) => {
             if of == GradientOf::Classifier && !session.pooled_linear_head(class)? {
@@ -149,6 +162,12 @@ pub fn run_method(
             None,
             Terms::Own,
         ),
+        Family::Factorisation => {
+            let (raw, found, note) = factorised(session, class, options.dff_concepts())?;
+            concepts = found;
+            approximate = note;
+            (raw, None, Terms::Own)
+        }
         Family::Sess(base) => (
             wrapper::sess(session, class, monitor, &mut |s| {
                 Ok(run_method(s, base, class, options, monitor)?.map)
@@ -166,16 +185,48 @@ pub fn run_method(
         true => eigen_smoothed(&session.activations, k, raw, weights.as_deref(), terms),
         false => raw,
     };
-    Ok(CamResult::finish(
-        method,
-        class,
-        raw,
-        weights,
-        approximate,
-        size,
-        start,
-    ))
+    let mut result = CamResult::finish(method, class, raw, weights, approximate, size, start);
+    result.concepts = concepts;
+    Ok(result)
 }
+
+/// DFF: the activations factorised into `n` concepts, each scored by the head; the map is
+/// that of the concept most probably `class`.
+fn factorised(
+    session: &mut Session,
+    class: usize,
+    n: usize,
+) -> Result<(Map, Vec<Concept>, Option<String>)> {
+    let [k, h, w] = session.shape;
+    let f = factorisation::dff(&session.activations, k, n);
+    let probs = session.head_probabilities(&f.concepts)?;
+    let best = (0..n)
+        .max_by(|&a, &b| probs[a][class].total_cmp(&probs[b][class]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let size = session.input_size();
+    let concepts = f
+        .maps
+        .iter()
+        .zip(&probs)
+        .map(|(m, p)| {
+            let mut order: Vec<usize> = (0..p.len()).collect();
+            order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+            Concept {
+                map: Map::new(w, h, m.clone()).finished(size).0,
+                classes: order.into_iter().take(3).map(|c| (c, p[c])).collect(),
+            }
+        })
+        .collect();
+    let note = match session.pooled_linear_head(class)? {
+        true => None,
+        false => Some(NOT_POOLED_CONCEPTS.to_string()),
+    };
+    Ok((Map::new(w, h, f.maps[best].clone()), concepts, note))
+}
+
+/// What DFF's cards say where the head is not a classifier of pooled channels.
+const NOT_POOLED_CONCEPTS: &str = "the head after this layer is not pooling then one linear \
+    layer: a concept's classes are the head's on a map filled with the concept";
 
 /// pytorch-grad-cam's `eigen_smooth`: the first principal component of the terms the map sums
 /// over channels (`w_k A_k`, or a method's per-position terms) instead of their sum, signed as

@@ -22,6 +22,8 @@ pub enum Method {
     KpcaCam,
     Fem,
     RandomCam,
+    /// Deep Feature Factorization: the activations as concepts (NMF), each a map and classes.
+    Dff,
     AblationCam,
     /// ScoreCAM as its authors define it (softmax probability, min-max masks, flat channels skipped).
     ScoreCam,
@@ -79,6 +81,8 @@ pub enum Family {
     Refine(Method),
     /// The base method on patches of the input at several scales, fused (SESS).
     Sess(Method),
+    /// The activations factorised into concepts (DFF): a forward pass, the head once per concept.
+    Factorisation,
 }
 
 /// Which derivative a gradient method weighs the activations by.
@@ -111,6 +115,7 @@ impl Family {
             Family::SmoothGrad => "Noise",
             Family::Refine(_) => "Multi-layer",
             Family::Sess(_) => "Multi-scale",
+            Family::Factorisation => "Concepts",
         }
     }
 
@@ -127,6 +132,7 @@ impl Family {
             Family::SmoothGrad => "a forward and backward pass per noisy copy (4, batched)",
             Family::Refine(_) => "the base method once per layer (three by default)",
             Family::Sess(_) => "a forward and backward pass per patch (122 at 224×224): slow",
+            Family::Factorisation => "the forward pass, a factorisation, the head once per concept",
         }
     }
 }
@@ -408,7 +414,7 @@ const fn score(
 }
 
 /// Every method, indexed by its variant's position in [`Method`].
-pub const SPECS: [Spec; 24] = [
+pub const SPECS: [Spec; 25] = [
     gradient(
         Method::GradCam,
         "gradcam",
@@ -507,6 +513,14 @@ pub const SPECS: [Spec; 24] = [
         "random channel weights drawn from --seed: the baseline any method should beat",
         activation::randomcam,
     ),
+    Spec {
+        method: Method::Dff,
+        id: "dff",
+        label: "DFF",
+        about: "the activations factorised into concepts (--concepts), each a map with its \
+            classes; the map shown is the class's likeliest concept",
+        family: Family::Factorisation,
+    },
     Spec {
         method: Method::AblationCam,
         id: "ablationcam",
@@ -701,16 +715,17 @@ mod tests {
             Method::KpcaCam => 11,
             Method::Fem => 12,
             Method::RandomCam => 13,
-            Method::AblationCam => 14,
-            Method::ScoreCam => 15,
-            Method::ScoreCamPgc => 16,
-            Method::SsCam => 17,
-            Method::IsCam => 18,
-            Method::AugGradCamPlusPlus => 19,
-            Method::SmoothGradCamPlusPlus => 20,
-            Method::RefineCam => 21,
-            Method::Sess => 22,
-            Method::ScoreCamPlusPlus => 23,
+            Method::Dff => 14,
+            Method::AblationCam => 15,
+            Method::ScoreCam => 16,
+            Method::ScoreCamPgc => 17,
+            Method::SsCam => 18,
+            Method::IsCam => 19,
+            Method::AugGradCamPlusPlus => 20,
+            Method::SmoothGradCamPlusPlus => 21,
+            Method::RefineCam => 22,
+            Method::Sess => 23,
+            Method::ScoreCamPlusPlus => 24,
         }
     }
 

@@ -154,6 +154,16 @@ pub struct Options {
     /// RefineCAM's layers.
     #[serde(default)]
     pub refine: RefineLayers,
+    /// DFF's number of concepts; `None`: 5 (pytorch-grad-cam's `run_dff_on_image`).
+    #[serde(default)]
+    pub concepts: Option<usize>,
+}
+
+impl Options {
+    /// DFF's number of concepts, at least 1.
+    pub fn dff_concepts(&self) -> usize {
+        self.concepts.unwrap_or(5).max(1)
+    }
 }
 
 /// RefineCAM's layers as indices into the model's layer list, in the order given; none: the

@@ -175,6 +175,28 @@ impl<'m> Session<'m> {
             .collect())
     }
 
+    /// The head's class probabilities for each vector of the layer's channels, as a map filled
+    /// with it (the head's pooling then gives the vector itself): DFF's concepts classified.
+    pub fn head_probabilities(&self, vectors: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let [k, h, w] = self.shape;
+        let n = vectors.len();
+        let data: Vec<f32> = vectors
+            .iter()
+            .flat_map(|v| v.iter().flat_map(|&x| std::iter::repeat_n(x, h * w)))
+            .collect();
+        let a = Tensor::<4>::from_data(TensorData::new(data, [n, k, h, w]), &self.model.device);
+        let x = self.x.clone().repeat_dim(0, n);
+        let context = self.model.net.features(x, self.layer).context;
+        let probs = to_vec(
+            self.model
+                .probabilities(self.model.net.head(a, &context, self.layer)),
+        )?;
+        Ok(probs
+            .chunks_exact(probs.len() / n)
+            .map(<[f32]>::to_vec)
+            .collect())
+    }
+
     /// Masked inputs per forward: from the options, else sized to the device.
     pub fn batch_size(&self, options: &Options) -> usize {
         options

@@ -58,6 +58,9 @@ pub struct CamArgs {
     /// two stages before it).
     #[arg(long, value_delimiter = ',')]
     pub refine_layers: Vec<String>,
+    /// DFF: the number of concepts the activations are factorised into.
+    #[arg(long, default_value_t = 5)]
+    pub concepts: usize,
 }
 
 impl CamArgs {
@@ -80,6 +83,7 @@ impl CamArgs {
         o.eigen_smooth = self.eigen_smooth;
         o.aug_smooth = self.aug_smooth;
         o.score_samples = self.score_samples;
+        o.concepts = (self.concepts != 5).then_some(self.concepts);
         Ok((methods, o))
     }
 

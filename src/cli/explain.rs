@@ -124,13 +124,13 @@ pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
             model.classes[p.class],
             100.0 * p.probability
         );
-        report(&explained, &written);
+        report(&explained, &written, &model.classes);
     }
     Ok(())
 }
 
 /// A line per method (time, drop, what it wrote), and the sheet.
-fn report(explained: &Explained, written: &Written) {
+fn report(explained: &Explained, written: &Written, classes: &[String]) {
     for (((r, f), out), aucs) in explained
         .results
         .iter()
@@ -155,6 +155,14 @@ fn report(explained: &Explained, written: &Written) {
                 .unwrap_or_default(),
             out.png.display()
         );
+        for (i, c) in r.concepts.iter().enumerate() {
+            let names: Vec<String> = c
+                .classes
+                .iter()
+                .map(|&(k, p)| format!("'{}' {:.1}%", classes[k], 100.0 * p))
+                .collect();
+            println!("  {:<28} concept {}: {}", "", i + 1, names.join(", "));
+        }
         for p in out.npy.iter().flat_map(NpyFiles::all) {
             println!("  {:<28} → {}", "", p.display());
         }

@@ -111,6 +111,7 @@ impl Jobs for Fake {
                             flat: false,
                             approximate: None,
                             elapsed: Duration::from_millis(3),
+                            concepts: vec![],
                         }),
                         scores: MapScores {
                             y_prob: 0.4,
@@ -609,6 +610,39 @@ fn the_real_model_explains_on_the_cpu() {
             "{m}: {scores:?} vs {lib:?}"
         );
     }
+}
+
+/// DFF's card shows its concepts as small cards, each with the classes the classifier reads in
+/// it (the library's: Lite0's first concept of the cat is 'Egyptian cat' at 95 %), and the
+/// card's map is the concept most probably the class.
+#[test]
+fn dff_shows_its_concepts_as_cards() {
+    let worker = Worker::start(Compute::cpu("test"), || {});
+    let app = CamlensApp::new(
+        Box::new(worker),
+        "CPU".into(),
+        Settings {
+            methods: vec![Method::Dff],
+            ..Settings::default()
+        },
+    );
+    let mut app = app;
+    app.open_paths(vec![asset("samples/chelsea.png")]);
+    let mut h = harness(app);
+    step_until(&mut h, 60, "no DFF map after 60 s", |a| {
+        !a.shown_methods().is_empty()
+    });
+    h.run_steps(2);
+    let (r, _) = h.state().shown_result(Method::Dff).cloned().unwrap();
+    assert_eq!(r.concepts.len(), 5);
+    let (first, p) = r.concepts[0].classes[0];
+    assert_eq!((first, (100.0 * p).round()), (285, 95.0));
+    h.get_by_label("concepts");
+    h.get_by_label("Egyptian cat 95%");
+    assert!(
+        r.concepts.iter().all(|c| range(&c.map.data) > 0.5),
+        "a flat concept"
+    );
 }
 
 /// The app's curves for a card are the library's for the same map: the worker runs them on

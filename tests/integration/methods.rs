@@ -420,3 +420,66 @@ fn sess_equals_pytorch_grad_cams() {
     assert!(e <= 1e-3, "SESS off pytorch-grad-cam's by {e:.2e}");
     assert!(apart > 0.05, "the windows changed nothing ({apart})");
 }
+
+#[derive(serde::Deserialize)]
+struct DffFixture {
+    class: usize,
+    concepts: Vec<Vec<f32>>,
+    maps: Vec<Vec<f32>>,
+    /// The fc layer's softmax of each concept.
+    probabilities: Vec<Vec<f32>>,
+}
+
+/// DFF's factorisation against pytorch-grad-cam's `dff` (scikit-learn's NMF from the same
+/// NumPy seed, tools/make_dff_fixtures.py): each concept's map after min-max within 1e-3, its
+/// vector within 1e-3 of its range; the method's concepts classified as the fc layer does, and
+/// its map the concept most probably the class.
+#[test]
+fn dff_factorises_as_pytorch_grad_cam_and_scikit_learn() {
+    let text = std::fs::read_to_string(fixture("cam/resnet18_dff.json")).unwrap();
+    let fx: DffFixture = serde_json::from_str(&text).unwrap();
+    let (_dir, model) = resnet18();
+    let mut s = session(&model, "layer4");
+    let r = run_method(
+        &mut s,
+        Method::Dff,
+        fx.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    assert_eq!(r.concepts.len(), 5);
+    assert_eq!(r.approximate, None, "ResNet-18's head is pooling then fc");
+    for (c, concept) in r.concepts.iter().enumerate() {
+        let p = &fx.probabilities[c];
+        let top = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+        let (ours, prob) = concept.classes[0];
+        assert_eq!(ours, top, "concept {c}: top class");
+        assert!(
+            (prob - p[top]).abs() <= 1e-4,
+            "concept {c}: {prob} vs {}",
+            p[top]
+        );
+    }
+    let best = (0..5)
+        .max_by(|&a, &b| fx.probabilities[a][fx.class].total_cmp(&fx.probabilities[b][fx.class]))
+        .unwrap();
+    let e = max_diff(&finished(&r.raw.data), &finished(&fx.maps[best]));
+    assert!(
+        e <= 1e-3,
+        "DFF's map is not the class's likeliest concept's ({e:.2e})"
+    );
+    let ours = camlens::cam::family::factorisation::dff(&s.activations, s.shape[0], 5);
+    assert_eq!(ours.maps.len(), fx.maps.len());
+    for (c, (map, theirs)) in ours.maps.iter().zip(&fx.maps).enumerate() {
+        let expected = finished(theirs);
+        assert!(range(&expected) > 0.5, "concept {c}: a flat reference map");
+        let e = max_diff(&finished(map), &expected);
+        let v = max_diff(&ours.concepts[c], &fx.concepts[c]) / range(&fx.concepts[c]);
+        eprintln!("concept {c}: map {e:.2e}, vector {v:.2e} of the range");
+        assert!(
+            e <= 1e-3 && v <= 1e-3,
+            "concept {c}: map {e:.2e}, vector {v:.2e}"
+        );
+    }
+}

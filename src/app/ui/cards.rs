@@ -87,6 +87,7 @@ fn method_card(
     let crop = app.shown().and_then(|e| e.crop);
     let result = app.shown().and_then(|e| e.results.get(&m));
     if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
+        let has_concepts = !r.concepts.is_empty();
         draw_heat(app, &painter, resp, &heat, crop, &r.map);
         scale_bar(ui, app.settings.view, app.settings.colormap);
         ui.label(format!(
@@ -109,6 +110,9 @@ fn method_card(
         ));
         if ui.button("Export PNG…").clicked() {
             app.commands.push(Command::Ask(Purpose::ExportCard(m)));
+        }
+        if has_concepts {
+            concept_cards(app, ui, m, tex, crop, size);
         }
         super::curves::show(app, ui, m);
     } else if app.run.key.is_some() {
@@ -149,6 +153,73 @@ fn method_card(
             app.commands.push(Command::Explain);
         }
     }
+}
+
+/// DFF's concepts, a small card each under the method's: where the concept is, and the classes
+/// the classifier reads in it.
+fn concept_cards(
+    app: &mut CamlensApp,
+    ui: &mut egui::Ui,
+    m: Method,
+    tex: &egui::TextureHandle,
+    crop: CropBox,
+    size: egui::Vec2,
+) {
+    let ctx = ui.ctx().clone();
+    let Some((r, _)) = app.shown().and_then(|e| e.results.get(&m)).cloned() else {
+        return;
+    };
+    let small = size * 0.48;
+    ui.label(egui::RichText::new("concepts").strong());
+    for pair in r.concepts.iter().enumerate().collect::<Vec<_>>().chunks(2) {
+        ui.horizontal_top(|ui| {
+            for (i, concept) in pair {
+                ui.vertical(|ui| {
+                    ui.set_width(small.x);
+                    let resp = picture_rect(app, ui, small);
+                    let painter = ui.painter_at(resp.rect);
+                    draw_region(
+                        &painter,
+                        tex.id(),
+                        UNIT,
+                        app.view_rect,
+                        resp.rect,
+                        egui::Color32::WHITE,
+                    );
+                    let heat = concept_texture(app, &ctx, *i, &concept.map, crop);
+                    draw_heat(app, &painter, resp, &heat, crop, &concept.map);
+                    let classes = app.model.as_ref().map(|md| md.classes.clone());
+                    for &(c, p) in concept.classes.iter().take(2) {
+                        let name = classes.as_ref().and_then(|n| n.get(c).cloned());
+                        let name = name.unwrap_or_else(|| c.to_string());
+                        ui.label(egui::RichText::new(format!("{name} {:.0}%", 100.0 * p)).small());
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// A concept's picture, cached like the methods' (by choice, concept, colormap and view).
+fn concept_texture(
+    app: &mut CamlensApp,
+    ctx: &egui::Context,
+    i: usize,
+    map: &Map,
+    crop: CropBox,
+) -> egui::TextureHandle {
+    let (view, cmap) = (texture_view(app.settings.view), app.settings.colormap);
+    let key = (app.key(), i, cmap, view);
+    if let Some(t) = app.textures.concepts.get(&key) {
+        return t.clone();
+    }
+    let t = ctx.load_texture(
+        format!("concept:{i}"),
+        heat_image(app, map, crop),
+        egui::TextureOptions::LINEAR,
+    );
+    app.textures.concepts.insert(key, t.clone());
+    t
 }
 
 /// Draws a map's texture over the crop the model saw (or, for the image × map view, over the

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The ranking of every method (issue 28) on ../shared/data's imagenet-val, for two real models:
+# the built-in Lite0 and torchvision's MobileNetV2 with its ImageNet weights (exported by
+# tools/export_mobilenet_v2.py into $MNV2_DIR). Each run appends to results/*/rows.csv and
+# resumes where the committed rows stop, in seed 0's order, so it can be stopped and restarted
+# anywhere; LIMIT_* caps a run at the first N images of that order (the slow methods cost
+# minutes per image on a CPU). Then tools/ranking.py writes docs/ranking.md and its chart.
+#   tools/eval_methods.sh [camlens binary] [data folder]
+set -euo pipefail
+B=${1:-target/release/camlens}
+DATA=${2:-../shared/data}
+MNV2=${MNV2_DIR:-../mobilenet_v2}/mobilenet_v2.onnx
+IV=(--labels "$DATA/imagenet-val/labels.csv" --seed 0 --resume)
+# The methods that cost a forward and backward pass or two per image.
+FAST=gradcam,gradcam++,xgradcam,layercam,hirescam,gradcam-elementwise,eigengradcam,finercam,shapleycam,cam,eigencam,kpcacam,fem,randomcam,ablationcam,refinecam
+# What the Lite0 runs of tools/eval_full.sh do not have yet.
+LITE0_NEW=refinecam,dff
+# A forward pass per channel (and sample), per window or per augmented copy.
+SLOW=scorecam,scorecam-pgc,scorecam++,auggradcam++,smoothgradcam++,sess,iscam,sscam
+
+if [ -z "${SUMMARIES_ONLY:-}" ]; then
+$B eval "${IV[@]}" --limit "${LIMIT_LITE0_NEW:-1300}" --methods $LITE0_NEW --out results/imagenet-val-lite0-new
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_FAST:-1300}" --methods $FAST --out results/imagenet-val-mobilenet_v2-fast
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_DFF:-1300}" --methods dff --out results/imagenet-val-mobilenet_v2-dff
+$B eval "${IV[@]}" --limit "${LIMIT_SLOW:-20}" --methods sess,iscam,sscam --out results/imagenet-val-lite0-slow
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_SLOW:-20}" --methods $SLOW --out results/imagenet-val-mobilenet_v2-slow
+fi
+for d in lite0-new mobilenet_v2-fast mobilenet_v2-dff lite0-slow mobilenet_v2-slow; do
+  [ -f results/imagenet-val-$d/rows.csv ] && $B eval merge --out results/imagenet-val-$d results/imagenet-val-$d/rows.csv
+done
+python3 tools/ranking.py
