@@ -127,8 +127,8 @@ def main():
     # The wrappers and DFF: pytorch-grad-cam's whole calls, as camlens' tests compare them.
     from pytorch_grad_cam.refine_cam import RefineCAM
     from pytorch_grad_cam.sess import SESS
-    from pytorch_grad_cam.feature_factorization.deep_feature_factorization import dff
-    from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+    from pytorch_grad_cam.feature_factorization.deep_feature_factorization import (
+        DeepFeatureFactorization)
     earlier = refine_layers(model, a.model)
     for name in ["refinecam", "sess", "dff"]:
         if f"pgc:{name}" in skip or (only and name not in only):
@@ -140,12 +140,11 @@ def main():
             cam = SESS(model, [layer])
             fn = lambda: cam(x, targets)
         else:
-            hooks = ActivationsAndGradients(model, [layer], None)
-
-            def fn():
-                with torch.no_grad():
-                    hooks(x)
-                dff(hooks.activations[0].cpu().numpy(), n_components=5)
+            # The whole class as its tutorial runs it: forward, NMF, maps scaled to the input,
+            # the concepts through the classifier (what camlens' DFF does too).
+            head = model.fc if hasattr(model, "fc") else model._fc
+            cam = DeepFeatureFactorization(model, layer, computation_on_concepts=head)
+            fn = lambda: cam(x, n_components=5)
         runs = a.scorecam_runs if name == "sess" else a.runs
         t = median_time(fn, runs, sync)
         rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})

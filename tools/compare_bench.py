@@ -13,7 +13,8 @@ SAME = {"gradcam": "gradcam", "gradcam++": "gradcam++", "xgradcam": "xgradcam",
 # The methods the peers have under camlens' own ids.
 SAME.update({m: m for m in ["hirescam", "gradcam-elementwise", "eigengradcam", "finercam",
                             "shapleycam", "eigencam", "kpcacam", "fem", "randomcam",
-                            "ablationcam"]})
+                            "ablationcam", "refinecam", "sess", "dff", "sscam", "iscam",
+                            "smoothgradcam++"]})
 
 
 def main(ours_path, peers_path):

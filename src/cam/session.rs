@@ -6,7 +6,7 @@ use super::method::GradientOf;
 use super::options::{FinerOptions, Options};
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
-use crate::models::{Features, Model};
+use crate::models::{Context, Features, Model};
 use burn::tensor::{Tensor, TensorData};
 use std::collections::HashMap;
 
@@ -185,8 +185,15 @@ impl<'m> Session<'m> {
             .flat_map(|v| v.iter().flat_map(|&x| std::iter::repeat_n(x, h * w)))
             .collect();
         let a = Tensor::<4>::from_data(TensorData::new(data, [n, k, h, w]), &self.model.device);
-        let x = self.x.clone().repeat_dim(0, n);
-        let context = self.model.net.features(x, self.layer).context;
+        // A context is per input, so a batch of n needs the backbone run n times; most
+        // networks carry none and skip that.
+        let context = match self.features.context {
+            Context::None => Context::None,
+            _ => {
+                let x = self.x.clone().repeat_dim(0, n);
+                self.model.net.features(x, self.layer).context
+            }
+        };
         let probs = to_vec(
             self.model
                 .probabilities(self.model.net.head(a, &context, self.layer)),
