@@ -146,8 +146,24 @@ pub struct Pipeline<'m> {
 }
 
 impl<'m> Pipeline<'m> {
+    /// Methods that cannot explain `model` (`Method::not_for`) are left out with a warning;
+    /// a request of such methods alone is refused with the reason.
     pub fn new(model: &'m Model, mut request: Request) -> Result<Self> {
         let layer = model.layer_index(request.layer.as_deref())?;
+        let mut reason = None;
+        request
+            .steps
+            .retain(|step| match step.method.not_for(model) {
+                Some(why) => {
+                    log::warn!("{} left out: {why}", step.method.label());
+                    reason = Some(why);
+                    false
+                }
+                None => true,
+            });
+        if let (true, Some(why)) = (request.steps.is_empty(), reason) {
+            return Err(Error::Invalid(why.to_string()));
+        }
         if !request.refine_layers.is_empty() {
             let indices = request
                 .refine_layers

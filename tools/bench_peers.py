@@ -111,10 +111,12 @@ def main():
                        ("eigengradcam", pgc.EigenGradCAM), ("finercam", pgc.FinerCAM),
                        ("shapleycam", pgc.ShapleyCAM), ("eigencam", pgc.EigenCAM),
                        ("kpcacam", pgc.KPCA_CAM), ("fem", pgc.FEM), ("randomcam", pgc.RandomCAM),
-                       ("scorecam", pgc.ScoreCAM), ("ablationcam", pgc.AblationCAM)]:
+                       ("scorecam", pgc.ScoreCAM), ("ablationcam", pgc.AblationCAM),
+                       ("fullgrad", pgc.FullGrad)]:
         if f"pgc:{name}" in skip or (only and name not in only):
             continue
-        cam = ctor(model, [layer])
+        # FullGrad finds its own layers (every Conv2d and BatchNorm2d with a bias).
+        cam = ctor(model, [] if name == "fullgrad" else [layer])
         if name in ("scorecam", "ablationcam"):
             cam.batch_size = 32
         runs = a.scorecam_runs if name in slow else a.runs
@@ -148,6 +150,26 @@ def main():
         runs = a.scorecam_runs if name == "sess" else a.runs
         t = median_time(fn, runs, sync)
         rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3, "runs": runs})
+        print(rows[-1], flush=True)
+
+    # Guided backpropagation, and guided GradCAM as pytorch-grad-cam's recipe makes it (GradCAM,
+    # then the guided gradient, multiplied).
+    from pytorch_grad_cam import GuidedBackpropReLUModel
+    for name in ["guided-backprop", "guided-gradcam"]:
+        if f"pgc:{name}" in skip or (only and name not in only):
+            continue
+        gb_model = GuidedBackpropReLUModel(model, device=a.device)
+        gradcam = pgc.GradCAM(model, [layer])
+
+        def fn():
+            gb = gb_model(x, cls)
+            if name == "guided-gradcam":
+                return gb * gradcam(x, targets)[0][:, :, None]
+            return gb
+
+        t = median_time(fn, a.runs, sync)
+        rows.append({"peer": "pytorch-grad-cam", "method": name, "median_ms": t * 1e3,
+                     "runs": a.runs})
         print(rows[-1], flush=True)
 
     import torchcam.methods as tc

@@ -14,7 +14,8 @@ SAME = {"gradcam": "gradcam", "gradcam++": "gradcam++", "xgradcam": "xgradcam",
 SAME.update({m: m for m in ["hirescam", "gradcam-elementwise", "eigengradcam", "finercam",
                             "shapleycam", "eigencam", "kpcacam", "fem", "randomcam",
                             "ablationcam", "refinecam", "sess", "dff", "sscam", "iscam",
-                            "smoothgradcam++"]})
+                            "smoothgradcam++", "fullgrad", "guided-backprop",
+                            "guided-gradcam"]})
 
 
 def main(ours_path, peers_path):

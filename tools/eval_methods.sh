@@ -15,6 +15,8 @@ IV=(--labels "$DATA/imagenet-val/labels.csv" --seed 0 --resume)
 FAST=gradcam,gradcam++,xgradcam,layercam,hirescam,gradcam-elementwise,eigengradcam,finercam,shapleycam,cam,eigencam,kpcacam,fem,randomcam,ablationcam,refinecam
 # What the Lite0 runs of tools/eval_full.sh do not have yet.
 LITE0_NEW=refinecam,dff
+# Layer-free and pixel-level: a backward pass through the whole network (and GradCAM's).
+WHOLE=fullgrad,guided-backprop,guided-gradcam
 # A forward pass per channel (and sample), per window or per augmented copy.
 SLOW=scorecam,scorecam-pgc,scorecam++,auggradcam++,smoothgradcam++,sess,iscam,sscam
 
@@ -22,10 +24,12 @@ if [ -z "${SUMMARIES_ONLY:-}" ]; then
 $B eval "${IV[@]}" --limit "${LIMIT_LITE0_NEW:-1300}" --methods $LITE0_NEW --out results/imagenet-val-lite0-new
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_FAST:-1300}" --methods $FAST --out results/imagenet-val-mobilenet_v2-fast
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_DFF:-1300}" --methods dff --out results/imagenet-val-mobilenet_v2-dff
+$B eval "${IV[@]}" --limit "${LIMIT_WHOLE:-1300}" --methods $WHOLE --out results/imagenet-val-lite0-whole
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_WHOLE:-1300}" --methods $WHOLE --out results/imagenet-val-mobilenet_v2-whole
 $B eval "${IV[@]}" --limit "${LIMIT_SLOW:-20}" --methods sess,iscam,sscam --out results/imagenet-val-lite0-slow
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_SLOW:-20}" --methods $SLOW --out results/imagenet-val-mobilenet_v2-slow
 fi
-for d in lite0-new mobilenet_v2-fast mobilenet_v2-dff lite0-slow mobilenet_v2-slow; do
+for d in lite0-new mobilenet_v2-fast mobilenet_v2-dff lite0-slow mobilenet_v2-slow lite0-whole mobilenet_v2-whole; do
   [ -f results/imagenet-val-$d/rows.csv ] && $B eval merge --out results/imagenet-val-$d results/imagenet-val-$d/rows.csv
 done
 python3 tools/ranking.py

@@ -211,8 +211,8 @@ def xgradcam_f64(model, layer, x, cls, reshape):
     return np.tensordot(w, a, 1).ravel().tolist()
 
 
-def make(name, maps_only=False):
-    size, module_path, layer_name, default = ARCHS[name]
+def formula_model(name):
+    """The PyTorch model of `name` with the fixture formula's weights, and their names."""
     torch.manual_seed(0)
     kwargs = {"init_weights": False, "aux_logits": False} if name == "inception_v3" else {}
     arch = name.removesuffix("_dynamo").removesuffix("_torchscript")
@@ -227,6 +227,12 @@ def make(name, maps_only=False):
     filled = {k: torch.from_numpy(formula(k, list(v.shape))) for k, v in state.items()
               if v.dtype == torch.float32}
     model.load_state_dict({**state, **filled})
+    return model, filled
+
+
+def make(name, maps_only=False):
+    size, module_path, layer_name, default = ARCHS[name]
+    model, filled = formula_model(name)
     path = os.path.join(OUT, f"{name}.onnx")
     if maps_only:
         return remake_maps(name, model, size, module_path)

@@ -14,10 +14,11 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODELS = {
     "EfficientNet-Lite0 (built-in, conv_head)": ["imagenet-val-seven", "imagenet-val-more",
                                                   "imagenet-val-lite0-new",
-                                                  "imagenet-val-lite0-slow"],
+                                                  "imagenet-val-lite0-slow",
+                                                  "imagenet-val-lite0-whole"],
     "MobileNetV2 (torchvision weights, ONNX, /features/features.18/features.18.2/Clip)": [
         "imagenet-val-mobilenet_v2-fast", "imagenet-val-mobilenet_v2-dff",
-        "imagenet-val-mobilenet_v2-slow"],
+        "imagenet-val-mobilenet_v2-slow", "imagenet-val-mobilenet_v2-whole"],
 }
 
 

@@ -238,6 +238,18 @@ impl CamlensApp {
         }
     }
 
+    /// The chosen methods that can explain the current model, in the chosen order.
+    pub(crate) fn methods_shown(&self) -> Vec<Method> {
+        let unavailable = |m: &Method| {
+            self.model
+                .as_ref()
+                .is_some_and(|info| info.unavailable.iter().any(|(u, _)| u == m))
+        };
+        let mut shown = self.settings.methods.clone();
+        shown.retain(|m| !unavailable(m));
+        shown
+    }
+
     /// The chosen layer by name, as requests carry it (the worker resolves it against its model).
     fn layer_name(&self) -> Option<String> {
         let model = self.model.as_ref()?;
@@ -250,12 +262,9 @@ impl CamlensApp {
             return;
         }
         let key = self.key();
+        let wanted = self.methods_shown();
         if self.run.key.as_ref() == Some(&key)
-            && self
-                .settings
-                .methods
-                .iter()
-                .all(|m| self.run.methods.contains(m))
+            && wanted.iter().all(|m| self.run.methods.contains(m))
         {
             return;
         }
@@ -263,9 +272,7 @@ impl CamlensApp {
         self.run.key = None;
         self.cancel_other_curves(Some(&key));
         let have = self.cache.get(&key);
-        let missing: Vec<Method> = self
-            .settings
-            .methods
+        let missing: Vec<Method> = wanted
             .iter()
             .copied()
             .filter(|m| have.is_none_or(|e| !e.results.contains_key(m)))
@@ -276,7 +283,7 @@ impl CamlensApp {
         self.run.id += 1;
         self.run.monitor = self.new_monitor().with_previews();
         self.run.key = Some(key.clone());
-        self.run.methods = self.settings.methods.clone();
+        self.run.methods = wanted;
         self.run.requested_at = Some(Instant::now());
         self.run.preview_wait = missing
             .contains(&Method::ScoreCamPlusPlus)
@@ -487,7 +494,7 @@ impl CamlensApp {
     pub fn batch_export(&mut self, dir: PathBuf) {
         let monitor = self.new_monitor();
         self.batch = Some(monitor.clone());
-        let mut request = Request::new(&self.settings.methods, self.settings.options);
+        let mut request = Request::new(&self.methods_shown(), self.settings.options);
         request.layer = self.layer_name();
         self.worker.send(Job::BatchExport(BatchJob {
             images: self

@@ -3,12 +3,12 @@
 //! normalisation. It sits above `Session`, `score` and `augment`, which know nothing of it.
 
 use super::family::gradient::{RawMap, Terms};
-use super::family::projection::first_component;
-use super::family::{ablation, augment, factorisation, score, smooth};
+use super::family::{ablation, attention, augment, factorisation, input_gradient, score};
 use super::map::Map;
 use super::method::{Family, GradientOf, MaskKind, Method};
 use super::monitor::Monitor;
 use super::options::{ChannelOrder, Options};
+use super::projection::first_component;
 use super::session::Session;
 use super::wrapper;
 use crate::error::Result;
@@ -30,7 +30,8 @@ pub struct CamResult {
     pub weights: Option<Vec<f32>>,
     /// The map was flat (all-zero after normalisation).
     pub flat: bool,
-    /// Computed with an approximation (top-N channels); say so wherever it is shown.
+    /// A note to show wherever the map is: computed with an approximation (top-N channels),
+    /// the method's premise not met (CAM), or no target layer used (FullGrad).
     pub approximate: Option<String>,
     pub elapsed: Duration,
     /// DFF's concepts, each with its finished map and top classes; empty for other methods.
@@ -115,21 +116,11 @@ pub fn run_method(
                 approximate = Some(NOT_POOLED_LINEAR.to_string());
             }
             let g = session.gradient_of(class, of, &options.finer)?.to_vec();
-            let RawMap {
-                raw,
-                weights,
-                terms,
-            } = f(&session.activations, &g, k);
-            (Map::new(w, h, raw), weights, terms)
+            at_layer(w, h, f(&session.activations, &g, k))
         }
         Family::Activation(f) => {
             let seed = options.augment.seed;
-            let RawMap {
-                raw,
-                weights,
-                terms,
-            } = f(&session.activations, k, seed);
-            (Map::new(w, h, raw), weights, terms)
+            at_layer(w, h, f(&session.activations, k, seed))
         }
         Family::Score(recipe) => {
             let priority = channel_priority(session, class, options.channel_order)?;
@@ -148,12 +139,7 @@ pub fn run_method(
         }
         Family::SmoothGrad => {
             let seed = options.augment.seed;
-            let RawMap {
-                raw,
-                weights,
-                terms,
-            } = smooth::run(session, class, seed, monitor)?;
-            (Map::new(w, h, raw), weights, terms)
+            at_layer(w, h, augment::smooth(session, class, seed, monitor)?)
         }
         Family::Refine(base) => (
             wrapper::refined(session, &options.refine, &mut |s| {
@@ -175,6 +161,11 @@ pub fn run_method(
             None,
             Terms::Own,
         ),
+        Family::FullGrad | Family::Attention | Family::Guided(_) => {
+            let (raw, note) = past_the_layer(session, method, class, options, monitor)?;
+            approximate = note;
+            (raw, None, Terms::Own)
+        }
         Family::Augmented => (
             augment::run(session, class, &options.augment, options, monitor)?,
             None,
@@ -188,6 +179,44 @@ pub fn run_method(
     let mut result = CamResult::finish(method, class, raw, weights, approximate, size, start);
     result.concepts = concepts;
     Ok(result)
+}
+
+/// A map at the layer's resolution `w × h`, with its weights and terms.
+fn at_layer(w: usize, h: usize, m: RawMap) -> (Map, Option<Vec<f32>>, Terms) {
+    (Map::new(w, h, m.raw), m.weights, m.terms)
+}
+
+/// The methods that read more of the network than the target layer: FullGrad (every bias and
+/// the input: it says so), LeGrad (attention) and guided backpropagation (the input, times the
+/// base method's map for guided GradCAM). The map, and the note to show beside it.
+fn past_the_layer(
+    session: &mut Session,
+    method: Method,
+    class: usize,
+    options: &Options,
+    monitor: &Monitor,
+) -> Result<(Map, Option<String>)> {
+    let [_, h, w] = session.shape;
+    Ok(match method.spec().family {
+        Family::FullGrad => (
+            input_gradient::fullgrad(session, class)?,
+            Some(input_gradient::LAYER_FREE.to_string()),
+        ),
+        Family::Attention => (Map::new(w, h, attention::legrad(session, class)?), None),
+        Family::Guided(base) => {
+            let gradient = input_gradient::guided(session, class)?;
+            let mut map = input_gradient::saliency(&gradient, session.input_size());
+            if let Some(base) = base {
+                let cam = run_method(session, base, class, options, monitor)?.map;
+                map.data
+                    .iter_mut()
+                    .zip(&cam.data)
+                    .for_each(|(v, c)| *v *= c);
+            }
+            (map, None)
+        }
+        other => unreachable!("{} is not past the layer", other.name()),
+    })
 }
 
 /// DFF: the activations factorised into `n` concepts, each scored by the head; the map is

@@ -18,6 +18,14 @@ pub enum Method {
     FinerCam,
     ShapleyCam,
     Cam,
+    /// Gradients at the input and at every bias of the network (layer-free).
+    FullGrad,
+    /// The input gradient with every ReLU passing back positive gradients only.
+    GuidedBackprop,
+    /// GradCAM's map times guided backpropagation's.
+    GuidedGradCam,
+    /// torch-cam's LeGrad: a transformer's attention gradients, block by block.
+    LeGrad,
     EigenCam,
     KpcaCam,
     Fem,
@@ -83,6 +91,15 @@ pub enum Family {
     Sess(Method),
     /// The activations factorised into concepts (DFF): a forward pass, the head once per concept.
     Factorisation,
+    /// The gradients at the input and at the output of every biased layer (FullGrad): the
+    /// target layer plays no part.
+    FullGrad,
+    /// Guided backpropagation's input gradient as a map, times the base method's finished
+    /// map where there is one (guided GradCAM).
+    Guided(Option<Method>),
+    /// A transformer's attention probabilities differentiated by the class's score at each of
+    /// the last blocks (LeGrad): transformers only.
+    Attention,
 }
 
 /// Which derivative a gradient method weighs the activations by.
@@ -116,6 +133,9 @@ impl Family {
             Family::Refine(_) => "Multi-layer",
             Family::Sess(_) => "Multi-scale",
             Family::Factorisation => "Concepts",
+            Family::FullGrad => "Whole network",
+            Family::Guided(_) => "Pixel-level",
+            Family::Attention => "Attention",
         }
     }
 
@@ -133,6 +153,13 @@ impl Family {
             Family::Refine(_) => "the base method once per layer (three by default)",
             Family::Sess(_) => "a forward and backward pass per patch (122 at 224×224): slow",
             Family::Factorisation => "the forward pass, a factorisation, the head once per concept",
+            Family::FullGrad => {
+                "one backward pass through the whole network to the input; no target layer"
+            }
+            Family::Guided(_) => {
+                "a backward pass through the whole network, one step per ReLU (and GradCAM's)"
+            }
+            Family::Attention => "a backward pass per block (four), transformers only",
         }
     }
 }
@@ -218,6 +245,10 @@ pub enum FlatChannels {
     /// The constant mask `gate(v)` (ScoreCAM++).
     Gated,
 }
+
+/// Why LeGrad does not apply to a network without attention camlens can read.
+pub const NO_ATTENTION: &str = "LeGrad reads a transformer's attention, which camlens reads in \
+    torchvision's ViT-B/16 (its .pth weights); this model has none it can read";
 
 impl Method {
     /// Every method, in the order the app lists them and `all` runs them: the registry's.
@@ -313,6 +344,15 @@ impl Method {
                 | Family::Refine(_)
                 | Family::Sess(_)
         )
+    }
+
+    /// Why the method cannot explain `model`, where it cannot: LeGrad needs a transformer's
+    /// attention. `all` leaves such methods out; naming one is refused with this sentence.
+    pub fn not_for(self, model: &crate::models::Model) -> Option<&'static str> {
+        match self.spec().family {
+            Family::Attention if !model.net.has_attention() => Some(NO_ATTENTION),
+            _ => None,
+        }
     }
 
     /// Whether Faster-ScoreCAM's top-N channels (an approximation) change this method.
@@ -414,7 +454,7 @@ const fn score(
 }
 
 /// Every method, indexed by its variant's position in [`Method`].
-pub const SPECS: [Spec; 25] = [
+pub const SPECS: [Spec; 29] = [
     gradient(
         Method::GradCam,
         "gradcam",
@@ -484,6 +524,37 @@ pub const SPECS: [Spec; 25] = [
         label: "CAM",
         about: "the classifier's weights of the class, for heads that pool then apply one linear layer",
         family: Family::Gradient(gradient::cam, GradientOf::Classifier),
+    },
+    Spec {
+        method: Method::FullGrad,
+        id: "fullgrad",
+        label: "FullGrad",
+        about: "input gradient × input plus every convolution's and batch norm's bias × its \
+            gradient; uses no target layer",
+        family: Family::FullGrad,
+    },
+    Spec {
+        method: Method::GuidedBackprop,
+        id: "guided-backprop",
+        label: "Guided backprop",
+        about: "input gradient through ReLUs that pass positive gradients only: edges, not \
+            regions, and nearly the same for every class",
+        family: Family::Guided(None),
+    },
+    Spec {
+        method: Method::GuidedGradCam,
+        id: "guided-gradcam",
+        label: "Guided GradCAM",
+        about: "guided backpropagation times GradCAM's map: the class's region at pixel detail",
+        family: Family::Guided(Some(Method::GradCam)),
+    },
+    Spec {
+        method: Method::LeGrad,
+        id: "legrad",
+        label: "LeGrad",
+        about: "a transformer's attention weighed by its gradient at the last four blocks: \
+            ViT only",
+        family: Family::Attention,
     },
     activation(
         Method::EigenCam,
@@ -711,21 +782,25 @@ mod tests {
             Method::FinerCam => 7,
             Method::ShapleyCam => 8,
             Method::Cam => 9,
-            Method::EigenCam => 10,
-            Method::KpcaCam => 11,
-            Method::Fem => 12,
-            Method::RandomCam => 13,
-            Method::Dff => 14,
-            Method::AblationCam => 15,
-            Method::ScoreCam => 16,
-            Method::ScoreCamPgc => 17,
-            Method::SsCam => 18,
-            Method::IsCam => 19,
-            Method::AugGradCamPlusPlus => 20,
-            Method::SmoothGradCamPlusPlus => 21,
-            Method::RefineCam => 22,
-            Method::Sess => 23,
-            Method::ScoreCamPlusPlus => 24,
+            Method::FullGrad => 10,
+            Method::GuidedBackprop => 11,
+            Method::GuidedGradCam => 12,
+            Method::LeGrad => 13,
+            Method::EigenCam => 14,
+            Method::KpcaCam => 15,
+            Method::Fem => 16,
+            Method::RandomCam => 17,
+            Method::Dff => 18,
+            Method::AblationCam => 19,
+            Method::ScoreCam => 20,
+            Method::ScoreCamPgc => 21,
+            Method::SsCam => 22,
+            Method::IsCam => 23,
+            Method::AugGradCamPlusPlus => 24,
+            Method::SmoothGradCamPlusPlus => 25,
+            Method::RefineCam => 26,
+            Method::Sess => 27,
+            Method::ScoreCamPlusPlus => 28,
         }
     }
 

@@ -6,7 +6,8 @@
 //!
 //! Imports go one way: `compute` → `wrapper` (methods made of other methods' finished maps,
 //! which it hands a runner) and `family` (`score`, `augment`) → `session` → `method` →
-//! `family` (`gradient`, `activation`: plain functions), `options`, `map`.
+//! `family` (`gradient`, `activation`: plain functions), `options`, `map`; `projection` (the
+//! principal components EigenCAM and its kin share) is below them all.
 
 pub mod compute;
 pub mod family;
@@ -14,6 +15,7 @@ pub mod map;
 pub mod method;
 pub mod monitor;
 pub mod options;
+pub mod projection;
 pub mod session;
 pub mod wrapper;
 

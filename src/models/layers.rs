@@ -9,6 +9,7 @@ use crate::models::kernels::plane_conv;
 use crate::models::kernels::pointwise;
 use crate::models::kernels::winograd;
 use crate::models::kernels::{Channels, ConvArgs, ConvKernel, Fused, Geometry};
+use crate::models::network::Trace;
 use burn::tensor::activation::relu;
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -70,9 +71,9 @@ impl Loader<'_> {
     ) -> Result<Conv> {
         let shape = [c_out, c_in / groups, kernel, kernel];
         let mut w = self.raw(&format!("{prefix}.weight"), &shape)?;
-        let mut b = self
-            .optional(&format!("{prefix}.bias"), &[c_out])?
-            .unwrap_or_else(|| vec![0.0; c_out]);
+        let own_bias = self.optional(&format!("{prefix}.bias"), &[c_out])?;
+        let mut b = own_bias.clone().unwrap_or_else(|| vec![0.0; c_out]);
+        let mut bias_terms: Vec<Arc<[f32]>> = vec![];
         if let Some((bn, eps)) = bn {
             let gamma = self.raw(&format!("{bn}.weight"), &[c_out])?;
             let beta = self.raw(&format!("{bn}.bias"), &[c_out])?;
@@ -86,6 +87,13 @@ impl Loader<'_> {
                     .for_each(|v| *v *= scale);
                 b[o] = (b[o] - mean[o]) * scale + beta[o];
             }
+            let scale = |o: usize| gamma[o] / (var[o] + eps).sqrt();
+            if let Some(own) = &own_bias {
+                bias_terms.push((0..c_out).map(|o| own[o] * scale(o)).collect());
+            }
+            bias_terms.push((0..c_out).map(|o| beta[o] - mean[o] * scale(o)).collect());
+        } else if let Some(own) = own_bias {
+            bias_terms.push(own.into());
         }
         // On the CPU, k×k convolutions run through camlens' own kernels, which need the weights as
         // plain slices. Measured per input on one core at batch 12 against flex's kernels:
@@ -128,6 +136,7 @@ impl Loader<'_> {
             weight: self.tensor(w, shape),
             bias: self.tensor(b.clone(), [c_out]),
             host_bias: b.into(),
+            bias_terms: bias_terms.into(),
             host,
             stride,
             kernel,
@@ -195,6 +204,14 @@ impl Act {
         }
     }
 
+    /// `apply`, its ReLU traced.
+    pub fn traced(&self, x: Tensor<4>, trace: &mut Trace) -> Tensor<4> {
+        match self {
+            Act::Relu => trace.relu(x),
+            other => other.apply(x),
+        }
+    }
+
     pub(super) fn bounds(&self) -> Option<(f32, f32)> {
         match self {
             Act::None => None,
@@ -241,6 +258,8 @@ pub struct Conv {
     host: Option<Arc<HostWeights>>,
     /// The bias in host memory: `plane_conv` adds it, or the previous convolution's (`forward_after`).
     host_bias: Arc<[f32]>,
+    /// The biases behind the output, unfolded (see `network::BiasProbe`): FullGrad's terms.
+    bias_terms: Arc<[Arc<[f32]>]>,
 }
 
 /// Whether camlens' CPU kernels can take `x`: an untracked f32 tensor on the CPU backend.
@@ -368,6 +387,20 @@ impl Conv {
             }
             _ => self.forward_between(prev.forward(x), mid, after),
         }
+    }
+
+    /// `after(self(x))` traced (see `network::Trace`): the backend's kernels, as for any
+    /// tracked input.
+    pub fn forward_traced(&self, x: Tensor<4>, after: &Act, trace: &mut Trace) -> Tensor<4> {
+        after.traced(
+            trace.biased(self.forward_biased(x, true), &self.bias_terms),
+            trace,
+        )
+    }
+
+    /// The biases behind the output (see `network::BiasProbe`).
+    pub fn bias_terms(&self) -> &Arc<[Arc<[f32]>]> {
+        &self.bias_terms
     }
 
     fn untracked_f32(x: &Tensor<4>) -> bool {

@@ -21,4 +21,4 @@ pub mod value;
 pub mod zoo;
 
 pub use model::{Arch, DEFAULT_MAX_BUFFER, Model, detect};
-pub use network::{Context, Features, LayerInfo, Network, Scores};
+pub use network::{BiasProbe, Context, Cut, Features, LayerInfo, Network, Scores, Trace};

@@ -90,6 +90,11 @@ impl Value {
         }
     }
 
+    /// A float tensor, not host integers.
+    pub fn is_float(&self) -> bool {
+        !matches!(self, Value::Ints(_))
+    }
+
     pub fn dims(&self) -> Vec<usize> {
         match self {
             Value::R1(t) => t.dims().to_vec(),

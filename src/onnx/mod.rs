@@ -17,7 +17,7 @@ mod ranks;
 mod survey;
 
 use crate::error::{Error, Result};
-use crate::models::network::{Context, Features, LayerInfo, Network, Scores};
+use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Trace};
 use crate::models::value::Value;
 use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
@@ -137,6 +137,39 @@ impl Network for OnnxNet {
         }
     }
 
+    fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Option<Tensor<2>> {
+        let mut slots = self.fresh();
+        let batch = x.dims()[0];
+        slots[self.input] = Some(Value::R4(x));
+        let mut readers = vec![0usize; self.slots];
+        for op in &self.ops {
+            op.inputs.iter().flatten().for_each(|&s| readers[s] += 1);
+        }
+        for (i, op) in self.ops.iter().enumerate() {
+            if self.folded[i] {
+                continue;
+            }
+            let (Some(&out), Some(&Some(input))) = (op.outputs.first(), op.inputs.first()) else {
+                self.run_checked(&mut slots, i..i + 1, batch);
+                continue;
+            };
+            if trace.cut && op.is_relu() {
+                slots[out] = Some(trace.cut_value(slots[input].as_ref()?, true)?);
+                continue;
+            }
+            self.run_checked(&mut slots, i..i + 1, batch);
+            if let Some(terms) = op.bias_terms()
+                && let Some(Value::R4(y)) = slots[out].take()
+            {
+                slots[out] = Some(Value::R4(trace.biased(y, &terms)));
+            }
+            if trace.cut && readers[out] > 1 && slots[out].as_ref().is_some_and(Value::is_float) {
+                slots[out] = Some(trace.cut_value(slots[out].as_ref()?, false)?);
+            }
+        }
+        Some(self.logits(&mut slots))
+    }
+
     fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
         match context {
             Context::PerInput(contexts) => Tensor::cat(
@@ -227,6 +260,11 @@ impl OnnxNet {
                 .expect("a map of the layer's layout"),
         );
         self.run_checked(&mut slots, l.node + 1..self.ops.len(), batch);
+        self.logits(&mut slots)
+    }
+
+    /// The output slot read as logits `[N, classes]`.
+    fn logits(&self, slots: &mut [Option<Value>]) -> Tensor<2> {
         let out = slots[self.output]
             .take()
             .and_then(|v| v.to_rank::<2>().ok())

@@ -43,6 +43,11 @@ fn info() -> ModelInfo {
         classes: (0..10).map(|i| format!("class-{i}")).collect(),
         preprocess: "7×7".into(),
         scores: None,
+        // As a CNN's: no attention for LeGrad.
+        unavailable: vec![(
+            camlens::cam::Method::LeGrad,
+            camlens::cam::method::NO_ATTENTION,
+        )],
     }
 }
 

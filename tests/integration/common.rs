@@ -212,3 +212,12 @@ pub fn finished(m: &[f32]) -> Vec<f32> {
     let hi = r.iter().fold(f32::MIN, |a, &v| a.max(v));
     r.iter().map(|v| (v - lo) / (1e-7 + hi - lo)).collect()
 }
+
+/// A fixture of little-endian float32 values (the `.f32` files the fixture scripts write).
+pub fn f32_fixture(rel: &str) -> Vec<f32> {
+    std::fs::read(fixture(rel))
+        .unwrap()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+        .collect()
+}

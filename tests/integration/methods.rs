@@ -8,6 +8,7 @@ use crate::common::*;
 use camlens::cam::family::activation::randomcam;
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::models::Model;
+use camlens::pipeline::{Pipeline, Request};
 use std::collections::HashMap;
 
 #[derive(serde::Deserialize)]
@@ -482,4 +483,142 @@ fn dff_factorises_as_pytorch_grad_cam_and_scikit_learn() {
             "concept {c}: map {e:.2e}, vector {v:.2e}"
         );
     }
+}
+
+/// FullGrad against pytorch-grad-cam's whole call (tools/make_fullgrad_fixtures.py: the input
+/// gradient and the bias gradients of ResNet-18's twenty batch norms, each channel min-max
+/// normalised, resized, summed) at input size, within 1e-2 as the issue asks (measured: see
+/// the printed figure); the same whatever the session's layer, since it uses none.
+#[test]
+fn fullgrad_equals_pytorch_grad_cams_and_ignores_the_layer() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let theirs = f32_fixture("cam/resnet18.fullgrad.f32");
+    assert!(range(&theirs) > 0.5, "a flat reference map");
+    let mut maps = vec![];
+    for layer in ["layer4", "layer2"] {
+        let mut s = session(&model, layer);
+        let r = run_method(
+            &mut s,
+            Method::FullGrad,
+            fx.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((r.map.width, r.map.height), (224, 224));
+        assert!(r.approximate.as_deref().unwrap().contains("layer-free"));
+        let e = max_diff(&r.map.data, &finished(&theirs));
+        eprintln!("FullGrad at {layer}: {e:.2e} of the range");
+        assert!(e <= 1e-2, "FullGrad off pytorch-grad-cam's by {e:.2e}");
+        maps.push(r.map.data);
+    }
+    assert!(
+        max_diff(&maps[0], &maps[1]) < 1e-6,
+        "the layer changed FullGrad's map"
+    );
+}
+
+/// Guided backpropagation and guided GradCAM against pytorch-grad-cam's
+/// `GuidedBackpropReLUModel` and its recipe (GradCAM's finished map times it), each shown as
+/// the largest magnitude over the channels (tools/make_input_gradient_fixtures.py), at input
+/// size after min-max. The guided rule is discontinuous (a ReLU passes a gradient or not), and
+/// camlens folds each batch norm into its convolution, which changes the forward pass's
+/// rounding: where a pre-activation or a gradient is within rounding of zero, the two sides
+/// decide differently, and a few pixels move (measured: 0.24 % of them by more than 1e-3, at
+/// most 8e-2, mean 5e-5, correlation 0.99994). So: at most 0.5 % of the pixels off by more than
+/// 1e-3 and a mean difference under 1e-4, where the plain input gradient is 0.84 off at worst;
+/// on an ONNX graph with its batch norms as nodes every pixel is within 1e-3
+/// (`guided_backprop_on_onnx_graphs_equals_pytorch_grad_cam`).
+#[test]
+fn guided_backprop_and_guided_gradcam_equal_pytorch_grad_cams() {
+    let fx = fixture_maps();
+    let (_dir, model) = resnet18();
+    let mut s = session(&model, "layer4");
+    for (key, method) in [
+        ("guided", Method::GuidedBackprop),
+        ("guided-gradcam", Method::GuidedGradCam),
+    ] {
+        let theirs = finished(&f32_fixture(&format!("cam/resnet18.{key}.f32")));
+        assert!(range(&theirs) > 0.5, "{key}: a flat reference map");
+        let r = run_method(
+            &mut s,
+            method,
+            fx.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((r.map.width, r.map.height), (224, 224));
+        let diffs: Vec<f32> = r
+            .map
+            .data
+            .iter()
+            .zip(&theirs)
+            .map(|(a, b)| (a - b).abs())
+            .collect();
+        let off = diffs.iter().filter(|d| **d > 1e-3).count() as f32 / diffs.len() as f32;
+        let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
+        eprintln!(
+            "{key}: {:.1e} of the pixels off by more than 1e-3, mean {mean:.1e}",
+            off
+        );
+        assert!(
+            off <= 5e-3 && mean <= 1e-4,
+            "{key} off pytorch-grad-cam's: {off} of the pixels, mean {mean}"
+        );
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct LeGradFixture {
+    class: usize,
+    blocks: Vec<usize>,
+    /// torch-cam's map before normalisation, 14×14.
+    map: Vec<f32>,
+}
+
+/// LeGrad against torch-cam's on torchvision's ViT-B/16 with formula weights
+/// (tools/make_legrad_fixtures.py: the last four blocks, camlens' default at the last layer),
+/// at the 14×14 grid after min-max within 1e-3; left out, with its reason, for a CNN.
+#[test]
+fn legrad_equals_torch_cams_on_vit_and_is_left_out_for_cnns() {
+    let text = std::fs::read_to_string(fixture("cam/vit_b_16.legrad.json")).unwrap();
+    let fx: LeGradFixture = serde_json::from_str(&text).unwrap();
+    assert_eq!(fx.blocks, [8, 9, 10, 11]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vit_b_16.safetensors");
+    write_safetensors(&path, &model_fixture("vit_b_16").keys);
+    let vit = Model::from_file(&path, &cpu()).unwrap();
+    assert!(Method::LeGrad.not_for(&vit).is_none());
+    let layer = vit.layer_index(None).unwrap();
+    let mut s = Session::new(&vit, input(&[3, 224, 224]), layer).unwrap();
+    assert_eq!(s.top_class(), fx.class);
+    let r = run_method(
+        &mut s,
+        Method::LeGrad,
+        fx.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    assert_eq!((r.raw.width, r.raw.height), (14, 14));
+    let theirs = finished(&fx.map);
+    assert!(range(&theirs) > 0.5, "a flat reference map");
+    let e = max_diff(&finished(&r.raw.data), &theirs);
+    eprintln!("LeGrad: {e:.2e} of the range");
+    assert!(e <= 1e-3, "LeGrad off torch-cam's by {e:.2e}");
+
+    let (_dir, cnn) = resnet18();
+    let why = Method::LeGrad.not_for(&cnn).unwrap();
+    let alone = Request::new(&[Method::LeGrad], Options::default());
+    let refused = Pipeline::new(&cnn, alone).err().unwrap().to_string();
+    assert!(
+        refused.contains(why) && why.contains("transformer"),
+        "{refused}"
+    );
+    let both = Request::new(&[Method::GradCam, Method::LeGrad], Options::default());
+    let p = Pipeline::new(&cnn, both).unwrap();
+    let kept: Vec<Method> = p.request.steps.iter().map(|s| s.method).collect();
+    assert_eq!(kept, [Method::GradCam]);
 }

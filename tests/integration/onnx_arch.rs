@@ -373,3 +373,64 @@ fn more_methods_on_convnext_tiny_equal_pytorch_grad_cam() {
 fn more_methods_on_mobilenet_v3_large_equal_pytorch_grad_cam() {
     check_more("mobilenet_v3_large", true, false);
 }
+
+/// FullGrad on ONNX graphs against pytorch-grad-cam's whole call on their PyTorch originals
+/// (tools/make_fullgrad_fixtures.py), at input size within 1e-2: batch norms as nodes after
+/// bias-free convolutions (ResNet-50, 53 of them), convolutions with biases (the small CNN) and
+/// a ViT, whose one convolution is its patch embedding.
+#[test]
+fn fullgrad_on_onnx_graphs_equals_pytorch_grad_cam() {
+    for name in ["small_cnn", "resnet50", "vit_b_16"] {
+        let r = reference(name);
+        let model = load(name);
+        let layer = model.layer_index(Some(&r.layer)).unwrap();
+        let mut s = Session::new(&model, input(&[3, r.size, r.size]), layer).unwrap();
+        let theirs = finished(&f32_fixture(&format!("onnx/arch/{name}.fullgrad.f32")));
+        assert!(range(&theirs) > 0.5, "{name}: a flat reference map");
+        let ours = run_method(
+            &mut s,
+            Method::FullGrad,
+            r.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        let e = max_diff(&ours.map.data, &theirs);
+        eprintln!("{name}: FullGrad {e:.2e} of the range");
+        assert!(
+            e <= 1e-2,
+            "{name}: FullGrad off pytorch-grad-cam's by {e:.2e}"
+        );
+    }
+}
+
+/// Guided backpropagation and guided GradCAM on ONNX graphs (`Relu` nodes guided; values read
+/// twice, ResNet-50's shortcuts, cut so that each backward step goes through them once) against
+/// pytorch-grad-cam on the PyTorch originals, within 1e-3 after min-max.
+#[test]
+fn guided_backprop_on_onnx_graphs_equals_pytorch_grad_cam() {
+    for name in ["small_cnn", "resnet50"] {
+        let r = reference(name);
+        let model = load(name);
+        let layer = model.layer_index(Some(&r.layer)).unwrap();
+        let mut s = Session::new(&model, input(&[3, r.size, r.size]), layer).unwrap();
+        for (key, method) in [
+            ("guided", Method::GuidedBackprop),
+            ("guided-gradcam", Method::GuidedGradCam),
+        ] {
+            let theirs = finished(&f32_fixture(&format!("onnx/arch/{name}.{key}.f32")));
+            assert!(range(&theirs) > 0.5, "{name} {key}: a flat reference map");
+            let ours = run_method(
+                &mut s,
+                method,
+                r.class,
+                &Options::default(),
+                &Monitor::new(),
+            )
+            .unwrap();
+            let e = max_diff(&ours.map.data, &theirs);
+            eprintln!("{name}: {key} {e:.2e} of the range");
+            assert!(e <= 1e-3, "{name}: {key} off pytorch-grad-cam's by {e:.2e}");
+        }
+    }
+}

@@ -2,7 +2,7 @@
 //! jobs and draws what comes back. Results are plain data (maps, predictions), never tensors.
 
 use super::warmup::{Outcome, Running, Warmup, open_model};
-use crate::cam::{CamResult, Monitor};
+use crate::cam::{CamResult, Method, Monitor};
 use crate::classify::Prediction;
 use crate::compute::device::Compute;
 use crate::compute::precision::Precision;
@@ -133,6 +133,8 @@ pub struct ModelInfo {
     pub preprocess: String,
     /// What the scores are, in words, where they are not plain softmax logits.
     pub scores: Option<String>,
+    /// The methods that cannot explain this model, and why (`Method::not_for`).
+    pub unavailable: Vec<(Method, &'static str)>,
 }
 
 impl ModelInfo {
@@ -144,6 +146,10 @@ impl ModelInfo {
             classes: model.classes.clone(),
             preprocess: model.preprocess.to_string(),
             scores: (model.scores != Scores::Softmax).then(|| model.scores.to_string()),
+            unavailable: Method::ALL
+                .into_iter()
+                .filter_map(|m| Some((m, m.not_for(model)?)))
+                .collect(),
         }
     }
 }

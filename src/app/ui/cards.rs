@@ -27,7 +27,7 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     let card_w = ((avail - gap * (cols as f32 - 1.0)) / cols as f32).min(420.0);
     let size = egui::vec2(card_w, card_w * h as f32 / w as f32);
     let cards: Vec<Option<Method>> = std::iter::once(None)
-        .chain(app.settings.methods.iter().copied().map(Some))
+        .chain(app.methods_shown().into_iter().map(Some))
         .collect();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for row in cards.chunks(cols) {

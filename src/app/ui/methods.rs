@@ -31,9 +31,15 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.label(egui::RichText::new(family.cost()).small().weak());
         for m in methods {
             let mut on = app.settings.methods.contains(&m);
+            let why_not = app
+                .model
+                .as_ref()
+                .and_then(|info| info.unavailable.iter().find(|(u, _)| *u == m))
+                .map(|(_, why)| *why);
             let b = ui
-                .checkbox(&mut on, m.label())
-                .on_hover_text(m.spec().about);
+                .add_enabled(why_not.is_none(), egui::Checkbox::new(&mut on, m.label()))
+                .on_hover_text(m.spec().about)
+                .on_disabled_hover_text(why_not.unwrap_or_default());
             if b.changed() {
                 changed = true;
                 if on {

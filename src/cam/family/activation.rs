@@ -4,7 +4,7 @@
 //! pytorch-grad-cam 1.5.7's source.
 
 use super::gradient::{RawMap, Terms, weighted};
-use super::projection::{first_component, kernel_first_component};
+use crate::cam::projection::{first_component, kernel_first_component};
 use crate::rng::SplitMix;
 
 /// An activation method: `(activations, K, seed)` → its raw map; `seed` only for the random ones.

@@ -3,7 +3,7 @@
 //! has them, its per-channel weights. Formulas and epsilons follow pytorch-grad-cam 1.5.7, whose
 //! numbers our tests compare with.
 
-use super::projection::first_component;
+use crate::cam::projection::first_component;
 
 /// A gradient method: `(activations, gradients, K)` → its raw map `[h, w]` and, where the method
 /// has them, its per-channel weights.

@@ -2,6 +2,7 @@
 
 use crate::models::kernels::pool;
 use crate::models::layers::{Act, Conv, host_tensor, on_host};
+use crate::models::network::Trace;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
@@ -103,6 +104,44 @@ impl Block {
                 if *skip { y + x } else { y }
             }
             Block::Seq(blocks) => blocks.iter().fold(x, |x, b| b.forward(x)),
+        }
+    }
+
+    /// The forward pass of a tracked input, traced (see `network::Trace`).
+    pub fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Tensor<4> {
+        match self {
+            Block::Conv(conv, act) => conv.forward_traced(x, act, trace),
+            Block::Relu => trace.relu(x),
+            Block::MaxPool(..) => self.forward(x),
+            Block::Residual { convs, downsample } => {
+                let mut y = x.clone();
+                for (i, c) in convs.iter().enumerate() {
+                    y = c.forward_traced(y, &Self::residual_act(i, convs.len()), trace);
+                }
+                let shortcut = match downsample {
+                    Some(d) => d.forward_traced(x, &Act::None, trace),
+                    None => x,
+                };
+                trace.relu(y + shortcut)
+            }
+            Block::MbConv {
+                expand,
+                depthwise,
+                project,
+                skip,
+            } => {
+                let mut y = match expand {
+                    Some(e) => e.forward_traced(x.clone(), &Act::Relu6, trace),
+                    None => x.clone(),
+                };
+                y = depthwise.forward_traced(y, &Act::Relu6, trace);
+                y = project.forward_traced(y, &Act::None, trace);
+                if *skip { y + x } else { y }
+            }
+            Block::Seq(blocks) => blocks.iter().fold(x, |x, b| {
+                let y = b.forward_traced(x, trace);
+                trace.fork(y)
+            }),
         }
     }
 }

@@ -4,10 +4,9 @@
 
 pub use crate::models::layers::Act;
 use crate::models::layers::Linear;
-use crate::models::network::{Context, Features, LayerInfo, Network};
+use crate::models::network::{Context, Features, LayerInfo, Network, Trace};
 use crate::models::region;
 pub use crate::models::zoo::block::Block;
-use burn::tensor::activation::relu;
 use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::{DType, Tensor};
 
@@ -29,12 +28,16 @@ impl Classifier {
     }
 
     fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_traced(x, &mut Trace::default())
+    }
+
+    fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Tensor<2> {
         match self {
             Classifier::AvgFc(fc) => fc.forward(adaptive_avg_pool2d(x, [1, 1]).flatten(1, 3)),
             Classifier::Vgg([a, b, c]) => {
                 let x = adaptive_avg_pool2d(x, [7, 7]).flatten(1, 3);
-                let x = relu(a.forward(x));
-                let x = relu(b.forward(x));
+                let x = trace.relu(a.forward(x));
+                let x = trace.relu(b.forward(x));
                 c.forward(x)
             }
         }
@@ -101,6 +104,14 @@ impl Network for Cnn {
             activation: a,
             context: Context::None,
         }
+    }
+
+    fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Option<Tensor<2>> {
+        let a = self.blocks.iter().fold(x, |x, b| {
+            let y = b.forward_traced(x, trace);
+            trace.fork(y)
+        });
+        Some(self.classifier.forward_traced(a, trace))
     }
 
     fn head(&self, activation: Tensor<4>, _context: &Context, layer: usize) -> Tensor<2> {

@@ -5,8 +5,8 @@
 use crate::error::Result;
 use crate::input::weights::WeightMap;
 use crate::models::layers::head_classes;
-use crate::models::layers::{LayerNorm, Linear, Loader};
-use crate::models::network::{Context, Features, LayerInfo, Network};
+use crate::models::layers::{Act, LayerNorm, Linear, Loader};
+use crate::models::network::{Context, Features, LayerInfo, Network, Trace};
 use burn::tensor::activation::{gelu, softmax};
 use burn::tensor::{DType, Device, Tensor};
 
@@ -28,6 +28,13 @@ struct EncoderBlock {
 
 impl EncoderBlock {
     fn attention(&self, y: Tensor<3>) -> Tensor<3> {
+        let (p, v) = self.probabilities(y);
+        self.attend(p, v)
+    }
+
+    /// The attention probabilities `[b, heads, n, n]` of the normalised tokens `y`, and the
+    /// values `[b, heads, n, d]` they weigh.
+    fn probabilities(&self, y: Tensor<3>) -> (Tensor<4>, Tensor<4>) {
         let [b, n, _] = y.dims();
         let d = DIM / HEADS;
         let qkv = self.qkv.forward(y).reshape([b, n, 3, HEADS, d]);
@@ -39,10 +46,12 @@ impl EncoderBlock {
         };
         let (q, k, v) = (part(0), part(1), part(2));
         let scores = q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt();
-        let o = softmax(scores, 3)
-            .matmul(v)
-            .swap_dims(1, 2)
-            .reshape([b, n, DIM]);
+        (softmax(scores, 3), v)
+    }
+
+    fn attend(&self, p: Tensor<4>, v: Tensor<4>) -> Tensor<3> {
+        let [b, _, n, _] = p.dims();
+        let o = p.matmul(v).swap_dims(1, 2).reshape([b, n, DIM]);
         self.out.forward(o)
     }
 
@@ -117,12 +126,12 @@ impl Vit {
     }
 
     fn embed(&self, x: Tensor<4>) -> Tensor<3> {
-        let b = x.dims()[0];
-        let patches = self
-            .patch
-            .forward(x)
-            .reshape([b, DIM, GRID * GRID])
-            .swap_dims(1, 2);
+        self.embed_patches(self.patch.forward(x))
+    }
+
+    fn embed_patches(&self, patches: Tensor<4>) -> Tensor<3> {
+        let b = patches.dims()[0];
+        let patches = patches.reshape([b, DIM, GRID * GRID]).swap_dims(1, 2);
         let cls = self.class_token.clone().expand([b, 1, DIM]);
         Tensor::cat(vec![cls, patches], 1) + self.pos_embedding.clone()
     }
@@ -174,6 +183,51 @@ impl Network for Vit {
             activation: a,
             context: Context::Residual(Box::new(x)),
         }
+    }
+
+    /// The patch embedding is the one convolution (and the one bias FullGrad counts, as
+    /// pytorch-grad-cam's does: it looks at `Conv2d` and `BatchNorm2d` modules only); no ReLU.
+    fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Option<Tensor<2>> {
+        let patches = self.patch.forward_traced(x, &Act::None, trace);
+        let x = self
+            .blocks
+            .iter()
+            .fold(self.embed_patches(patches), |x, blk| blk.forward(x));
+        let b = x.dims()[0];
+        let cls = self
+            .ln
+            .forward(x)
+            .slice([0..b, 0..1, 0..DIM])
+            .reshape([b, DIM]);
+        Some(self.head.forward(cls))
+    }
+
+    fn has_attention(&self) -> bool {
+        true
+    }
+
+    /// Block `l`'s class scores are torch-cam's `project_tokens` for torchvision's ViT: the
+    /// block's output tokens averaged (the class token with them), the final LayerNorm, the head.
+    fn attention_scores(
+        &self,
+        x: Tensor<4>,
+        blocks: &[usize],
+    ) -> Option<Vec<(Tensor<4>, Tensor<2>)>> {
+        let last = *blocks.iter().max()?;
+        let mut t = self.embed(x);
+        let mut found = vec![];
+        for (l, blk) in self.blocks.get(..=last)?.iter().enumerate() {
+            if blocks.contains(&l) {
+                let (p, v) = blk.probabilities(blk.ln_1.forward(t.clone()));
+                let leaf = p.detach().autodiff().require_grad();
+                let out = blk.mlp(t.clone() + blk.attend(leaf.clone(), v));
+                let b = out.dims()[0];
+                let pooled = out.mean_dim(1).reshape([b, DIM]);
+                found.push((leaf, self.head.forward(self.ln.forward(pooled))));
+            }
+            t = blk.forward(t);
+        }
+        Some(found)
     }
 
     fn head(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {

@@ -57,6 +57,7 @@ use onnx_ir::Node;
 use reduce::Reduce;
 use resize::Resize;
 use shape::Shaping;
+use std::sync::Arc;
 use windows::Window;
 
 /// Every operator camlens runs, by family, as ONNX names them.
@@ -175,6 +176,24 @@ impl Op {
         Ok(())
     }
 
+    /// The biases behind the node's output, where it is a convolution or batch norm that has
+    /// one (see `models::BiasProbe`): FullGrad's terms, as pytorch-grad-cam finds them in
+    /// `Conv2d` and `BatchNorm2d` modules.
+    pub fn bias_terms(&self) -> Option<Arc<[Arc<[f32]>]>> {
+        let host = |t: &burn::tensor::Tensor<1>| -> Option<Arc<[Arc<[f32]>]>> {
+            let v = crate::compute::tensor_io::to_vec(t.clone()).ok()?;
+            Some(Arc::from(vec![Arc::<[f32]>::from(v)]))
+        };
+        match &self.kind {
+            Kind::Window(Window::Conv(conv)) if !conv.bias_terms().is_empty() => {
+                Some(conv.bias_terms().clone())
+            }
+            Kind::Window(Window::ConvGeneral { bias: Some(b), .. }) => host(b),
+            Kind::Reduce(Reduce::BatchNorm { shift, .. }) => host(shift),
+            _ => None,
+        }
+    }
+
     /// Whether the node holds weights `set_dtype` casts.
     pub(super) fn has_weights(&self) -> bool {
         matches!(
@@ -217,6 +236,10 @@ impl Op {
             self.kind,
             Kind::Window(Window::Conv(_) | Window::ConvGeneral { .. })
         )
+    }
+
+    pub fn is_relu(&self) -> bool {
+        matches!(self.kind, Kind::Elementwise(Elementwise::Relu))
     }
 
     pub fn is_layer_norm(&self) -> bool {
