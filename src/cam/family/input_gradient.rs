@@ -31,21 +31,11 @@ pub const LAYER_FREE: &str = "layer-free: the input and every bias, not the chos
 /// The map at input size, already min-max normalised as pytorch-grad-cam's last step.
 pub fn fullgrad(s: &Session, class: usize) -> Result<Map> {
     let size = s.input_size();
-    let x = s.x.clone().autodiff().require_grad();
     let mut trace = Trace {
         probe_biases: true,
         ..Trace::default()
     };
-    let logits = s
-        .model
-        .net
-        .forward_traced(x.clone(), &mut trace)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "FullGrad needs the biases of every layer, which {} does not give",
-                s.model.name
-            ))
-        })?;
+    let (x, logits) = traced(s, &mut trace, "FullGrad needs the biases of every layer")?;
     let grads = logits.slice([0..1, class..class + 1]).sum().backward();
     let gx = x
         .grad(&grads)
@@ -106,21 +96,15 @@ fn scaled(mut m: Map) -> Map {
 
 /// Guided backpropagation's gradient at the input, `[3, S, S]`.
 pub fn guided(s: &Session, class: usize) -> Result<Vec<f32>> {
-    let x = s.x.clone().autodiff().require_grad();
     let mut trace = Trace {
         cut: true,
         ..Trace::default()
     };
-    let logits = s
-        .model
-        .net
-        .forward_traced(x.clone(), &mut trace)
-        .ok_or_else(|| {
-            Error::Invalid(format!(
-                "guided backpropagation needs the ReLUs of the network, which {} does not give",
-                s.model.name
-            ))
-        })?;
+    let (x, logits) = traced(
+        s,
+        &mut trace,
+        "guided backpropagation needs the ReLUs of the network",
+    )?;
     let mut gathered = Gathered {
         at_cut: vec![None; trace.cuts.len()],
         at_input: None,
@@ -153,6 +137,18 @@ pub fn guided(s: &Session, class: usize) -> Result<Vec<f32>> {
         Some(g) => to_vec(g),
         None => Ok(vec![0.0; s.input.len()]),
     }
+}
+
+/// The session's input as a tracked leaf and its logits from a pass traced as `trace` asks;
+/// `needs` (what the method needs, which the network does not say) where it cannot be.
+fn traced(s: &Session, trace: &mut Trace, needs: &str) -> Result<(Tensor<4>, Tensor<2>)> {
+    let x = s.x.clone().autodiff().require_grad();
+    let logits = s
+        .model
+        .net
+        .forward_traced(x.clone(), trace)
+        .ok_or_else(|| Error::Invalid(format!("{needs}, which {} does not give", s.model.name)))?;
+    Ok((x, logits))
 }
 
 /// The gradients one backward pass after another left at the cuts' leaves and the input.
