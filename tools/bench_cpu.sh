@@ -21,6 +21,9 @@ for m in $MODELS; do
     # VGG-16: minutes per ScoreCAM on 2 cores for both sides; MODELS=vgg16 runs it.
     vgg16) V=out/vgg16-formula.safetensors; [ -f $V ] || python3 tools/write_formula_weights.py $V
            spec=$V; peer=(--model vgg16 --weights $V) ;;
+    # ViT-B/16 for LeGrad (MODELS=vit_b_16 METHODS=legrad).
+    vit_b_16) V=out/vit_b_16-formula.safetensors; [ -f $V ] || python3 tools/write_formula_weights.py $V
+           spec=$V; peer=(--model vit_b_16 --weights $V) ;;
   esac
   $B --device cpu bench --model $spec --methods $M --runs ${RUNS:-3} --score-samples ${SCORE_SAMPLES:-2} --json bench/ours-cpu-$m${SUFFIX:-}.json > /dev/null
   python3 tools/bench_peers.py --device cpu "${peer[@]}" --runs ${RUNS:-3} --score-samples ${SCORE_SAMPLES:-2} --only "$M" --out bench/peers-cpu-$m${SUFFIX:-}.json

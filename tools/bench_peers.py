@@ -48,6 +48,9 @@ def load_model(name, weights):
     if weights:
         from safetensors.torch import load_file
         m.load_state_dict(load_file(weights))
+    if name == "vit_b_16":
+        # LeGrad's blocks are chosen below; the layer is camlens' default (the last ln_1).
+        return m.eval(), m.encoder.layers[-1].ln_1, "encoder.layers.encoder_layer_11.ln_1"
     if name == "vgg16":
         # camlens' default VGG layer and pytorch-grad-cam's usual one: the last pool (512×7×7).
         return m.eval(), m.features[30], "features.30"
@@ -78,7 +81,7 @@ def refine_layers(model, name):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18", "vgg16"])
+    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18", "vgg16", "vit_b_16"])
     p.add_argument("--weights")
     p.add_argument("--image", default=os.path.join(HERE, "..", "assets", "samples", "chelsea.png"))
     p.add_argument("--runs", type=int, default=3)
@@ -175,13 +178,21 @@ def main():
     import torchcam.methods as tc
     for name, ctor in [("gradcam", tc.GradCAM), ("gradcam++", tc.GradCAMpp),
                        ("xgradcam", tc.XGradCAM), ("layercam", tc.LayerCAM),
-                       ("scorecam", tc.ScoreCAM), ("sscam", tc.SSCAM), ("iscam", tc.ISCAM)]:
+                       ("scorecam", tc.ScoreCAM), ("sscam", tc.SSCAM), ("iscam", tc.ISCAM),
+                       ("cam", tc.CAM), ("smoothgradcam++", tc.SmoothGradCAMpp),
+                       ("legrad", tc.LeGrad)]:
         if f"torchcam:{name}" in skip or (only and name not in only):
             continue
         kwargs = {"batch_size": 32} if name in ("scorecam", "sscam", "iscam") else {}
         if name in ("sscam", "iscam"):
             kwargs["num_samples"] = a.score_samples
-        extractor = ctor(model, target_layer=layer_name, **kwargs)
+        if name == "cam":
+            kwargs["fc_layer"] = model.fc if hasattr(model, "fc") else model._fc
+        if name == "legrad":
+            # torch-cam's example, camlens' default: the last four encoder blocks.
+            extractor = ctor(model, list(model.encoder.layers)[-4:])
+        else:
+            extractor = ctor(model, target_layer=layer_name, **kwargs)
 
         def run():
             if name in ("scorecam", "sscam", "iscam"):

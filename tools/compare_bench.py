@@ -15,7 +15,7 @@ SAME.update({m: m for m in ["hirescam", "gradcam-elementwise", "eigengradcam", "
                             "shapleycam", "eigencam", "kpcacam", "fem", "randomcam",
                             "ablationcam", "refinecam", "sess", "dff", "sscam", "iscam",
                             "smoothgradcam++", "fullgrad", "guided-backprop",
-                            "guided-gradcam"]})
+                            "guided-gradcam", "cam", "legrad"]})
 
 
 def main(ours_path, peers_path):

@@ -19,17 +19,24 @@ LITE0_NEW=refinecam,dff
 WHOLE=fullgrad,guided-backprop,guided-gradcam
 # A forward pass per channel (and sample), per window or per augmented copy.
 SLOW=scorecam,scorecam-pgc,scorecam++,auggradcam++,smoothgradcam++,sess,iscam,sscam
+# What the Lite0 runs of tools/eval_full.sh have not run among those.
+LITE0_SLOW=scorecam-pgc,smoothgradcam++,sess,iscam,sscam
 
 if [ -z "${SUMMARIES_ONLY:-}" ]; then
 $B eval "${IV[@]}" --limit "${LIMIT_LITE0_NEW:-1300}" --methods $LITE0_NEW --out results/imagenet-val-lite0-new
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_FAST:-1300}" --methods $FAST --out results/imagenet-val-mobilenet_v2-fast
+$B eval "${IV[@]}" --limit "${LIMIT_WHOLE:-300}" --methods $WHOLE --out results/imagenet-val-lite0-whole
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_WHOLE:-300}" --methods $WHOLE --out results/imagenet-val-mobilenet_v2-whole
+$B eval "${IV[@]}" --limit "${LIMIT_CAM:-1300}" --methods cam --out results/imagenet-val-lite0-cam
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_MNV2_DFF:-1300}" --methods dff --out results/imagenet-val-mobilenet_v2-dff
-$B eval "${IV[@]}" --limit "${LIMIT_WHOLE:-1300}" --methods $WHOLE --out results/imagenet-val-lite0-whole
-$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_WHOLE:-1300}" --methods $WHOLE --out results/imagenet-val-mobilenet_v2-whole
-$B eval "${IV[@]}" --limit "${LIMIT_SLOW:-20}" --methods sess,iscam,sscam --out results/imagenet-val-lite0-slow
+$B eval "${IV[@]}" --limit "${LIMIT_SLOW:-20}" --methods $LITE0_SLOW --out results/imagenet-val-lite0-slow
 $B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_SLOW:-20}" --methods $SLOW --out results/imagenet-val-mobilenet_v2-slow
+# Every method on the same images with RISE's deletion and insertion curves (two curves of 225
+# forward passes per map: about two minutes an image for all the methods on 2 cores).
+$B eval "${IV[@]}" --limit "${LIMIT_RISE:-10}" --methods all --metrics paper,deletion,insertion --out results/imagenet-val-lite0-rise
+$B eval "${IV[@]}" --model "$MNV2" --limit "${LIMIT_RISE:-10}" --methods all --metrics paper,deletion,insertion --out results/imagenet-val-mobilenet_v2-rise
 fi
-for d in lite0-new mobilenet_v2-fast mobilenet_v2-dff lite0-slow mobilenet_v2-slow lite0-whole mobilenet_v2-whole; do
+for d in lite0-new lite0-cam mobilenet_v2-fast mobilenet_v2-dff lite0-slow mobilenet_v2-slow lite0-whole mobilenet_v2-whole lite0-rise mobilenet_v2-rise; do
   [ -f results/imagenet-val-$d/rows.csv ] && $B eval merge --out results/imagenet-val-$d results/imagenet-val-$d/rows.csv
 done
 python3 tools/ranking.py

@@ -248,7 +248,9 @@ pub enum FlatChannels {
 
 /// Why LeGrad does not apply to a network without attention camlens can read.
 pub const NO_ATTENTION: &str = "LeGrad reads a transformer's attention, which camlens reads in \
-    torchvision's ViT-B/16 (its .pth weights); this model has none it can read";
+    torchvision's ViT-B/16 (its .pth weights) and in ONNX exports of pre-norm vision transformers \
+    (a Softmax over [N, heads, T, T] per block, layer norms before the blocks and the head); \
+    this model has none it can read";
 
 impl Method {
     /// Every method, in the order the app lists them and `all` runs them: the registry's.

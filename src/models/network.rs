@@ -226,14 +226,16 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     fn forward_traced(&self, _x: Tensor<4>, _trace: &mut Trace) -> Option<Tensor<2>> {
         None
     }
-    /// Transformers whose attention camlens reads: for each of `blocks` (the blocks whose
-    /// input is layer `l`), its attention probabilities `[N, heads, tokens, tokens]` as a
-    /// tracked leaf, and the class scores the block's output gives when read as the model reads
-    /// its last block's (LeGrad's layer scores). `None` for networks without such attention.
+    /// Transformers whose attention camlens reads: for the block whose attention reads layer
+    /// `layer` and the `count − 1` before it, in order, its attention probabilities
+    /// `[N, heads, tokens, tokens]` as a tracked leaf, and the class scores the block's output
+    /// gives when read as the model reads its last block's (LeGrad's layer scores). `None` for
+    /// networks without such attention.
     fn attention_scores(
         &self,
         _x: Tensor<4>,
-        _blocks: &[usize],
+        _layer: usize,
+        _count: usize,
     ) -> Option<Vec<(Tensor<4>, Tensor<2>)>> {
         None
     }

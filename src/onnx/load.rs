@@ -102,6 +102,7 @@ impl OnnxNet {
                 _ => "dynamic batch".into(),
             },
             one_at_a_time: false,
+            attention: None,
         };
         guarded("the graph cannot run here", || net.survey(device))
             .map_err(|e| bad(e.to_string()))?;

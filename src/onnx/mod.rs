@@ -8,6 +8,7 @@
 //! up to the target layer, `head` the rest from the (possibly autodiff) activation, with the
 //! values that skip across the split (residual connections) handed over as context.
 
+mod attention;
 mod config;
 mod layout;
 mod load;
@@ -68,6 +69,8 @@ pub struct OnnxNet {
     pub batching: String,
     /// A fixed batch of 1 the graph hard-codes: batches are run an input at a time.
     one_at_a_time: bool,
+    /// A transformer's blocks, where the graph has some camlens reads (LeGrad).
+    attention: Option<attention::Attention>,
 }
 
 impl OnnxNet {
@@ -186,6 +189,19 @@ impl Network for OnnxNet {
 
     fn peak_activation(&self) -> usize {
         self.peak
+    }
+
+    fn has_attention(&self) -> bool {
+        self.attention.is_some()
+    }
+
+    fn attention_scores(
+        &self,
+        x: Tensor<4>,
+        layer: usize,
+        count: usize,
+    ) -> Option<Vec<(Tensor<4>, Tensor<2>)>> {
+        self.attention_of(x, layer, count)
     }
 
     fn scaled_aside(&self, context: &Context, factor: f32) -> Context {

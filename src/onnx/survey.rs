@@ -35,6 +35,7 @@ impl OnnxNet {
         let constant = self.fold_constants(&slots);
         self.list_layers(&dims, &constant)?;
         self.default_layer = self.default_layer(&constant);
+        self.attention = self.find_attention(&dims, &constant, device);
         Ok(())
     }
 

@@ -434,3 +434,46 @@ fn guided_backprop_on_onnx_graphs_equals_pytorch_grad_cam() {
         }
     }
 }
+
+/// LeGrad on ONNX exports of torchvision's ViT-B/16 by both exporters (attention Softmax nodes,
+/// the next layer norm's input as each block's output, the final norm and head run on the mean
+/// token) against torch-cam's on the PyTorch original (tools/make_legrad_fixtures.py, the last
+/// four blocks), at the 14×14 grid after min-max within 1e-3. timm's ViT has such blocks too
+/// (torch-cam has no projection for it: no reference); Swin's windowed attention and a CNN
+/// have none camlens reads.
+#[test]
+fn legrad_on_onnx_vits_equals_torch_cams() {
+    let theirs = finished(&f32_fixture("onnx/arch/vit_b_16.legrad.f32"));
+    assert!(range(&theirs) > 0.5, "a flat reference map");
+    for name in [
+        "vit_b_16",
+        "vit_b_16_torchscript",
+        "timm_vit_tiny_patch16_224",
+    ] {
+        let r = reference(name);
+        let model = load(name);
+        assert!(Method::LeGrad.not_for(&model).is_none(), "{name}");
+        let layer = model.layer_index(Some(&r.layer)).unwrap();
+        let mut s = Session::new(&model, input(&[3, r.size, r.size]), layer).unwrap();
+        let ours = run_method(
+            &mut s,
+            Method::LeGrad,
+            r.class,
+            &Options::default(),
+            &Monitor::new(),
+        )
+        .unwrap();
+        assert_eq!((ours.raw.width, ours.raw.height), (14, 14), "{name}");
+        let ours = finished(&ours.raw.data);
+        assert!(range(&ours) > 0.5, "{name}: a flat map");
+        if name.starts_with("timm") {
+            continue;
+        }
+        let e = max_diff(&ours, &theirs);
+        eprintln!("{name}: LeGrad {e:.2e} of the range");
+        assert!(e <= 1e-3, "{name}: LeGrad off torch-cam's by {e:.2e}");
+    }
+    for name in ["swin_t", "small_cnn"] {
+        assert!(Method::LeGrad.not_for(&load(name)).is_some(), "{name}");
+    }
+}

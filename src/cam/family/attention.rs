@@ -4,8 +4,9 @@
 //! attention probabilities `A^l`; the positive part averaged over heads and queries, the class
 //! token's key dropped, the patch keys laid out on the grid; the mean over the blocks. The
 //! attention values are not multiplied in (torch-cam's code). torch-cam asks for the blocks;
-//! camlens takes the target layer's block and the three before it (torch-cam's example: a
-//! ViT's last four), fewer where there are fewer.
+//! camlens takes the block whose attention reads the target layer and the three before it
+//! (torch-cam's example: a ViT's last four), fewer where there are fewer. The built-in ViT-B/16
+//! and ONNX exports of pre-norm transformers (`onnx::attention`) have such blocks.
 
 use crate::cam::method::NO_ATTENTION;
 use crate::cam::session::Session;
@@ -18,11 +19,10 @@ pub const BLOCKS: usize = 4;
 /// The map at the target layer's grid `[h, w]`, before normalisation.
 pub fn legrad(s: &Session, class: usize) -> Result<Vec<f32>> {
     let [_, h, w] = s.shape;
-    let blocks: Vec<usize> = (s.layer.saturating_sub(BLOCKS - 1)..=s.layer).collect();
     let found = s
         .model
         .net
-        .attention_scores(s.x.clone(), &blocks)
+        .attention_scores(s.x.clone(), s.layer, BLOCKS)
         .ok_or_else(|| Error::Invalid(NO_ATTENTION.into()))?;
     let mut map = vec![0f32; h * w];
     for (attention, scores) in &found {

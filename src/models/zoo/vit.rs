@@ -211,13 +211,14 @@ impl Network for Vit {
     fn attention_scores(
         &self,
         x: Tensor<4>,
-        blocks: &[usize],
+        layer: usize,
+        count: usize,
     ) -> Option<Vec<(Tensor<4>, Tensor<2>)>> {
-        let last = *blocks.iter().max()?;
+        let first = layer.saturating_sub(count.max(1) - 1);
         let mut t = self.embed(x);
         let mut found = vec![];
-        for (l, blk) in self.blocks.get(..=last)?.iter().enumerate() {
-            if blocks.contains(&l) {
+        for (l, blk) in self.blocks.get(..=layer)?.iter().enumerate() {
+            if l >= first {
                 let (p, v) = blk.probabilities(blk.ln_1.forward(t.clone()));
                 let leaf = p.detach().autodiff().require_grad();
                 let out = blk.mlp(t.clone() + blk.attend(leaf.clone(), v));

@@ -242,6 +242,14 @@ impl Op {
         matches!(self.kind, Kind::Elementwise(Elementwise::Relu))
     }
 
+    /// The axis of a Softmax.
+    pub fn softmax_axis(&self) -> Option<usize> {
+        match self.kind {
+            Kind::Reduce(Reduce::Softmax(axis)) => Some(axis),
+            _ => None,
+        }
+    }
+
     pub fn is_layer_norm(&self) -> bool {
         matches!(self.kind, Kind::Reduce(Reduce::LayerNorm { .. }))
     }
