@@ -218,15 +218,19 @@ impl Network for Vit {
         let mut t = self.embed(x);
         let mut found = vec![];
         for (l, blk) in self.blocks.get(..=layer)?.iter().enumerate() {
-            if l >= first {
-                let (p, v) = blk.probabilities(blk.ln_1.forward(t.clone()));
-                let leaf = p.detach().autodiff().require_grad();
-                let out = blk.mlp(t.clone() + blk.attend(leaf.clone(), v));
-                let b = out.dims()[0];
-                let pooled = out.mean_dim(1).reshape([b, DIM]);
-                found.push((leaf, self.head.forward(self.ln.forward(pooled))));
+            if l < first {
+                t = blk.forward(t);
+                continue;
             }
-            t = blk.forward(t);
+            let (p, v) = blk.probabilities(blk.ln_1.forward(t.clone()));
+            let leaf = p.detach().autodiff().require_grad();
+            let out = blk.mlp(t + blk.attend(leaf.clone(), v));
+            let b = out.dims()[0];
+            // The next block reads the same tokens, cut from this block's graph (burn frees a
+            // graph's tape on backward, and each block's score has its own).
+            t = out.clone().detach();
+            let pooled = out.mean_dim(1).reshape([b, DIM]);
+            found.push((leaf, self.head.forward(self.ln.forward(pooled))));
         }
         Some(found)
     }
