@@ -63,3 +63,37 @@ pub fn predict_files(model: &Model, paths: &[&Path], k: usize) -> Result<Vec<Vec
     }
     Ok(out)
 }
+
+/// One class of a segmentation: its share of the pixels.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Share {
+    pub class: usize,
+    pub name: String,
+    pub share: f32,
+    pub pixels: usize,
+}
+
+/// A segmenter's classes present in each image file, by share of the pixels, largest first.
+pub fn segment_files(model: &Model, paths: &[&Path]) -> Result<Vec<Vec<Share>>> {
+    paths
+        .iter()
+        .map(|p| {
+            let seg = model.segment(&model.preprocess.prepare(&load_image(p)?).0)?;
+            let total = seg.labels.len().max(1) as f32;
+            let mut shares: Vec<Share> = seg
+                .counts()
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, n)| n > 0)
+                .map(|(class, pixels)| Share {
+                    class,
+                    name: model.classes[class].clone(),
+                    share: pixels as f32 / total,
+                    pixels,
+                })
+                .collect();
+            shares.sort_by_key(|s| std::cmp::Reverse(s.pixels));
+            Ok(shares)
+        })
+        .collect()
+}

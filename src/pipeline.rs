@@ -8,7 +8,7 @@ use crate::classify::{Prediction, top_k};
 use crate::error::{Error, Result};
 use crate::faithfulness::metrics::{MapScores, score_maps};
 use crate::input::preprocess::CropBox;
-use crate::models::{LayerInfo, Model};
+use crate::models::{LayerInfo, Model, Segmentation, Task};
 use image::RgbImage;
 
 /// Which class an image is explained for.
@@ -106,8 +106,11 @@ pub struct Prepared {
     pub top: Vec<Prediction>,
     /// The class being explained.
     pub class: usize,
-    /// Softmax probability of `class` on the unmasked input.
+    /// Softmax probability of `class` on the unmasked input (a segmenter's: the class's mean
+    /// probability over its pixels).
     pub probability: f32,
+    /// A segmenter's per-pixel classes; the explained region is `class`'s pixels.
+    pub segmentation: Option<Segmentation>,
 }
 
 /// What the pipeline hands over, in this order: one `Prepared`, then one `Result` per step as
@@ -221,13 +224,18 @@ impl<'m> Pipeline<'m> {
         score: Scoring<S>,
         mut sink: impl FnMut(Event<S>) -> Result<()>,
     ) -> Result<()> {
+        let region = self.region(&input, class)?;
         let mut session = Session::new(self.model, input, self.layer)?;
-        let class = self.class(&session, class)?;
+        let class = match &region {
+            Some((_, k)) => *k,
+            None => self.class(&session, class)?,
+        };
         sink(Event::Prepared(Prepared {
             crop,
             top: top_k(self.model, &session.logits, &session.probs, 5),
             class,
             probability: session.probs[class],
+            segmentation: region.map(|(s, _)| s),
         }))?;
         for index in self.request.run_order() {
             if monitor.is_cancelled() {
@@ -243,6 +251,35 @@ impl<'m> Pipeline<'m> {
             })?;
         }
         Ok(())
+    }
+
+    /// For a segmenter, the pixels to explain: the predicted pixels of the chosen class (the
+    /// class with the most pixels unless one is named), set on the model as the region its
+    /// scores are read over; `None` for a classifier.
+    fn region(&self, input: &[f32], choice: &ClassChoice) -> Result<Option<(Segmentation, usize)>> {
+        if self.model.task() != Task::Segment {
+            return Ok(None);
+        }
+        let seg = self.model.segment(input)?;
+        let counts = seg.counts();
+        let class = match choice {
+            ClassChoice::Predicted => seg.largest(),
+            ClassChoice::Index(c) => *c,
+            ClassChoice::MostProbableOf(group) => group
+                .iter()
+                .copied()
+                .filter(|&c| c < seg.classes)
+                .max_by_key(|&c| counts[c])
+                .ok_or_else(|| {
+                    Error::Invalid(format!(
+                        "label {group:?} is out of range: this model has {} classes",
+                        seg.classes
+                    ))
+                })?,
+        };
+        self.model
+            .set_mask(Some(seg.mask(class, &self.model.classes)?))?;
+        Ok(Some((seg, class)))
     }
 
     fn class(&self, session: &Session, choice: &ClassChoice) -> Result<usize> {

@@ -9,7 +9,7 @@ use camlens::compute::device::Compute;
 use camlens::draw::overlay::{Colormap, View, check_writable, save_png};
 use camlens::faithfulness::metrics::Score;
 use camlens::input::preprocess::load_image;
-use camlens::models::Scores;
+use camlens::models::{Scores, Task};
 use camlens::outputs::{self, Look, NpyFiles, OutputSpec, Written, explained_sheet, render_all};
 use camlens::pipeline::{Explained, Pipeline, Request};
 use std::path::PathBuf;
@@ -23,9 +23,14 @@ pub struct ExplainArgs {
     model: ModelArgs,
     #[command(flatten)]
     cam: CamArgs,
-    /// Class index to explain (default: the predicted class).
-    #[arg(long)]
+    /// Class index to explain (default: the predicted class; for a segmenter, the class with
+    /// the most pixels, explained over its pixels).
+    #[arg(long, conflicts_with = "target")]
     class: Option<usize>,
+    /// What to explain in a segmenter's answer: segment:CLASS, the pixels predicted as CLASS
+    /// (pytorch-grad-cam's SemanticSegmentationTarget).
+    #[arg(long, value_parser = parse_target)]
+    target: Option<Target>,
     /// jet, turbo, viridis, inferno, magma or plasma.
     #[arg(long, default_value = "jet")]
     colormap: Colormap,
@@ -78,8 +83,28 @@ impl ExplainArgs {
     }
 }
 
+/// `--target`'s values.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Segment(usize),
+}
+
+fn parse_target(s: &str) -> Result<Target, String> {
+    let class = s.strip_prefix("segment:").ok_or_else(|| {
+        format!("'{s}': a target is segment:CLASS (the pixels a segmenter predicts as CLASS)")
+    })?;
+    class
+        .parse()
+        .map(Target::Segment)
+        .map_err(|_| format!("'{class}' is not a class index (segment:CLASS)"))
+}
+
 pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
-    let mut request = args.cam.request(&Method::DEFAULT)?.with_class(args.class);
+    let class = match args.target {
+        Some(Target::Segment(k)) => Some(k),
+        None => args.class,
+    };
+    let mut request = args.cam.request(&Method::DEFAULT)?.with_class(class);
     // Files are written (and listed) in the order the methods appear: fast ones first.
     request.steps = request
         .run_order()
@@ -88,6 +113,13 @@ pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
         .collect();
     let methods = request.methods();
     let model = args.model.open(compute)?;
+    if args.target.is_some() && model.task() != Task::Segment {
+        return Err(camlens::Error::Invalid(format!(
+            "--target segment:CLASS explains a segmenter's pixels; {} classifies whole images \
+             (use --class)",
+            model.name
+        )));
+    }
     let pipeline = Pipeline::new(&model, request)?;
     create_dir(&args.out)?;
     let spec = args.spec();
@@ -117,8 +149,15 @@ pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
             layer.name
         );
         let written = outputs::write(&model, &explained, image, &title, &spec)?;
+        let region = p.segmentation.as_ref().map_or(String::new(), |s| {
+            let pixels = s.labels.iter().filter(|&&l| l as usize == p.class).count();
+            format!(
+                ", over its {pixels} pixels of {}×{} (mean probability)",
+                s.width, s.height
+            )
+        });
         println!(
-            "{}: class {} '{}' ({:.1}%)",
+            "{}: class {} '{}' ({:.1}%{region})",
             image.display(),
             p.class,
             model.classes[p.class],

@@ -213,6 +213,11 @@ fn predict(
     let load = t0.elapsed();
     let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
     let t1 = Instant::now();
+    if model.task() == camlens::models::Task::Segment {
+        let shares = camlens::classify::segment_files(&model, &paths)?;
+        print_shares(images, &shares, &model.name, json);
+        return Ok(());
+    }
     let results = camlens::classify::predict_files(&model, &paths, top)?;
     let infer = t1.elapsed();
     if json {
@@ -243,4 +248,28 @@ fn predict(
         infer.as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// A segmenter's answer: each class present, by its share of the pixels.
+fn print_shares(
+    images: &[PathBuf],
+    shares: &[Vec<camlens::classify::Share>],
+    model: &str,
+    json: bool,
+) {
+    if json {
+        let out: Vec<_> = images
+            .iter()
+            .zip(shares)
+            .map(|(p, s)| serde_json::json!({"image": p, "model": model, "pixels": s}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        return;
+    }
+    for (path, classes) in images.iter().zip(shares) {
+        println!("{} (share of the pixels)", path.display());
+        for s in classes {
+            println!("  {:>5.1}%  {:>4}  {}", 100.0 * s.share, s.class, s.name);
+        }
+    }
 }

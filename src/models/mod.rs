@@ -8,6 +8,7 @@
 //!   `crate::onnx` too), and the values that flow between layers (`value`).
 //! - `zoo`: the hand-written architectures (Lite0, ResNet, VGG, ViT) and the CNN/block
 //!   machinery they share.
+//! - `segmentation`: segmenters' per-pixel scores read over a region of pixels.
 //! - `region`: forward passes over the non-zero rectangle of a mostly-zero (masked) input.
 //! - `layers`: convolutions, linear and norm layers, weight loading, reduced precision.
 //! - `kernels`: camlens' own CPU convolution and pooling kernels.
@@ -17,8 +18,10 @@ pub mod layers;
 pub mod model;
 pub mod network;
 pub mod region;
+pub mod segmentation;
 pub mod value;
 pub mod zoo;
 
 pub use model::{Arch, DEFAULT_MAX_BUFFER, Model, detect};
-pub use network::{BiasProbe, Context, Cut, Features, LayerInfo, Network, Scores, Trace};
+pub use network::{BiasProbe, Context, Cut, Features, LayerInfo, Network, Scores, Task, Trace};
+pub use segmentation::{PixelMask, Segmentation};

@@ -1,7 +1,8 @@
 //! A loaded classifier (`Model`): its architecture, weights, preprocessing and class names, and
 //! the built-in EfficientNet-Lite0 it falls back to.
 
-use super::network::{Context, LayerInfo, Network, Scores};
+use super::network::{Context, LayerInfo, Network, Scores, Task};
+use super::segmentation::{PixelMask, Segmentation};
 use super::zoo::{lite0, resnet, vgg, vit};
 use crate::onnx;
 
@@ -166,6 +167,10 @@ impl Model {
     pub fn from_onnx(path: &Path, overrides: &onnx::Config, device: &Device) -> Result<Self> {
         let config = onnx::Config::beside(path)?.overridden_by(overrides)?;
         let net = onnx::OnnxNet::load(path, &config, device)?;
+        let name_note = match net.task {
+            Task::Segment => ", segmentation",
+            Task::Classify => "",
+        };
         log::info!("{}: {}", path.display(), net.batching);
         let classes = labels::for_onnx(
             path,
@@ -173,11 +178,16 @@ impl Model {
             config.labels.as_deref(),
             net.labels.clone(),
         )?;
-        let preprocess = config.preprocess(net.input_size);
+        let mut preprocess = config.preprocess(net.input_size);
+        if net.task == Task::Segment && config.crop_fraction.is_none() {
+            // torchvision's segmentation recipe resizes the shorter side and crops nothing;
+            // camlens' inputs are square, so the centre square of that resize is explained.
+            preprocess.crop_fraction = 1.0;
+        }
         if let Some(file) = &config.path {
             log::info!("{}: preprocessing from {}", path.display(), file.display());
         }
-        let mut name = format!("{} ({})", Arch::Onnx, file_name(path));
+        let mut name = format!("{} ({}{name_note})", Arch::Onnx, file_name(path));
         match net.scores {
             Scores::Softmax => {}
             Scores::Binary => name.push_str(", one logit read as two classes"),
@@ -264,6 +274,27 @@ impl Model {
                     .collect::<Vec<_>>()
                     .join(", "),
             })
+    }
+
+    pub fn task(&self) -> Task {
+        self.net.task()
+    }
+
+    /// A segmenter's answer for one prepared input.
+    pub fn segment(&self, input: &[f32]) -> Result<Segmentation> {
+        let x = self.preprocess.batch(&[input.to_vec()], &self.device);
+        let scores = self.net.dense_scores(x).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{} classifies whole images: it segments nothing",
+                self.name
+            ))
+        })?;
+        Segmentation::from_scores(scores)
+    }
+
+    /// The pixels a segmenter's scores are read over from now on (`None`: all).
+    pub fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
+        self.net.set_mask(mask)
     }
 
     /// Probabilities from logits `[N, classes]`, as the model's scores mean them.

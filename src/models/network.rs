@@ -1,6 +1,7 @@
 //! What the CAM code sees of a model: a list of layers one can explain, and the model split at
 //! one of them into `features` (input → activations) and `head` (activations → logits).
 
+use super::segmentation::PixelMask;
 use super::value::Value;
 use burn::tensor::activation::relu;
 use burn::tensor::{DType, Gradients, Tensor};
@@ -29,6 +30,16 @@ impl std::fmt::Display for LayerInfo {
             None => Ok(()),
         }
     }
+}
+
+/// What a network's output answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Task {
+    /// Class scores `[N, classes]`.
+    #[default]
+    Classify,
+    /// A class score per pixel `[N, classes, h, w]`, read over a region (`super::segmentation`).
+    Segment,
 }
 
 /// What a model's scores are, which decides its probabilities and what a map explains.
@@ -242,5 +253,19 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     /// Whether `attention_scores` answers.
     fn has_attention(&self) -> bool {
         false
+    }
+    fn task(&self) -> Task {
+        Task::Classify
+    }
+    /// A segmenter's per-pixel class scores `[N, classes, h, w]`, before any region is read.
+    fn dense_scores(&self, _x: Tensor<4>) -> Option<Tensor<4>> {
+        None
+    }
+    /// The pixels a segmenter's scores are read over from now on (`None`: all of them); only
+    /// segmenters have pixels to choose.
+    fn set_mask(&self, _mask: Option<PixelMask>) -> crate::error::Result<()> {
+        Err(crate::error::Error::Invalid(
+            "this model classifies whole images: it has no pixels to choose".into(),
+        ))
     }
 }

@@ -103,6 +103,8 @@ impl OnnxNet {
             },
             one_at_a_time: false,
             attention: None,
+            task: crate::models::network::Task::Classify,
+            mask: Default::default(),
         };
         guarded("the graph cannot run here", || net.survey(device))
             .map_err(|e| bad(e.to_string()))?;

@@ -18,7 +18,8 @@ mod ranks;
 mod survey;
 
 use crate::error::{Error, Result};
-use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Trace};
+use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Task, Trace};
+use crate::models::segmentation::{PixelMask, region_scores};
 use crate::models::value::Value;
 use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
@@ -71,6 +72,10 @@ pub struct OnnxNet {
     one_at_a_time: bool,
     /// A transformer's blocks, where the graph has some camlens reads (LeGrad).
     attention: Option<attention::Attention>,
+    /// Whether the output is class scores or a class score per pixel.
+    pub task: Task,
+    /// A segmenter's pixels its scores are read over (see `models::segmentation`).
+    mask: std::sync::RwLock<Option<PixelMask>>,
 }
 
 impl OnnxNet {
@@ -195,6 +200,31 @@ impl Network for OnnxNet {
         self.attention.is_some()
     }
 
+    fn task(&self) -> Task {
+        self.task
+    }
+
+    fn dense_scores(&self, x: Tensor<4>) -> Option<Tensor<4>> {
+        if self.task != Task::Segment {
+            return None;
+        }
+        let mut slots = self.fresh();
+        let batch = x.dims()[0];
+        slots[self.input] = Some(Value::R4(x));
+        self.run_checked(&mut slots, 0..self.ops.len(), batch);
+        slots[self.output].take()?.to_rank::<4>().ok()
+    }
+
+    fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
+        if self.task != Task::Segment {
+            return Err(Error::Invalid(
+                "this model classifies whole images: it has no pixels to choose".into(),
+            ));
+        }
+        *self.mask.write().unwrap_or_else(|e| e.into_inner()) = mask;
+        Ok(())
+    }
+
     fn attention_scores(
         &self,
         x: Tensor<4>,
@@ -279,8 +309,16 @@ impl OnnxNet {
         self.logits(&mut slots)
     }
 
-    /// The output slot read as logits `[N, classes]`.
+    /// The output slot read as logits `[N, classes]` (a segmenter's over its mask).
     fn logits(&self, slots: &mut [Option<Value>]) -> Tensor<2> {
+        if self.task == Task::Segment {
+            let z = slots[self.output]
+                .take()
+                .and_then(|v| v.to_rank::<4>().ok())
+                .expect("a segmenter's output is [N, classes, h, w]");
+            let mask = self.mask.read().unwrap_or_else(|e| e.into_inner());
+            return region_scores(z, mask.as_ref());
+        }
         let out = slots[self.output]
             .take()
             .and_then(|v| v.to_rank::<2>().ok())

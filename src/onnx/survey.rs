@@ -5,7 +5,7 @@ use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
-use crate::models::network::{LayerInfo, Scores};
+use crate::models::network::{LayerInfo, Scores, Task};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -50,9 +50,15 @@ impl OnnxNet {
                 2
             }
             [1, c] => *c,
+            // A class score per pixel: a segmenter.
+            [1, c, h, w] if *c >= 2 && h * w > 1 => {
+                self.task = Task::Segment;
+                *c
+            }
             other => {
                 return Err(Error::Invalid(format!(
-                    "the output has shape {other:?}; camlens needs class scores [N, classes]"
+                    "the output has shape {other:?}; camlens needs class scores [N, classes] or, from a segmenter, per-pixel class \
+                     scores [N, classes, h, w]"
                 )));
             }
         };
@@ -138,6 +144,24 @@ impl OnnxNet {
         Ok(())
     }
 
+    /// A segmenter's: its backbone's last map (pytorch-grad-cam's segmentation tutorial takes
+    /// `backbone.layer4`), found by the exporter's names; without such names, the last map
+    /// before the head's class maps (the last with other than one channel per class).
+    fn segmenter_layer(&self) -> usize {
+        let classes = self.num_classes;
+        self.layers
+            .iter()
+            .rposition(|l| l.info.name.to_ascii_lowercase().contains("backbone"))
+            .or_else(|| {
+                let first_class_map = self
+                    .layers
+                    .iter()
+                    .position(|l| l.info.channels == classes)?;
+                (0..first_class_map).next_back()
+            })
+            .unwrap_or(self.layers.len() - 1)
+    }
+
     /// For a graph exported with a fixed batch of 1, run with its batch relaxed: whether a batch
     /// of two different images fails or gives other scores than each image alone, and why.
     pub(super) fn relaxing_fails(&self, device: &Device) -> Result<Option<String>> {
@@ -158,7 +182,10 @@ impl OnnxNet {
             let out = slots[self.output]
                 .take()
                 .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
-            to_vec(out.to_rank::<2>()?)
+            match self.task {
+                Task::Segment => to_vec(out.to_rank::<4>()?),
+                Task::Classify => to_vec(out.to_rank::<2>()?),
+            }
         };
         let both = match scores(x.clone()) {
             Ok(v) => v,
@@ -195,6 +222,9 @@ impl OnnxNet {
     /// values (as pytorch-grad-cam's ViT recipe takes `blocks[-1].norm1`).
     pub(super) fn default_layer(&self, constant: &[bool]) -> usize {
         let last = self.layers.len() - 1;
+        if self.task == Task::Segment {
+            return self.segmenter_layer();
+        }
         if !matches!(
             self.layers[last].layout,
             MapLayout::Tokens { prefix: 1.., .. }

@@ -1,6 +1,7 @@
 //! The deterministic fixture formula (the twin of tools/fixture_formula.py) and helpers.
 
 use burn::tensor::Device;
+use onnx_ir::Message;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -220,4 +221,30 @@ pub fn f32_fixture(rel: &str) -> Vec<f32> {
         .chunks_exact(4)
         .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
         .collect()
+}
+
+/// The committed graph `graph` (a fixture path) with every weight it lacks filled in by the fixture formula, written to
+/// `dir`.
+pub fn refilled(graph: &str, dir: &Path) -> PathBuf {
+    let bytes = std::fs::read(fixture(graph)).unwrap();
+    let name = Path::new(graph).file_stem().unwrap().to_string_lossy();
+    let mut model = onnx_ir::ModelProto::parse_from_bytes(&bytes).unwrap();
+    let mut filled = 0;
+    for init in &mut model.graph.mut_or_insert_default().initializer {
+        const FLOAT: i32 = 1;
+        if init.data_type == FLOAT && init.raw_data.is_empty() && init.float_data.is_empty() {
+            let dims: Vec<usize> = init.dims.iter().map(|&d| d as usize).collect();
+            let v = noise(&init.name, &dims);
+            init.raw_data = v
+                .iter()
+                .flat_map(|f| f.to_le_bytes())
+                .collect::<Vec<u8>>()
+                .into();
+            filled += 1;
+        }
+    }
+    assert!(filled >= 4, "{name}: only {filled} weights to fill");
+    let path = dir.join(format!("{name}.onnx"));
+    std::fs::write(&path, model.write_to_bytes().unwrap()).unwrap();
+    path
 }

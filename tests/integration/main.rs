@@ -20,4 +20,5 @@ mod photos;
 mod precision;
 mod preview;
 mod reference_models;
+mod segmentation;
 mod warmup;

@@ -5,9 +5,7 @@
 use crate::common::*;
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::models::Model;
-use onnx_ir::Message;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 
 #[derive(serde::Deserialize)]
 struct Reference {
@@ -66,31 +64,6 @@ fn xgradcam_error_bound(a: &[f32], g: &[f32], k: usize) -> f64 {
     (max(&spread) + sum_w) * eps / (max(&map) - min)
 }
 
-/// The committed graph with every weight it lacks filled in by the fixture formula, written to
-/// `dir`.
-fn refilled(name: &str, dir: &Path) -> PathBuf {
-    let bytes = std::fs::read(fixture(&format!("onnx/arch/{name}.onnx"))).unwrap();
-    let mut model = onnx_ir::ModelProto::parse_from_bytes(&bytes).unwrap();
-    let mut filled = 0;
-    for init in &mut model.graph.mut_or_insert_default().initializer {
-        const FLOAT: i32 = 1;
-        if init.data_type == FLOAT && init.raw_data.is_empty() && init.float_data.is_empty() {
-            let dims: Vec<usize> = init.dims.iter().map(|&d| d as usize).collect();
-            let v = noise(&init.name, &dims);
-            init.raw_data = v
-                .iter()
-                .flat_map(|f| f.to_le_bytes())
-                .collect::<Vec<u8>>()
-                .into();
-            filled += 1;
-        }
-    }
-    assert!(filled >= 4, "{name}: only {filled} weights to fill");
-    let path = dir.join(format!("{name}.onnx"));
-    std::fs::write(&path, model.write_to_bytes().unwrap()).unwrap();
-    path
-}
-
 fn reference(name: &str) -> Reference {
     let json = std::fs::read_to_string(fixture(&format!("onnx/arch/{name}.json"))).unwrap();
     serde_json::from_str(&json).unwrap()
@@ -98,7 +71,11 @@ fn reference(name: &str) -> Reference {
 
 fn load(name: &str) -> Model {
     let dir = tempfile::tempdir().unwrap();
-    Model::from_file(&refilled(name, dir.path()), &cpu()).unwrap()
+    Model::from_file(
+        &refilled(&format!("onnx/arch/{name}.onnx"), dir.path()),
+        &cpu(),
+    )
+    .unwrap()
 }
 
 fn check(name: &str) {
