@@ -180,7 +180,20 @@ fn write_curves(
 pub fn render_all(ex: &Explained, look: &Look) -> Vec<RgbImage> {
     let crop = &ex.prepared.crop;
     let maps = ex.results.iter();
-    maps.map(|r| look.render(&ex.image, &r.map, crop)).collect()
+    // A segmenter's explained region is outlined on every overlay.
+    let region = ex.prepared.segmentation.as_ref().map(|s| {
+        let class = ex.prepared.class as u32;
+        let inside: Vec<bool> = s.labels.iter().map(|&l| l == class).collect();
+        (inside, s.width, s.height)
+    });
+    maps.map(|r| {
+        let mut img = look.render(&ex.image, &r.map, crop);
+        if let Some((inside, w, h)) = &region {
+            crate::draw::overlay::outline(&mut img, inside, *w, *h, crop);
+        }
+        img
+    })
+    .collect()
 }
 
 /// The explained image's comparison sheet: see [`comparison_sheet`].

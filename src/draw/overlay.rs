@@ -130,6 +130,38 @@ pub fn render(
     out
 }
 
+/// Outlines a region given on a grid over the crop box (a segmenter's pixels of the explained
+/// class, `width × height`, row-major): each photo pixel whose cell differs from the cell one
+/// photo pixel to its right or below is drawn white, a one-pixel line along the region's border
+/// at the photo's own resolution.
+pub fn outline(img: &mut RgbImage, inside: &[bool], width: usize, height: usize, crop: &CropBox) {
+    const COLOR: [u8; 3] = [255, 255, 255];
+    let cell = |x: u32, y: u32| -> Option<bool> {
+        let (u, v) = crop.uv(x, y)?;
+        let (i, j) = ((v * height as f32) as usize, (u * width as f32) as usize);
+        inside
+            .get(i.min(height - 1) * width + j.min(width - 1))
+            .copied()
+    };
+    let (w, h) = img.dimensions();
+    let mut border = vec![];
+    for y in 0..h {
+        for x in 0..w {
+            let Some(here) = cell(x, y) else { continue };
+            let right = (x + 1 < w).then(|| cell(x + 1, y)).flatten();
+            let below = (y + 1 < h).then(|| cell(x, y + 1)).flatten();
+            if here && (right == Some(false) || below == Some(false))
+                || !here && (right == Some(true) || below == Some(true))
+            {
+                border.push((x, y));
+            }
+        }
+    }
+    for (x, y) in border {
+        img.put_pixel(x, y, image::Rgb(COLOR));
+    }
+}
+
 /// One panel of a comparison sheet.
 pub struct Panel<'a> {
     pub image: &'a RgbImage,
@@ -254,6 +286,24 @@ pub fn check_writable(path: &Path, overwrite: bool) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One cell of a 2×2 grid over an 8×8 photo: its border, the last column and row of its
+    /// 4×4 pixels, is drawn, nothing else.
+    #[test]
+    fn a_region_is_outlined_along_its_border() {
+        let mut img = RgbImage::new(8, 8);
+        let crop = CropBox::square(0, 0, 8, 8, 8);
+        outline(&mut img, &[true, false, false, false], 2, 2, &crop);
+        let white: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|(_, _, p)| p.0 == [255, 255, 255])
+            .map(|(x, y, _)| (x, y))
+            .collect();
+        let mut expected: Vec<(u32, u32)> = (0..4).flat_map(|i| [(3, i), (i, 3)]).collect();
+        expected.sort_by_key(|&(x, y)| (y, x));
+        expected.dedup();
+        assert_eq!(white, expected);
+    }
 
     #[test]
     fn jet_runs_blue_to_red() {
