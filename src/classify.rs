@@ -4,6 +4,7 @@ use crate::compute::tensor_io::to_vec;
 use crate::error::Result;
 use crate::input::preprocess::load_image;
 use crate::models::Model;
+use crate::models::detection::Thresholds;
 use serde::Serialize;
 use std::path::Path;
 
@@ -94,6 +95,53 @@ pub fn segment_files(model: &Model, paths: &[&Path]) -> Result<Vec<Vec<Share>>> 
                 .collect();
             shares.sort_by_key(|s| std::cmp::Reverse(s.pixels));
             Ok(shares)
+        })
+        .collect()
+}
+
+/// A detector's box on the photo, in the photo's own pixels (clipped to it).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PhotoBox {
+    /// Its index in the image's list (what `--target box:I` will name).
+    pub index: usize,
+    pub class: usize,
+    pub name: String,
+    pub score: f32,
+    pub x1: f32,
+    pub y1: f32,
+    pub x2: f32,
+    pub y2: f32,
+}
+
+/// A detector's boxes in each image file, best first (see `models::detection`).
+pub fn detect_files(
+    model: &Model,
+    paths: &[&Path],
+    thresholds: Option<Thresholds>,
+) -> Result<Vec<Vec<PhotoBox>>> {
+    let size = model.preprocess.size as f32;
+    paths
+        .iter()
+        .map(|p| {
+            let (input, crop) = model.preprocess.prepare(&load_image(p)?);
+            let found = model.detect(&input, thresholds)?;
+            let (w, h) = (crop.image_width as f32, crop.image_height as f32);
+            let x = |v: f32| (crop.x + v * crop.width / size).clamp(0.0, w);
+            let y = |v: f32| (crop.y + v * crop.height / size).clamp(0.0, h);
+            Ok(found
+                .iter()
+                .enumerate()
+                .map(|(index, d)| PhotoBox {
+                    index,
+                    class: d.class,
+                    name: model.classes.get(d.class).cloned().unwrap_or_default(),
+                    score: d.score,
+                    x1: x(d.x1),
+                    y1: y(d.y1),
+                    x2: x(d.x2),
+                    y2: y(d.y2),
+                })
+                .collect())
         })
         .collect()
 }

@@ -152,6 +152,13 @@ impl<'m> Pipeline<'m> {
     /// Methods that cannot explain `model` (`Method::not_for`) are left out with a warning;
     /// a request of such methods alone is refused with the reason.
     pub fn new(model: &'m Model, mut request: Request) -> Result<Self> {
+        if let Task::Detect(_) = model.task() {
+            return Err(Error::Invalid(format!(
+                "{} is a detector: `camlens detect` lists its boxes; explaining a box is not in \
+                 this version yet",
+                model.name
+            )));
+        }
         let layer = model.layer_index(request.layer.as_deref())?;
         let mut reason = None;
         request

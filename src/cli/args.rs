@@ -1,7 +1,7 @@
 //! The arguments the commands share: which methods, with which options, at which layer.
 
 use camlens::cam::{Gate, Method, Options, ScoreMode};
-use camlens::onnx::{Config, HeadName, ResampleName};
+use camlens::onnx::{Config, FitName, HeadName, ResampleName};
 use camlens::pipeline::Request;
 
 #[derive(clap::Args)]
@@ -128,6 +128,10 @@ pub struct OnnxArgs {
     /// A file of class names, one a line.
     #[arg(long)]
     pub labels: Option<std::path::PathBuf>,
+    /// How the photo fits the square input: crop (its centre), letterbox (YOLO's: all of it on
+    /// grey) or stretch (all of it, resized).
+    #[arg(long, value_enum)]
+    pub fit: Option<FitName>,
 }
 
 impl OnnxArgs {
@@ -154,6 +158,7 @@ impl OnnxArgs {
             output: self.output.clone(),
             head: self.head,
             labels: self.labels.clone(),
+            fit: self.fit,
             path: None,
         })
     }

@@ -59,6 +59,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List a detector's boxes (YOLOv8/YOLO11 or YOLOv5 ONNX exports), in the photo's pixels.
+    Detect {
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+        /// The detector (.onnx).
+        #[arg(long)]
+        model: String,
+        #[command(flatten)]
+        onnx: OnnxArgs,
+        /// The lowest score a box is kept with (default 0.25).
+        #[arg(long)]
+        score: Option<f32>,
+        /// Overlap above which a lower-scored box of the same class is suppressed (default:
+        /// 0.7 for YOLOv8, 0.45 for YOLOv5).
+        #[arg(long)]
+        iou: Option<f32>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// List a model's explainable layers with their shapes.
     Layers {
         #[arg(long, default_value = "lite0")]
@@ -121,8 +142,9 @@ pub fn main() -> ExitCode {
 
 /// "Open with camlens" passes image paths alone: they open in the app.
 fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
-    const COMMANDS: [&str; 12] = [
+    const COMMANDS: [&str; 13] = [
         "predict",
+        "detect",
         "layers",
         "ops",
         "methods",
@@ -157,6 +179,14 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             top,
             json,
         } => predict(&compute, &images, &model, &onnx, top, json),
+        Command::Detect {
+            images,
+            model,
+            onnx,
+            score,
+            iou,
+            json,
+        } => detect(&compute, &images, &model, &onnx, (score, iou), json),
         Command::Explain(args) => explain::run(&compute, args),
         Command::Demo => explain::demo(&compute),
         Command::App { images, model } => {
@@ -213,6 +243,12 @@ fn predict(
     let load = t0.elapsed();
     let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
     let t1 = Instant::now();
+    if let camlens::models::Task::Detect(_) = model.task() {
+        return Err(camlens::Error::Invalid(format!(
+            "{} is a detector: `camlens detect` lists its boxes",
+            model.name
+        )));
+    }
     if model.task() == camlens::models::Task::Segment {
         let shares = camlens::classify::segment_files(&model, &paths)?;
         print_shares(images, &shares, &model.name, json);
@@ -272,4 +308,63 @@ fn print_shares(
             println!("  {:>5.1}%  {:>4}  {}", 100.0 * s.share, s.class, s.name);
         }
     }
+}
+
+/// `camlens detect`: each image's boxes, best first.
+fn detect(
+    compute: &Compute,
+    images: &[PathBuf],
+    model: &str,
+    onnx: &OnnxArgs,
+    (score, iou): (Option<f32>, Option<f32>),
+    json: bool,
+) -> camlens::Result<()> {
+    let model = open_model(model, onnx, compute)?;
+    let camlens::models::Task::Detect(format) = model.task() else {
+        return Err(camlens::Error::Invalid(format!(
+            "{} is not a detector: its output is not YOLO boxes ([N, 4 + classes, anchors] or \
+             [N, anchors, 5 + classes])",
+            model.name
+        )));
+    };
+    let mut t = format.default_thresholds();
+    t.score = score.unwrap_or(t.score);
+    t.iou = iou.unwrap_or(t.iou);
+    if !(0.0..=1.0).contains(&t.score) || !(0.0..=1.0).contains(&t.iou) {
+        return Err(camlens::Error::Invalid(
+            "--score and --iou are between 0 and 1".into(),
+        ));
+    }
+    let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
+    let boxes = camlens::classify::detect_files(&model, &paths, Some(t))?;
+    if json {
+        let out: Vec<_> = images
+            .iter()
+            .zip(&boxes)
+            .map(|(p, b)| serde_json::json!({"image": p, "model": model.name, "boxes": b}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).expect("json"));
+        return Ok(());
+    }
+    eprintln!(
+        "{}: {format}, score ≥ {}, IoU {}",
+        model.name, t.score, t.iou
+    );
+    for (path, found) in images.iter().zip(&boxes) {
+        println!("{}: {} boxes", path.display(), found.len());
+        for b in found {
+            println!(
+                "  {:>3}  {:>5.1}%  {:>4} {:<16} ({:.0}, {:.0}) – ({:.0}, {:.0})",
+                b.index,
+                100.0 * b.score,
+                b.class,
+                b.name,
+                b.x1,
+                b.y1,
+                b.x2,
+                b.y2
+            );
+        }
+    }
+    Ok(())
 }

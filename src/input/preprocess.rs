@@ -63,6 +63,11 @@ pub enum Order {
     /// torchvision's `Resize(round(size / crop_fraction))` of the whole photo with Pillow's
     /// antialiased convolution resampling, then `CenterCrop(size)` with its rounding.
     ResizeThenCrop,
+    /// YOLO's letterbox: the longer side resized to the input size, the photo centred on grey
+    /// 114 (Ultralytics' `LetterBox`, its padding rounded as there); nothing cropped.
+    Letterbox,
+    /// The whole photo resized to the square input, its aspect not kept; nothing cropped.
+    Stretch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +104,26 @@ impl Preprocess {
     /// Where the model's input comes from in a photo of this size.
     pub fn crop_box(&self, width: u32, height: u32) -> CropBox {
         match self.order {
+            Order::Letterbox => {
+                let ((nw, nh), (left, top)) = self.letterbox(width, height);
+                let (kx, ky) = (width as f32 / nw as f32, height as f32 / nh as f32);
+                CropBox {
+                    x: -(left as f32) * kx,
+                    y: -(top as f32) * ky,
+                    width: self.size as f32 * kx,
+                    height: self.size as f32 * ky,
+                    image_width: width,
+                    image_height: height,
+                }
+            }
+            Order::Stretch => CropBox {
+                x: 0.0,
+                y: 0.0,
+                width: width as f32,
+                height: height as f32,
+                image_width: width,
+                image_height: height,
+            },
             Order::CropThenResize => {
                 let (x, y, side) = self.central_crop(width, height);
                 CropBox::square(x, y, side, width, height)
@@ -160,9 +185,27 @@ impl Preprocess {
         )
     }
 
+    /// Ultralytics' `LetterBox`: the resized photo's size and its top-left corner in the input.
+    fn letterbox(&self, width: u32, height: u32) -> ((u32, u32), (u32, u32)) {
+        let s = self.size as f64;
+        let r = s / width.max(height) as f64;
+        let nw = ((width as f64 * r).round() as u32).clamp(1, self.size);
+        let nh = ((height as f64 * r).round() as u32).clamp(1, self.size);
+        let pad = |n: u32| ((self.size - n) as f64 / 2.0 - 0.1).round().max(0.0) as u32;
+        ((nw, nh), (pad(nw), pad(nh)))
+    }
+
     /// The `size`×`size` RGB pixels the model sees.
     fn pixels(&self, img: &RgbImage) -> RgbImage {
         match self.order {
+            Order::Letterbox => {
+                let ((nw, nh), (left, top)) = self.letterbox(img.width(), img.height());
+                let resized = pillow_resize(img, nw, nh, self.filter);
+                let mut out = RgbImage::from_pixel(self.size, self.size, image::Rgb([114; 3]));
+                image::imageops::replace(&mut out, &resized, left as i64, top as i64);
+                out
+            }
+            Order::Stretch => pillow_resize(img, self.size, self.size, self.filter),
             Order::CropThenResize => {
                 let (x, y, side) = self.central_crop(img.width(), img.height());
                 let view = image::imageops::crop_imm(img, x, y, side, side).to_image();
@@ -210,10 +253,14 @@ impl std::fmt::Display for Preprocess {
                 .join("/")
                 .replace(".000", "")
         };
+        let fit = match self.order {
+            Order::Letterbox => "letterbox (longer side to the size, grey 114 around)".into(),
+            Order::Stretch => "the whole photo resized (aspect not kept)".into(),
+            _ => format!("centre crop {:.3} of the shorter side", self.crop_fraction),
+        };
         write!(
             f,
-            "{s}×{s}, centre crop {:.3} of the shorter side, {}, mean {}, std {}",
-            self.crop_fraction,
+            "{s}×{s}, {fit}, {}, mean {}, std {}",
             match self.filter {
                 Resample::Bilinear => "bilinear",
                 Resample::Bicubic => "bicubic",

@@ -8,11 +8,13 @@
 //!   `crate::onnx` too), and the values that flow between layers (`value`).
 //! - `zoo`: the hand-written architectures (Lite0, ResNet, VGG, ViT) and the CNN/block
 //!   machinery they share.
+//! - `detection`: detectors' boxes decoded from YOLO outputs, with non-maximum suppression.
 //! - `segmentation`: segmenters' per-pixel scores read over a region of pixels.
 //! - `region`: forward passes over the non-zero rectangle of a mostly-zero (masked) input.
 //! - `layers`: convolutions, linear and norm layers, weight loading, reduced precision.
 //! - `kernels`: camlens' own CPU convolution and pooling kernels.
 
+pub mod detection;
 pub mod kernels;
 pub mod layers;
 pub mod model;

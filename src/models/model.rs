@@ -1,9 +1,12 @@
 //! A loaded classifier (`Model`): its architecture, weights, preprocessing and class names, and
 //! the built-in EfficientNet-Lite0 it falls back to.
 
+use super::detection::{self, Detection, Thresholds};
 use super::network::{Context, LayerInfo, Network, Scores, Task};
 use super::segmentation::{PixelMask, Segmentation};
 use super::zoo::{lite0, resnet, vgg, vit};
+use crate::compute::tensor_io::to_vec;
+use crate::input::preprocess::Order;
 use crate::onnx;
 
 use crate::compute::device::Compute;
@@ -169,6 +172,7 @@ impl Model {
         let net = onnx::OnnxNet::load(path, &config, device)?;
         let name_note = match net.task {
             Task::Segment => ", segmentation",
+            Task::Detect(_) => ", detection",
             Task::Classify => "",
         };
         log::info!("{}: {}", path.display(), net.batching);
@@ -183,6 +187,16 @@ impl Model {
             // torchvision's segmentation recipe resizes the shorter side and crops nothing;
             // camlens' inputs are square, so the centre square of that resize is explained.
             preprocess.crop_fraction = 1.0;
+        }
+        if let Task::Detect(_) = net.task {
+            // Ultralytics' recipe: letterboxed, pixels / 255 (what its exports expect).
+            if config.fit.is_none() {
+                preprocess.order = Order::Letterbox;
+            }
+            if config.mean.is_none() && config.std.is_none() {
+                preprocess.mean = [0.0; 3];
+                preprocess.std = [255.0; 3];
+            }
         }
         if let Some(file) = &config.path {
             log::info!("{}: preprocessing from {}", path.display(), file.display());
@@ -290,6 +304,21 @@ impl Model {
             ))
         })?;
         Segmentation::from_scores(scores)
+    }
+
+    /// A detector's boxes for one prepared input, in the input's pixels.
+    pub fn detect(&self, input: &[f32], thresholds: Option<Thresholds>) -> Result<Vec<Detection>> {
+        let Task::Detect(format) = self.task() else {
+            return Err(Error::Invalid(format!("{} detects no boxes", self.name)));
+        };
+        let x = self.preprocess.batch(&[input.to_vec()], &self.device);
+        let out = self
+            .net
+            .detector_output(x)
+            .ok_or_else(|| Error::Invalid(format!("{} detects no boxes", self.name)))?;
+        let dims = out.dims();
+        let t = thresholds.unwrap_or(format.default_thresholds());
+        Ok(detection::decode(format, &to_vec(out)?, dims, t))
     }
 
     /// The pixels a segmenter's scores are read over from now on (`None`: all).

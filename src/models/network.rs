@@ -1,6 +1,7 @@
 //! What the CAM code sees of a model: a list of layers one can explain, and the model split at
 //! one of them into `features` (input → activations) and `head` (activations → logits).
 
+use super::detection::DetectFormat;
 use super::segmentation::PixelMask;
 use super::value::Value;
 use burn::tensor::activation::relu;
@@ -40,6 +41,8 @@ pub enum Task {
     Classify,
     /// A class score per pixel `[N, classes, h, w]`, read over a region (`super::segmentation`).
     Segment,
+    /// Boxes with class scores, one row per anchor (`super::detection`).
+    Detect(DetectFormat),
 }
 
 /// What a model's scores are, which decides its probabilities and what a map explains.
@@ -259,6 +262,10 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     }
     /// A segmenter's per-pixel class scores `[N, classes, h, w]`, before any region is read.
     fn dense_scores(&self, _x: Tensor<4>) -> Option<Tensor<4>> {
+        None
+    }
+    /// A detector's output `[N, a, b]`, before decoding.
+    fn detector_output(&self, _x: Tensor<4>) -> Option<Tensor<3>> {
         None
     }
     /// The pixels a segmenter's scores are read over from now on (`None`: all of them); only

@@ -10,7 +10,7 @@
 //! ```
 
 use crate::error::{Access, Error, Result};
-use crate::input::preprocess::{Preprocess, Resample};
+use crate::input::preprocess::{Order, Preprocess, Resample};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Default, Clone, PartialEq, serde::Deserialize)]
@@ -34,6 +34,9 @@ pub struct Config {
     pub head: Option<HeadName>,
     /// A file of class names, one a line, relative to the model's folder.
     pub labels: Option<PathBuf>,
+    /// How the photo is fitted to the square input: "crop" (the centre, the default),
+    /// "letterbox" (YOLO's: all of it, padded with grey) or "stretch" (all of it, resized).
+    pub fit: Option<FitName>,
     /// Where it was read from (not a field of the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -44,6 +47,14 @@ pub struct Config {
 pub enum ResampleName {
     Bilinear,
     Bicubic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FitName {
+    Crop,
+    Letterbox,
+    Stretch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -92,6 +103,7 @@ impl Config {
             output: over.output.clone().or(self.output),
             head: over.head.or(self.head),
             labels: over.labels.clone().or(self.labels),
+            fit: over.fit.or(self.fit),
             path: self.path,
         };
         merged.check().map_err(Error::Invalid)?;
@@ -136,7 +148,11 @@ impl Config {
             },
             mean: on_255(self.mean, base.mean),
             std: on_255(self.std, base.std),
-            order: base.order,
+            order: match self.fit {
+                None | Some(FitName::Crop) => base.order,
+                Some(FitName::Letterbox) => Order::Letterbox,
+                Some(FitName::Stretch) => Order::Stretch,
+            },
         }
     }
 }

@@ -18,6 +18,7 @@ mod ranks;
 mod survey;
 
 use crate::error::{Error, Result};
+use crate::models::detection::DetectFormat;
 use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Task, Trace};
 use crate::models::segmentation::{PixelMask, region_scores};
 use crate::models::value::Value;
@@ -25,7 +26,7 @@ use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
 use ops::Op;
 
-pub use config::{Config, HeadName, ResampleName};
+pub use config::{Config, FitName, HeadName, ResampleName};
 
 /// The context key of the tokens a token layer sets aside (class tokens), beside graph slots.
 const SET_ASIDE: usize = usize::MAX;
@@ -215,6 +216,17 @@ impl Network for OnnxNet {
         slots[self.output].take()?.to_rank::<4>().ok()
     }
 
+    fn detector_output(&self, x: Tensor<4>) -> Option<Tensor<3>> {
+        if !matches!(self.task, Task::Detect(_)) {
+            return None;
+        }
+        let mut slots = self.fresh();
+        let batch = x.dims()[0];
+        slots[self.input] = Some(Value::R4(x));
+        self.run_checked(&mut slots, 0..self.ops.len(), batch);
+        slots[self.output].take()?.to_rank::<3>().ok()
+    }
+
     fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
         if self.task != Task::Segment {
             return Err(Error::Invalid(
@@ -259,6 +271,22 @@ impl Network for OnnxNet {
             .collect();
         for &i in weighted.split_last().map_or(&[][..], |(_, rest)| rest) {
             self.ops[i].set_dtype(dtype);
+        }
+    }
+}
+
+/// Each class's best score over the anchors of YOLO rows `[N, a, b]`.
+fn best_box_scores(out: Tensor<3>, format: DetectFormat) -> Tensor<2> {
+    let [n, d1, d2] = out.dims();
+    match format {
+        DetectFormat::YoloV8 => out
+            .slice([0..n, 4..d1, 0..d2])
+            .max_dim(2)
+            .reshape([n, d1 - 4]),
+        DetectFormat::YoloV5 => {
+            let objectness = out.clone().slice([0..n, 0..d1, 4..5]);
+            let scores = out.slice([0..n, 0..d1, 5..d2]) * objectness;
+            scores.max_dim(1).reshape([n, d2 - 5])
         }
     }
 }
@@ -318,6 +346,15 @@ impl OnnxNet {
                 .expect("a segmenter's output is [N, classes, h, w]");
             let mask = self.mask.read().unwrap_or_else(|e| e.into_inner());
             return region_scores(z, mask.as_ref());
+        }
+        if let Task::Detect(format) = self.task {
+            // Boxes are explained one at a time (not yet); read whole, a detector's image
+            // scores are each class's best box score, so that timing and checks can run it.
+            let out = slots[self.output]
+                .take()
+                .and_then(|v| v.to_rank::<3>().ok())
+                .expect("a detector's output is [N, a, b]");
+            return best_box_scores(out, format);
         }
         let out = slots[self.output]
             .take()

@@ -5,6 +5,7 @@ use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
 use crate::compute::tensor_io::to_vec;
 use crate::error::{Error, Result};
+use crate::models::detection::DetectFormat;
 use crate::models::network::{LayerInfo, Scores, Task};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -55,10 +56,17 @@ impl OnnxNet {
                 self.task = Task::Segment;
                 *c
             }
+            // Boxes, one row per anchor: a detector.
+            dims @ [1, _, _] if DetectFormat::of_shape(dims).is_some() => {
+                let (format, classes) = DetectFormat::of_shape(dims).expect("matched");
+                self.task = Task::Detect(format);
+                classes
+            }
             other => {
                 return Err(Error::Invalid(format!(
-                    "the output has shape {other:?}; camlens needs class scores [N, classes] or, from a segmenter, per-pixel class \
-                     scores [N, classes, h, w]"
+                    "the output has shape {other:?}; camlens needs class scores [N, classes], per-pixel class scores [N, classes, \
+                     h, w] (a segmenter) or YOLO boxes [N, 4 + classes, anchors] or [N, \
+                     anchors, 5 + classes] (a detector)"
                 )));
             }
         };
@@ -184,6 +192,7 @@ impl OnnxNet {
                 .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
             match self.task {
                 Task::Segment => to_vec(out.to_rank::<4>()?),
+                Task::Detect(_) => to_vec(out.to_rank::<3>()?),
                 Task::Classify => to_vec(out.to_rank::<2>()?),
             }
         };

@@ -7,6 +7,7 @@ mod cli;
 mod cli_reference;
 mod common;
 mod curves;
+mod detection;
 mod eval;
 mod formats;
 mod gpu_path;
