@@ -202,11 +202,21 @@ pub fn run(compute: &Compute, args: EvalArgs) -> camlens::Result<()> {
         )));
     }
     let model = args.model.open(compute)?;
+    // Methods that cannot explain this model (`Method::not_for`) get no column: the rows hold
+    // the methods that ran (`all` on a CNN leaves LeGrad out).
+    let mut plan = plan;
+    plan.columns.retain(|c| match c.method.not_for(&model) {
+        Some(why) => {
+            eprintln!("{} left out: {why}", c.method.label());
+            false
+        }
+        None => true,
+    });
     eprintln!(
         "{}: {} images, {} methods → {}",
         model.name,
         items.len(),
-        methods.len(),
+        plan.columns.len(),
         csv.display()
     );
     let start = Instant::now();

@@ -68,6 +68,15 @@ pub fn run(
     // Before anything is written: a wrong layer name leaves no half-started run behind.
     let pipeline = Pipeline::new(model, plan.request())?;
     let columns = &plan.columns;
+    if pipeline.request.steps.len() != columns.len() {
+        // The pipeline left some out: results would land in other methods' columns.
+        return Err(Error::Invalid(format!(
+            "{} of the {} methods cannot explain {}: leave them out of the plan",
+            columns.len() - pipeline.request.steps.len(),
+            columns.len(),
+            model.name
+        )));
+    }
     let io = |source| Error::io(Access::Write, csv)(source);
     let done: HashSet<String> = if csv.exists() {
         read_rows(&[csv.to_path_buf()], columns)?

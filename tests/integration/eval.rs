@@ -348,3 +348,39 @@ fn deletion_and_insertion_are_rows_of_the_summary_and_survive_sharding() {
     assert!(!read(&paper.join("summary.md")).contains("Deletion"));
     assert!(!read(&paper.join("rows.csv")).contains("deletion_auc"));
 }
+
+/// A method that cannot explain the model (`all` on a CNN: LeGrad) gets no column, and the
+/// methods after it keep their own values (a row per image, every column filled).
+#[test]
+fn eval_leaves_out_the_methods_a_model_cannot_run() {
+    let Some(labels) = shared_data("imagenet-val/labels.csv") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = camlens()
+        .args(["eval", "--labels"])
+        .arg(&labels)
+        .args(["--methods", "gradcam,legrad,cam", "--limit", "1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    succeeded(&out);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("LeGrad left out"));
+    let rows = read(&dir.path().join("rows.csv"));
+    let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
+    assert!(
+        !header.iter().any(|h| h.starts_with("legrad")),
+        "{header:?}"
+    );
+    assert!(header.contains(&"cam:o_prob"), "{header:?}");
+    let row: Vec<&str> = rows.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row.len(), header.len());
+    // GradCAM and CAM are the same map on Lite0 (pooling, then one linear layer).
+    let col = |name: &str| -> f32 {
+        row[header.iter().position(|h| *h == name).unwrap()]
+            .parse()
+            .unwrap()
+    };
+    let (g, c) = (col("gradcam:o_prob"), col("cam:o_prob"));
+    assert!((g - c).abs() <= 1e-5, "GradCAM {g}, CAM {c}");
+}
