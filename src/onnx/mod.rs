@@ -22,6 +22,7 @@ use crate::models::detection::DetectFormat;
 use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Task, Trace};
 use crate::models::segmentation::{PixelMask, region_scores};
 use crate::models::value::Value;
+use attention::Attention;
 use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
 use ops::Op;
@@ -292,6 +293,60 @@ fn best_box_scores(out: Tensor<3>, format: DetectFormat) -> Tensor<2> {
 }
 
 impl OnnxNet {
+    /// The logits of the tail run on `tokens` `[N, 1, D]` in place of the last block's output.
+    fn tail(&self, attention: &Attention, tokens: Tensor<3>) -> Option<Tensor<2>> {
+        let mut slots = self.fresh();
+        slots[attention.tail_input] = Some(Value::R3(tokens));
+        let batch = slots[attention.tail_input].as_ref()?.dims()[0];
+        self.run(&mut slots, attention.tail_from..self.ops.len(), batch)
+            .ok()?;
+        slots[self.output].as_ref()?.clone().to_rank::<2>().ok()?;
+        Some(self.logits(&mut slots))
+    }
+
+    /// LeGrad's probabilities and layer scores (see `Network::attention_scores`): the block
+    /// whose attention reads the target layer (the last where none after it does) and the
+    /// `count − 1` before it.
+    fn attention_of(
+        &self,
+        x: Tensor<4>,
+        layer: usize,
+        count: usize,
+    ) -> Option<Vec<(Tensor<4>, Tensor<2>)>> {
+        let attention = self.attention.as_ref()?;
+        let node = self.layers.get(layer)?.node;
+        let last = attention.blocks.len() - 1;
+        let target = attention
+            .blocks
+            .iter()
+            .position(|b| b.softmax > node)
+            .unwrap_or(last);
+        let chosen = &attention.blocks[target.saturating_sub(count.max(1) - 1)..=target];
+        let mut slots = self.fresh();
+        let batch = x.dims()[0];
+        slots[self.input] = Some(Value::R4(x));
+        let mut found = vec![];
+        let mut from = 0;
+        // Each block's scores from a graph of its own (burn frees a graph's tape on backward):
+        // the untracked pass goes on, a tracked copy runs from the leaf to the block's output.
+        for b in chosen {
+            self.run_checked(&mut slots, from..b.softmax + 1, batch);
+            from = b.softmax + 1;
+            let p = slots[b.probabilities].clone()?.to_rank::<4>().ok()?;
+            let leaf = p.detach().autodiff().require_grad();
+            let mut tracked = slots.clone();
+            tracked[b.probabilities] = Some(Value::R4(leaf.clone()));
+            let end = self
+                .ops
+                .iter()
+                .rposition(|o| o.outputs.contains(&b.tokens))?;
+            self.run_checked(&mut tracked, from..end + 1, batch);
+            let tokens = tracked[b.tokens].take()?.to_rank::<3>().ok()?;
+            found.push((leaf, self.tail(attention, tokens.mean_dim(1))?));
+        }
+        Some(found)
+    }
+
     fn features_of(&self, x: Tensor<4>, layer: usize) -> Features {
         let l = &self.layers[layer];
         let mut slots = self.fresh();

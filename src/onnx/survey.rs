@@ -1,9 +1,11 @@
 //! The load-time run on a blank image: every node checked, every value's shape read, constants
 //! folded, the candidate layers listed and the default chosen.
 
+use super::attention::{Attention, Block};
 use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
 use crate::compute::tensor_io::to_vec;
+use crate::error::guarded;
 use crate::error::{Error, Result};
 use crate::models::detection::DetectFormat;
 use crate::models::network::{LayerInfo, Scores, Task};
@@ -150,6 +152,72 @@ impl OnnxNet {
             ));
         }
         Ok(())
+    }
+
+    /// The transformer blocks of the graph, from the blank run's shapes; `None` where there are
+    /// none camlens reads (see the module's comment).
+    fn find_attention(
+        &self,
+        dims: &[Option<Vec<usize>>],
+        constant: &[bool],
+        device: &Device,
+    ) -> Option<Attention> {
+        let live = |i: &usize| !self.folded[*i];
+        let softmaxes: Vec<usize> = (0..self.ops.len())
+            .filter(live)
+            .filter(|&i| {
+                let out = self.ops[i].outputs[0];
+                matches!(dims[out].as_deref(), Some([_, _, t, k]) if t == k)
+                    && self.ops[i].softmax_axis() == Some(3)
+            })
+            .collect();
+        let norms: Vec<usize> = (0..self.ops.len())
+            .filter(live)
+            .filter(|&i| self.ops[i].is_layer_norm())
+            .collect();
+        let last_norm_before =
+            |end: usize, after: usize| norms.iter().rev().find(|&&n| n < end && n > after);
+        let mut blocks = vec![];
+        for (b, &s) in softmaxes.iter().enumerate() {
+            let end = softmaxes.get(b + 1).copied().unwrap_or(self.ops.len());
+            let norm = *last_norm_before(end, s)?;
+            let tokens = self.ops[norm].inputs.first().copied()??;
+            let tokens_count = dims[self.ops[s].outputs[0]].as_ref()?[2];
+            if !matches!(dims[tokens].as_deref(), Some([_, t, _]) if *t == tokens_count) {
+                return None;
+            }
+            blocks.push(Block {
+                softmax: s,
+                probabilities: self.ops[s].outputs[0],
+                tokens,
+            });
+        }
+        let tail_input = blocks.last()?.tokens;
+        let tail_from = self
+            .ops
+            .iter()
+            .rposition(|o| o.outputs.contains(&tail_input))?
+            + 1;
+        let attention = Attention {
+            blocks,
+            tail_from,
+            tail_input,
+        };
+        let made_in_tail = |s: usize| self.ops[tail_from..].iter().any(|o| o.outputs.contains(&s));
+        let reads_before = self.ops[tail_from..]
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.folded[tail_from + i])
+            .flat_map(|(_, o)| o.inputs.iter().flatten())
+            .any(|&s| s != tail_input && !constant[s] && !made_in_tail(s));
+        let dim = *dims[tail_input].as_ref()?.last()?;
+        let blank = Tensor::<3>::from_data(TensorData::new(vec![0.0f32; dim], [1, 1, dim]), device);
+        // A tail that hard-codes the token count may panic in a kernel rather than fail.
+        let runs = guarded("the tail on one token", || Ok(self.tail(&attention, blank)))
+            .ok()
+            .flatten()
+            .is_some_and(|l| l.dims() == [1, self.num_classes]);
+        (!reads_before && runs).then_some(attention)
     }
 
     /// A segmenter's: its backbone's last map (pytorch-grad-cam's segmentation tutorial takes
