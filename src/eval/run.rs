@@ -108,55 +108,69 @@ pub fn run(
                 continue;
             }
         };
-        let class = match plan.target {
-            Target::Predicted => ClassChoice::Predicted,
-            Target::Label => ClassChoice::MostProbableOf(item.label.clone()),
-        };
-        let mut row = Row {
-            image: item.id.replace(',', "_"),
-            class: 0,
-            scores: vec![MapScores::default(); columns.len()],
-            flat: vec![false; columns.len()],
-            millis: vec![0.0; columns.len()],
-            aucs: plan.curves.then(|| vec![(0.0, 0.0); columns.len()]),
-        };
-        let size = model.preprocess.size as usize;
-        // Prepared once: the pipeline and the curves start from the same input.
-        let (input, crop) = model.preprocess.prepare(&image);
-        let substrates = plan
-            .curves
-            .then(|| crate::faithfulness::curves::Substrates::new(input.clone(), size));
-        pipeline
-            .run_input(input, crop, &class, monitor, scored, |event| {
-                match event {
-                    Event::Prepared(p) => row.class = p.class,
-                    Event::Result {
-                        index,
-                        result,
-                        scores,
-                    } => {
-                        row.scores[index] = scores;
-                        row.flat[index] = result.flat;
-                        row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
-                        if let (Some(aucs), Some(input)) = (&mut row.aucs, &substrates) {
-                            let map = &result.map.data;
-                            aucs[index] =
-                                Curves::of(model, input, map, row.class, &Monitor::new())?.aucs();
-                        }
-                    }
-                }
-                Ok(())
-            })
-            .map_err(|e| match e {
-                Error::Invalid(m) if plan.target == Target::Label => {
-                    Error::Invalid(format!("{}: {m}", item.id))
-                }
-                e => e,
-            })?;
+        let row = evaluate(model, &pipeline, plan, item, &image, monitor)?;
         writeln!(file, "{}", row.to_csv()).map_err(io)?;
         file.flush().map_err(io)?;
         outcome.computed += 1;
         progress(n + 1, items.len(), outcome.computed);
     }
     Ok(outcome)
+}
+
+/// One image's row: every column's map, scores, time and (where asked) curve areas.
+fn evaluate(
+    model: &Model,
+    pipeline: &Pipeline,
+    plan: &Plan,
+    item: &Item,
+    image: &image::RgbImage,
+    monitor: &Monitor,
+) -> Result<Row> {
+    let columns = &plan.columns;
+    let class = match plan.target {
+        Target::Predicted => ClassChoice::Predicted,
+        Target::Label => ClassChoice::MostProbableOf(item.label.clone()),
+    };
+    let mut row = Row {
+        image: item.id.replace(',', "_"),
+        class: 0,
+        scores: vec![MapScores::default(); columns.len()],
+        flat: vec![false; columns.len()],
+        millis: vec![0.0; columns.len()],
+        aucs: plan.curves.then(|| vec![(0.0, 0.0); columns.len()]),
+    };
+    let size = model.preprocess.size as usize;
+    // Prepared once: the pipeline and the curves start from the same input.
+    let (input, crop) = model.preprocess.prepare(image);
+    let substrates = plan
+        .curves
+        .then(|| crate::faithfulness::curves::Substrates::new(input.clone(), size));
+    pipeline
+        .run_input(input, crop, &class, monitor, scored, |event| {
+            match event {
+                Event::Prepared(p) => row.class = p.class,
+                Event::Result {
+                    index,
+                    result,
+                    scores,
+                } => {
+                    row.scores[index] = scores;
+                    row.flat[index] = result.flat;
+                    row.millis[index] = result.elapsed.as_secs_f64() * 1e3;
+                    if let (Some(aucs), Some(input)) = (&mut row.aucs, &substrates) {
+                        let map = &result.map.data;
+                        aucs[index] =
+                            Curves::of(model, input, map, row.class, &Monitor::new())?.aucs();
+                    }
+                }
+            }
+            Ok(())
+        })
+        .map_err(|e| match e {
+            Error::Invalid(m) if plan.target == Target::Label => {
+                Error::Invalid(format!("{}: {m}", item.id))
+            }
+            e => e,
+        })?;
+    Ok(row)
 }

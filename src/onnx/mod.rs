@@ -210,22 +210,14 @@ impl Network for OnnxNet {
         if self.task != Task::Segment {
             return None;
         }
-        let mut slots = self.fresh();
-        let batch = x.dims()[0];
-        slots[self.input] = Some(Value::R4(x));
-        self.run_checked(&mut slots, 0..self.ops.len(), batch);
-        slots[self.output].take()?.to_rank::<4>().ok()
+        self.output_of(x).to_rank::<4>().ok()
     }
 
     fn detector_output(&self, x: Tensor<4>) -> Option<Tensor<3>> {
         if !matches!(self.task, Task::Detect(_)) {
             return None;
         }
-        let mut slots = self.fresh();
-        let batch = x.dims()[0];
-        slots[self.input] = Some(Value::R4(x));
-        self.run_checked(&mut slots, 0..self.ops.len(), batch);
-        slots[self.output].take()?.to_rank::<3>().ok()
+        self.output_of(x).to_rank::<3>().ok()
     }
 
     fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
@@ -293,6 +285,17 @@ fn best_box_scores(out: Tensor<3>, format: DetectFormat) -> Tensor<2> {
 }
 
 impl OnnxNet {
+    /// The graph's output for `x`, as it is (a segmenter's or detector's, before reading).
+    fn output_of(&self, x: Tensor<4>) -> Value {
+        let mut slots = self.fresh();
+        let batch = x.dims()[0];
+        slots[self.input] = Some(Value::R4(x));
+        self.run_checked(&mut slots, 0..self.ops.len(), batch);
+        slots[self.output]
+            .take()
+            .expect("the load-time check ran the graph to its output")
+    }
+
     /// The logits of the tail run on `tokens` `[N, 1, D]` in place of the last block's output.
     fn tail(&self, attention: &Attention, tokens: Tensor<3>) -> Option<Tensor<2>> {
         let mut slots = self.fresh();
