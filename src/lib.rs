@@ -15,6 +15,8 @@
 //!   activations, gradients or masked-forward scores on a shared `Session`), `faithfulness`
 //!   (`metrics`: Average Drop, Increase in Confidence, Win %, drop in logit; `curves`: deletion
 //!   and insertion).
+//! * `focus`: what of a segmenter's or detector's answer an image is explained for (a class's
+//!   pixels, a box), chosen per image and set on the model.
 //! * `pipeline`: one `Request` run on one image (prepare → session → class → each method → map →
 //!   scores), handing each result over as it is ready. The CLI, the app's worker, batch export,
 //!   `eval` and `bench` all go through it.
@@ -34,6 +36,7 @@ pub mod draw;
 pub mod error;
 pub mod eval;
 pub mod faithfulness;
+pub mod focus;
 pub mod input;
 pub mod models;
 pub mod onnx;

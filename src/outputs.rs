@@ -4,6 +4,7 @@
 //! `camlens explain`, the demo, the app's card, sheet and batch exports all write through here.
 
 use crate::cam::{CamResult, Map, Method, Monitor};
+use crate::draw::boxes::{DrawnBox, draw_boxes};
 use crate::draw::overlay::{
     Colormap, Panel, View, check_writable, render, save_npy, save_png, sheet,
 };
@@ -12,7 +13,7 @@ use crate::faithfulness::curves::{Curves, Substrates};
 use crate::faithfulness::metrics::{MapScores, Score};
 use crate::input::preprocess::CropBox;
 use crate::models::Model;
-use crate::pipeline::Explained;
+use crate::pipeline::{Chosen, Detected, Explained};
 use image::RgbImage;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,9 @@ pub struct Look {
     pub alpha: f32,
     /// The colour scale (low to high) under each overlay written.
     pub legend: bool,
+    /// A detector's maps normalised inside each box and zero outside (pytorch-grad-cam's YOLO
+    /// tutorial view, `Map::renormalised_in`).
+    pub in_boxes: bool,
 }
 
 impl Look {
@@ -132,7 +136,7 @@ pub fn write(
 ) -> Result<Written> {
     let methods: Vec<Method> = ex.results.iter().map(|r| r.method).collect();
     let files = spec.files(image, &methods);
-    let rendered = render_all(ex, &spec.look);
+    let rendered = render_all(ex, &spec.look, &model.classes);
     // The curves of every method start from the same input and blur: made once per image.
     let size = model.preprocess.size as usize;
     let substrates = spec.curves.then(|| Substrates::new(ex.input.clone(), size));
@@ -176,24 +180,62 @@ fn write_curves(
     save_png(&plot, png, overwrite)
 }
 
-/// Each result rendered on the original image.
-pub fn render_all(ex: &Explained, look: &Look) -> Vec<RgbImage> {
+/// Each result rendered on the original image, with a segmenter's region outlined or a
+/// detector's boxes drawn.
+pub fn render_all(ex: &Explained, look: &Look, classes: &[String]) -> Vec<RgbImage> {
     let crop = &ex.prepared.crop;
-    let maps = ex.results.iter();
-    // A segmenter's explained region is outlined on every overlay.
-    let region = ex.prepared.segmentation.as_ref().map(|s| {
-        let class = ex.prepared.class as u32;
-        let inside: Vec<bool> = s.labels.iter().map(|&l| l == class).collect();
-        (inside, s.width, s.height)
-    });
-    maps.map(|r| {
-        let mut img = look.render(&ex.image, &r.map, crop);
-        if let Some((inside, w, h)) = &region {
-            crate::draw::overlay::outline(&mut img, inside, *w, *h, crop);
+    let region = match &ex.prepared.chosen {
+        Some(Chosen::Pixels(s)) => {
+            let class = ex.prepared.class as u32;
+            let inside: Vec<bool> = s.labels.iter().map(|&l| l == class).collect();
+            Some((inside, s.width, s.height))
         }
-        img
-    })
-    .collect()
+        _ => None,
+    };
+    let detected = match &ex.prepared.chosen {
+        Some(Chosen::Box(d)) => Some(d),
+        _ => None,
+    };
+    ex.results
+        .iter()
+        .map(|r| {
+            let in_boxes = detected.filter(|_| look.in_boxes).map(|d| {
+                let corners: Vec<[f32; 4]> =
+                    d.boxes.iter().map(|b| [b.x1, b.y1, b.x2, b.y2]).collect();
+                r.map.renormalised_in(&corners)
+            });
+            let mut img = look.render(&ex.image, in_boxes.as_ref().unwrap_or(&r.map), crop);
+            if let Some((inside, w, h)) = &region {
+                crate::draw::overlay::outline(&mut img, inside, *w, *h, crop);
+            }
+            if let Some(d) = detected {
+                draw_boxes(&mut img, &drawn_boxes(d, crop, r.map.width, classes));
+            }
+            img
+        })
+        .collect()
+}
+
+/// A detector's boxes in the photo's pixels, captioned with class name and score.
+pub fn drawn_boxes(d: &Detected, crop: &CropBox, size: usize, classes: &[String]) -> Vec<DrawnBox> {
+    d.boxes
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let [x1, y1] = crop.to_photo(b.x1, b.y1, size);
+            let [x2, y2] = crop.to_photo(b.x2, b.y2, size);
+            let name = classes
+                .get(b.class)
+                .cloned()
+                .unwrap_or_else(|| b.class.to_string());
+            DrawnBox {
+                corners: [x1, y1, x2, y2],
+                class: b.class,
+                caption: format!("{i}: {name} {:.0}%", 100.0 * b.score),
+                chosen: i == d.chosen,
+            }
+        })
+        .collect()
 }
 
 /// The explained image's comparison sheet: see [`comparison_sheet`].
@@ -324,6 +366,7 @@ mod tests {
             colormap: Colormap::Jet,
             alpha: 0.5,
             legend: false,
+            in_boxes: false,
         };
         let spec = OutputSpec {
             raw: true,

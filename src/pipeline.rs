@@ -7,27 +7,14 @@ use crate::cam::{self, CamResult, Method, Monitor, Options, RefineLayers, Sessio
 use crate::classify::{Prediction, top_k};
 use crate::error::{Error, Result};
 use crate::faithfulness::metrics::{MapScores, score_maps};
+use crate::focus::choose;
 use crate::input::preprocess::CropBox;
-use crate::models::{LayerInfo, Model, Segmentation, Task};
+use crate::models::LayerInfo;
+use crate::models::Model;
+use crate::models::detection::Thresholds;
 use image::RgbImage;
 
-/// Which class an image is explained for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum ClassChoice {
-    /// The predicted (most probable) class.
-    #[default]
-    Predicted,
-    /// This class, checked against the model's classes.
-    Index(usize),
-    /// The most probable of these (a label that is a group of classes, as "cat" for ImageNet).
-    MostProbableOf(Vec<usize>),
-}
-
-impl From<Option<usize>> for ClassChoice {
-    fn from(class: Option<usize>) -> Self {
-        class.map_or(ClassChoice::Predicted, ClassChoice::Index)
-    }
-}
+pub use crate::focus::{Chosen, ClassChoice, Detected};
 
 /// One method with the options it runs with (an ablation runs one method with several).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -46,6 +33,8 @@ pub struct Request {
     pub layer: Option<String>,
     /// RefineCAM's layers by name; empty: its default for the target layer.
     pub refine_layers: Vec<String>,
+    /// A detector's score and IoU thresholds (its format's defaults where `None`).
+    pub thresholds: Option<Thresholds>,
 }
 
 impl Request {
@@ -63,7 +52,13 @@ impl Request {
             class: ClassChoice::Predicted,
             layer: None,
             refine_layers: vec![],
+            thresholds: None,
         }
+    }
+
+    pub fn with_thresholds(mut self, thresholds: Option<Thresholds>) -> Self {
+        self.thresholds = thresholds;
+        self
     }
 
     pub fn with_class(mut self, class: impl Into<ClassChoice>) -> Self {
@@ -107,10 +102,10 @@ pub struct Prepared {
     /// The class being explained.
     pub class: usize,
     /// Softmax probability of `class` on the unmasked input (a segmenter's: the class's mean
-    /// probability over its pixels).
+    /// probability over its pixels; a detector's: the box's score).
     pub probability: f32,
-    /// A segmenter's per-pixel classes; the explained region is `class`'s pixels.
-    pub segmentation: Option<Segmentation>,
+    /// What of a segmenter's or detector's answer is explained.
+    pub chosen: Option<Chosen>,
 }
 
 /// What the pipeline hands over, in this order: one `Prepared`, then one `Result` per step as
@@ -152,13 +147,6 @@ impl<'m> Pipeline<'m> {
     /// Methods that cannot explain `model` (`Method::not_for`) are left out with a warning;
     /// a request of such methods alone is refused with the reason.
     pub fn new(model: &'m Model, mut request: Request) -> Result<Self> {
-        if let Task::Detect(_) = model.task() {
-            return Err(Error::Invalid(format!(
-                "{} is a detector: `camlens detect` lists its boxes; explaining a box is not in \
-                 this version yet",
-                model.name
-            )));
-        }
         let layer = model.layer_index(request.layer.as_deref())?;
         let mut reason = None;
         request
@@ -231,7 +219,7 @@ impl<'m> Pipeline<'m> {
         score: Scoring<S>,
         mut sink: impl FnMut(Event<S>) -> Result<()>,
     ) -> Result<()> {
-        let region = self.region(&input, class)?;
+        let region = choose(self.model, &input, class, self.request.thresholds)?;
         let mut session = Session::new(self.model, input, self.layer)?;
         let class = match &region {
             Some((_, k)) => *k,
@@ -242,7 +230,7 @@ impl<'m> Pipeline<'m> {
             top: top_k(self.model, &session.logits, &session.probs, 5),
             class,
             probability: session.probs[class],
-            segmentation: region.map(|(s, _)| s),
+            chosen: region.map(|(c, _)| c),
         }))?;
         for index in self.request.run_order() {
             if monitor.is_cancelled() {
@@ -260,35 +248,6 @@ impl<'m> Pipeline<'m> {
         Ok(())
     }
 
-    /// For a segmenter, the pixels to explain: the predicted pixels of the chosen class (the
-    /// class with the most pixels unless one is named), set on the model as the region its
-    /// scores are read over; `None` for a classifier.
-    fn region(&self, input: &[f32], choice: &ClassChoice) -> Result<Option<(Segmentation, usize)>> {
-        if self.model.task() != Task::Segment {
-            return Ok(None);
-        }
-        let seg = self.model.segment(input)?;
-        let counts = seg.counts();
-        let class = match choice {
-            ClassChoice::Predicted => seg.largest(),
-            ClassChoice::Index(c) => *c,
-            ClassChoice::MostProbableOf(group) => group
-                .iter()
-                .copied()
-                .filter(|&c| c < seg.classes)
-                .max_by_key(|&c| counts[c])
-                .ok_or_else(|| {
-                    Error::Invalid(format!(
-                        "label {group:?} is out of range: this model has {} classes",
-                        seg.classes
-                    ))
-                })?,
-        };
-        self.model
-            .set_mask(Some(seg.mask(class, &self.model.classes)?))?;
-        Ok(Some((seg, class)))
-    }
-
     fn class(&self, session: &Session, choice: &ClassChoice) -> Result<usize> {
         match choice {
             ClassChoice::Predicted => Ok(session.top_class()),
@@ -304,6 +263,8 @@ impl<'m> Pipeline<'m> {
                         session.probs.len()
                     ))
                 }),
+            // `focus::choose` answered for a detector before; a classifier refuses a box there.
+            ClassChoice::Box(_) => Ok(session.top_class()),
         }
     }
 

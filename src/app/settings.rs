@@ -15,6 +15,8 @@ pub struct Settings {
     pub view: View,
     /// Whether exported PNGs get the colour scale under them (sheets always do).
     pub legend: bool,
+    /// A detector's maps normalised inside its boxes (see `outputs::Look::in_boxes`).
+    pub in_boxes: bool,
     pub options: Options,
     /// Weights file of the last model, `None` for the built-in one.
     pub weights: Option<PathBuf>,
@@ -30,6 +32,7 @@ impl Settings {
             colormap: self.colormap,
             alpha: self.alpha,
             legend: self.legend,
+            in_boxes: self.in_boxes,
         }
     }
 }
@@ -42,6 +45,7 @@ impl Default for Settings {
             alpha: 0.5,
             view: View::Overlay,
             legend: false,
+            in_boxes: false,
             options: Options::default(),
             weights: None,
             precision: Precision::Auto,

@@ -72,6 +72,40 @@ impl Map {
         self
     }
 
+    /// pytorch-grad-cam's `renormalize_cam_in_bounding_boxes` (its YOLO EigenCAM tutorial):
+    /// inside each box (corners in the map's pixels, truncated to whole pixels and clipped as
+    /// the tutorial's integer boxes slice the map), the map's values min–max normalised on
+    /// their own (`scale_cam_image`: `(m − min) / (max − min + 1e-7)`), a later box over an
+    /// earlier one; zero outside every box; then the whole normalised again.
+    pub fn renormalised_in(&self, boxes: &[[f32; 4]]) -> Map {
+        let scale = |v: &mut [f32]| {
+            let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+            v.iter_mut().for_each(|x| *x -= lo);
+            let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            v.iter_mut().for_each(|x| *x /= 1e-7 + hi);
+        };
+        let mut out = vec![0.0f32; self.data.len()];
+        for b in boxes {
+            let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
+            let (x1, x2) = (clip(b[0], self.width), clip(b[2], self.width));
+            let (y1, y2) = (clip(b[1], self.height), clip(b[3], self.height));
+            if x1 >= x2 || y1 >= y2 {
+                continue;
+            }
+            let mut inside: Vec<f32> = (y1..y2)
+                .flat_map(|y| (x1..x2).map(move |x| (x, y)))
+                .map(|(x, y)| self.at(x, y))
+                .collect();
+            scale(&mut inside);
+            for (i, y) in (y1..y2).enumerate() {
+                let row = &inside[i * (x2 - x1)..(i + 1) * (x2 - x1)];
+                out[y * self.width + x1..y * self.width + x2].copy_from_slice(row);
+            }
+        }
+        scale(&mut out);
+        Map::new(self.width, self.height, out)
+    }
+
     /// The bilinear value at `(u, v)` in 0–1 across the map (pixel centres at (i + ½) / n,
     /// clamped at the edges), as `resized(.., false)` samples.
     pub fn sample(&self, u: f32, v: f32) -> f32 {

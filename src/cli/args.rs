@@ -1,7 +1,7 @@
 //! The arguments the commands share: which methods, with which options, at which layer.
 
 use camlens::cam::{Gate, Method, Options, ScoreMode};
-use camlens::onnx::{Config, FitName, HeadName, ResampleName};
+use camlens::onnx::{Config, FitName, FormatName, HeadName, ResampleName, TaskName};
 use camlens::pipeline::Request;
 
 #[derive(clap::Args)]
@@ -132,6 +132,15 @@ pub struct OnnxArgs {
     /// grey) or stretch (all of it, resized).
     #[arg(long, value_enum)]
     pub fit: Option<FitName>,
+    /// What the output answers, where its shape does not say: classify, segment or detect.
+    #[arg(long, value_enum)]
+    pub task: Option<TaskName>,
+    /// A detector's output layout, where its shape does not say: yolov8, yolov5 or detr.
+    #[arg(long, value_enum)]
+    pub detect_format: Option<FormatName>,
+    /// A DETR graph's boxes output, by name (--output names its class logits).
+    #[arg(long)]
+    pub boxes_output: Option<String>,
 }
 
 impl OnnxArgs {
@@ -159,7 +168,43 @@ impl OnnxArgs {
             head: self.head,
             labels: self.labels.clone(),
             fit: self.fit,
+            task: self.task,
+            format: self.detect_format,
+            boxes: self.boxes_output.clone(),
             path: None,
         })
+    }
+}
+
+/// A detector's thresholds, for listing its boxes and choosing one to explain.
+#[derive(clap::Args, Default, Clone, Copy)]
+pub struct BoxArgs {
+    /// The lowest score a detector's box is kept with (default: 0.25 for YOLO, 0.5 for DETR).
+    #[arg(long)]
+    pub score: Option<f32>,
+    /// Overlap above which a lower-scored box of the same class is suppressed (default: 0.7
+    /// for YOLOv8, 0.45 for YOLOv5; DETR's queries are not suppressed).
+    #[arg(long)]
+    pub iou: Option<f32>,
+}
+
+impl BoxArgs {
+    /// The thresholds for `model` (`None` for a model that detects nothing).
+    pub fn thresholds(
+        &self,
+        model: &camlens::models::Model,
+    ) -> camlens::Result<Option<camlens::models::detection::Thresholds>> {
+        match model.task() {
+            camlens::models::Task::Detect(format) => {
+                format.thresholds(self.score, self.iou).map(Some)
+            }
+            _ if self.score.is_some() || self.iou.is_some() => {
+                Err(camlens::Error::Invalid(format!(
+                    "--score and --iou are a detector's; {} detects no boxes",
+                    model.name
+                )))
+            }
+            _ => Ok(None),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `camlens explain` (overlays, sheets and raw maps for the user's photos) and `camlens demo`
 //! (the bundled samples as comparison sheets).
 
-use super::args::{CamArgs, OnnxArgs};
+use super::args::{BoxArgs, CamArgs, OnnxArgs};
 use super::progress::watched;
 use super::setup::{ModelArgs, create_dir, open_model};
 use camlens::cam::Method;
@@ -11,7 +11,7 @@ use camlens::faithfulness::metrics::Score;
 use camlens::input::preprocess::load_image;
 use camlens::models::{Scores, Task};
 use camlens::outputs::{self, Look, NpyFiles, OutputSpec, Written, explained_sheet, render_all};
-use camlens::pipeline::{Explained, Pipeline, Request};
+use camlens::pipeline::{Chosen, ClassChoice, Explained, Pipeline, Request};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -27,10 +27,17 @@ pub struct ExplainArgs {
     /// the most pixels, explained over its pixels).
     #[arg(long, conflicts_with = "target")]
     class: Option<usize>,
-    /// What to explain in a segmenter's answer: segment:CLASS, the pixels predicted as CLASS
-    /// (pytorch-grad-cam's SemanticSegmentationTarget).
+    /// What to explain in a segmenter's or detector's answer: segment:CLASS, the pixels
+    /// predicted as CLASS (pytorch-grad-cam's SemanticSegmentationTarget); box:I, box I as
+    /// `camlens detect` lists it (default: the best box).
     #[arg(long, value_parser = parse_target)]
     target: Option<Target>,
+    #[command(flatten)]
+    boxes: BoxArgs,
+    /// A detector's maps normalised inside each box and zero outside (pytorch-grad-cam's YOLO
+    /// EigenCAM tutorial view).
+    #[arg(long)]
+    in_boxes: bool,
     /// jet, turbo, viridis, inferno, magma or plasma.
     #[arg(long, default_value = "jet")]
     colormap: Colormap,
@@ -74,6 +81,7 @@ impl ExplainArgs {
                 colormap: self.colormap,
                 alpha: self.alpha,
                 legend: self.legend,
+                in_boxes: self.in_boxes,
             },
             raw: self.raw,
             curves: self.curves,
@@ -87,22 +95,29 @@ impl ExplainArgs {
 #[derive(Debug, Clone, Copy)]
 enum Target {
     Segment(usize),
+    Box(usize),
 }
 
 fn parse_target(s: &str) -> Result<Target, String> {
-    let class = s.strip_prefix("segment:").ok_or_else(|| {
-        format!("'{s}': a target is segment:CLASS (the pixels a segmenter predicts as CLASS)")
-    })?;
-    class
-        .parse()
-        .map(Target::Segment)
-        .map_err(|_| format!("'{class}' is not a class index (segment:CLASS)"))
+    let index = |v: &str, form: &str| {
+        v.parse::<usize>()
+            .map_err(|_| format!("'{v}' is not an index ({form})"))
+    };
+    match s.split_once(':') {
+        Some(("segment", k)) => index(k, "segment:CLASS").map(Target::Segment),
+        Some(("box", i)) => index(i, "box:I").map(Target::Box),
+        _ => Err(format!(
+            "'{s}': a target is segment:CLASS (the pixels a segmenter predicts as CLASS) or \
+             box:I (a detector's box I, as `camlens detect` lists them)"
+        )),
+    }
 }
 
 pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
     let class = match args.target {
-        Some(Target::Segment(k)) => Some(k),
-        None => args.class,
+        Some(Target::Segment(k)) => ClassChoice::Index(k),
+        Some(Target::Box(i)) => ClassChoice::Box(i),
+        None => args.class.into(),
     };
     let mut request = args.cam.request(&Method::DEFAULT)?.with_class(class);
     // Files are written (and listed) in the order the methods appear: fast ones first.
@@ -113,13 +128,23 @@ pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
         .collect();
     let methods = request.methods();
     let model = args.model.open(compute)?;
-    if args.target.is_some() && model.task() != Task::Segment {
-        return Err(camlens::Error::Invalid(format!(
-            "--target segment:CLASS explains a segmenter's pixels; {} classifies whole images \
-             (use --class)",
-            model.name
-        )));
+    match (args.target, model.task()) {
+        (Some(Target::Segment(_)), Task::Segment) | (Some(Target::Box(_)), Task::Detect(_)) => {}
+        (None, _) => {}
+        (Some(Target::Segment(_)), _) => {
+            return Err(camlens::Error::Invalid(format!(
+                "--target segment:CLASS explains a segmenter's pixels; {} is not a segmenter",
+                model.name
+            )));
+        }
+        (Some(Target::Box(_)), _) => {
+            return Err(camlens::Error::Invalid(format!(
+                "--target box:I explains a detector's box; {} is not a detector",
+                model.name
+            )));
+        }
     }
+    let request = request.with_thresholds(args.boxes.thresholds(&model)?);
     let pipeline = Pipeline::new(&model, request)?;
     create_dir(&args.out)?;
     let spec = args.spec();
@@ -149,13 +174,28 @@ pub fn run(compute: &Compute, args: ExplainArgs) -> camlens::Result<()> {
             layer.name
         );
         let written = outputs::write(&model, &explained, image, &title, &spec)?;
-        let region = p.segmentation.as_ref().map_or(String::new(), |s| {
-            let pixels = s.labels.iter().filter(|&&l| l as usize == p.class).count();
-            format!(
-                ", over its {pixels} pixels of {}×{} (mean probability)",
-                s.width, s.height
-            )
-        });
+        let region = match &p.chosen {
+            Some(Chosen::Pixels(s)) => {
+                let pixels = s.labels.iter().filter(|&&l| l as usize == p.class).count();
+                format!(
+                    ", over its {pixels} pixels of {}×{} (mean probability)",
+                    s.width, s.height
+                )
+            }
+            Some(Chosen::Box(d)) => {
+                let b = d.chosen();
+                format!(
+                    ", box {} of {} at ({:.0}, {:.0}) – ({:.0}, {:.0}) in the input's pixels (its score)",
+                    d.chosen,
+                    d.boxes.len(),
+                    b.x1,
+                    b.y1,
+                    b.x2,
+                    b.y2
+                )
+            }
+            None => String::new(),
+        };
         println!(
             "{}: class {} '{}' ({:.1}%{region})",
             image.display(),
@@ -245,8 +285,9 @@ pub fn demo(compute: &Compute) -> camlens::Result<()> {
             colormap: Colormap::Jet,
             alpha: 0.5,
             legend: false,
+            in_boxes: false,
         };
-        let rendered = render_all(&explained, &look);
+        let rendered = render_all(&explained, &look, &model.classes);
         let title = format!("{name} — {} — layer {}", model.name, pipeline.layer().name);
         let scale = (View::Overlay, Colormap::Jet);
         let sheet = explained_sheet(&explained, &rendered, class_name, &title, scale);

@@ -11,7 +11,7 @@ mod preview_study;
 mod progress;
 mod setup;
 
-use args::OnnxArgs;
+use args::{BoxArgs, OnnxArgs};
 use camlens::compute::device::{Compute, DevicePref, select};
 use camlens::compute::precision::Precision;
 use clap::{Parser, Subcommand};
@@ -69,13 +69,8 @@ enum Command {
         model: String,
         #[command(flatten)]
         onnx: OnnxArgs,
-        /// The lowest score a box is kept with (default 0.25).
-        #[arg(long)]
-        score: Option<f32>,
-        /// Overlap above which a lower-scored box of the same class is suppressed (default:
-        /// 0.7 for YOLOv8, 0.45 for YOLOv5).
-        #[arg(long)]
-        iou: Option<f32>,
+        #[command(flatten)]
+        boxes: BoxArgs,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
@@ -183,10 +178,9 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             images,
             model,
             onnx,
-            score,
-            iou,
+            boxes,
             json,
-        } => detect(&compute, &images, &model, &onnx, (score, iou), json),
+        } => detect(&compute, &images, &model, &onnx, boxes, json),
         Command::Explain(args) => explain::run(&compute, args),
         Command::Demo => explain::demo(&compute),
         Command::App { images, model } => {
@@ -316,25 +310,19 @@ fn detect(
     images: &[PathBuf],
     model: &str,
     onnx: &OnnxArgs,
-    (score, iou): (Option<f32>, Option<f32>),
+    boxes: BoxArgs,
     json: bool,
 ) -> camlens::Result<()> {
     let model = open_model(model, onnx, compute)?;
     let camlens::models::Task::Detect(format) = model.task() else {
         return Err(camlens::Error::Invalid(format!(
             "{} is not a detector: its output is not YOLO boxes ([N, 4 + classes, anchors] or \
-             [N, anchors, 5 + classes])",
+             [N, anchors, 5 + classes]) or DETR's class logits and boxes (--task detect and \
+             --detect-format say so where the shapes do not)",
             model.name
         )));
     };
-    let mut t = format.default_thresholds();
-    t.score = score.unwrap_or(t.score);
-    t.iou = iou.unwrap_or(t.iou);
-    if !(0.0..=1.0).contains(&t.score) || !(0.0..=1.0).contains(&t.iou) {
-        return Err(camlens::Error::Invalid(
-            "--score and --iou are between 0 and 1".into(),
-        ));
-    }
+    let t = format.thresholds(boxes.score, boxes.iou)?;
     let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
     let boxes = camlens::classify::detect_files(&model, &paths, Some(t))?;
     if json {

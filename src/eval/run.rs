@@ -42,6 +42,7 @@ impl Plan {
             class: ClassChoice::Predicted,
             layer: self.layer.clone(),
             refine_layers: self.refine_layers.clone(),
+            thresholds: None,
         }
     }
 }

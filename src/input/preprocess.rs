@@ -310,6 +310,15 @@ impl CropBox {
     }
 
     /// Where a photo pixel's centre falls in the box, as `(u, v)` in 0–1, if it falls inside.
+    /// A point of the model's `size`×`size` input in the photo's pixels, clipped to the photo.
+    pub fn to_photo(&self, x: f32, y: f32, size: usize) -> [f32; 2] {
+        let s = size as f32;
+        [
+            (self.x + x * self.width / s).clamp(0.0, self.image_width as f32),
+            (self.y + y * self.height / s).clamp(0.0, self.image_height as f32),
+        ]
+    }
+
     pub fn uv(&self, px: u32, py: u32) -> Option<(f32, f32)> {
         let u = (px as f32 + 0.5 - self.x) / self.width;
         let v = (py as f32 + 0.5 - self.y) / self.height;

@@ -8,7 +8,8 @@
 //!   `crate::onnx` too), and the values that flow between layers (`value`).
 //! - `zoo`: the hand-written architectures (Lite0, ResNet, VGG, ViT) and the CNN/block
 //!   machinery they share.
-//! - `detection`: detectors' boxes decoded from YOLO outputs, with non-maximum suppression.
+//! - `detection`: detectors' boxes decoded from YOLO and DETR outputs, with non-maximum
+//!   suppression, and the scores of one box.
 //! - `segmentation`: segmenters' per-pixel scores read over a region of pixels.
 //! - `region`: forward passes over the non-zero rectangle of a mostly-zero (masked) input.
 //! - `layers`: convolutions, linear and norm layers, weight loading, reduced precision.
@@ -25,5 +26,7 @@ pub mod value;
 pub mod zoo;
 
 pub use model::{Arch, DEFAULT_MAX_BUFFER, Model, detect};
-pub use network::{BiasProbe, Context, Cut, Features, LayerInfo, Network, Scores, Task, Trace};
+pub use network::{
+    BiasProbe, Context, Cut, Features, Focus, LayerInfo, Network, Scores, Task, Trace,
+};
 pub use segmentation::{PixelMask, Segmentation};

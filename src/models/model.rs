@@ -2,8 +2,8 @@
 //! the built-in EfficientNet-Lite0 it falls back to.
 
 use super::detection::{self, Detection, Thresholds};
-use super::network::{Context, LayerInfo, Network, Scores, Task};
-use super::segmentation::{PixelMask, Segmentation};
+use super::network::{Context, Focus, LayerInfo, Network, Scores, Task};
+use super::segmentation::Segmentation;
 use super::zoo::{lite0, resnet, vgg, vit};
 use crate::compute::tensor_io::to_vec;
 use crate::input::preprocess::Order;
@@ -318,12 +318,12 @@ impl Model {
             .ok_or_else(|| Error::Invalid(format!("{} detects no boxes", self.name)))?;
         let dims = out.dims();
         let t = thresholds.unwrap_or(format.default_thresholds());
-        Ok(detection::decode(format, &to_vec(out)?, dims, t))
+        Ok(detection::decode(&to_vec(out)?, dims, t))
     }
 
-    /// The pixels a segmenter's scores are read over from now on (`None`: all).
-    pub fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
-        self.net.set_mask(mask)
+    /// What a segmenter's or detector's scores are read for from now on.
+    pub fn set_focus(&self, focus: Focus) -> Result<()> {
+        self.net.set_focus(focus)
     }
 
     /// Probabilities from logits `[N, classes]`, as the model's scores mean them.

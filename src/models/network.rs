@@ -1,7 +1,7 @@
 //! What the CAM code sees of a model: a list of layers one can explain, and the model split at
 //! one of them into `features` (input → activations) and `head` (activations → logits).
 
-use super::detection::DetectFormat;
+use super::detection::{DetectFormat, Detection};
 use super::segmentation::PixelMask;
 use super::value::Value;
 use burn::tensor::activation::relu;
@@ -43,6 +43,19 @@ pub enum Task {
     Segment,
     /// Boxes with class scores, one row per anchor (`super::detection`).
     Detect(DetectFormat),
+}
+
+/// What part of a segmenter's or detector's answer its class scores are read for.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Focus {
+    /// The whole answer: a segmenter's every pixel, a detector's best box of each class.
+    #[default]
+    Whole,
+    /// A segmenter's pixels (`super::segmentation`).
+    Pixels(PixelMask),
+    /// A detector's box: its class's score at the output row matching it best
+    /// (`super::detection::box_scores`).
+    Box(Detection),
 }
 
 /// What a model's scores are, which decides its probabilities and what a map explains.
@@ -264,15 +277,19 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     fn dense_scores(&self, _x: Tensor<4>) -> Option<Tensor<4>> {
         None
     }
-    /// A detector's output `[N, a, b]`, before decoding.
+    /// A detector's output as rows `[N, A, 4 + K]` of box and class scores
+    /// (`super::detection::DetectFormat::rows`), before decoding.
     fn detector_output(&self, _x: Tensor<4>) -> Option<Tensor<3>> {
         None
     }
-    /// The pixels a segmenter's scores are read over from now on (`None`: all of them); only
-    /// segmenters have pixels to choose.
-    fn set_mask(&self, _mask: Option<PixelMask>) -> crate::error::Result<()> {
-        Err(crate::error::Error::Invalid(
-            "this model classifies whole images: it has no pixels to choose".into(),
-        ))
+    /// What the scores are read for from now on: only segmenters have pixels, only detectors
+    /// boxes.
+    fn set_focus(&self, focus: Focus) -> crate::error::Result<()> {
+        match focus {
+            Focus::Whole => Ok(()),
+            _ => Err(crate::error::Error::Invalid(
+                "this model classifies whole images: it has no pixels or boxes to choose".into(),
+            )),
+        }
     }
 }

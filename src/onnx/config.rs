@@ -8,6 +8,11 @@
 //!   "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "scale": 1.0,
 //!   "output": "logits", "head": "sigmoid", "labels": "classes.txt" }
 //! ```
+//!
+//! A detector or segmenter is told from its outputs; `"task"` ("classify", "segment" or
+//! "detect") and `"format"` ("yolov8", "yolov5" or "detr") say so where the shapes do not, and
+//! `"boxes"` names a DETR graph's boxes output (with `"output"` its class logits) where the
+//! names do not say which is which.
 
 use crate::error::{Access, Error, Result};
 use crate::input::preprocess::{Order, Preprocess, Resample};
@@ -37,6 +42,14 @@ pub struct Config {
     /// How the photo is fitted to the square input: "crop" (the centre, the default),
     /// "letterbox" (YOLO's: all of it, padded with grey) or "stretch" (all of it, resized).
     pub fit: Option<FitName>,
+    /// What the output answers, where its shape does not say: "classify", "segment" or
+    /// "detect".
+    pub task: Option<TaskName>,
+    /// A detector's output layout: "yolov8" (`[N, 4 + K, A]`), "yolov5" (`[N, A, 5 + K]`) or
+    /// "detr" (class logits and boxes, two outputs).
+    pub format: Option<FormatName>,
+    /// A DETR graph's boxes output `[N, queries, 4]`, by name.
+    pub boxes: Option<String>,
     /// Where it was read from (not a field of the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -55,6 +68,33 @@ pub enum FitName {
     Crop,
     Letterbox,
     Stretch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskName {
+    Classify,
+    Segment,
+    Detect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatName {
+    Yolov8,
+    Yolov5,
+    Detr,
+}
+
+impl FormatName {
+    pub fn format(self) -> crate::models::detection::DetectFormat {
+        use crate::models::detection::DetectFormat;
+        match self {
+            FormatName::Yolov8 => DetectFormat::YoloV8,
+            FormatName::Yolov5 => DetectFormat::YoloV5,
+            FormatName::Detr => DetectFormat::Detr,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -104,6 +144,9 @@ impl Config {
             head: over.head.or(self.head),
             labels: over.labels.clone().or(self.labels),
             fit: over.fit.or(self.fit),
+            task: over.task.or(self.task),
+            format: over.format.or(self.format),
+            boxes: over.boxes.clone().or(self.boxes),
             path: self.path,
         };
         merged.check().map_err(Error::Invalid)?;
@@ -127,6 +170,12 @@ impl Config {
         }
         if self.scale.is_some_and(|s| s <= 0.0) {
             return Err("\"scale\" must be positive".into());
+        }
+        if self.format.is_some() && self.task.is_some_and(|t| t != TaskName::Detect) {
+            return Err(
+                "\"format\" is a detector's output layout: it goes with \"task\": \"detect\""
+                    .into(),
+            );
         }
         Ok(())
     }

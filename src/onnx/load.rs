@@ -58,11 +58,12 @@ impl OnnxNet {
                 names(&graph.inputs)
             )));
         };
-        let output = scores_output(&graph, &original, config).map_err(&bad)?;
+        let (output, boxes) = scores_output(&graph, &original, config).map_err(&bad)?;
         let (batch, size) = image_input(input, config).map_err(&bad)?;
         let relax_batch = batch == Some(1);
         let mut c = compile(&graph, &original, input, relax_batch, device).map_err(&bad)?;
         let mut output_slot = c.slots.slot(&output.name);
+        let boxes_output = boxes.map(|b| c.slots.slot(&b.name));
         // A graph that ends in its probabilities is explained on the logits before them, as
         // every other model is: a probability's gradient vanishes where the model is sure, and
         // camlens computes the probabilities itself (`Model::probabilities`).
@@ -72,7 +73,7 @@ impl OnnxNet {
             .rev()
             .find(|o| o.outputs.contains(&output_slot));
         let ends_in = last.and_then(|o| Some((o.probabilities()?, o.inputs.first().copied()??)));
-        if let Some((_, logits)) = ends_in {
+        if let (Some((_, logits)), None) = (ends_in, boxes_output) {
             output_slot = logits;
         }
         let scores = match (config.head, ends_in) {
@@ -86,6 +87,7 @@ impl OnnxNet {
             slots: c.slots.of.len(),
             input: c.input,
             output: output_slot,
+            boxes_output,
             layers: vec![],
             default_layer: 0,
             peak: 0,
@@ -104,9 +106,9 @@ impl OnnxNet {
             one_at_a_time: false,
             attention: None,
             task: crate::models::network::Task::Classify,
-            mask: Default::default(),
+            focus: Default::default(),
         };
-        guarded("the graph cannot run here", || net.survey(device))
+        guarded("the graph cannot run here", || net.survey(config, device))
             .map_err(|e| bad(e.to_string()))?;
         if relax_batch {
             net.check_relaxed_batch(path, device);
@@ -166,26 +168,64 @@ fn scores_output<'g>(
     graph: &'g OnnxGraph,
     original: &ModelProto,
     config: &Config,
-) -> std::result::Result<&'g Argument, String> {
+) -> std::result::Result<(&'g Argument, Option<&'g Argument>), String> {
     let output_names: Vec<String> = if original.graph.output.len() == graph.outputs.len() {
         let outputs = original.graph.output.iter();
         outputs.map(|o| o.name.clone()).collect()
     } else {
         graph.outputs.iter().map(|o| o.name.clone()).collect()
     };
-    match (&config.output, graph.outputs.as_slice()) {
-        (None, [output]) => Ok(output),
-        (Some(name), outputs) => outputs
+    let named = |name: &str, what: &str| {
+        graph
+            .outputs
             .iter()
             .zip(&output_names)
             .find(|(_, n)| *n == name)
             .map(|(o, _)| o)
             .ok_or_else(|| {
                 format!(
-                    "model.json names the output '{name}', but the graph's outputs are {}",
+                    "model.json names the {what} output '{name}', but the graph's outputs are {}",
                     output_names.join(", ")
                 )
-            }),
+            })
+    };
+    // DETR's two outputs, by name (Hugging Face's and the original's: "logits" or
+    // "pred_logits", "pred_boxes"), unless model.json says otherwise.
+    let by_word = |word: &str| {
+        let mut found = output_names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.to_ascii_lowercase().contains(word));
+        match (found.next(), found.next()) {
+            (Some((i, _)), None) => Some(&graph.outputs[i]),
+            _ => None,
+        }
+    };
+    let detr = config.format == Some(super::config::FormatName::Detr) || config.boxes.is_some();
+    if detr || (config.output.is_none() && graph.outputs.len() >= 2) {
+        let logits = match &config.output {
+            Some(name) => Some(named(name, "class scores")?),
+            None => by_word("logits"),
+        };
+        let boxes = match &config.boxes {
+            Some(name) => Some(named(name, "boxes")?),
+            None => by_word("boxes"),
+        };
+        match (logits, boxes) {
+            (Some(l), Some(b)) => return Ok((l, Some(b))),
+            _ if detr => {
+                return Err(format!(
+                    "a DETR graph has class logits and boxes outputs; name them as \"output\" \
+                     and \"boxes\" in a model.json beside it (the graph's outputs are {})",
+                    output_names.join(", ")
+                ));
+            }
+            _ => {}
+        }
+    }
+    match (&config.output, graph.outputs.as_slice()) {
+        (None, [output]) => Ok((output, None)),
+        (Some(name), _) => Ok((named(name, "class scores")?, None)),
         (None, outputs) => Err(format!(
             "this model has {} outputs ({}); name the one with the class scores as \
              \"output\" in a model.json beside it",

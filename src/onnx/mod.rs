@@ -19,15 +19,17 @@ mod survey;
 
 use crate::error::{Error, Result};
 use crate::models::detection::DetectFormat;
+use crate::models::detection::{best_box_scores, box_scores};
+use crate::models::network::Focus;
 use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Task, Trace};
-use crate::models::segmentation::{PixelMask, region_scores};
+use crate::models::segmentation::region_scores;
 use crate::models::value::Value;
 use attention::Attention;
 use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
 use ops::Op;
 
-pub use config::{Config, FitName, HeadName, ResampleName};
+pub use config::{Config, FitName, FormatName, HeadName, ResampleName, TaskName};
 
 /// The context key of the tokens a token layer sets aside (class tokens), beside graph slots.
 const SET_ASIDE: usize = usize::MAX;
@@ -53,6 +55,8 @@ pub struct OnnxNet {
     slots: usize,
     input: usize,
     output: usize,
+    /// A DETR graph's boxes output (its class logits are `output`).
+    boxes_output: Option<usize>,
     layers: Vec<Layer>,
     default_layer: usize,
     peak: usize,
@@ -76,8 +80,8 @@ pub struct OnnxNet {
     attention: Option<attention::Attention>,
     /// Whether the output is class scores or a class score per pixel.
     pub task: Task,
-    /// A segmenter's pixels its scores are read over (see `models::segmentation`).
-    mask: std::sync::RwLock<Option<PixelMask>>,
+    /// What a segmenter's or detector's scores are read for (see `models::network::Focus`).
+    focus: std::sync::RwLock<Focus>,
 }
 
 impl OnnxNet {
@@ -210,23 +214,36 @@ impl Network for OnnxNet {
         if self.task != Task::Segment {
             return None;
         }
-        self.output_of(x).to_rank::<4>().ok()
+        self.output_slots(x)[self.output]
+            .take()?
+            .to_rank::<4>()
+            .ok()
     }
 
     fn detector_output(&self, x: Tensor<4>) -> Option<Tensor<3>> {
-        if !matches!(self.task, Task::Detect(_)) {
+        let Task::Detect(format) = self.task else {
             return None;
-        }
-        self.output_of(x).to_rank::<3>().ok()
+        };
+        let mut slots = self.output_slots(x);
+        Some(self.detector_rows(&mut slots, format))
     }
 
-    fn set_mask(&self, mask: Option<PixelMask>) -> Result<()> {
-        if self.task != Task::Segment {
-            return Err(Error::Invalid(
-                "this model classifies whole images: it has no pixels to choose".into(),
-            ));
+    fn set_focus(&self, focus: Focus) -> Result<()> {
+        let fits = matches!(
+            (&focus, self.task),
+            (Focus::Whole, _)
+                | (Focus::Pixels(_), Task::Segment)
+                | (Focus::Box(_), Task::Detect(_))
+        );
+        if !fits {
+            let has = match self.task {
+                Task::Segment => "a segmenter: it has pixels to choose, not boxes",
+                Task::Detect(_) => "a detector: it has boxes to choose, not pixels",
+                Task::Classify => "a classifier of whole images: it has no pixels or boxes",
+            };
+            return Err(Error::Invalid(format!("this model is {has}")));
         }
-        *self.mask.write().unwrap_or_else(|e| e.into_inner()) = mask;
+        *self.focus.write().unwrap_or_else(|e| e.into_inner()) = focus;
         Ok(())
     }
 
@@ -268,32 +285,29 @@ impl Network for OnnxNet {
     }
 }
 
-/// Each class's best score over the anchors of YOLO rows `[N, a, b]`.
-fn best_box_scores(out: Tensor<3>, format: DetectFormat) -> Tensor<2> {
-    let [n, d1, d2] = out.dims();
-    match format {
-        DetectFormat::YoloV8 => out
-            .slice([0..n, 4..d1, 0..d2])
-            .max_dim(2)
-            .reshape([n, d1 - 4]),
-        DetectFormat::YoloV5 => {
-            let objectness = out.clone().slice([0..n, 0..d1, 4..5]);
-            let scores = out.slice([0..n, 0..d1, 5..d2]) * objectness;
-            scores.max_dim(1).reshape([n, d2 - 5])
-        }
-    }
-}
-
 impl OnnxNet {
-    /// The graph's output for `x`, as it is (a segmenter's or detector's, before reading).
-    fn output_of(&self, x: Tensor<4>) -> Value {
+    /// The values after the whole graph ran on `x` (a segmenter's or detector's output, before
+    /// reading).
+    fn output_slots(&self, x: Tensor<4>) -> Vec<Option<Value>> {
         let mut slots = self.fresh();
         let batch = x.dims()[0];
         slots[self.input] = Some(Value::R4(x));
         self.run_checked(&mut slots, 0..self.ops.len(), batch);
-        slots[self.output]
-            .take()
-            .expect("the load-time check ran the graph to its output")
+        slots
+    }
+
+    /// A detector's output slots read as rows `[N, A, 4 + K]` (`DetectFormat::rows`).
+    fn detector_rows(&self, slots: &mut [Option<Value>], format: DetectFormat) -> Tensor<3> {
+        let outputs = std::iter::once(self.output)
+            .chain(self.boxes_output)
+            .map(|s| {
+                slots[s]
+                    .take()
+                    .and_then(|v| v.to_rank::<3>().ok())
+                    .expect("a detector's outputs are [N, a, b]")
+            })
+            .collect();
+        format.rows(outputs, self.input_size)
     }
 
     /// The logits of the tail run on `tokens` `[N, 1, D]` in place of the last block's output.
@@ -395,24 +409,27 @@ impl OnnxNet {
         self.logits(&mut slots)
     }
 
-    /// The output slot read as logits `[N, classes]` (a segmenter's over its mask).
+    /// The output slot read as logits `[N, classes]` (a segmenter's or detector's for its focus).
     fn logits(&self, slots: &mut [Option<Value>]) -> Tensor<2> {
         if self.task == Task::Segment {
             let z = slots[self.output]
                 .take()
                 .and_then(|v| v.to_rank::<4>().ok())
                 .expect("a segmenter's output is [N, classes, h, w]");
-            let mask = self.mask.read().unwrap_or_else(|e| e.into_inner());
-            return region_scores(z, mask.as_ref());
+            return match &*self.focus.read().unwrap_or_else(|e| e.into_inner()) {
+                Focus::Pixels(mask) => region_scores(z, Some(mask)),
+                _ => region_scores(z, None),
+            };
         }
         if let Task::Detect(format) = self.task {
-            // Boxes are explained one at a time (not yet); read whole, a detector's image
-            // scores are each class's best box score, so that timing and checks can run it.
-            let out = slots[self.output]
-                .take()
-                .and_then(|v| v.to_rank::<3>().ok())
-                .expect("a detector's output is [N, a, b]");
-            return best_box_scores(out, format);
+            let rows = self.detector_rows(slots, format);
+            return match &*self.focus.read().unwrap_or_else(|e| e.into_inner()) {
+                Focus::Box(target) => {
+                    box_scores(rows, target).expect("the detector's rows read back")
+                }
+                // The best box of each class: what timing and checks run where no box is chosen.
+                _ => best_box_scores(rows),
+            };
         }
         let out = slots[self.output]
             .take()

@@ -2,6 +2,7 @@
 //! folded, the candidate layers listed and the default chosen.
 
 use super::attention::{Attention, Block};
+use super::config::{Config, FormatName, TaskName};
 use super::layout::{self, MapLayout};
 use super::{Layer, OnnxNet};
 use crate::compute::tensor_io::to_vec;
@@ -15,7 +16,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 impl OnnxNet {
     /// Runs the graph once on a blank image: every node is checked, every value's shape read,
     /// the candidate layers listed and the class count taken from the output.
-    pub(super) fn survey(&mut self, device: &Device) -> Result<()> {
+    pub(super) fn survey(&mut self, config: &Config, device: &Device) -> Result<()> {
         let x = Tensor::<4>::from_data(
             TensorData::new(
                 vec![0.0f32; 3 * self.input_size * self.input_size],
@@ -34,7 +35,7 @@ impl OnnxNet {
             .map(|d| d.iter().product::<usize>())
             .max()
             .unwrap_or(1);
-        self.read_classes(&dims)?;
+        self.read_classes(&dims, config)?;
         let constant = self.fold_constants(&slots);
         self.list_layers(&dims, &constant)?;
         self.default_layer = self.default_layer(&constant);
@@ -42,29 +43,65 @@ impl OnnxNet {
         Ok(())
     }
 
-    /// The class count (and a one-logit binary head) from the output's shape.
-    fn read_classes(&mut self, dims: &[Option<Vec<usize>>]) -> Result<()> {
+    /// The task and class count (and a one-logit binary head) from the output's shape, or from
+    /// what `model.json` declares.
+    fn read_classes(&mut self, dims: &[Option<Vec<usize>>], config: &Config) -> Result<()> {
         let out = dims[self.output]
             .clone()
             .ok_or_else(|| Error::Invalid("the graph never computes its output".into()))?;
-        self.num_classes = match out.as_slice() {
-            [1, 1] => {
+        if let Some(boxes) = self.boxes_output {
+            let boxes = dims[boxes].clone().unwrap_or_default();
+            return match (out.as_slice(), boxes.as_slice()) {
+                ([1, q, k1], [1, q2, 4]) if q == q2 && *k1 >= 2 => {
+                    self.task = Task::Detect(DetectFormat::Detr);
+                    self.num_classes = k1 - 1;
+                    Ok(())
+                }
+                (l, b) => Err(Error::Invalid(format!(
+                    "read as DETR, the class logits have shape {l:?} and the boxes {b:?}; DETR's \
+                     are [N, queries, classes + 1] and [N, queries, 4]"
+                ))),
+            };
+        }
+        let declared = config.format.map(FormatName::format);
+        let wanted = config.task;
+        self.num_classes = match (out.as_slice(), wanted) {
+            ([1, 1], None | Some(TaskName::Classify)) => {
                 self.scores = Scores::Binary;
                 2
             }
-            [1, c] => *c,
+            ([1, c], None | Some(TaskName::Classify)) => *c,
             // A class score per pixel: a segmenter.
-            [1, c, h, w] if *c >= 2 && h * w > 1 => {
+            ([1, c, h, w], None | Some(TaskName::Segment)) if *c >= 2 && h * w > 1 => {
                 self.task = Task::Segment;
                 *c
             }
-            // Boxes, one row per anchor: a detector.
-            dims @ [1, _, _] if DetectFormat::of_shape(dims).is_some() => {
-                let (format, classes) = DetectFormat::of_shape(dims).expect("matched");
+            // Boxes, one row per anchor: a detector, in the layout declared or told by shape.
+            (dims @ [1, _, _], None | Some(TaskName::Detect)) => {
+                let (format, classes) = match declared {
+                    Some(f) => (f, f.classes_of(dims)),
+                    None => DetectFormat::of_shape(dims)
+                        .map_or((DetectFormat::YoloV8, None), |(f, c)| (f, Some(c))),
+                };
+                let classes = classes.ok_or_else(|| Error::Invalid(format!(
+                    "the output has shape {dims:?}, which camlens cannot read as {}; declare the \
+                     layout with \"format\" (yolov8, yolov5 or detr) in a model.json beside it",
+                    match declared {
+                        Some(f) => f.to_string(),
+                        None => "YOLO boxes".into(),
+                    }
+                )))?;
                 self.task = Task::Detect(format);
                 classes
             }
-            other => {
+            (other, Some(task)) => {
+                return Err(Error::Invalid(format!(
+                    "model.json declares the task {task:?}, but the output has shape {other:?}: a \
+                     classifier's is [N, classes], a segmenter's [N, classes, h, w], a YOLO \
+                     detector's [N, 4 + classes, anchors] or [N, anchors, 5 + classes]"
+                )));
+            }
+            (other, None) => {
                 return Err(Error::Invalid(format!(
                     "the output has shape {other:?}; camlens needs class scores [N, classes], per-pixel class scores [N, classes, \
                      h, w] (a segmenter) or YOLO boxes [N, 4 + classes, anchors] or [N, \
@@ -238,6 +275,27 @@ impl OnnxNet {
             .unwrap_or(self.layers.len() - 1)
     }
 
+    /// A detector's: the map its head's first convolution reads, the head being the module (by
+    /// the exporter's names, `/model.22/…`) that computes the output. In YOLO's feature
+    /// pyramids that is the finest scale's map, which every coarser scale's boxes are computed
+    /// from too, so that a box of any size has a map there (the last map before the head reads
+    /// only the coarsest scale's). `None` without such names.
+    fn detector_layer(&self) -> Option<usize> {
+        let producer = self
+            .ops
+            .iter()
+            .rposition(|o| o.outputs.contains(&self.output))?;
+        let name = &self.ops[producer].name;
+        let module = name.strip_prefix('/')?.split('/').next()?;
+        let prefix = format!("/{module}/");
+        let first = self
+            .ops
+            .iter()
+            .position(|o| o.name.starts_with(&prefix) && o.has_weights())?;
+        let read = self.ops[first].inputs.first().copied().flatten()?;
+        self.layers.iter().rposition(|l| l.slot == read)
+    }
+
     /// For a graph exported with a fixed batch of 1, run with its batch relaxed: whether a batch
     /// of two different images fails or gives other scores than each image alone, and why.
     pub(super) fn relaxing_fails(&self, device: &Device) -> Result<Option<String>> {
@@ -301,6 +359,9 @@ impl OnnxNet {
         let last = self.layers.len() - 1;
         if self.task == Task::Segment {
             return self.segmenter_layer();
+        }
+        if let (Task::Detect(_), Some(layer)) = (self.task, self.detector_layer()) {
+            return layer;
         }
         if !matches!(
             self.layers[last].layout,

@@ -6,7 +6,7 @@
 use crate::common::*;
 use camlens::cam::{Method, Monitor, Options, Session, run_method};
 use camlens::compute::tensor_io::to_vec;
-use camlens::models::{Model, Task};
+use camlens::models::{Focus, Model, Task};
 use camlens::pipeline::{Pipeline, Request};
 use std::collections::HashMap;
 
@@ -93,7 +93,7 @@ fn gradient_methods_on_segmenters_equal_pytorch_grad_cams() {
         let x = input(&[3, r.size, r.size]);
         let seg = model.segment(&x).unwrap();
         let mask = seg.mask(r.class, &model.classes).unwrap();
-        model.set_mask(Some(mask)).unwrap();
+        model.set_focus(Focus::Pixels(mask)).unwrap();
         let layer = model.layer_index(Some(&r.layer)).unwrap();
         let mut s = Session::new(&model, x.clone(), layer).unwrap();
         assert_eq!(s.shape[1..], r.map_shape[..], "{name}");
@@ -181,7 +181,8 @@ fn a_segmenters_regions_are_checked() {
     let e = seg.mask(21, &model.classes).unwrap_err().to_string();
     assert!(e.contains("21"), "{e}");
     let (_dir, cnn) = crate::cam::resnet18();
-    assert!(cnn.set_mask(None).is_err());
+    let pixels = seg.mask(r.class, &model.classes).unwrap();
+    assert!(cnn.set_focus(Focus::Pixels(pixels)).is_err());
     let request = Request::new(&[Method::GradCam], Options::default()).with_class(Some(r.class));
     let p = Pipeline::new(&model, request).unwrap();
     let mut prepared = None;
@@ -204,7 +205,10 @@ fn a_segmenters_regions_are_checked() {
     .unwrap();
     let prepared = prepared.unwrap();
     assert_eq!(prepared.class, r.class);
-    assert_eq!(prepared.segmentation.unwrap().counts()[r.class], r.pixels);
+    let Some(camlens::pipeline::Chosen::Pixels(seg)) = prepared.chosen else {
+        panic!("a segmenter's answer is its pixels");
+    };
+    assert_eq!(seg.counts()[r.class], r.pixels);
 }
 
 /// The CLI on a segmenter: `predict` lists the classes by share of the pixels (as JSON too),
