@@ -202,7 +202,8 @@ fn scores_output<'g>(
         }
     };
     let detr = config.format == Some(super::config::FormatName::Detr) || config.boxes.is_some();
-    if detr || (config.output.is_none() && graph.outputs.len() >= 2) {
+    let undeclared = config.output.is_none() && config.format.is_none();
+    if detr || (undeclared && graph.outputs.len() >= 2) {
         let logits = match &config.output {
             Some(name) => Some(named(name, "class scores")?),
             None => by_word("logits"),

@@ -360,6 +360,12 @@ impl OnnxNet {
         if self.task == Task::Segment {
             return self.segmenter_layer();
         }
+        if self.task == Task::Detect(DetectFormat::Detr) {
+            // DETR's transformer reads the backbone's map as tokens with positions added: the
+            // map explained is the backbone's, as where pytorch-grad-cam users point DETR.
+            let map = |l: &Layer| l.layout == MapLayout::ChannelsFirst;
+            return self.layers.iter().rposition(map).unwrap_or(last);
+        }
         if let (Task::Detect(_), Some(layer)) = (self.task, self.detector_layer()) {
             return layer;
         }

@@ -8,6 +8,7 @@ mod cli_reference;
 mod common;
 mod curves;
 mod detection;
+mod detector_heads;
 mod eval;
 mod formats;
 mod gpu_path;
