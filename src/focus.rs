@@ -7,7 +7,7 @@ use crate::models::detection::{Detection, Thresholds};
 use crate::models::{Focus, Model, Segmentation, Task};
 
 /// Which class (or box) an image is explained for.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub enum ClassChoice {
     /// The predicted (most probable) class; a segmenter's class with the most pixels; a
     /// detector's best box.

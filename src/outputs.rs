@@ -50,7 +50,7 @@ impl Look {
     }
 
     /// An overlay already drawn, as a PNG, the colour scale under it if asked.
-    fn write(&self, overlay: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
+    pub fn write(&self, overlay: &RgbImage, path: &Path, overwrite: bool) -> Result<()> {
         if self.legend {
             let with = crate::draw::legend::with_legend(overlay, self.view, self.colormap);
             save_png(&with, path, overwrite)
@@ -183,37 +183,41 @@ fn write_curves(
 /// Each result rendered on the original image, with a segmenter's region outlined or a
 /// detector's boxes drawn.
 pub fn render_all(ex: &Explained, look: &Look, classes: &[String]) -> Vec<RgbImage> {
-    let crop = &ex.prepared.crop;
-    let region = match &ex.prepared.chosen {
-        Some(Chosen::Pixels(s)) => {
-            let class = ex.prepared.class as u32;
-            let inside: Vec<bool> = s.labels.iter().map(|&l| l == class).collect();
-            Some((inside, s.width, s.height))
-        }
-        _ => None,
-    };
-    let detected = match &ex.prepared.chosen {
+    let p = &ex.prepared;
+    let marks = (&p.crop, p.chosen.as_ref(), p.class);
+    ex.results
+        .iter()
+        .map(|r| render_marked(&ex.image, &r.map, marks, look, classes))
+        .collect()
+}
+
+/// One map rendered on the original image as `look` says, with what was chosen of a
+/// segmenter's or detector's answer marked (`(crop, chosen, class)`): the class's region
+/// outlined, or the boxes drawn (the map renormalised inside them, where the look asks).
+pub fn render_marked(
+    image: &RgbImage,
+    map: &Map,
+    (crop, chosen, class): (&CropBox, Option<&Chosen>, usize),
+    look: &Look,
+    classes: &[String],
+) -> RgbImage {
+    let detected = match chosen {
         Some(Chosen::Box(d)) => Some(d),
         _ => None,
     };
-    ex.results
-        .iter()
-        .map(|r| {
-            let in_boxes = detected.filter(|_| look.in_boxes).map(|d| {
-                let corners: Vec<[f32; 4]> =
-                    d.boxes.iter().map(|b| [b.x1, b.y1, b.x2, b.y2]).collect();
-                r.map.renormalised_in(&corners)
-            });
-            let mut img = look.render(&ex.image, in_boxes.as_ref().unwrap_or(&r.map), crop);
-            if let Some((inside, w, h)) = &region {
-                crate::draw::overlay::outline(&mut img, inside, *w, *h, crop);
-            }
-            if let Some(d) = detected {
-                draw_boxes(&mut img, &drawn_boxes(d, crop, r.map.width, classes));
-            }
-            img
-        })
-        .collect()
+    let in_boxes = detected.filter(|_| look.in_boxes).map(|d| {
+        let corners: Vec<[f32; 4]> = d.boxes.iter().map(|b| [b.x1, b.y1, b.x2, b.y2]).collect();
+        map.renormalised_in(&corners)
+    });
+    let mut img = look.render(image, in_boxes.as_ref().unwrap_or(map), crop);
+    if let Some(Chosen::Pixels(s)) = chosen {
+        let inside: Vec<bool> = s.labels.iter().map(|&l| l == class as u32).collect();
+        crate::draw::overlay::outline(&mut img, &inside, s.width, s.height, crop);
+    }
+    if let Some(d) = detected {
+        draw_boxes(&mut img, &drawn_boxes(d, crop, map.width, classes));
+    }
+    img
 }
 
 /// A detector's boxes in the photo's pixels, captioned with class name and score.

@@ -3,6 +3,7 @@
 
 use crate::cam::Method;
 use crate::compute::precision::Precision;
+use crate::focus::ClassChoice;
 use std::path::PathBuf;
 
 /// What a click asks for; run after the frame is drawn.
@@ -11,7 +12,8 @@ pub(crate) enum Command {
     Ask(Purpose),
     Open(Vec<PathBuf>),
     Select(usize),
-    SetClass(Option<usize>),
+    /// Explain another class, box or region.
+    Choose(ClassChoice),
     /// Explain at another of the model's layers.
     SetLayer(usize),
     Explain,

@@ -27,6 +27,7 @@ impl CamlensApp {
                     image: self.pictures[key.image].original.clone(),
                     map: result.map.data.clone(),
                     class,
+                    choice: key.choice.clone(),
                     monitor: monitor.clone(),
                 }));
                 e.curves.insert(

@@ -6,8 +6,9 @@ use super::state::CamlensApp;
 use crate::cam::{CamResult, Method};
 use crate::draw::overlay::{check_writable, save_png};
 use crate::faithfulness::metrics::MapScores;
+use crate::focus::Chosen;
 use crate::input::preprocess::CropBox;
-use crate::outputs::comparison_sheet;
+use crate::outputs::{Look, comparison_sheet, render_marked};
 use image::RgbImage;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,21 @@ use std::sync::Arc;
 struct Card {
     result: CamResult,
     scores: MapScores,
+}
+
+/// What every card of an explanation marks beside its map (see `render_marked`).
+struct Marked {
+    crop: CropBox,
+    chosen: Option<Chosen>,
+    class: usize,
+    classes: Vec<String>,
+}
+
+impl Marked {
+    fn render(&self, original: &RgbImage, card: &Card, look: &Look) -> RgbImage {
+        let marks = (&self.crop, self.chosen.as_ref(), self.class);
+        render_marked(original, &card.result.map, marks, look, &self.classes)
+    }
 }
 
 impl CamlensApp {
@@ -32,13 +48,13 @@ impl CamlensApp {
         overwrite: bool,
     ) -> crate::Result<()> {
         check_writable(path, overwrite)?;
-        let (crop, cards) = self.cards(&[method])?;
+        let (marked, cards) = self.cards(&[method])?;
         let card = cards.into_iter().next().expect("one card asked for");
         let original = self.pictures[self.current].original.clone();
         let look = self.settings.look();
         let path = path.to_owned();
         self.exports.spawn(move || {
-            look.write_overlay(&original, &card.result.map, &crop, &path, overwrite)?;
+            look.write(&marked.render(&original, &card, &look), &path, overwrite)?;
             Ok(path)
         });
         Ok(())
@@ -52,7 +68,7 @@ impl CamlensApp {
 
     pub(crate) fn export_sheet_to(&mut self, path: &Path, overwrite: bool) -> crate::Result<()> {
         check_writable(path, overwrite)?;
-        let (crop, cards) = self.cards(&self.shown_methods())?;
+        let (marked, cards) = self.cards(&self.shown_methods())?;
         let class = self.shown_class().unwrap_or(0);
         let names = self.model.as_ref().map(|m| &m.classes);
         let class_name = names
@@ -71,7 +87,7 @@ impl CamlensApp {
         self.exports.spawn(move || {
             let rendered: Vec<RgbImage> = cards
                 .iter()
-                .map(|c| look.render(&original, &c.result.map, &crop))
+                .map(|c| marked.render(&original, c, &look))
                 .collect();
             let panels: Vec<(&RgbImage, &CamResult, Option<&MapScores>)> = rendered
                 .iter()
@@ -93,8 +109,8 @@ impl CamlensApp {
         Ok(())
     }
 
-    /// The shown results of `methods`, with the crop they are placed on.
-    fn cards(&self, methods: &[Method]) -> crate::Result<(CropBox, Vec<Card>)> {
+    /// The shown results of `methods`, with what they mark.
+    fn cards(&self, methods: &[Method]) -> crate::Result<(Marked, Vec<Card>)> {
         let e = self
             .shown()
             .ok_or_else(|| crate::Error::Invalid("nothing explained yet".into()))?;
@@ -114,6 +130,16 @@ impl CamlensApp {
                 })
             })
             .collect::<crate::Result<_>>()?;
-        Ok((crop, cards))
+        let marked = Marked {
+            crop,
+            chosen: e.chosen.clone(),
+            class: e.class.unwrap_or(0),
+            classes: self
+                .model
+                .as_ref()
+                .map(|m| m.classes.clone())
+                .unwrap_or_default(),
+        };
+        Ok((marked, cards))
     }
 }

@@ -14,6 +14,7 @@ use crate::classify::Prediction;
 use crate::draw::overlay::{Colormap, View};
 use crate::faithfulness::curves::Curves;
 use crate::faithfulness::metrics::MapScores;
+use crate::focus::{Chosen, ClassChoice};
 use crate::input::preprocess::CropBox;
 use crate::pipeline::Request;
 use eframe::egui;
@@ -27,6 +28,8 @@ pub(crate) struct Explanation {
     pub top: Vec<Prediction>,
     pub class: Option<usize>,
     pub crop: Option<CropBox>,
+    /// A detector's boxes or a segmenter's classes, and which is explained.
+    pub chosen: Option<Chosen>,
     pub results: HashMap<Method, (CamResult, MapScores)>,
     /// Deletion and insertion curves, for the cards that asked.
     pub curves: HashMap<Method, CardCurves>,
@@ -52,7 +55,7 @@ pub(crate) struct PreviewKey {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub image: usize,
-    pub class: Option<usize>,
+    pub choice: ClassChoice,
     pub layer: usize,
     pub options: Options,
 }
@@ -90,9 +93,12 @@ pub struct Timings {
 pub(crate) struct Textures {
     /// The preview's: (method, channels done, colormap, view) it was made for.
     pub preview: Option<(PreviewKey, egui::TextureHandle)>,
-    pub heat: HashMap<(Key, Method, Colormap, View), egui::TextureHandle>,
+    /// By explanation, method, colormap, view and whether renormalised in a detector's boxes.
+    pub heat: HashMap<(Key, Method, Colormap, View, bool), egui::TextureHandle>,
     /// DFF's concepts', by their place in its result.
     pub concepts: HashMap<(Key, usize, Colormap, View), egui::TextureHandle>,
+    /// A segmenter's predicted classes over the photo, for the explanation it came with.
+    pub mask: Option<(Key, egui::TextureHandle)>,
 }
 
 pub struct CamlensApp {
@@ -105,7 +111,8 @@ pub struct CamlensApp {
     pub(crate) layer: usize,
     pub pictures: Vec<Picture>,
     pub current: usize,
-    pub(crate) class: Option<usize>,
+    /// What is explained: a class, a detector's box, a segmenter's region.
+    pub(crate) choice: ClassChoice,
     pub(crate) search: String,
     /// Shared by every card: the part of the image shown, in image uv (0..1) coordinates.
     pub view_rect: egui::Rect,
@@ -145,7 +152,7 @@ impl CamlensApp {
             layer: 0,
             pictures: vec![],
             current: 0,
-            class: None,
+            choice: ClassChoice::Predicted,
             search: String::new(),
             view_rect: UNIT,
             run: Running {
@@ -223,7 +230,7 @@ impl CamlensApp {
     pub(crate) fn key(&self) -> Key {
         Key {
             image: self.current,
-            class: self.class,
+            choice: self.choice.clone(),
             layer: self.layer,
             options: self.settings.options,
         }
@@ -232,7 +239,7 @@ impl CamlensApp {
     fn select(&mut self, index: usize) {
         if index < self.pictures.len() {
             self.current = index;
-            self.class = None;
+            self.choice = ClassChoice::Predicted;
             self.view_rect = UNIT;
             self.request_explanation();
         }
@@ -289,7 +296,8 @@ impl CamlensApp {
             .contains(&Method::ScoreCamPlusPlus)
             .then(Instant::now);
         self.cache.entry(key).or_default();
-        let mut request = Request::new(&missing, self.settings.options).with_class(self.class);
+        let mut request =
+            Request::new(&missing, self.settings.options).with_class(self.choice.clone());
         request.layer = self.layer_name();
         self.run.slow = request
             .run_order()
@@ -337,7 +345,7 @@ impl CamlensApp {
                 self.textures.heat.clear();
                 self.textures.concepts.clear();
                 self.run.key = None;
-                self.class = None;
+                self.choice = ClassChoice::Predicted;
                 self.request_explanation();
             }
             Reply::Prediction {
@@ -345,11 +353,13 @@ impl CamlensApp {
                 top,
                 class,
                 crop,
+                chosen,
             } if request == self.run.id => {
                 if let Some(e) = self.run.key.as_ref().and_then(|k| self.cache.get_mut(k)) {
                     e.top = top;
                     e.class = Some(class);
                     e.crop = Some(crop);
+                    e.chosen = chosen;
                 }
             }
             Reply::Result {
@@ -446,8 +456,8 @@ impl CamlensApp {
                 Command::Ask(purpose) => self.dialogs.ask(purpose, &mut self.errors),
                 Command::Open(paths) => self.open_paths(paths),
                 Command::Select(i) => self.select(i),
-                Command::SetClass(c) => {
-                    self.class = c;
+                Command::Choose(c) => {
+                    self.choice = c;
                     self.request_explanation();
                 }
                 Command::SetLayer(l) => {
@@ -486,8 +496,18 @@ impl CamlensApp {
 
     /// For tests and scripts: what a click on a class would do.
     pub fn set_class(&mut self, class: Option<usize>) {
-        self.commands.push(Command::SetClass(class));
+        self.choose(class.into());
+    }
+
+    /// For tests and scripts: what a click on a box or a region would do.
+    pub fn choose(&mut self, choice: ClassChoice) {
+        self.commands.push(Command::Choose(choice));
         self.run_commands();
+    }
+
+    /// For tests and scripts: a detector's boxes or a segmenter's classes on screen.
+    pub fn shown_chosen(&self) -> Option<&Chosen> {
+        self.shown().and_then(|e| e.chosen.as_ref())
     }
 
     /// Every loaded image × the chosen methods into `dir`, on the worker, with progress.

@@ -309,7 +309,6 @@ impl CropBox {
         }
     }
 
-    /// Where a photo pixel's centre falls in the box, as `(u, v)` in 0–1, if it falls inside.
     /// A point of the model's `size`×`size` input in the photo's pixels, clipped to the photo.
     pub fn to_photo(&self, x: f32, y: f32, size: usize) -> [f32; 2] {
         let s = size as f32;
@@ -319,6 +318,7 @@ impl CropBox {
         ]
     }
 
+    /// Where a photo pixel's centre falls in the box, as `(u, v)` in 0–1, if it falls inside.
     pub fn uv(&self, px: u32, py: u32) -> Option<(f32, f32)> {
         let u = (px as f32 + 0.5 - self.x) / self.width;
         let v = (py as f32 + 0.5 - self.y) / self.height;

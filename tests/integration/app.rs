@@ -41,6 +41,7 @@ fn info() -> ModelInfo {
         }],
         default_layer: 0,
         classes: (0..10).map(|i| format!("class-{i}")).collect(),
+        input_size: 224,
         preprocess: "7×7".into(),
         scores: None,
         // As a CNN's: no attention for LeGrad.
@@ -102,6 +103,7 @@ impl Jobs for Fake {
                         .collect(),
                     class,
                     crop: Preprocess::torchvision().crop_box(w, h),
+                    chosen: None,
                 });
                 for &m in methods.iter().filter(|m| !m.is_slow()) {
                     let map = Map::new(224, 224, (0..224 * 224).map(|i| blocks(i, 0)).collect());
@@ -213,7 +215,7 @@ fn poll_until(app: &mut CamlensApp, secs: u64, what: &str, done: impl Fn(&Camlen
 }
 
 /// Runs frames until `done`, failing with `what` after `secs` seconds.
-fn step_until(
+pub fn step_until(
     h: &mut Harness<'static, CamlensApp>,
     secs: u64,
     what: &str,
@@ -227,7 +229,7 @@ fn step_until(
     }
 }
 
-fn harness(app: CamlensApp) -> Harness<'static, CamlensApp> {
+pub fn harness(app: CamlensApp) -> Harness<'static, CamlensApp> {
     Harness::builder()
         .with_size(egui::vec2(1400.0, 900.0))
         .build_ui_state(|ui, app: &mut CamlensApp| app.frame(ui), app)

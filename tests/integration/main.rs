@@ -2,6 +2,7 @@
 //! Model-level tests run on burn's flex CPU backend.
 
 mod app;
+mod app_detectors;
 mod cam;
 mod cli;
 mod cli_reference;

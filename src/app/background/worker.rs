@@ -10,9 +10,10 @@ use crate::draw::overlay::check_writable;
 use crate::error::{Error, Result, guarded};
 use crate::faithfulness::curves::{Curves, Substrates};
 use crate::faithfulness::metrics::MapScores;
+use crate::focus::{Chosen, ClassChoice};
 use crate::input::preprocess::CropBox;
 use crate::models::{LayerInfo, Model, Scores};
-use crate::outputs::{Look, OutputSpec};
+use crate::outputs::{Look, OutputSpec, render_marked};
 use crate::pipeline::{Event, Pipeline, Request, unscored};
 use image::RgbImage;
 use std::path::PathBuf;
@@ -46,6 +47,8 @@ pub struct CurvesJob {
     /// The map at the model's input size, row-major, and the class it explains.
     pub map: Vec<f32>,
     pub class: usize,
+    /// A detector's box or a segmenter's region the map explains (chosen again on the image).
+    pub choice: ClassChoice,
     /// Masked inputs run / total; cancelling stops it between batches.
     pub monitor: Monitor,
 }
@@ -77,6 +80,8 @@ pub enum Reply {
         top: Vec<Prediction>,
         class: usize,
         crop: CropBox,
+        /// A detector's boxes or a segmenter's classes, and which is explained.
+        chosen: Option<Chosen>,
     },
     Result {
         request: u64,
@@ -129,6 +134,8 @@ pub struct ModelInfo {
     pub layers: Vec<LayerInfo>,
     pub default_layer: usize,
     pub classes: Vec<String>,
+    /// The side of the model's square input, in which a detector's boxes are given.
+    pub input_size: usize,
     /// How inputs are prepared, in words.
     pub preprocess: String,
     /// What the scores are, in words, where they are not plain softmax logits.
@@ -144,6 +151,7 @@ impl ModelInfo {
             layers: model.layers(),
             default_layer: model.net.default_layer(),
             classes: model.classes.clone(),
+            input_size: model.preprocess.size as usize,
             preprocess: model.preprocess.to_string(),
             scores: (model.scores != Scores::Softmax).then(|| model.scores.to_string()),
             unavailable: Method::ALL
@@ -412,6 +420,7 @@ fn explain(model: &Model, job: ExplainJob, send: &impl Fn(Reply)) -> Result<()> 
                 top: p.top,
                 class: p.class,
                 crop: p.crop,
+                chosen: p.chosen,
             },
             Event::Result { result, scores, .. } => Reply::Result {
                 request,
@@ -432,7 +441,9 @@ fn curves(model: &Model, job: &CurvesJob) -> Result<Curves> {
             job.map.len()
         )));
     }
-    let input = Substrates::new(model.preprocess.prepare(&job.image).0, size);
+    let prepared = model.preprocess.prepare(&job.image).0;
+    crate::focus::choose(model, &prepared, &job.choice, None)?;
+    let input = Substrates::new(prepared, size);
     Curves::of(model, &input, &job.map, job.class, &job.monitor)
 }
 
@@ -473,17 +484,20 @@ fn batch_export(model: &Model, job: BatchJob) -> (Vec<PathBuf>, Vec<String>) {
             continue;
         }
         let outcome = Pipeline::new(model, request).and_then(|pipeline| {
-            let mut crop = None;
+            let mut prepared = None;
             // Its own monitor: the job's counts images, a slow method's would count channels.
             pipeline.run_with(image, &Monitor::new(), unscored, |event| match event {
                 Event::Prepared(p) => {
-                    crop = Some(p.crop);
+                    prepared = Some(p);
                     Ok(())
                 }
                 Event::Result { index, result, .. } => {
-                    let crop = crop.ok_or(Error::Invalid("a map before its image".into()))?;
-                    job.look
-                        .write_overlay(image, &result.map, &crop, &paths[index], false)?;
+                    let p = prepared
+                        .as_ref()
+                        .ok_or(Error::Invalid("a map before its image".into()))?;
+                    let marks = (&p.crop, p.chosen.as_ref(), p.class);
+                    let img = render_marked(image, &result.map, marks, &job.look, &model.classes);
+                    job.look.write(&img, &paths[index], false)?;
                     written.push(paths[index].clone());
                     Ok(())
                 }

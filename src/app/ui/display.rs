@@ -4,6 +4,7 @@ use super::super::command::Command;
 use super::super::command::Purpose;
 use super::super::state::CamlensApp;
 use crate::draw::overlay::{Colormap, View};
+use crate::focus::Chosen;
 use eframe::egui;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
@@ -21,6 +22,13 @@ pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
         ui.radio_value(&mut app.settings.view, View::Heatmap, "heatmap");
         ui.radio_value(&mut app.settings.view, View::Explanation, "image × map");
     });
+    let detector = app
+        .shown()
+        .is_some_and(|e| matches!(e.chosen, Some(Chosen::Box(_))));
+    if detector {
+        ui.checkbox(&mut app.settings.in_boxes, "renormalised in the boxes")
+            .on_hover_text("each box's map scaled to 0–1 (pytorch-grad-cam's YOLO tutorial)");
+    }
     ui.checkbox(&mut app.settings.legend, "colour scale under exported PNGs")
         .on_hover_text("sheets always have it");
     if let Some(b) = &app.batch {

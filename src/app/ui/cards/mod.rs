@@ -9,9 +9,12 @@ use super::super::view::{UNIT, card_to_uv, draw_region, zoom_and_pan};
 use crate::cam::{Map, Method, Preview};
 use crate::draw::overlay::{Colormap, View, render};
 use crate::faithfulness::metrics::Score;
+use crate::focus::Chosen;
 use crate::input::preprocess::CropBox;
 use eframe::egui;
 use egui::emath::RectTransform;
+
+pub mod marks;
 
 pub fn show(app: &mut CamlensApp, ui: &mut egui::Ui) {
     if app.pictures.is_empty() {
@@ -54,7 +57,11 @@ fn picture_rect(app: &mut CamlensApp, ui: &mut egui::Ui, size: egui::Vec2) -> eg
 }
 
 fn original(app: &mut CamlensApp, ui: &mut egui::Ui, tex: &egui::TextureHandle, size: egui::Vec2) {
-    let rect = picture_rect(app, ui, size).rect;
+    let resp = picture_rect(app, ui, size);
+    let name = app.pictures[app.current].name.clone();
+    let label = format!("photo {name}");
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+    let rect = resp.rect;
     let painter = ui.painter_at(rect);
     draw_region(
         &painter,
@@ -64,6 +71,13 @@ fn original(app: &mut CamlensApp, ui: &mut egui::Ui, tex: &egui::TextureHandle, 
         rect,
         egui::Color32::WHITE,
     );
+    marks::draw_mask(app, ui, rect);
+    marks::draw_boxes(app, ui, rect, true);
+    if resp.clicked()
+        && let Some(pos) = resp.interact_pointer_pos()
+    {
+        marks::pick(app, rect, pos);
+    }
     ui.label(format!("{} (original)", app.pictures[app.current].name));
 }
 
@@ -89,6 +103,7 @@ fn method_card(
     if let (Some(heat), Some(crop), Some((r, s))) = (heat, crop, result) {
         let has_concepts = !r.concepts.is_empty();
         draw_heat(app, &painter, resp, &heat, crop, &r.map);
+        marks::draw_boxes(app, ui, rect, false);
         scale_bar(ui, app.settings.view, app.settings.colormap);
         ui.label(format!(
             "{}  {:.0} ms{}",
@@ -233,13 +248,7 @@ fn draw_heat(
     map: &Map,
 ) {
     let (rect, view) = (resp.rect, app.view_rect);
-    let pic = &app.pictures[app.current].original;
-    // The crop the model saw, in the image's uv square.
-    let (pw, ph) = (pic.width() as f32, pic.height() as f32);
-    let crop_uv = egui::Rect::from_min_size(
-        egui::pos2(crop.x / pw, crop.y / ph),
-        egui::vec2(crop.width / pw, crop.height / ph),
-    );
+    let crop_uv = marks::crop_uv(app, crop);
     if app.settings.view == View::Explanation {
         draw_region(painter, heat.id(), UNIT, view, rect, egui::Color32::WHITE);
     } else {
@@ -276,13 +285,22 @@ fn heat_texture(
     method: Method,
 ) -> Option<egui::TextureHandle> {
     let (view, cmap) = (texture_view(app.settings.view), app.settings.colormap);
-    let key = (app.key(), method, cmap, view);
+    let e = app.shown()?;
+    // A detector's map renormalised inside its boxes, where asked.
+    let boxes = match &e.chosen {
+        Some(Chosen::Box(d)) if app.settings.in_boxes => Some(d),
+        _ => None,
+    };
+    let key = (app.key(), method, cmap, view, boxes.is_some());
     if let Some(t) = app.textures.heat.get(&key) {
         return Some(t.clone());
     }
-    let e = app.shown()?;
     let (r, _) = e.results.get(&method)?;
-    let img = heat_image(app, &r.map, e.crop?);
+    let in_boxes = boxes.map(|d| {
+        let corners: Vec<[f32; 4]> = d.boxes.iter().map(|b| [b.x1, b.y1, b.x2, b.y2]).collect();
+        r.map.renormalised_in(&corners)
+    });
+    let img = heat_image(app, in_boxes.as_ref().unwrap_or(&r.map), e.crop?);
     let t = ctx.load_texture(
         format!("heat:{}", method.id()),
         img,
