@@ -148,9 +148,13 @@ print("faster. ResNet-18 and VGG-16 use formula weights (`tools/write_formula_we
 print("not depend on the values. The peers' ScoreCAM batch size is the one `tools/bench_peers.py` sets.")
 print("Each table names its machine and date; times on different machines are not comparable, ratios")
 print("measured in one run are.\n")
-print("Rerun: `tools/bench_cpu.sh` (add `MODELS=vgg16` for VGG-16) and `tools/bench_onnx.sh` on a CPU")
-print("machine; `tools/gpu_check.sh` on a GPU machine (see the script's header), its output copied to")
-print("`bench/gpu-NAME/`; then `python3 tools/bench_report.py > BENCHMARKS.md`.\n")
+print("The detector (YOLOv8n, ONNX, 640², the best box) and the segmenter (FCN-ResNet50, ONNX,")
+print("520², the largest class's region) explain the same box or region in both tools, with")
+print("pytorch-grad-cam's box and `SemanticSegmentationTarget` targets (`tools/bench_detectors.py`).\n")
+print("Rerun: `tools/bench_cpu.sh` (add `MODELS=vgg16` for VGG-16), `tools/bench_onnx.sh` and")
+print("`python3 tools/bench_detectors.py` on a CPU machine; `tools/gpu_check.sh` on a GPU machine (see")
+print("the script's header), its output copied to `bench/gpu-NAME/`; then")
+print("`python3 tools/bench_report.py > BENCHMARKS.md`.\n")
 
 short = []
 for title, files in found.items():

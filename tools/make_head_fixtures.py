@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Two more detector heads as ONNX graphs without their weights (issue 29), for camlens' tests
-(tests/fixtures/onnx/det/), each on a small convolutional backbone at 64×64, weights from the
+(tests/fixtures/onnx/det/, and a segmenter in tests/fixtures/onnx/seg/), each on a small
+convolutional backbone at 64×64, weights from the
 fixture formula (tools/fixture_formula.py) by parameter name, exported with PyTorch's
 TorchScript exporter (opset 17):
 
@@ -13,6 +14,13 @@ TorchScript exporter (opset 17):
   `nn.TransformerDecoderLayer` (cross-attention to the tokens), a class layer to K + 1 logits
   (the last "no object") and a box MLP with a sigmoid: outputs `logits` `[1, 12, 4]` and
   `pred_boxes` `[1, 12, 4]` (centre, size, fractions of the input), DETR's names and layouts.
+
+- `segformer_head.onnx`: a SegFormer-style segmenter whose logits stay at a quarter of the
+  input: two stages (strides 4 and 8), each projected by a 1×1 convolution, the coarser one
+  upsampled (bilinear) to the finer, concatenated, fused and classified into K + 1 = 4
+  classes: output `[1, 4, 16, 16]`. Its JSON holds onnxruntime's logits, the class explained
+  (the most pixels among those covering less than half the map) and pytorch-grad-cam's GradCAM
+  with `SemanticSegmentationTarget` over its predicted pixels at the coarser stage.
 
 The initializers that hold a parameter's formula values under its own name are stripped (the
 tests refill them by the same formula); what the exporter folded (transposed matrices) keeps
@@ -118,6 +126,65 @@ class Detr(nn.Module):
         memory = f.flatten(2).transpose(1, 2) + self.pos
         h = self.decoder(self.query.expand(x.shape[0], -1, -1), memory)
         return self.class_embed(h), self.bbox_embed(h).sigmoid()
+
+
+class SegFormerish(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stage1 = nn.Sequential(conv(3, 16, 2), conv(16, 32, 2))
+        self.stage2 = conv(32, 48, 2)
+        self.proj1 = nn.Conv2d(32, 32, 1)
+        self.proj2 = nn.Conv2d(48, 32, 1)
+        self.fuse = nn.Sequential(nn.Conv2d(64, 32, 1), nn.ReLU())
+        self.classifier = nn.Conv2d(32, K + 1, 1)
+
+    def forward(self, x):
+        f1 = self.stage1(x)
+        f2 = self.stage2(f1)
+        up = F.interpolate(self.proj2(f2), size=f1.shape[-2:], mode="bilinear",
+                           align_corners=False)
+        return self.classifier(self.fuse(torch.cat([self.proj1(f1), up], 1)))
+
+
+def make_segmenter():
+    """The SegFormer-style fixture and its reference (see the module's docstring)."""
+    from pytorch_grad_cam import GradCAM
+    from pytorch_grad_cam.utils.model_targets import SemanticSegmentationTarget
+    model = fill(SegFormerish())
+    x = torch.from_numpy(input_tensor([1, 3, SIZE, SIZE]))
+    seg = os.path.join(OUT, "..", "seg")
+    path = os.path.join(seg, "segformer_head.onnx")
+    with tempfile.TemporaryDirectory() as work:
+        full = os.path.join(work, "full.onnx")
+        torch.onnx.export(model, (x,), full, opset_version=17, input_names=["images"],
+                          output_names=["logits"], dynamo=False)
+        out = ort.InferenceSession(full).run(None, {"images": x.numpy()})[0]
+        stripped = strip(full, model, path)
+    with torch.no_grad():
+        assert np.abs(model(x).numpy() - out).max() <= 1e-5 * np.ptp(out)
+    labels = out[0].argmax(0)
+    counts = np.bincount(labels.ravel(), minlength=K + 1)
+    partial = np.where(counts < labels.size // 2, counts, 0)
+    cls = int(partial.argmax())
+    assert partial.max() > 0, counts
+    mask = (labels == cls).astype(np.float32)
+    target = SemanticSegmentationTarget(cls, mask)
+    cam = GradCAM(model=model, target_layers=[model.stage2])
+    outputs = cam.activations_and_grads(x)
+    model.zero_grad()
+    target(outputs[0]).backward()
+    acts = cam.activations_and_grads.activations[0].cpu().numpy()
+    grads = cam.activations_and_grads.gradients[0].cpu().numpy()
+    gradcam = cam.get_cam_image(x, model.stage2, [target], acts, grads, False)[0]
+    cam.activations_and_grads.release()
+    assert np.ptp(gradcam) > 0
+    reference = {"size": SIZE, "logits": out.ravel().tolist(), "shape": list(out.shape),
+                 "class": cls, "pixels": int(mask.sum()), "layer": layer_name(path, "/stage2/"),
+                 "gradcam": gradcam.ravel().tolist(), "map_shape": list(gradcam.shape)}
+    with open(os.path.join(seg, "segformer_head.json"), "w") as f:
+        json.dump(reference, f)
+    print(f"segformer_head: {stripped} weights stripped, output {out.shape}, class {cls} "
+          f"({int(mask.sum())} pixels), layer {reference['layer']}")
 
 
 def fill(model):
@@ -263,6 +330,7 @@ def main():
     detr = fill(Detr())
     make("detr_head", detr, ["logits", "pred_boxes"], lambda o: detr_rows(o[0][0], o[1][0]),
          0.3, 1.0, detr.backbone[2], "/backbone/backbone.2/")
+    make_segmenter()
 
 
 if __name__ == "__main__":

@@ -15,18 +15,122 @@ pub fn first_component(x: &[f32], k: usize) -> Vec<f32> {
     let centred = centred(x, k);
     // `X Xᵀ` over positions (n×n) or `Xᵀ X` over channels (K×K), whichever is smaller: the
     // projection `X v₁ = σ₁ u₁` comes from either.
+    // Past `DIRECT` both Gram matrices are large (FCN-ResNet50's last map: 2048 channels at
+    // 65×65): the top eigenpair then comes from Lanczos on the product, never formed.
+    let side = n.min(k);
     let projection = if n <= k {
-        let gram = gram(&centred, n, k, |c, i| c * n + i);
-        let (value, u) = top_eigenpair(gram, n);
+        let (value, u) = if side <= DIRECT {
+            top_eigenpair(gram(&centred, n, k, |c, i| c * n + i), n)
+        } else {
+            lanczos_top(|v| gram_times(&centred, k, n, v, false), n)
+        };
         u.iter().map(|v| v * value.max(0.0).sqrt()).collect()
     } else {
-        let gram = gram(&centred, k, n, |i, c| c * n + i);
-        let (_, v) = top_eigenpair(gram, k);
+        let (_, v) = if side <= DIRECT {
+            top_eigenpair(gram(&centred, k, n, |i, c| c * n + i), k)
+        } else {
+            lanczos_top(|v| gram_times(&centred, k, n, v, true), k)
+        };
         (0..n)
             .map(|i| (0..k).map(|c| centred[c * n + i] * v[c]).sum::<f64>())
             .collect()
     };
     with_positive_peak(projection)
+}
+
+/// The largest Gram matrix whose eigenvectors are all computed (O(side³)); past it, Lanczos.
+const DIRECT: usize = 512;
+
+/// `(C Cᵀ) v` (over channels, `v` of length `k`) or `(Cᵀ C) v` (over positions, length `n`) for
+/// the `[k, n]` matrix `c`, as two products with `c`.
+fn gram_times(c: &[f64], k: usize, n: usize, v: &[f64], over_channels: bool) -> Vec<f64> {
+    if over_channels {
+        let t: Vec<f64> = (0..n)
+            .map(|i| (0..k).map(|ch| c[ch * n + i] * v[ch]).sum())
+            .collect();
+        c.chunks_exact(n)
+            .map(|row| row.iter().zip(&t).map(|(a, b)| a * b).sum())
+            .collect()
+    } else {
+        let t: Vec<f64> = c
+            .chunks_exact(n)
+            .map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum())
+            .collect();
+        let mut out = vec![0.0; n];
+        for (row, tc) in c.chunks_exact(n).zip(&t) {
+            out.iter_mut().zip(row).for_each(|(o, a)| *o += a * tc);
+        }
+        out
+    }
+}
+
+/// The largest eigenvalue and its unit eigenvector of the symmetric positive semi-definite
+/// operator `apply` on vectors of length `n`: Lanczos with full reorthogonalisation, restarted
+/// from its Ritz vector until the residual `‖A v − λ v‖` is below 1e-11 of `λ`; the full
+/// decomposition where it does not get there.
+fn lanczos_top(apply: impl Fn(&[f64]) -> Vec<f64>, n: usize) -> (f64, Vec<f64>) {
+    const STEPS: usize = 60;
+    let dot = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f64>();
+    // A start with no structure, so that no eigenvector is missing from it.
+    let mut start: Vec<f64> = (0..n)
+        .map(|i| 1.0 + 0.5 * (0.7123 * i as f64 + 0.3).sin())
+        .collect();
+    for _ in 0..8 {
+        let norm = dot(&start, &start).sqrt();
+        let mut basis = vec![start.iter().map(|v| v / norm).collect::<Vec<f64>>()];
+        let (mut alpha, mut beta) = (vec![], vec![]);
+        for j in 0..STEPS.min(n) {
+            let mut w = apply(&basis[j]);
+            alpha.push(dot(&w, &basis[j]));
+            for _ in 0..2 {
+                for q in &basis {
+                    let d = dot(&w, q);
+                    w.iter_mut().zip(q).for_each(|(x, y)| *x -= d * y);
+                }
+            }
+            let b = dot(&w, &w).sqrt();
+            if j + 1 == STEPS.min(n) || b <= 1e-13 * alpha[0].abs().max(f64::MIN_POSITIVE) {
+                break;
+            }
+            beta.push(b);
+            basis.push(w.iter().map(|x| x / b).collect());
+        }
+        let m = alpha.len();
+        let mut t = vec![0.0; m * m];
+        for i in 0..m {
+            t[i * m + i] = alpha[i];
+            if i + 1 < m {
+                t[i * m + i + 1] = beta[i];
+                t[(i + 1) * m + i] = beta[i];
+            }
+        }
+        let (value, y) = top_eigenpair(t, m);
+        let mut v = vec![0.0; n];
+        for (q, yi) in basis.iter().zip(&y) {
+            v.iter_mut().zip(q).for_each(|(x, qv)| *x += yi * qv);
+        }
+        let norm = dot(&v, &v).sqrt();
+        v.iter_mut().for_each(|x| *x /= norm);
+        let av = apply(&v);
+        let residual = av
+            .iter()
+            .zip(&v)
+            .map(|(a, x)| (a - value * x).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        if residual <= 1e-11 * value.abs().max(f64::MIN_POSITIVE) {
+            return (value, v);
+        }
+        start = v;
+    }
+    let mut matrix = vec![0.0; n * n];
+    for i in 0..n {
+        let mut e = vec![0.0; n];
+        e[i] = 1.0;
+        let column = apply(&e);
+        (0..n).for_each(|r| matrix[r * n + i] = column[r]);
+    }
+    top_eigenpair(matrix, n)
 }
 
 /// Kernel PCA's first component (scikit-learn's `KernelPCA(n_components=1)` as pytorch-grad-cam's
@@ -42,7 +146,17 @@ pub fn kernel_first_component(x: &[f32], k: usize) -> Vec<f32> {
         .iter_mut()
         .for_each(|v| *v = (gamma * *v + 1.0).tanh());
     center_kernel(&mut kernel, n);
-    let (value, u) = top_eigenpair(kernel, n);
+    let (value, u) = if n <= DIRECT {
+        top_eigenpair(kernel, n)
+    } else {
+        let times = |v: &[f64]| -> Vec<f64> {
+            kernel
+                .chunks_exact(n)
+                .map(|row| row.iter().zip(v).map(|(a, b)| a * b).sum())
+                .collect()
+        };
+        lanczos_top(times, n)
+    };
     with_positive_peak(u.iter().map(|v| v * value.max(0.0).sqrt()).collect())
 }
 
@@ -316,6 +430,70 @@ mod tests {
 
     /// Rank-one data plus a constant: the component is the rank-one pattern, positive at its peak,
     /// scaled by the singular value, from either side of the Gram matrix.
+    /// Past `DIRECT`, Lanczos on the implicit Gram product gives the full decomposition's
+    /// component, in both orientations, and on an explicit matrix.
+    #[test]
+    fn lanczos_finds_the_full_decompositions_top_eigenpair() {
+        let (k, n) = (530, 560);
+        let noise = |i: usize| ((i as f64 * 0.618_034).fract() - 0.5) * 0.3;
+        let x: Vec<f32> = (0..k * n)
+            .map(|j| {
+                let (c, i) = (j / n, j % n);
+                let wave = |r: f64| (r * c as f64 * 0.01).sin() * (r * i as f64 * 0.013).cos();
+                (3.0 * wave(1.0) + 1.5 * wave(2.0) + noise(j * 7 + 3)) as f32
+            })
+            .collect();
+        for (data, channels) in [(x.clone(), k), (transpose(&x, k, n), n)] {
+            let positions = data.len() / channels;
+            let got = first_component(&data, channels);
+            let centred = centred(&data, channels);
+            let gram = gram(&centred, positions, channels, |c, i| c * positions + i);
+            let (value, u) = top_eigenpair(gram, positions);
+            let want = with_positive_peak(u.iter().map(|v| v * value.sqrt()).collect());
+            let peak = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+            let err = got
+                .iter()
+                .zip(&want)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                err <= 1e-5 * peak,
+                "{channels} channels: off by {err} of {peak}"
+            );
+        }
+        let m: usize = 600;
+        let a: Vec<f64> = (0..m * m)
+            .map(|j| {
+                let (r, c) = (j / m, j % m);
+                1.0 / (1.0 + r.abs_diff(c) as f64)
+                    + if r == c {
+                        0.1 * r as f64 / m as f64
+                    } else {
+                        0.0
+                    }
+            })
+            .collect();
+        let times = |v: &[f64]| -> Vec<f64> {
+            a.chunks_exact(m)
+                .map(|row| row.iter().zip(v).map(|(x, y)| x * y).sum())
+                .collect()
+        };
+        let (lv, lu) = lanczos_top(times, m);
+        let (fv, fu) = top_eigenpair(a.clone(), m);
+        assert!((lv - fv).abs() <= 1e-10 * fv, "{lv} vs {fv}");
+        let sign = lu.iter().zip(&fu).map(|(a, b)| a * b).sum::<f64>().signum();
+        let err = lu
+            .iter()
+            .zip(&fu)
+            .fold(0f64, |e, (a, b)| e.max((sign * a - b).abs()));
+        assert!(err <= 1e-8, "eigenvector off by {err}");
+    }
+
+    fn transpose(x: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+        (0..cols)
+            .flat_map(|c| (0..rows).map(move |r| x[r * cols + c]))
+            .collect()
+    }
+
     #[test]
     fn the_first_component_of_rank_one_data_is_its_pattern() {
         let pattern = [3.0f32, -1.0, 0.5, -2.0, 0.0];

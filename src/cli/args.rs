@@ -171,6 +171,9 @@ impl OnnxArgs {
             task: self.task,
             format: self.detect_format,
             boxes: self.boxes_output.clone(),
+            // `--score` and `--iou` belong to the commands that list boxes (`BoxArgs`).
+            score: None,
+            iou: None,
             path: None,
         })
     }
@@ -196,7 +199,7 @@ impl BoxArgs {
     ) -> camlens::Result<Option<camlens::models::detection::Thresholds>> {
         match model.task() {
             camlens::models::Task::Detect(format) => {
-                format.thresholds(self.score, self.iou).map(Some)
+                model.thresholds(format, self.score, self.iou).map(Some)
             }
             _ if self.score.is_some() || self.iou.is_some() => {
                 Err(camlens::Error::Invalid(format!(

@@ -322,7 +322,7 @@ fn detect(
             model.name
         )));
     };
-    let t = format.thresholds(boxes.score, boxes.iou)?;
+    let t = model.thresholds(format, boxes.score, boxes.iou)?;
     let paths: Vec<&std::path::Path> = images.iter().map(PathBuf::as_path).collect();
     let boxes = camlens::classify::detect_files(&model, &paths, Some(t))?;
     if json {

@@ -317,8 +317,23 @@ impl Model {
             .detector_output(x)
             .ok_or_else(|| Error::Invalid(format!("{} detects no boxes", self.name)))?;
         let dims = out.dims();
-        let t = thresholds.unwrap_or(format.default_thresholds());
+        let t = match thresholds {
+            Some(t) => t,
+            None => self.thresholds(format, None, None)?,
+        };
         Ok(detection::decode(&to_vec(out)?, dims, t))
+    }
+
+    /// A detector's thresholds: `score` and `iou` where given, else its model.json's, else
+    /// the format's defaults.
+    pub fn thresholds(
+        &self,
+        format: detection::DetectFormat,
+        score: Option<f32>,
+        iou: Option<f32>,
+    ) -> Result<Thresholds> {
+        let (own_score, own_iou) = self.net.box_thresholds();
+        format.thresholds(score.or(own_score), iou.or(own_iou))
     }
 
     /// What a segmenter's or detector's scores are read for from now on.

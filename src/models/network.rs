@@ -282,6 +282,10 @@ pub trait Network: Send + Sync + std::fmt::Debug {
     fn detector_output(&self, _x: Tensor<4>) -> Option<Tensor<3>> {
         None
     }
+    /// A detector's own score and IoU thresholds (its model.json's), where it has any.
+    fn box_thresholds(&self) -> (Option<f32>, Option<f32>) {
+        (None, None)
+    }
     /// What the scores are read for from now on: only segmenters have pixels, only detectors
     /// boxes.
     fn set_focus(&self, focus: Focus) -> crate::error::Result<()> {

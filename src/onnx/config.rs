@@ -12,7 +12,7 @@
 //! A detector or segmenter is told from its outputs; `"task"` ("classify", "segment" or
 //! "detect") and `"format"` ("yolov8", "yolov5" or "detr") say so where the shapes do not, and
 //! `"boxes"` names a DETR graph's boxes output (with `"output"` its class logits) where the
-//! names do not say which is which.
+//! names do not say which is which. `"score"` and `"iou"` set a detector's thresholds.
 
 use crate::error::{Access, Error, Result};
 use crate::input::preprocess::{Order, Preprocess, Resample};
@@ -50,6 +50,11 @@ pub struct Config {
     pub format: Option<FormatName>,
     /// A DETR graph's boxes output `[N, queries, 4]`, by name.
     pub boxes: Option<String>,
+    /// A detector's lowest box score kept (the CLI's `--score` overrides it; the app has only
+    /// this): Ultralytics' 0.25 and DETR's 0.5 where not given.
+    pub score: Option<f32>,
+    /// A detector's IoU above which a box is suppressed (`--iou` overrides it).
+    pub iou: Option<f32>,
     /// Where it was read from (not a field of the file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -147,6 +152,8 @@ impl Config {
             task: over.task.or(self.task),
             format: over.format.or(self.format),
             boxes: over.boxes.clone().or(self.boxes),
+            score: over.score.or(self.score),
+            iou: over.iou.or(self.iou),
             path: self.path,
         };
         merged.check().map_err(Error::Invalid)?;

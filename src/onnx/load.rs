@@ -7,7 +7,7 @@ use super::names::{self, Producer, Shape};
 use super::ops::{self, Op};
 use super::{OnnxNet, ranks};
 use crate::error::{Error, Result, guarded};
-use crate::models::network::Scores;
+use crate::models::network::{Scores, Task};
 use crate::models::value::Value;
 use burn::tensor::Device;
 use onnx_ir::{Argument, Message, ModelProto, OnnxGraph};
@@ -107,13 +107,30 @@ impl OnnxNet {
             attention: None,
             task: crate::models::network::Task::Classify,
             focus: Default::default(),
+            box_thresholds: (config.score, config.iou),
         };
         guarded("the graph cannot run here", || net.survey(config, device))
             .map_err(|e| bad(e.to_string()))?;
+        net.check_box_thresholds().map_err(bad)?;
         if relax_batch {
             net.check_relaxed_batch(path, device);
         }
         Ok(net)
+    }
+
+    /// A model.json's thresholds are a detector's, each between 0 and 1.
+    fn check_box_thresholds(&self) -> std::result::Result<(), String> {
+        let (score, iou) = self.box_thresholds;
+        match self.task {
+            Task::Detect(format) => format
+                .thresholds(score, iou)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            _ if score.is_some() || iou.is_some() => Err("its model.json gives a score or IoU \
+                 threshold, which only a detector has: the graph's output is not a detector's"
+                .into()),
+            _ => Ok(()),
+        }
     }
 
     /// A graph exported with a fixed batch of 1 is run batched where a batch of 2 runs; else

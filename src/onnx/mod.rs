@@ -82,6 +82,8 @@ pub struct OnnxNet {
     pub task: Task,
     /// What a segmenter's or detector's scores are read for (see `models::network::Focus`).
     focus: std::sync::RwLock<Focus>,
+    /// A detector's score and IoU thresholds from its model.json, where given.
+    box_thresholds: (Option<f32>, Option<f32>),
 }
 
 impl OnnxNet {
@@ -218,6 +220,10 @@ impl Network for OnnxNet {
             .take()?
             .to_rank::<4>()
             .ok()
+    }
+
+    fn box_thresholds(&self) -> (Option<f32>, Option<f32>) {
+        self.box_thresholds
     }
 
     fn detector_output(&self, x: Tensor<4>) -> Option<Tensor<3>> {

@@ -91,6 +91,20 @@ fn a_detectors_boxes_are_listed_and_a_click_explains_one() {
     step_until(&mut h, 120, "the clicked box not explained", |a| {
         detected(a).is_some_and(|d| d.chosen == target)
     });
+    // The card's export draws the boxes: the chosen one's left edge in its class's colour.
+    let out = tempfile::tempdir().unwrap();
+    let png = out.path().join("card.png");
+    h.state_mut().export_card(Method::GradCam, &png).unwrap();
+    step_until(&mut h, 60, "no export", |a| {
+        a.notices.iter().any(|n| n.starts_with("wrote"))
+    });
+    let img = image::open(&png).unwrap().to_rgb8();
+    let b = d.boxes[target];
+    let k = img.width() as f32 / 160.0;
+    let (x, y) = ((b.x1 * k) as u32, ((b.y1 + b.y2) / 2.0 * k) as u32);
+    let color = image::Rgb(camlens::draw::boxes::class_color(b.class));
+    let edge = (x..x + 4).any(|x| *img.get_pixel(x.min(img.width() - 1), y) == color);
+    assert!(edge, "no box edge at ({x}, {y}) in the exported card");
 }
 
 #[test]

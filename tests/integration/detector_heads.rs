@@ -211,3 +211,52 @@ fn unreadable_detectors_are_refused_with_a_sentence() {
         "{e}"
     );
 }
+
+/// A model.json's `score` and `iou` are the detector's thresholds wherever none are asked for
+/// (the app's only way to set them): the boxes kept are exactly those of the defaults scoring
+/// at least that much; the CLI's `--score` still wins; thresholds on a segmenter or outside
+/// 0–1 are refused when the file is opened.
+#[test]
+fn a_model_json_sets_a_detectors_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = refilled("onnx/det/yolov5_head.onnx", dir.path());
+    let x = input(&[3, 64, 64]);
+    let all = Model::from_file(&path, &cpu())
+        .unwrap()
+        .detect(&x, None)
+        .unwrap();
+    let cut = all[all.len() / 2].score;
+    let json = format!(r#"{{"score": {cut}, "iou": 0.45}}"#);
+    std::fs::write(dir.path().join("model.json"), json).unwrap();
+    let model = Model::from_file(&path, &cpu()).unwrap();
+    let kept = model.detect(&x, None).unwrap();
+    let expected: Vec<usize> = all
+        .iter()
+        .filter(|d| d.score >= cut)
+        .map(|d| d.anchor)
+        .collect();
+    assert!(expected.len() > 1 && expected.len() < all.len());
+    assert_eq!(kept.iter().map(|d| d.anchor).collect::<Vec<_>>(), expected);
+    let photo =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/astronaut.png");
+    let out = camlens()
+        .args(["detect", "--model"])
+        .arg(&path)
+        .arg(&photo)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains(&format!("score ≥ {cut}, IoU 0.45")), "{said}");
+    let low = model
+        .thresholds(DetectFormat::YoloV5, Some(0.0), None)
+        .unwrap();
+    assert_eq!((low.score, low.iou), (0.0, 0.45));
+    std::fs::write(dir.path().join("model.json"), r#"{"score": 1.5}"#).unwrap();
+    let e = Model::from_file(&path, &cpu()).err().unwrap().to_string();
+    assert!(e.contains("between 0 and 1"), "{e}");
+    let seg = tempfile::tempdir().unwrap();
+    let path = refilled("onnx/seg/segformer_head.onnx", seg.path());
+    std::fs::write(seg.path().join("model.json"), r#"{"iou": 0.5}"#).unwrap();
+    let e = Model::from_file(&path, &cpu()).err().unwrap().to_string();
+    assert!(e.contains("only a detector has"), "{e}");
+}

@@ -145,6 +145,7 @@ fn wgpu_gives_the_cpu_numbers() {
         );
     }
     onnx_graphs_run_on_wgpu_as_on_the_cpu(&gpu.device);
+    detectors_run_on_wgpu_as_on_the_cpu(&gpu.device);
 }
 
 /// The ONNX interpreter's tensor operations on wgpu: the same numbers as on flex. (Called from
@@ -176,5 +177,44 @@ fn onnx_graphs_run_on_wgpu_as_on_the_cpu(gpu: &Device) {
         let scale = c.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
         let worst = g.iter().zip(c).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
         assert!(worst <= 1e-3 * scale, "wgpu and flex differ by {worst}");
+    }
+}
+
+/// A YOLOv5 head and a DETR-style set predictor (64×64) on wgpu: the same boxes as on flex, and
+/// the best box's GradCAM and ScoreCAM++ within 1e-3 of their peak.
+fn detectors_run_on_wgpu_as_on_the_cpu(gpu: &Device) {
+    use camlens::models::Focus;
+    let dir = tempfile::tempdir().unwrap();
+    let x = input(&[3, 64, 64]);
+    for name in ["yolov5_head", "detr_head"] {
+        let path = refilled(&format!("onnx/det/{name}.onnx"), dir.path());
+        let mut results = vec![];
+        for device in [cpu(), gpu.clone()] {
+            let model = Model::from_file(&path, &device).unwrap();
+            let boxes = model.detect(&x, None).unwrap();
+            assert!(!boxes.is_empty(), "{name}: no box");
+            model.set_focus(Focus::Box(boxes[0])).unwrap();
+            let mut s = Session::new(&model, x.clone(), model.layer_index(None).unwrap()).unwrap();
+            let options = Options {
+                batch_size: Some(8),
+                ..Options::default()
+            };
+            let mut maps = vec![];
+            for m in [Method::GradCam, Method::ScoreCamPlusPlus] {
+                let r = run_method(&mut s, m, boxes[0].class, &options, &Monitor::new());
+                maps.push(r.unwrap().raw.data);
+            }
+            let anchors: Vec<(usize, usize)> = boxes.iter().map(|b| (b.anchor, b.class)).collect();
+            results.push((anchors, maps));
+        }
+        assert_eq!(results[0].0, results[1].0, "{name}: other boxes on wgpu");
+        for (g, c) in results[1].1.iter().zip(&results[0].1) {
+            let scale = c.iter().fold(0f32, |m, v| m.max(v.abs())).max(1e-12);
+            let worst = g.iter().zip(c).fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(
+                worst <= 1e-3 * scale,
+                "{name}: wgpu and flex differ by {worst}"
+            );
+        }
     }
 }

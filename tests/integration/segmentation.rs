@@ -272,3 +272,55 @@ fn the_cli_explains_a_segmenters_region() {
         "{stderr}"
     );
 }
+
+#[derive(serde::Deserialize)]
+struct QuarterReference {
+    size: usize,
+    logits: Vec<f32>,
+    shape: Vec<usize>,
+    class: usize,
+    pixels: usize,
+    layer: String,
+    gradcam: Vec<f32>,
+}
+
+/// A SegFormer-style segmenter whose logits stay at a quarter of the input
+/// (tools/make_head_fixtures.py): read as a segmenter at its own resolution, the logits within
+/// 1e-5 of onnxruntime's, the class's pixels counted there, and GradCAM over them within 1e-3
+/// of pytorch-grad-cam's with `SemanticSegmentationTarget` on the same quarter-size mask.
+#[test]
+fn a_segmenter_at_a_quarter_of_the_input_is_read_and_explained_there() {
+    let json = std::fs::read_to_string(fixture("onnx/seg/segformer_head.json")).unwrap();
+    let r: QuarterReference = serde_json::from_str(&json).unwrap();
+    let model = load("segformer_head");
+    assert_eq!(model.task(), Task::Segment);
+    let x = input(&[3, r.size, r.size]);
+    let batch = model
+        .preprocess
+        .batch(std::slice::from_ref(&x), &model.device);
+    let dense = model.net.dense_scores(batch).unwrap();
+    assert_eq!(dense.dims()[..], r.shape[..]);
+    let e = max_diff(&to_vec(dense).unwrap(), &r.logits) / range(&r.logits);
+    assert!(e <= 1e-5, "logits off onnxruntime's by {e:.2e}");
+    let seg = model.segment(&x).unwrap();
+    assert_eq!((seg.width, seg.height), (r.size / 4, r.size / 4));
+    assert_eq!(seg.counts()[r.class], r.pixels);
+    let mask = seg.mask(r.class, &model.classes).unwrap();
+    model.set_focus(Focus::Pixels(mask)).unwrap();
+    let layer = model.layer_index(Some(&r.layer)).unwrap();
+    let mut s = Session::new(&model, x, layer).unwrap();
+    let ours = run_method(
+        &mut s,
+        Method::GradCam,
+        r.class,
+        &Options::default(),
+        &Monitor::new(),
+    )
+    .unwrap();
+    let e = relative_error(&ours.raw.data, &r.gradcam);
+    eprintln!("segformer_head: gradcam {e:.2e} of the range");
+    assert!(
+        range(&r.gradcam) > 0.0 && e <= 1e-3,
+        "gradcam off by {e:.2e}"
+    );
+}
