@@ -215,6 +215,10 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             );
             if let Some(batching) = &model.batching {
                 eprintln!("batches: {batching}");
+                eprintln!(
+                    "fused: {} clamps (ReLU, Clip) applied by the convolution before them",
+                    model.fused_clamps
+                );
             }
             for (i, l) in model.layers().iter().enumerate() {
                 println!("{}{l}", if i == default { "* " } else { "  " });

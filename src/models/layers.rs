@@ -193,6 +193,8 @@ pub enum Act {
     None,
     Relu,
     Relu6,
+    /// Any other constant bounds (an ONNX Clip).
+    Clamp(f32, f32),
 }
 
 impl Act {
@@ -201,6 +203,7 @@ impl Act {
             Act::None => x,
             Act::Relu => relu(x),
             Act::Relu6 => x.clamp(0.0, 6.0),
+            Act::Clamp(lo, hi) => x.clamp(*lo, *hi),
         }
     }
 
@@ -217,6 +220,7 @@ impl Act {
             Act::None => None,
             Act::Relu => Some((0.0, f32::INFINITY)),
             Act::Relu6 => Some((0.0, 6.0)),
+            Act::Clamp(lo, hi) => Some((*lo, *hi)),
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct Model {
     pub scores: Scores,
     /// How an ONNX graph runs batches, in words (relaxed, dynamic, or one input at a time).
     pub batching: Option<String>,
+    /// An ONNX graph's clamps (ReLU, Clip) applied by the convolution before them as it writes
+    /// (see `onnx::fuse`), as the native models' are.
+    pub fused_clamps: usize,
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
@@ -82,6 +85,7 @@ impl Model {
             classes: labels::imagenet(),
             scores: Scores::Softmax,
             batching: None,
+            fused_clamps: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -158,6 +162,7 @@ impl Model {
             classes,
             scores: Scores::Softmax,
             batching: None,
+            fused_clamps: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -215,6 +220,7 @@ impl Model {
         }
         let scores = net.scores;
         let batching = Some(net.batching.clone());
+        let fused_clamps = net.fused_clamps();
         Ok(Self {
             arch: Arch::Onnx,
             name,
@@ -223,6 +229,7 @@ impl Model {
             classes,
             scores,
             batching,
+            fused_clamps,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,

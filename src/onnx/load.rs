@@ -108,6 +108,7 @@ impl OnnxNet {
             task: crate::models::network::Task::Classify,
             focus: Default::default(),
             box_thresholds: (config.score, config.iou),
+            clamps: vec![],
         };
         guarded("the graph cannot run here", || net.survey(config, device))
             .map_err(|e| bad(e.to_string()))?;
@@ -115,6 +116,7 @@ impl OnnxNet {
         if relax_batch {
             net.check_relaxed_batch(path, device);
         }
+        net.plan_clamps();
         Ok(net)
     }
 

@@ -10,6 +10,7 @@
 
 mod attention;
 mod config;
+mod fuse;
 mod layout;
 mod load;
 mod names;
@@ -84,6 +85,18 @@ pub struct OnnxNet {
     focus: std::sync::RwLock<Focus>,
     /// A detector's score and IoU thresholds from its model.json, where given.
     box_thresholds: (Option<f32>, Option<f32>),
+    /// By node: the clamp a convolution applies as it writes (see `fuse`).
+    clamps: Vec<Option<Clamp>>,
+}
+
+/// A clamp applied by the convolution before it (see `fuse`).
+#[derive(Debug, Clone)]
+struct Clamp {
+    /// The clamp's node, skipped where the convolution applies it.
+    op: usize,
+    act: crate::models::layers::Act,
+    /// The clamp's output slot, which the convolution fills.
+    out: usize,
 }
 
 impl OnnxNet {
@@ -103,11 +116,21 @@ impl OnnxNet {
         batch: usize,
     ) -> Result<()> {
         let start = range.start;
-        for (i, op) in self.ops[range].iter().enumerate() {
-            if self.folded.get(start + i) == Some(&true) {
+        // Clamps a convolution in the range applied (see `fuse`).
+        let mut applied = vec![];
+        for (i, op) in self.ops[range.clone()].iter().enumerate() {
+            if self.folded.get(start + i) == Some(&true) || applied.contains(&(start + i)) {
                 continue;
             }
-            op.run(slots, batch).map_err(|e| match e {
+            let clamp = self.clamps.get(start + i).and_then(Option::as_ref);
+            match clamp.filter(|c| range.contains(&c.op)) {
+                Some(c) => {
+                    applied.push(c.op);
+                    op.run_then(slots, batch, &c.act, c.out)
+                }
+                None => op.run(slots, batch),
+            }
+            .map_err(|e| match e {
                 Error::Invalid(m) if !m.starts_with("node '") => {
                     Error::Invalid(format!("node '{}': {m}", op.name))
                 }

@@ -67,6 +67,7 @@ fn tiny(device: &Device) -> Model {
         classes: (0..10).map(|i| i.to_string()).collect(),
         scores: Scores::Softmax,
         batching: None,
+        fused_clamps: 0,
         device: device.clone(),
         max_buffer_bytes: 64 << 20,
         dtype: burn::tensor::DType::F32,

@@ -454,3 +454,32 @@ fn legrad_on_onnx_vits_equals_torch_cams() {
         assert!(Method::LeGrad.not_for(&load(name)).is_some(), "{name}");
     }
 }
+
+/// A convolution's clamp is applied as the convolution writes (`onnx::fuse`), as the native
+/// models do: the small CNN's two Conv → ReLU pairs and the SE blocks' of MobileNetV3 are
+/// fused, and a split at a fused convolution's own output still reads its map before the clamp
+/// (negative values and all), whose clamp at 0 is exactly the ReLU's layer.
+#[test]
+fn clamps_are_fused_into_their_convolutions_and_a_split_before_them_still_reads() {
+    let model = load("small_cnn");
+    assert_eq!(model.fused_clamps, 2);
+    assert_eq!(load("mobilenet_v3_large").fused_clamps, 8);
+    let r = reference("small_cnn");
+    let x = input(&[3, r.size, r.size]);
+    let at = |layer: &str| {
+        let l = model.layer_index(Some(layer)).unwrap();
+        Session::new(&model, x.clone(), l).unwrap()
+    };
+    let conv = at("/features/features.2/Conv");
+    let relu = at("/features/features.3/Relu");
+    assert!(
+        conv.activations.iter().any(|v| *v < 0.0),
+        "the map before the ReLU"
+    );
+    let clamped: Vec<f32> = conv.activations.iter().map(|v| v.max(0.0)).collect();
+    assert_eq!(clamped[..], relu.activations[..]);
+    let e = max_diff(&conv.logits, &relu.logits) / range(&r.logits);
+    assert!(e <= 1e-5, "the logits of the two splits differ by {e:.1e}");
+    let e = max_diff(&relu.logits, &r.logits) / range(&r.logits);
+    assert!(e <= 1e-4, "logits off onnxruntime's by {e:.1e}");
+}

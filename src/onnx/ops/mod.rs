@@ -46,6 +46,7 @@ pub(super) use context::int_zip;
 pub(super) use indexing::slice_indices;
 
 use crate::error::Result;
+use crate::models::layers::Act;
 use crate::models::layers::reduced::cast;
 use crate::models::value::Value;
 use burn::tensor::{DType, Device, TensorData};
@@ -236,6 +237,51 @@ impl Op {
             self.kind,
             Kind::Window(Window::Conv(_) | Window::ConvGeneral { .. })
         )
+    }
+
+    /// The clamp this node is (ReLU, or a Clip with constant bounds), which a convolution
+    /// before it can apply as it writes (`run_then`).
+    pub fn as_clamp(&self) -> Option<Act> {
+        match self.kind {
+            Kind::Elementwise(Elementwise::Relu) => Some(Act::Relu),
+            Kind::Elementwise(Elementwise::Clip(Some(lo), Some(hi))) if (lo, hi) == (0.0, 6.0) => {
+                Some(Act::Relu6)
+            }
+            Kind::Elementwise(Elementwise::Clip(Some(lo), Some(hi))) => Some(Act::Clamp(lo, hi)),
+            _ => None,
+        }
+    }
+
+    /// Whether `run_then` takes this node: camlens' own convolution.
+    pub fn takes_clamp(&self) -> bool {
+        matches!(self.kind, Kind::Window(Window::Conv(_)))
+    }
+
+    /// This convolution with `then` applied to its output, written to `out` (the clamp's own
+    /// output slot: the convolution's is left empty).
+    pub fn run_then(
+        &self,
+        slots: &mut [Option<Value>],
+        batch: usize,
+        then: &Act,
+        out: usize,
+    ) -> Result<()> {
+        let a = Args {
+            name: &self.name,
+            inputs: &self.inputs,
+            outputs: self.outputs.len(),
+            slots,
+            batch,
+        };
+        let value = match &self.kind {
+            Kind::Window(w) => w.run_then(&a, then),
+            _ => None,
+        };
+        let value = value.ok_or_else(|| {
+            crate::error::Error::Invalid(format!("node '{}' is not a convolution", self.name))
+        })?;
+        slots[out] = Some(value?);
+        Ok(())
     }
 
     pub fn is_relu(&self) -> bool {

@@ -7,7 +7,7 @@ use super::context::Args;
 use crate::error::Result;
 use crate::input::weights::{RawTensor, WeightMap};
 use crate::models::layers::reduced::{self, cast};
-use crate::models::layers::{Conv, Loader, Padding};
+use crate::models::layers::{Act, Conv, Loader, Padding};
 use crate::models::value::Value;
 use burn::tensor::module::{avg_pool2d, conv2d, max_pool2d};
 use burn::tensor::ops::{AvgPoolOptions, ConvOptions, MaxPoolOptions};
@@ -76,6 +76,19 @@ impl Window {
                 avg_pool2d(x, o)
             }
         }))
+    }
+
+    /// camlens' own convolution followed by `then`, which its CPU kernels apply as they write
+    /// (see `OnnxNet::run`); `None` for any other window.
+    pub(super) fn run_then(&self, a: &Args, then: &Act) -> Option<Result<Value>> {
+        let Self::Conv(conv) = self else {
+            return None;
+        };
+        Some(
+            a.x()
+                .and_then(|x| x.to_rank::<4>())
+                .map(|x| Value::R4(conv.forward_act(x, then))),
+        )
     }
 
     /// A convolution's products in `dtype` (see `crate::compute::precision`).
