@@ -115,20 +115,10 @@ def box_target(rows):
 
 
 def fcn(work, size):
-    import torchvision
-    model = torchvision.models.segmentation.fcn_resnet50(
-        weights=None, weights_backbone=None, num_classes=21, aux_loss=False).eval()
-    state = model.state_dict()
-    model.load_state_dict({**state, **{k: torch.from_numpy(formula(k, list(v.shape)))
-                                       for k, v in state.items() if v.dtype == torch.float32}})
-
-    class Out(torch.nn.Module):
-        def __init__(self, m):
-            super().__init__()
-            self.m = m
-
-        def forward(self, x):
-            return self.m(x)["out"]
+    """FCN-ResNet50 with the segmentation fixtures' formula weights (make_seg_fixtures.py), its
+    `out` logits exported at `size`."""
+    from make_seg_fixtures import Out, formula_model
+    model, _ = formula_model("fcn_resnet50")
     wrapped = Out(model).eval()
     path = os.path.join(work, "fcn_resnet50.onnx")
     torch.onnx.export(wrapped, (torch.zeros(1, 3, size, size),), path, input_names=["x"],
@@ -160,7 +150,7 @@ def peers(name, model, x, runs):
         targets = {"gradient": [gradient], "score": [score]}
         methods = ["gradcam", "gradcam++", "xgradcam", "layercam", "eigencam", "scorecam"]
     else:
-        layer = model.m.backbone.layer4
+        layer = model.model.backbone.layer4
         labels = out.argmax(0)
         cls = int(torch.bincount(labels.ravel(), minlength=21).argmax())
         target = SemanticSegmentationTarget(cls, (labels == cls).float().numpy())

@@ -428,8 +428,6 @@ mod tests {
         }
     }
 
-    /// Rank-one data plus a constant: the component is the rank-one pattern, positive at its peak,
-    /// scaled by the singular value, from either side of the Gram matrix.
     /// Past `DIRECT`, Lanczos on the implicit Gram product gives the full decomposition's
     /// component, in both orientations, and on an explicit matrix.
     #[test]
@@ -494,6 +492,8 @@ mod tests {
             .collect()
     }
 
+    /// Rank-one data plus a constant: the component is the rank-one pattern, positive at its peak,
+    /// scaled by the singular value, from either side of the Gram matrix.
     #[test]
     fn the_first_component_of_rank_one_data_is_its_pattern() {
         let pattern = [3.0f32, -1.0, 0.5, -2.0, 0.0];

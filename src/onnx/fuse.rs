@@ -10,10 +10,9 @@ use super::{Clamp, OnnxNet};
 impl OnnxNet {
     /// Each convolution's clamp, where nothing else reads the convolution's output.
     pub(super) fn plan_clamps(&mut self) {
-        let mut readers = vec![0usize; self.slots];
+        let readers = self.readers();
         let mut producer = vec![None; self.slots];
         for (i, op) in self.ops.iter().enumerate() {
-            op.inputs.iter().flatten().for_each(|&s| readers[s] += 1);
             op.outputs.iter().for_each(|&s| producer[s] = Some(i));
         }
         let graph_outputs = [Some(self.output), self.boxes_output];

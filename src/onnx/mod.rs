@@ -100,6 +100,15 @@ struct Clamp {
 }
 
 impl OnnxNet {
+    /// How many nodes read each slot.
+    fn readers(&self) -> Vec<usize> {
+        let mut readers = vec![0usize; self.slots];
+        for op in &self.ops {
+            op.inputs.iter().flatten().for_each(|&s| readers[s] += 1);
+        }
+        readers
+    }
+
     fn fresh(&self) -> Vec<Option<Value>> {
         let mut slots = vec![None; self.slots];
         for (s, v) in &self.constants {
@@ -180,10 +189,7 @@ impl Network for OnnxNet {
         let mut slots = self.fresh();
         let batch = x.dims()[0];
         slots[self.input] = Some(Value::R4(x));
-        let mut readers = vec![0usize; self.slots];
-        for op in &self.ops {
-            op.inputs.iter().flatten().for_each(|&s| readers[s] += 1);
-        }
+        let readers = self.readers();
         for (i, op) in self.ops.iter().enumerate() {
             if self.folded[i] {
                 continue;

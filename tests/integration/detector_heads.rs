@@ -197,19 +197,24 @@ fn unreadable_detectors_are_refused_with_a_sentence() {
         "names the boxes output 'boxes', but the graph's outputs are logits, pred_boxes",
     );
     let (_dir, path) = refused("yolov5_head", r#"{"task": "segment"}"#, "declares the task");
+    let (succeeded, e) = detect_astronaut(&path);
+    assert!(!succeeded && e.contains("declares the task"), "{e}");
+}
+
+/// `camlens detect` on the astronaut sample with `model`: whether it succeeded, and its stderr.
+fn detect_astronaut(model: &std::path::Path) -> (bool, String) {
     let photo =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/astronaut.png");
     let out = camlens()
         .args(["detect", "--model"])
-        .arg(&path)
+        .arg(model)
         .arg(&photo)
         .output()
         .unwrap();
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && e.contains("declares the task"),
-        "{e}"
-    );
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// A model.json's `score` and `iou` are the detector's thresholds wherever none are asked for
@@ -237,15 +242,7 @@ fn a_model_json_sets_a_detectors_thresholds() {
         .collect();
     assert!(expected.len() > 1 && expected.len() < all.len());
     assert_eq!(kept.iter().map(|d| d.anchor).collect::<Vec<_>>(), expected);
-    let photo =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/samples/astronaut.png");
-    let out = camlens()
-        .args(["detect", "--model"])
-        .arg(&path)
-        .arg(&photo)
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stderr);
+    let (_, said) = detect_astronaut(&path);
     assert!(said.contains(&format!("score ≥ {cut}, IoU 0.45")), "{said}");
     let low = model
         .thresholds(DetectFormat::YoloV5, Some(0.0), None)

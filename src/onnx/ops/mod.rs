@@ -149,19 +149,24 @@ impl Op {
         })
     }
 
+    /// What a family's `run` reads of this node among the graph's values.
+    fn args<'a>(&'a self, slots: &'a [Option<Value>], batch: usize) -> Args<'a> {
+        Args {
+            name: &self.name,
+            inputs: &self.inputs,
+            outputs: self.outputs.len(),
+            slots,
+            batch,
+        }
+    }
+
     /// Reads the inputs' slots, computes, fills the outputs' slots; `batch` is the number of
     /// images being run.
     pub fn run(&self, slots: &mut [Option<Value>], batch: usize) -> Result<()> {
         if matches!(self.kind, Kind::Shape(Shaping::Identity)) && self.inputs.is_empty() {
             return Ok(()); // a Constant node: its output is in the constant table
         }
-        let a = Args {
-            name: &self.name,
-            inputs: &self.inputs,
-            outputs: self.outputs.len(),
-            slots,
-            batch,
-        };
+        let a = self.args(slots, batch);
         let out = match &self.kind {
             Kind::Elementwise(k) => vec![k.run(&a)?],
             Kind::Window(k) => vec![k.run(&a)?],
@@ -266,13 +271,7 @@ impl Op {
         then: &Act,
         out: usize,
     ) -> Result<()> {
-        let a = Args {
-            name: &self.name,
-            inputs: &self.inputs,
-            outputs: self.outputs.len(),
-            slots,
-            batch,
-        };
+        let a = self.args(slots, batch);
         let value = match &self.kind {
             Kind::Window(w) => w.run_then(&a, then),
             _ => None,
