@@ -175,6 +175,67 @@ def computed_shape():
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r"]
 
 
+def computed_pads():
+    """TensorFlow's "SAME" as PyTorch ports write it (`F.pad` with amounts from `x.shape`, as
+    timm's `tf_` models and EfficientNet ports do): Pad amounts computed from a Shape, before a
+    stride-2 and then a stride-1 convolution. The second Pad's amounts come from the shape of
+    the first convolution's output, which a parser that takes a Pad's output size for its
+    input's gets wrong (onnx-ir, where the batch is fixed at 1 as exporters write it and so
+    every size is static). Its own weights (a generator of its own), so that adding it changed no
+    other fixture."""
+    n = helper.make_node
+    own = np.random.default_rng(29)
+
+    def w(name, shape, scale):
+        return numpy_helper.from_array((own.standard_normal(shape) * scale).astype(np.float32), name)
+
+    def i64(name, v):
+        return numpy_helper.from_array(np.array(v, np.int64), name)
+
+    inits = [
+        w("a.w", [4, 3, 3, 3], 0.4), w("a.b", [4], 0.1), w("b.w", [4, 1, 3, 3], 0.5),
+        w("b.b", [4], 0.1), w("fc.w", [3, 4], 0.5), w("fc.b", [3], 0.1),
+        i64("two", 2), i64("axes", [0]), i64("zeros", [0, 0]),
+        # (ceil(32 / 2) - 1) * 2 + 3 and (16 - 1) + 3: the padded sizes, as the tracer folds them
+        i64("size_a", 33), i64("size_b", 18),
+    ]
+    def amounts(name, src, size):
+        """Pad amounts for `src` padded to `size` rows and columns, the extra one at the end."""
+        return [
+            n("Shape", [src], [f"{name}.shape"], name=f"{name}_shape"),
+            n("Gather", [f"{name}.shape", "two"], [f"{name}.h"], axis=0, name=f"{name}_gather"),
+            n("Sub", [size, f"{name}.h"], [f"{name}.total"], name=f"{name}_total"),
+            n("Div", [f"{name}.total", "two"], [f"{name}.before"], name=f"{name}_before"),
+            n("Sub", [f"{name}.total", f"{name}.before"], [f"{name}.after"], name=f"{name}_after"),
+            n("Unsqueeze", [f"{name}.before", "axes"], [f"{name}.b1"], name=f"{name}_b1"),
+            n("Unsqueeze", [f"{name}.after", "axes"], [f"{name}.a1"], name=f"{name}_a1"),
+            # ONNX's order: [0, 0, top, left, 0, 0, bottom, right]
+            n("Concat", ["zeros", f"{name}.b1", f"{name}.b1", "zeros", f"{name}.a1", f"{name}.a1"],
+              [f"{name}.amounts"], axis=0, name=f"{name}_pads"),
+        ]
+
+    nodes = amounts("a", "x", "size_a") + [
+        n("Pad", ["x", "a.amounts"], ["pa"], mode="constant", name="pad_a"),
+        n("Conv", ["pa", "a.w", "a.b"], ["c1"], kernel_shape=[3, 3], strides=[2, 2], name="conv_a"),
+        n("Relu", ["c1"], ["r1"], name="relu1"),
+    ] + amounts("b", "r1", "size_b") + [
+        n("Pad", ["r1", "b.amounts"], ["pb"], mode="constant", name="pad_b"),
+        n("Conv", ["pb", "b.w", "b.b"], ["c2"], kernel_shape=[3, 3], group=4, name="conv_b"),
+        n("Relu", ["c2"], ["r2"], name="relu2"),
+        n("GlobalAveragePool", ["r2"], ["g"], name="gap"),
+        n("Flatten", ["g"], ["f"], axis=1, name="flatten"),
+        n("Gemm", ["f", "fc.w", "fc.b"], ["logits"], transB=1, name="fc"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "computed_pads",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 3])],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), ["r1", "r2"]
+
+
 def same_padding():
     """As tf2onnx writes TensorFlow's "SAME": auto_pad=SAME_UPPER on a stride-2 convolution."""
     n = helper.make_node
@@ -448,6 +509,7 @@ if __name__ == "__main__":
     write("multi_label", *ends_in("multi_label", "Sigmoid", 4))
     write("softmax_head", *ends_in("softmax_head", "Softmax", 3))
     write("batch_bound", *batch_bound())
+    write("computed_pads", *computed_pads())
     # tiny_cnn with its weights in a file beside it, as exporters write models over 2 GB.
     m = onnx.load(os.path.join(OUT, "tiny_cnn.onnx"))
     onnx.save(m, os.path.join(OUT, "external_data.onnx"), save_as_external_data=True,

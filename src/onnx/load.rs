@@ -158,13 +158,19 @@ fn parse(path: &Path) -> std::result::Result<(ModelProto, OnnxGraph), String> {
         .ok()
         .and_then(|b| ModelProto::parse_from_bytes(&b).ok())
         .unwrap_or_default();
-    let graph = match onnx_ir::OnnxGraphBuilder::new().parse_file(path) {
+    // onnx-ir types a Pad's output as its input (its static size unchanged), and its
+    // simplification then folds the shapes of what follows from that wrong size: a graph that
+    // computes its Pad amounts (TensorFlow's "SAME" as PyTorch ports write it, F.pad with
+    // amounts from x.shape) would be padded by the wrong amounts. Such a graph is read without
+    // it; camlens folds what is constant itself (`survey`).
+    let builder = || onnx_ir::OnnxGraphBuilder::new().simplify(!computes_pads(&original));
+    let graph = match builder().parse_file(path) {
         Ok(g) => Ok(g),
         // TorchScript's transformer exports: Reshape ranks declared, then parsed again.
         Err(e) if e.to_string().contains("no statically known length") => {
             let dir = path.parent().unwrap_or(Path::new("."));
             match ranks::declare_reshape_ranks(&original, dir) {
-                Some(bytes) => onnx_ir::OnnxGraphBuilder::new().parse_bytes(&bytes),
+                Some(bytes) => builder().parse_bytes(&bytes),
                 None => Err(e),
             }
         }
@@ -180,6 +186,24 @@ fn parse(path: &Path) -> std::result::Result<(ModelProto, OnnxGraph), String> {
         format!("not a readable ONNX model ({e}){hint}")
     })?;
     Ok((original, graph))
+}
+
+/// Whether a Pad node's amounts are computed in the graph (neither an initializer nor a
+/// Constant node's output).
+fn computes_pads(model: &ModelProto) -> bool {
+    let graph = &model.graph;
+    let fixed = |name: &str| {
+        graph.initializer.iter().any(|i| i.name == name)
+            || graph
+                .node
+                .iter()
+                .any(|n| n.op_type == "Constant" && n.output.iter().any(|o| o == name))
+    };
+    graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == "Pad")
+        .any(|n| n.input.get(1).is_some_and(|p| !p.is_empty() && !fixed(p)))
 }
 
 /// The output with the class scores: the only one, or the one model.json names.

@@ -65,6 +65,7 @@ fn logits_and_layers_equal_onnxruntime() {
         "channels_last",
         "computed_shape",
         "same_padding",
+        "computed_pads",
         "resize",
         "auto_pad",
         "batch_bound",
