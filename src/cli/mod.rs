@@ -216,8 +216,9 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             if let Some(batching) = &model.batching {
                 eprintln!("batches: {batching}");
                 eprintln!(
-                    "fused: {} clamps (ReLU, Clip) applied by the convolution before them",
-                    model.fused_clamps
+                    "fused: {} clamps (ReLU, Clip) applied by the convolution before them, {} \
+                     zero Pads taken in by the convolution after them",
+                    model.fused_clamps, model.fused_pads
                 );
             }
             for (i, l) in model.layers().iter().enumerate() {

@@ -184,6 +184,8 @@ pub fn head_classes(map: &WeightMap, name: &str, d_in: usize, model: &str) -> Re
 pub enum Padding {
     Symmetric(usize),
     TfSame,
+    /// (before, after) rows and columns, fixed: an ONNX Pad taken into the convolution after it.
+    Explicit((usize, usize), (usize, usize)),
 }
 
 /// What follows a convolution. A clamp, so that a convolution computed on the CPU can apply it
@@ -291,7 +293,11 @@ const GEMM_MAX_COLUMNS: usize = 4 << 20;
 impl Conv {
     /// (before, after) padding of rows and of columns for an `h × w` input.
     fn padding(&self, h: usize, w: usize) -> ((usize, usize), (usize, usize)) {
+        if let Padding::Explicit(h, w) = self.padding {
+            return (h, w);
+        }
         let pad = |size: usize| match self.padding {
+            Padding::Explicit(..) => unreachable!("returned above"),
             Padding::Symmetric(p) => (p, p),
             Padding::TfSame => {
                 let out = size.div_ceil(self.stride);
@@ -471,6 +477,19 @@ impl Conv {
     pub fn native_only(mut self) -> Self {
         self.host = None;
         self
+    }
+
+    /// This unpadded convolution with `(before, after)` rows `h` and columns `w` of zeros around
+    /// its input (a zero Pad before it, taken in); `None` where it pads already, or where its
+    /// CPU kernel reads no padding (the pointwise one) and some is asked.
+    pub fn padded(&self, h: (usize, usize), w: (usize, usize)) -> Option<Conv> {
+        let pointwise = self.host.as_ref().map(|h| h.kind) == Some(HostKernel::Pointwise);
+        let unpadded = matches!(self.padding, Padding::Symmetric(0));
+        let none = [h.0, h.1, w.0, w.1].iter().all(|&p| p == 0);
+        (unpadded && (none || !pointwise)).then(|| Conv {
+            padding: Padding::Explicit(h, w),
+            ..self.clone()
+        })
     }
 
     /// Chooses the im2col + matmul path (`true`) or the backend's own kernel.

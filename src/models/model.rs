@@ -58,6 +58,8 @@ pub struct Model {
     /// An ONNX graph's clamps (ReLU, Clip) applied by the convolution before them as it writes
     /// (see `onnx::fuse`), as the native models' are.
     pub fused_clamps: usize,
+    /// An ONNX graph's zero Pads taken into the convolution after them (see `onnx::fuse`).
+    pub fused_pads: usize,
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
@@ -86,6 +88,7 @@ impl Model {
             scores: Scores::Softmax,
             batching: None,
             fused_clamps: 0,
+            fused_pads: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -163,6 +166,7 @@ impl Model {
             scores: Scores::Softmax,
             batching: None,
             fused_clamps: 0,
+            fused_pads: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -220,7 +224,7 @@ impl Model {
         }
         let scores = net.scores;
         let batching = Some(net.batching.clone());
-        let fused_clamps = net.fused_clamps();
+        let (fused_clamps, fused_pads) = (net.fused_clamps(), net.fused_pads());
         Ok(Self {
             arch: Arch::Onnx,
             name,
@@ -230,6 +234,7 @@ impl Model {
             scores,
             batching,
             fused_clamps,
+            fused_pads,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,

@@ -1,41 +1,68 @@
-//! Work the native models fuse, found in a graph once it is loaded: a convolution whose only
-//! reader is a clamp (ReLU, ReLU6, a Clip with constant bounds) applies it as its CPU kernels
-//! write their output, as the hand-written models' `Conv::forward_act` does, instead of the
-//! clamp making one more pass over the activation. The graph's nodes stay as they are (the
-//! traced run, which cuts at ReLUs, and a split at the convolution's own output run them one
-//! by one); `OnnxNet::run` takes the shortcut where both nodes are in the range it runs.
+//! Work the native models fuse, found in a graph once it is loaded, and the run that takes
+//! it. A convolution whose only reader is a clamp (ReLU, ReLU6, a Clip with constant bounds)
+//! applies it as its CPU kernels write their output, as the hand-written models'
+//! `Conv::forward_act` does, instead of the clamp making one more pass over the activation;
+//! a zero Pad whose only reader is an unpadded convolution (TensorFlow's "SAME" as PyTorch
+//! ports and exporters write it) is taken into the convolution's own padding instead of
+//! copying the map into a larger one. The graph's nodes stay as they are: the traced run
+//! (which cuts at ReLUs) and a split between the two nodes run them one by one; `run` takes
+//! the shortcut where both are in the range it runs.
 
 use super::{Clamp, OnnxNet};
+use crate::error::{Error, Result};
+use crate::models::layers::Act;
+use crate::models::value::Value;
+
+/// A Pad taken into the convolution after it: (the convolution's node, the slot it reads
+/// instead, the rows and columns of zeros).
+type Taken = (usize, usize, [(usize, usize); 2]);
 
 impl OnnxNet {
-    /// Each convolution's clamp, where nothing else reads the convolution's output.
-    pub(super) fn plan_clamps(&mut self) {
+    /// For each slot, the node that alone reads it, where one does and the slot is not one of
+    /// the graph's outputs.
+    fn sole_readers(&self) -> Vec<Option<usize>> {
         let readers = self.readers();
-        let mut producer = vec![None; self.slots];
+        let mut sole = vec![None; self.slots];
         for (i, op) in self.ops.iter().enumerate() {
-            op.outputs.iter().for_each(|&s| producer[s] = Some(i));
+            op.inputs.iter().flatten().for_each(|&s| sole[s] = Some(i));
         }
-        let graph_outputs = [Some(self.output), self.boxes_output];
+        for s in [Some(self.output), self.boxes_output].into_iter().flatten() {
+            sole[s] = None;
+        }
+        sole.iter()
+            .zip(readers)
+            .map(|(r, n)| r.filter(|_| n == 1))
+            .collect()
+    }
+
+    /// Each convolution's clamp and each zero Pad's convolution, where nothing else reads what
+    /// the first of the two computes.
+    pub(super) fn plan_fusions(&mut self) {
+        let sole = self.sole_readers();
         let live = |i: usize| !self.folded.get(i).copied().unwrap_or(false);
         self.clamps = vec![None; self.ops.len()];
-        for (j, clamp) in self.ops.iter().enumerate() {
-            let (Some(act), [out]) = (clamp.as_clamp(), clamp.outputs.as_slice()) else {
+        self.pads = vec![None; self.ops.len()];
+        for (i, op) in self.ops.iter().enumerate() {
+            let [x] = op.outputs[..] else {
                 continue;
             };
-            let Some(&Some(x)) = clamp.inputs.first() else {
+            let Some(j) = sole[x].filter(|&j| j > i && live(i) && live(j)) else {
                 continue;
             };
-            let Some(i) = producer[x] else {
-                continue;
-            };
-            let conv = &self.ops[i];
-            let sole = readers[x] == 1 && !graph_outputs.contains(&Some(x));
-            if conv.takes_clamp() && conv.outputs == [x] && sole && live(i) && live(j) && i < j {
-                self.clamps[i] = Some(Clamp {
-                    op: j,
-                    act,
-                    out: *out,
-                });
+            let next = &self.ops[j];
+            let reads_x = next.inputs.first() == Some(&Some(x));
+            match (next.as_clamp(), &next.outputs[..]) {
+                (Some(act), [out]) if op.takes_clamp() && reads_x => {
+                    self.clamps[i] = Some(Clamp {
+                        op: j,
+                        act,
+                        out: *out,
+                    })
+                }
+                _ if op.is_pad() && reads_x && next.takes_padding([(0, 0); 2]) => {
+                    self.pads[i] = Some(j)
+                }
+                _ => {}
             }
         }
     }
@@ -43,5 +70,70 @@ impl OnnxNet {
     /// How many clamps the convolutions apply (`camlens layers`, tests).
     pub fn fused_clamps(&self) -> usize {
         self.clamps.iter().flatten().count()
+    }
+
+    /// How many Pads the convolutions after them take in (`camlens layers`, tests).
+    pub fn fused_pads(&self) -> usize {
+        self.pads.iter().flatten().count()
+    }
+
+    /// Runs nodes `range` on a batch of `batch` images, with the fusions whose nodes are both
+    /// in the range.
+    pub(super) fn run(
+        &self,
+        slots: &mut [Option<Value>],
+        range: std::ops::Range<usize>,
+        batch: usize,
+    ) -> Result<()> {
+        let mut applied = vec![];
+        let mut taken: Vec<Taken> = vec![];
+        for at in range.clone() {
+            let op = &self.ops[at];
+            if self.folded.get(at) == Some(&true) || applied.contains(&at) {
+                continue;
+            }
+            if let Some(t) = self.take_pad(at, slots, &range, batch) {
+                taken.push(t);
+                continue;
+            }
+            let pad = taken.iter().find(|t| t.0 == at).map(|t| (t.1, t.2));
+            let clamp = self.clamps.get(at).and_then(Option::as_ref);
+            let clamp = clamp.filter(|c| range.contains(&c.op));
+            match (pad, clamp) {
+                (None, None) => op.run(slots, batch),
+                (pad, clamp) => {
+                    applied.extend(clamp.map(|c| c.op));
+                    let (act, out) = clamp.map_or((&Act::None, op.outputs[0]), |c| (&c.act, c.out));
+                    op.run_fused(slots, batch, act, out, pad)
+                }
+            }
+            .map_err(|e| match e {
+                Error::Invalid(m) if !m.starts_with("node '") => {
+                    Error::Invalid(format!("node '{}': {m}", op.name))
+                }
+                e => e,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Pad node `at`, where the convolution after it is in `range` and takes its amounts for
+    /// these values.
+    fn take_pad(
+        &self,
+        at: usize,
+        slots: &[Option<Value>],
+        range: &std::ops::Range<usize>,
+        batch: usize,
+    ) -> Option<Taken> {
+        let conv = self.pads.get(at).copied().flatten()?;
+        let op = &self.ops[at];
+        let (Some(&Some(src)), true) = (op.inputs.first(), range.contains(&conv)) else {
+            return None;
+        };
+        let pad = op.spatial_zeros(slots, batch)?;
+        self.ops[conv]
+            .takes_padding(pad)
+            .then_some((conv, src, pad))
     }
 }

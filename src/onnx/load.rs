@@ -109,6 +109,7 @@ impl OnnxNet {
             focus: Default::default(),
             box_thresholds: (config.score, config.iou),
             clamps: vec![],
+            pads: vec![],
         };
         guarded("the graph cannot run here", || net.survey(config, device))
             .map_err(|e| bad(e.to_string()))?;
@@ -116,7 +117,7 @@ impl OnnxNet {
         if relax_batch {
             net.check_relaxed_batch(path, device);
         }
-        net.plan_clamps();
+        net.plan_fusions();
         Ok(net)
     }
 

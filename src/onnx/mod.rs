@@ -87,6 +87,8 @@ pub struct OnnxNet {
     box_thresholds: (Option<f32>, Option<f32>),
     /// By node: the clamp a convolution applies as it writes (see `fuse`).
     clamps: Vec<Option<Clamp>>,
+    /// By Pad node: the convolution that takes its zeros in (see `fuse`).
+    pads: Vec<Option<usize>>,
 }
 
 /// A clamp applied by the convolution before it (see `fuse`).
@@ -115,38 +117,6 @@ impl OnnxNet {
             slots[*s] = Some(v.clone());
         }
         slots
-    }
-
-    /// Runs nodes `range` on a batch of `batch` images.
-    fn run(
-        &self,
-        slots: &mut [Option<Value>],
-        range: std::ops::Range<usize>,
-        batch: usize,
-    ) -> Result<()> {
-        let start = range.start;
-        // Clamps a convolution in the range applied (see `fuse`).
-        let mut applied = vec![];
-        for (i, op) in self.ops[range.clone()].iter().enumerate() {
-            if self.folded.get(start + i) == Some(&true) || applied.contains(&(start + i)) {
-                continue;
-            }
-            let clamp = self.clamps.get(start + i).and_then(Option::as_ref);
-            match clamp.filter(|c| range.contains(&c.op)) {
-                Some(c) => {
-                    applied.push(c.op);
-                    op.run_then(slots, batch, &c.act, c.out)
-                }
-                None => op.run(slots, batch),
-            }
-            .map_err(|e| match e {
-                Error::Invalid(m) if !m.starts_with("node '") => {
-                    Error::Invalid(format!("node '{}': {m}", op.name))
-                }
-                e => e,
-            })?;
-        }
-        Ok(())
     }
 
     /// Runs `range` of the nodes; a failure here was not seen on the blank input at load time.

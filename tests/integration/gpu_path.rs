@@ -68,6 +68,7 @@ fn tiny(device: &Device) -> Model {
         scores: Scores::Softmax,
         batching: None,
         fused_clamps: 0,
+        fused_pads: 0,
         device: device.clone(),
         max_buffer_bytes: 64 << 20,
         dtype: burn::tensor::DType::F32,

@@ -572,3 +572,24 @@ fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
     let weights = run(Method::GradCam, 4).weights.unwrap();
     assert_weights_are_the_heads_slopes(&model, layer, class, &weights);
 }
+
+/// A zero Pad whose only reader is an unpadded convolution is taken into the convolution's
+/// padding (`onnx::fuse`), as TensorFlow's "SAME" is by the native models: computed_pads' two
+/// Pads and two ReLUs are fused (its logits are onnxruntime's, above), and a split at a Pad's
+/// own output still reads the padded map: zeros around the ReLU's map before it.
+#[test]
+fn zero_pads_are_taken_into_the_convolution_after_them() {
+    let model = open("computed_pads");
+    assert_eq!((model.fused_pads, model.fused_clamps), (2, 2));
+    let at = |node: &str| {
+        let layer = model.layer_index(Some(node)).unwrap();
+        model.net.features(x(&model), layer).activation
+    };
+    let padded = at("pad_b");
+    assert_eq!(padded.dims(), [2, 4, 18, 18]);
+    let inside = padded.clone().narrow(2, 1, 16).narrow(3, 1, 16);
+    assert_eq!(to_vec(inside).unwrap(), to_vec(at("relu1")).unwrap());
+    let total: f32 = to_vec(padded.abs()).unwrap().iter().sum();
+    let core: f32 = to_vec(at("relu1").abs()).unwrap().iter().sum();
+    assert!(core > 0.0 && total == core, "the border is not zeros");
+}

@@ -174,6 +174,21 @@ impl Indexing {
     }
 }
 
+impl Indexing {
+    /// A Pad's zeros around the rows and columns of a `[N, C, H, W]` map alone, as (before,
+    /// after) rows and columns: what a convolution after it can take in; `None` for any other
+    /// node or padding.
+    pub(super) fn spatial_zeros(&self, a: &Args) -> Option<[(usize, usize); 2]> {
+        let Self::Pad { pads, value } = self else {
+            return None;
+        };
+        match pad_pairs(a, pads).ok()?[..] {
+            [(0, 0), (0, 0), h, w] if *value == 0.0 => Some([h, w]),
+            _ => None,
+        }
+    }
+}
+
 fn pad_pairs(a: &Args, pads: &PadSrc) -> Result<Vec<(usize, usize)>> {
     match pads {
         PadSrc::Pairs(p) => Ok(p.clone()),

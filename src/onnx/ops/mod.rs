@@ -257,27 +257,59 @@ impl Op {
         }
     }
 
-    /// Whether `run_then` takes this node: camlens' own convolution.
+    /// Whether `run_fused` takes this node with a clamp: camlens' own convolution.
     pub fn takes_clamp(&self) -> bool {
         matches!(self.kind, Kind::Window(Window::Conv(_)))
     }
 
-    /// This convolution with `then` applied to its output, written to `out` (the clamp's own
-    /// output slot: the convolution's is left empty).
-    pub fn run_then(
+    pub fn is_pad(&self) -> bool {
+        matches!(self.kind, Kind::Index(Indexing::Pad { .. }))
+    }
+
+    /// Whether `run_fused` takes this node with a Pad's `[rows, columns]` of zeros.
+    pub fn takes_padding(&self, pad: [(usize, usize); 2]) -> bool {
+        matches!(&self.kind, Kind::Window(w) if w.takes_padding(pad))
+    }
+
+    /// A Pad's zeros around the rows and columns alone, for the values in `slots` (see
+    /// `Indexing::spatial_zeros`).
+    pub fn spatial_zeros(
+        &self,
+        slots: &[Option<Value>],
+        batch: usize,
+    ) -> Option<[(usize, usize); 2]> {
+        match &self.kind {
+            Kind::Index(k) => k.spatial_zeros(&self.args(slots, batch)),
+            _ => None,
+        }
+    }
+
+    /// This convolution with `then` applied to its output, written to `out` (a clamp's output
+    /// slot, where it applies one: the convolution's own is left empty); with `pad`, it reads
+    /// slot `pad.0` padded by `pad.1` instead of its input (a zero Pad taken in, whose output is
+    /// left empty; `takes_padding` says which it takes).
+    pub fn run_fused(
         &self,
         slots: &mut [Option<Value>],
         batch: usize,
         then: &Act,
         out: usize,
+        pad: Option<(usize, [(usize, usize); 2])>,
     ) -> Result<()> {
-        let a = self.args(slots, batch);
+        let mut inputs = self.inputs.clone();
+        if let (Some((src, _)), Some(first)) = (pad, inputs.first_mut()) {
+            *first = Some(src);
+        }
+        let a = Args {
+            inputs: &inputs,
+            ..self.args(slots, batch)
+        };
         let value = match &self.kind {
-            Kind::Window(w) => w.run_then(&a, then),
+            Kind::Window(w) => w.run_fused(&a, then, pad.map(|p| p.1)),
             _ => None,
         };
         let value = value.ok_or_else(|| {
-            crate::error::Error::Invalid(format!("node '{}' is not a convolution", self.name))
+            crate::error::Error::Invalid(format!("node '{}' cannot take this padding", self.name))
         })?;
         slots[out] = Some(value?);
         Ok(())

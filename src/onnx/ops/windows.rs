@@ -78,17 +78,34 @@ impl Window {
         }))
     }
 
-    /// camlens' own convolution followed by `then`, which its CPU kernels apply as they write
-    /// (see `OnnxNet::run`); `None` for any other window.
-    pub(super) fn run_then(&self, a: &Args, then: &Act) -> Option<Result<Value>> {
+    /// camlens' own convolution followed by `then`, which its CPU kernels apply as they write,
+    /// with `pad` (rows, columns) of zeros around its input where a Pad before it was taken in
+    /// (see `onnx::fuse`); `None` for any other window, or a padding it cannot take.
+    pub(super) fn run_fused(
+        &self,
+        a: &Args,
+        then: &Act,
+        pad: Option<[(usize, usize); 2]>,
+    ) -> Option<Result<Value>> {
         let Self::Conv(conv) = self else {
             return None;
         };
+        let padded = match pad {
+            Some([h, w]) => Some(conv.padded(h, w)?),
+            None => None,
+        };
+        let conv = padded.as_ref().unwrap_or(conv);
         Some(
             a.x()
                 .and_then(|x| x.to_rank::<4>())
                 .map(|x| Value::R4(conv.forward_act(x, then))),
         )
+    }
+
+    /// Whether a Pad's `[rows, columns]` of zeros before this window can be taken in
+    /// (`run_fused`): camlens' own convolution, unpadded (see `Conv::padded`).
+    pub(super) fn takes_padding(&self, pad: [(usize, usize); 2]) -> bool {
+        matches!(self, Self::Conv(conv) if conv.padded(pad[0], pad[1]).is_some())
     }
 
     /// A convolution's products in `dtype` (see `crate::compute::precision`).
