@@ -193,8 +193,16 @@ for title, files in found.items():
         print(ours_rows(ours))
         print()
 
-onnx = sorted(glob.glob(os.path.join(ROOT, "bench/ours-cpu-onnx-resnet18-*.json")))
-if onnx:
+ONNX_MODELS = [
+    ("resnet18", "ResNet-18", "The same seeded torchvision ResNet-18 as a `.pth` (camlens' hand-written ResNet) and as\n"
+     "an ONNX export (camlens' interpreter)"),
+    ("lite0", "EfficientNet-Lite0", "The built-in Lite0 (camlens' hand-written model, its shipped weights) and its ONNX\n"
+     "export (`tools/export_lite0_onnx.py`: TensorFlow's SAME padding as 49 computed Pads, 33 Clips)"),
+]
+for key, title, what in ONNX_MODELS:
+    onnx = sorted(glob.glob(os.path.join(ROOT, f"bench/ours-cpu-onnx-{key}-*.json")))
+    if not onnx:
+        continue
     by = {}
     devices = []
     for path in onnx:
@@ -205,9 +213,8 @@ if onnx:
             kind = "onnx" if r["model"].startswith("ONNX") else "native"
             by.setdefault(r["method"], {})[kind] = (r["median_ms"], r["runs"])
     date, how = date_of(*onnx)
-    print("## The ONNX interpreter against the native path (ResNet-18, CPU)\n")
-    print("The same seeded torchvision ResNet-18 as a `.pth` (camlens' hand-written ResNet) and as")
-    print("an ONNX export (camlens' interpreter), in one `camlens bench` run per file on one machine")
+    print(f"## The ONNX interpreter against the native path ({title}, CPU)\n")
+    print(what + ", in one `camlens bench` run per file on one machine")
     when = ""
     if date:
         when = f"; {date}" + (", the commit of these files" if how == "committed" else "")
