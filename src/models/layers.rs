@@ -483,13 +483,18 @@ impl Conv {
     /// its input (a zero Pad before it, taken in); `None` where it pads already, or where its
     /// CPU kernel reads no padding (the pointwise one) and some is asked.
     pub fn padded(&self, h: (usize, usize), w: (usize, usize)) -> Option<Conv> {
-        let pointwise = self.host.as_ref().map(|h| h.kind) == Some(HostKernel::Pointwise);
-        let unpadded = matches!(self.padding, Padding::Symmetric(0));
-        let none = [h.0, h.1, w.0, w.1].iter().all(|&p| p == 0);
-        (unpadded && (none || !pointwise)).then(|| Conv {
+        self.takes_padding(h, w).then(|| Conv {
             padding: Padding::Explicit(h, w),
             ..self.clone()
         })
+    }
+
+    /// Whether `padded` gives a convolution for this padding.
+    pub fn takes_padding(&self, h: (usize, usize), w: (usize, usize)) -> bool {
+        let pointwise = self.host.as_ref().map(|h| h.kind) == Some(HostKernel::Pointwise);
+        let unpadded = matches!(self.padding, Padding::Symmetric(0));
+        let none = [h.0, h.1, w.0, w.1].iter().all(|&p| p == 0);
+        unpadded && (none || !pointwise)
     }
 
     /// Chooses the im2col + matmul path (`true`) or the backend's own kernel.

@@ -105,7 +105,7 @@ impl Window {
     /// Whether a Pad's `[rows, columns]` of zeros before this window can be taken in
     /// (`run_fused`): camlens' own convolution, unpadded (see `Conv::padded`).
     pub(super) fn takes_padding(&self, pad: [(usize, usize); 2]) -> bool {
-        matches!(self, Self::Conv(conv) if conv.padded(pad[0], pad[1]).is_some())
+        matches!(self, Self::Conv(conv) if conv.takes_padding(pad[0], pad[1]))
     }
 
     /// A convolution's products in `dtype` (see `crate::compute::precision`).
