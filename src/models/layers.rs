@@ -313,7 +313,7 @@ impl Conv {
     }
 
     /// Kernel, stride and padding for an `h × w` input.
-    pub(super) fn geometry(&self, h: usize, w: usize) -> Geometry {
+    pub(crate) fn geometry(&self, h: usize, w: usize) -> Geometry {
         let (pad_h, pad_w) = self.padding(h, w);
         Geometry {
             kernel: self.kernel,
@@ -451,14 +451,14 @@ impl Conv {
     }
 
     /// Whether `on_host_part` takes this convolution.
-    pub(super) fn takes_part(&self) -> bool {
+    pub(crate) fn takes_part(&self) -> bool {
         self.host.is_some()
     }
 
     /// camlens' CPU kernel on host floats `[batch, c, h, w]` padded as `g` says (for part of a
     /// plane, where the caller decides the padding: see `models::region`), `after` applied as it writes;
     /// `None` for a convolution the CPU kernels do not take.
-    pub(super) fn on_host_part(
+    pub(crate) fn on_host_part(
         &self,
         x: &[f32],
         dims: [usize; 4],

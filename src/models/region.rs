@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 /// Above this share of the plane, a rectangle is computed as the whole plane: the windows'
 /// copies would cost more than the few positions saved.
-const WHOLE: f64 = 0.9;
+pub(crate) const WHOLE: f64 = 0.9;
 
 /// Positions `lo..lo + len` along one axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,7 +74,7 @@ impl Span {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Rect {
+pub(crate) struct Rect {
     rows: Span,
     cols: Span,
 }
@@ -89,22 +89,42 @@ impl Rect {
         }
     }
 
-    fn area(self) -> usize {
+    pub(crate) fn area(self) -> usize {
         self.rows.len * self.cols.len
+    }
+
+    /// The smallest rectangle holding both.
+    pub(crate) fn union(self, other: Rect) -> Rect {
+        let span = |a: Span, b: Span| {
+            let lo = a.lo.min(b.lo);
+            Span {
+                lo,
+                len: a.end().max(b.end()) - lo,
+            }
+        };
+        Rect {
+            rows: span(self.rows, other.rows),
+            cols: span(self.cols, other.cols),
+        }
+    }
+
+    /// Its rows and columns.
+    pub(crate) fn size(self) -> (usize, usize) {
+        (self.rows.len, self.cols.len)
     }
 }
 
 /// A value of the pass on `rect` of its `full` plane, `channels × rect` floats.
 #[derive(Debug, Clone)]
-struct Part {
-    data: Vec<f32>,
-    channels: usize,
-    rect: Rect,
-    full: (usize, usize),
+pub(crate) struct Part {
+    pub data: Vec<f32>,
+    pub channels: usize,
+    pub rect: Rect,
+    pub full: (usize, usize),
 }
 
 impl Part {
-    fn whole(data: Vec<f32>, [_, channels, h, w]: [usize; 4]) -> Self {
+    pub(crate) fn whole(data: Vec<f32>, [_, channels, h, w]: [usize; 4]) -> Self {
         Part {
             data,
             channels,
@@ -113,13 +133,13 @@ impl Part {
         }
     }
 
-    fn share(&self) -> f64 {
+    pub(crate) fn share(&self) -> f64 {
         self.rect.area() as f64 / self.whole_plane().area() as f64
     }
 
     /// The value on `window` (inside the plane): this part where it has it, `zero` (the
     /// all-zero input's whole value here) elsewhere.
-    fn on(&self, window: Rect, zero: &[f32]) -> Cow<'_, [f32]> {
+    pub(crate) fn on(&self, window: Rect, zero: &[f32]) -> Cow<'_, [f32]> {
         if window == self.rect {
             return Cow::Borrowed(&self.data);
         }
@@ -150,7 +170,7 @@ impl Part {
         Cow::Owned(out)
     }
 
-    fn whole_plane(&self) -> Rect {
+    pub(crate) fn whole_plane(&self) -> Rect {
         Rect::whole(self.full.0, self.full.1)
     }
 }
@@ -247,7 +267,7 @@ fn trace(blocks: &[Block], dims: [usize; 4], traces: &Traces) -> Arc<Trace> {
 }
 
 /// The bounding box of the non-zero pixels (any channel), `None` for an all-zero input.
-fn nonzero(data: &[f32], [_, c, h, w]: [usize; 4]) -> Option<Rect> {
+pub(crate) fn nonzero(data: &[f32], [_, c, h, w]: [usize; 4]) -> Option<Rect> {
     let (mut rows, mut cols) = ((usize::MAX, 0), (usize::MAX, 0));
     for plane in data.chunks_exact(h * w).take(c) {
         for (y, row) in plane.chunks_exact(w).enumerate() {
@@ -378,7 +398,7 @@ fn add(mut y: Part, x: &Part, z: &[f32], relu: bool) -> Part {
     y
 }
 
-fn whole(part: Part, zero: &[f32]) -> Part {
+pub(crate) fn whole(part: Part, zero: &[f32]) -> Part {
     let rect = part.whole_plane();
     if rect == part.rect {
         return part;
@@ -391,7 +411,7 @@ fn whole(part: Part, zero: &[f32]) -> Part {
 }
 
 /// `after(conv(x))` on the outputs that see `x`'s part.
-fn apply(conv: &Conv, x: &Part, zero: &[f32], after: &Act) -> Part {
+pub(crate) fn apply(conv: &Conv, x: &Part, zero: &[f32], after: &Act) -> Part {
     let (h, w) = x.full;
     windowed(x, zero, conv.geometry(h, w), |input, dims, g| {
         conv.on_host_part(input, dims, g, after)
@@ -402,7 +422,7 @@ fn apply(conv: &Conv, x: &Part, zero: &[f32], after: &Act) -> Part {
 /// A windowed operation `op` of geometry `g` on the outputs that see `x`'s part: its window
 /// of input is `x` where `x` has it and `zero` (the all-zero input's whole value here) around
 /// it, padded as far as the window reaches past the plane.
-fn windowed(
+pub(crate) fn windowed(
     x: &Part,
     zero: &[f32],
     g: Geometry,

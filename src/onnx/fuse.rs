@@ -14,8 +14,8 @@ use crate::models::layers::Act;
 use crate::models::value::Value;
 
 /// A Pad taken into the convolution after it: (the convolution's node, the slot it reads
-/// instead, the rows and columns of zeros).
-type Taken = (usize, usize, [(usize, usize); 2]);
+/// instead, the rows and columns of zeros, the Pad's node).
+type Taken = (usize, usize, [(usize, usize); 2], usize);
 
 impl OnnxNet {
     /// For each slot, the node that alone reads it, where one does and the slot is not one of
@@ -39,6 +39,17 @@ impl OnnxNet {
     /// the first of the two computes.
     pub(super) fn plan_fusions(&mut self) {
         let sole = self.sole_readers();
+        self.last_reads = vec![None; self.slots];
+        for (i, op) in self.ops.iter().enumerate() {
+            op.inputs
+                .iter()
+                .flatten()
+                .for_each(|&s| self.last_reads[s] = Some(i));
+        }
+        // The outputs camlens reads may be read by a node left out (a final Softmax).
+        for s in [Some(self.output), self.boxes_output].into_iter().flatten() {
+            self.last_reads[s] = None;
+        }
         let live = |i: usize| !self.folded.get(i).copied().unwrap_or(false);
         self.clamps = vec![None; self.ops.len()];
         self.pads = vec![None; self.ops.len()];
@@ -67,6 +78,11 @@ impl OnnxNet {
         }
     }
 
+    /// Whether node `at` is shape arithmetic a `sized` run skips (see `fresh_for`).
+    pub(super) fn given(&self, at: usize, sized: bool) -> bool {
+        sized && self.sized.get(at) == Some(&true)
+    }
+
     /// How many clamps the convolutions apply (`camlens layers`, tests).
     pub fn fused_clamps(&self) -> usize {
         self.clamps.iter().flatten().count()
@@ -78,33 +94,45 @@ impl OnnxNet {
     }
 
     /// Runs nodes `range` on a batch of `batch` images, with the fusions whose nodes are both
-    /// in the range.
+    /// in the range; `sized`: on `fresh_for(true)`'s values, the shape arithmetic skipped.
     pub(super) fn run(
         &self,
         slots: &mut [Option<Value>],
         range: std::ops::Range<usize>,
         batch: usize,
+        sized: bool,
     ) -> Result<()> {
         let mut applied = vec![];
         let mut taken: Vec<Taken> = vec![];
         for at in range.clone() {
             let op = &self.ops[at];
-            if self.folded.get(at) == Some(&true) || applied.contains(&at) {
+            if self.folded.get(at) == Some(&true) || applied.contains(&at) || self.given(at, sized)
+            {
                 continue;
             }
             if let Some(t) = self.take_pad(at, slots, &range, batch) {
                 taken.push(t);
                 continue;
             }
-            let pad = taken.iter().find(|t| t.0 == at).map(|t| (t.1, t.2));
+            let last = |s: Option<&Option<usize>>, node| {
+                s.copied()
+                    .flatten()
+                    .is_some_and(|s| self.last_reads.get(s) == Some(&Some(node)))
+            };
+            let taken_here = taken.iter().find(|t| t.0 == at);
+            let pad = taken_here.map(|t| (t.1, t.2));
+            let hand_over = match taken_here {
+                Some(t) => last(Some(&Some(t.1)), t.3),
+                None => last(op.inputs.first(), at),
+            };
             let clamp = self.clamps.get(at).and_then(Option::as_ref);
             let clamp = clamp.filter(|c| range.contains(&c.op));
             match (pad, clamp) {
-                (None, None) => op.run(slots, batch),
+                (None, None) => op.run(slots, batch, hand_over),
                 (pad, clamp) => {
                     applied.extend(clamp.map(|c| c.op));
                     let (act, out) = clamp.map_or((&Act::None, op.outputs[0]), |c| (&c.act, c.out));
-                    op.run_fused(slots, batch, act, out, pad)
+                    op.run_fused(slots, batch, act, out, pad, hand_over)
                 }
             }
             .map_err(|e| match e {
@@ -113,6 +141,12 @@ impl OnnxNet {
                 }
                 e => e,
             })?;
+            // What no later node reads is let go, so its memory is reused while still in cache.
+            for &s in op.inputs.iter().flatten() {
+                if self.last_reads.get(s) == Some(&Some(at)) {
+                    slots[s] = None;
+                }
+            }
         }
         Ok(())
     }
@@ -134,6 +168,6 @@ impl OnnxNet {
         let pad = op.spatial_zeros(slots, batch)?;
         self.ops[conv]
             .takes_padding(pad)
-            .then_some((conv, src, pad))
+            .then_some((conv, src, pad, at))
     }
 }

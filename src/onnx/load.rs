@@ -110,6 +110,10 @@ impl OnnxNet {
             box_thresholds: (config.score, config.iou),
             clamps: vec![],
             pads: vec![],
+            last_reads: vec![],
+            sized: vec![],
+            sized_values: vec![],
+            zero_passes: Default::default(),
         };
         guarded("the graph cannot run here", || net.survey(config, device))
             .map_err(|e| bad(e.to_string()))?;

@@ -3,12 +3,12 @@
 //! operation (`ops/`, one family of operators per file), and this file runs them in order.
 //! `survey` finds the layers one can explain, `layout` how each reads as a `[N, C, H, W]` map,
 //! `names` the exporter's own node names, `ranks` what TorchScript leaves undeclared, and
-//! `config` what a model.json beside the file says. Because the graph is run here,
+//! `config` what a model.json beside the file says; `fuse` and `region` what makes a run
+//! faster than node by node. Because the graph is run here,
 //! it can be split at any node's output like the hand-written models: `features` runs the nodes
 //! up to the target layer, `head` the rest from the (possibly autodiff) activation, with the
 //! values that skip across the split (residual connections) handed over as context.
 
-mod attention;
 mod config;
 mod fuse;
 mod layout;
@@ -16,6 +16,7 @@ mod load;
 mod names;
 pub mod ops;
 mod ranks;
+mod region;
 mod survey;
 
 use crate::error::{Error, Result};
@@ -25,7 +26,6 @@ use crate::models::network::Focus;
 use crate::models::network::{Context, Features, LayerInfo, Network, Scores, Task, Trace};
 use crate::models::segmentation::region_scores;
 use crate::models::value::Value;
-use attention::Attention;
 use burn::tensor::{DType, Tensor};
 use layout::MapLayout;
 use ops::Op;
@@ -78,7 +78,7 @@ pub struct OnnxNet {
     /// A fixed batch of 1 the graph hard-codes: batches are run an input at a time.
     one_at_a_time: bool,
     /// A transformer's blocks, where the graph has some camlens reads (LeGrad).
-    attention: Option<attention::Attention>,
+    attention: Option<Attention>,
     /// Whether the output is class scores or a class score per pixel.
     pub task: Task,
     /// What a segmenter's or detector's scores are read for (see `models::network::Focus`).
@@ -89,7 +89,59 @@ pub struct OnnxNet {
     clamps: Vec<Option<Clamp>>,
     /// By Pad node: the convolution that takes its zeros in (see `fuse`).
     pads: Vec<Option<usize>>,
+    /// By slot: the last node that reads it, after which a run lets it go (see `fuse`).
+    last_reads: Vec<Option<usize>>,
+    /// Nodes whose outputs depend on the input's size alone (shape arithmetic: a `Shape` and
+    /// what is computed from it and constants), and those outputs for one input of the
+    /// graph's size, given to every such run instead of recomputing them (see `survey`).
+    sized: Vec<bool>,
+    sized_values: Vec<(usize, Value)>,
+    /// The all-zero input's passes that region passes read (see `region`).
+    zero_passes: ZeroPasses,
 }
+
+/// A pre-norm transformer's attention in a graph, for LeGrad: each block's attention
+/// probabilities (a Softmax over the last axis of `[N, heads, T, T]`), each block's output tokens
+/// (what the next block's first layer norm reads; for the last block, the final norm's input),
+/// and the tail from the last block's output to the logits. Running that tail on a block's mean
+/// token is torch-cam's `project_tokens` (`heads(norm(tokens.mean(1)))`) for any such graph:
+/// the norm acts per token and the class token read (a Gather or Slice of token 0) or a pooling
+/// of one token is that token. Graphs where the tail reads anything else computed before it,
+/// or fails on one token, have no attention camlens reads.
+///
+/// Found when the graph is loaded (`OnnxNet::find_attention`, survey.rs), run by
+/// `OnnxNet::attention_of`.
+#[derive(Debug, Clone)]
+pub(super) struct Attention {
+    pub blocks: Vec<AttentionBlock>,
+    /// The first node of the tail, and the slot it starts from.
+    pub tail_from: usize,
+    pub tail_input: usize,
+}
+
+/// One block of a transformer's attention (see `Attention`).
+#[derive(Debug, Clone)]
+pub(super) struct AttentionBlock {
+    /// The Softmax node and its output's slot.
+    pub softmax: usize,
+    pub probabilities: usize,
+    /// The slot of the block's output tokens `[N, T, D]`.
+    pub tokens: usize,
+}
+
+/// The all-zero input's pass over nodes `0..end`, which region passes read (see `region`):
+/// each map on the host, each other value (shapes) as it was.
+#[derive(Debug)]
+pub(super) struct Zeros {
+    pub dims: [usize; 4],
+    pub end: usize,
+    pub maps: Vec<Option<std::sync::Arc<[f32]>>>,
+    pub others: Vec<Option<Value>>,
+}
+
+/// Recorded all-zero passes, by input shape.
+#[derive(Debug, Default)]
+pub(super) struct ZeroPasses(pub std::sync::Mutex<Vec<std::sync::Arc<Zeros>>>);
 
 /// A clamp applied by the convolution before it (see `fuse`).
 #[derive(Debug, Clone)]
@@ -119,14 +171,34 @@ impl OnnxNet {
         slots
     }
 
+    /// `fresh`, or where `sized` (what is run is one input of the graph's size: the first
+    /// value's dimensions are those it has then), the values that the nodes a run does not
+    /// skip read, shape arithmetic's included (`run` skips it: see `fold_shapes`, survey.rs).
+    fn fresh_for(&self, sized: bool) -> Vec<Option<Value>> {
+        if !sized {
+            return self.fresh();
+        }
+        let mut slots = vec![None; self.slots];
+        for (s, v) in &self.sized_values {
+            slots[*s] = Some(v.clone());
+        }
+        slots
+    }
+
+    /// Whether `x` is one input of the graph's size (see `fresh_for`).
+    fn sized_input(&self, x: &Tensor<4>) -> bool {
+        x.dims() == [1, 3, self.input_size, self.input_size]
+    }
+
     /// Runs `range` of the nodes; a failure here was not seen on the blank input at load time.
     fn run_checked(
         &self,
         slots: &mut [Option<Value>],
         range: std::ops::Range<usize>,
         batch: usize,
+        sized: bool,
     ) {
-        if let Err(e) = self.run(slots, range, batch) {
+        if let Err(e) = self.run(slots, range, batch, sized) {
             panic!("ONNX graph failed on an input its load-time check passed: {e}");
         }
     }
@@ -156,8 +228,8 @@ impl Network for OnnxNet {
     }
 
     fn forward_traced(&self, x: Tensor<4>, trace: &mut Trace) -> Option<Tensor<2>> {
-        let mut slots = self.fresh();
         let batch = x.dims()[0];
+        let mut slots = self.fresh();
         slots[self.input] = Some(Value::R4(x));
         let readers = self.readers();
         for (i, op) in self.ops.iter().enumerate() {
@@ -165,14 +237,14 @@ impl Network for OnnxNet {
                 continue;
             }
             let (Some(&out), Some(&Some(input))) = (op.outputs.first(), op.inputs.first()) else {
-                self.run_checked(&mut slots, i..i + 1, batch);
+                self.run_checked(&mut slots, i..i + 1, batch, false);
                 continue;
             };
             if trace.cut && op.is_relu() {
                 slots[out] = Some(trace.cut_value(slots[input].as_ref()?, true)?);
                 continue;
             }
-            self.run_checked(&mut slots, i..i + 1, batch);
+            self.run_checked(&mut slots, i..i + 1, batch, false);
             if let Some(terms) = op.bias_terms()
                 && let Some(Value::R4(y)) = slots[out].take()
             {
@@ -294,10 +366,11 @@ impl OnnxNet {
     /// The values after the whole graph ran on `x` (a segmenter's or detector's output, before
     /// reading).
     fn output_slots(&self, x: Tensor<4>) -> Vec<Option<Value>> {
-        let mut slots = self.fresh();
         let batch = x.dims()[0];
+        let sized = self.sized_input(&x);
+        let mut slots = self.fresh_for(sized);
         slots[self.input] = Some(Value::R4(x));
-        self.run_checked(&mut slots, 0..self.ops.len(), batch);
+        self.run_checked(&mut slots, 0..self.ops.len(), batch, sized);
         slots
     }
 
@@ -320,8 +393,13 @@ impl OnnxNet {
         let mut slots = self.fresh();
         slots[attention.tail_input] = Some(Value::R3(tokens));
         let batch = slots[attention.tail_input].as_ref()?.dims()[0];
-        self.run(&mut slots, attention.tail_from..self.ops.len(), batch)
-            .ok()?;
+        self.run(
+            &mut slots,
+            attention.tail_from..self.ops.len(),
+            batch,
+            false,
+        )
+        .ok()?;
         slots[self.output].as_ref()?.clone().to_rank::<2>().ok()?;
         Some(self.logits(&mut slots))
     }
@@ -344,15 +422,16 @@ impl OnnxNet {
             .position(|b| b.softmax > node)
             .unwrap_or(last);
         let chosen = &attention.blocks[target.saturating_sub(count.max(1) - 1)..=target];
-        let mut slots = self.fresh();
         let batch = x.dims()[0];
+        let sized = self.sized_input(&x);
+        let mut slots = self.fresh_for(sized);
         slots[self.input] = Some(Value::R4(x));
         let mut found = vec![];
         let mut from = 0;
         // Each block's scores from a graph of its own (burn frees a graph's tape on backward):
         // the untracked pass goes on, a tracked copy runs from the leaf to the block's output.
         for b in chosen {
-            self.run_checked(&mut slots, from..b.softmax + 1, batch);
+            self.run_checked(&mut slots, from..b.softmax + 1, batch, sized);
             from = b.softmax + 1;
             let p = slots[b.probabilities].clone()?.to_rank::<4>().ok()?;
             let leaf = p.detach().autodiff().require_grad();
@@ -362,7 +441,7 @@ impl OnnxNet {
                 .ops
                 .iter()
                 .rposition(|o| o.outputs.contains(&b.tokens))?;
-            self.run_checked(&mut tracked, from..end + 1, batch);
+            self.run_checked(&mut tracked, from..end + 1, batch, sized);
             let tokens = tracked[b.tokens].take()?.to_rank::<3>().ok()?;
             found.push((leaf, self.tail(attention, tokens.mean_dim(1))?));
         }
@@ -371,10 +450,12 @@ impl OnnxNet {
 
     fn features_of(&self, x: Tensor<4>, layer: usize) -> Features {
         let l = &self.layers[layer];
-        let mut slots = self.fresh();
         let batch = x.dims()[0];
+        let sized = self.sized_input(&x);
+        let mut slots = self.fresh_for(sized);
         slots[self.input] = Some(Value::R4(x));
-        self.run_checked(&mut slots, 0..l.node + 1, batch);
+        let from = self.run_region(&mut slots, l.node + 1, sized);
+        self.run_checked(&mut slots, from..l.node + 1, batch, sized);
         let value = slots[l.slot].take().expect("the layer's node computed it");
         let (activation, set_aside) = l
             .layout
@@ -395,7 +476,9 @@ impl OnnxNet {
     fn head_of(&self, activation: Tensor<4>, context: &Context, layer: usize) -> Tensor<2> {
         let l = &self.layers[layer];
         let batch = activation.dims()[0];
-        let mut slots = self.fresh();
+        let i = &l.info;
+        let sized = activation.dims() == [1, i.channels, i.height, i.width];
+        let mut slots = self.fresh_for(sized);
         let mut set_aside = None;
         if let Context::Values(values) = context {
             for (s, v) in values {
@@ -410,7 +493,7 @@ impl OnnxNet {
                 .restore(activation, set_aside)
                 .expect("a map of the layer's layout"),
         );
-        self.run_checked(&mut slots, l.node + 1..self.ops.len(), batch);
+        self.run_checked(&mut slots, l.node + 1..self.ops.len(), batch, sized);
         self.logits(&mut slots)
     }
 

@@ -72,6 +72,9 @@ pub(super) struct Args<'a> {
     pub slots: &'a [Option<Value>],
     /// The number of images being run (what a fixed batch of 1 is relaxed to).
     pub batch: usize,
+    /// The first input, where the run handed it over (no later node reads it): the node may
+    /// consume it, and on the CPU its kernels then read the buffer without copying it.
+    pub first: std::cell::Cell<Option<Value>>,
 }
 
 impl Args<'_> {
@@ -96,6 +99,15 @@ impl Args<'_> {
     /// The first input.
     pub fn x(&self) -> Result<&Value> {
         self.get(0)
+    }
+
+    /// The first input, owned: the one handed over, else a copy of the slot's (whose buffer
+    /// it shares).
+    pub fn take_x(&self) -> Result<Value> {
+        match self.first.take() {
+            Some(v) => Ok(v),
+            None => self.x().cloned(),
+        }
     }
 
     /// Every input given, in order.

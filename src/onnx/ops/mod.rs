@@ -88,6 +88,22 @@ pub fn supported() -> Vec<&'static str> {
         .collect()
 }
 
+/// How a node's outputs depend on where its inputs are (see `Op::in_space`).
+pub enum InSpace<'a> {
+    /// camlens' own convolution, on its CPU kernels.
+    Conv(&'a crate::models::layers::Conv),
+    /// A max pool: kernel, stride, (before, after) rows and columns of padding.
+    MaxPool(usize, usize, [(usize, usize); 2]),
+    /// Each output position reads the same position of its inputs alone (elementwise
+    /// operations), where the inputs that are not maps are constant over the plane.
+    Pointwise,
+    /// A map scaled and shifted per channel by what the node holds (batch norm).
+    PerChannel,
+    /// The input's shape, not its values.
+    ShapeOf,
+    Other,
+}
+
 #[derive(Debug)]
 pub struct Op {
     pub name: String,
@@ -157,16 +173,38 @@ impl Op {
             outputs: self.outputs.len(),
             slots,
             batch,
+            first: Default::default(),
         }
     }
 
+    /// Whether a run that hands over the first input (`run`'s `hand_over`) lets this node
+    /// consume it: a window, whose CPU kernels read its buffer in place where no one else
+    /// holds it (a shared one is copied, twice, on the way to the host).
+    fn consumes_first(&self) -> bool {
+        matches!(self.kind, Kind::Window(_))
+    }
+
+    /// The first input `input` taken out of `slots` where `hand_over` and the node consumes it.
+    fn handed(
+        &self,
+        slots: &mut [Option<Value>],
+        input: Option<usize>,
+        hand_over: bool,
+    ) -> Option<Value> {
+        let s = input.filter(|_| hand_over && self.consumes_first())?;
+        slots[s].take()
+    }
+
     /// Reads the inputs' slots, computes, fills the outputs' slots; `batch` is the number of
-    /// images being run.
-    pub fn run(&self, slots: &mut [Option<Value>], batch: usize) -> Result<()> {
+    /// images being run; `hand_over`: no later node reads the first input, which the node
+    /// may then take out of its slot.
+    pub fn run(&self, slots: &mut [Option<Value>], batch: usize, hand_over: bool) -> Result<()> {
         if matches!(self.kind, Kind::Shape(Shaping::Identity)) && self.inputs.is_empty() {
             return Ok(()); // a Constant node: its output is in the constant table
         }
+        let first = self.handed(slots, self.inputs.first().copied().flatten(), hand_over);
         let a = self.args(slots, batch);
+        a.first.set(first);
         let out = match &self.kind {
             Kind::Elementwise(k) => vec![k.run(&a)?],
             Kind::Window(k) => vec![k.run(&a)?],
@@ -287,7 +325,7 @@ impl Op {
     /// This convolution with `then` applied to its output, written to `out` (a clamp's output
     /// slot, where it applies one: the convolution's own is left empty); with `pad`, it reads
     /// slot `pad.0` padded by `pad.1` instead of its input (a zero Pad taken in, whose output is
-    /// left empty; `takes_padding` says which it takes).
+    /// left empty; `takes_padding` says which it takes). `hand_over` as in `run`.
     pub fn run_fused(
         &self,
         slots: &mut [Option<Value>],
@@ -295,15 +333,18 @@ impl Op {
         then: &Act,
         out: usize,
         pad: Option<(usize, [(usize, usize); 2])>,
+        hand_over: bool,
     ) -> Result<()> {
         let mut inputs = self.inputs.clone();
         if let (Some((src, _)), Some(first)) = (pad, inputs.first_mut()) {
             *first = Some(src);
         }
+        let first = self.handed(slots, inputs.first().copied().flatten(), hand_over);
         let a = Args {
             inputs: &inputs,
             ..self.args(slots, batch)
         };
+        a.first.set(first);
         let value = match &self.kind {
             Kind::Window(w) => w.run_fused(&a, then, pad.map(|p| p.1)),
             _ => None,
@@ -313,6 +354,31 @@ impl Op {
         })?;
         slots[out] = Some(value?);
         Ok(())
+    }
+
+    /// How a region pass (`onnx::region`) takes this node.
+    pub fn in_space(&self) -> InSpace<'_> {
+        match &self.kind {
+            Kind::Window(Window::Conv(c)) if c.takes_part() => InSpace::Conv(c),
+            Kind::Window(Window::MaxPool(o, None))
+                if o.kernel_size[0] == o.kernel_size[1]
+                    && o.stride[0] == o.stride[1]
+                    && o.dilation == [1, 1]
+                    && !o.ceil_mode =>
+            {
+                InSpace::MaxPool(o.kernel_size[0], o.stride[0], o.padding)
+            }
+            Kind::Elementwise(_) => InSpace::Pointwise,
+            Kind::Reduce(Reduce::BatchNorm { .. }) => InSpace::PerChannel,
+            Kind::Shape(Shaping::Identity) => InSpace::Pointwise,
+            Kind::Shape(Shaping::Shape(..)) => InSpace::ShapeOf,
+            _ => InSpace::Other,
+        }
+    }
+
+    /// A `Shape` node: its output is its input's size.
+    pub fn is_shape_of(&self) -> bool {
+        matches!(self.kind, Kind::Shape(Shaping::Shape(..)))
     }
 
     pub fn is_relu(&self) -> bool {

@@ -49,7 +49,7 @@ operators! {
 
 impl Window {
     pub(super) fn run(&self, a: &Args) -> Result<Value> {
-        let x = a.x()?.to_rank::<4>()?;
+        let x = a.take_x()?.to_rank::<4>()?;
         let pads = |same, fixed| Same::padding(same, fixed, x.dims());
         Ok(Value::R4(match self {
             Self::Conv(conv) => conv.forward(x),
@@ -96,7 +96,7 @@ impl Window {
         };
         let conv = padded.as_ref().unwrap_or(conv);
         Some(
-            a.x()
+            a.take_x()
                 .and_then(|x| x.to_rank::<4>())
                 .map(|x| Value::R4(conv.forward_act(x, then))),
         )
