@@ -54,7 +54,23 @@ def load_model(name, weights):
     if name == "vgg16":
         # camlens' default VGG layer and pytorch-grad-cam's usual one: the last pool (512×7×7).
         return m.eval(), m.features[30], "features.30"
+    if name in LAST_FEATURES:
+        # camlens' default layer of the ONNX export (`camlens layers`): the last stage's output.
+        i = LAST_FEATURES[name]
+        return m.eval(), m.features[i], f"features.{i}"
     return m.eval(), m.layer4, "layer4"
+
+
+# The index of the module in `features` whose output camlens' ONNX export explains by default:
+# MobileNetV3-Large's last 960×7×7 convolution (after its HardSwish), EfficientNet-B0's
+# 1280×7×7 head convolution, ConvNeXt-Tiny's last stage (768×7×7).
+LAST_FEATURES = {"mobilenet_v3_large": 16, "efficientnet_b0": 8, "convnext_tiny": 7}
+
+
+def vit_tokens(t):
+    """pytorch-grad-cam's reshape for ViT-B/16: the class token set aside, 196 tokens as 14×14
+    (what camlens reads of the same layer)."""
+    return t[:, 1:, :].reshape(t.size(0), 14, 14, t.size(2)).permute(0, 3, 1, 2)
 
 
 def median_time(fn, runs, sync):
@@ -81,7 +97,9 @@ def refine_layers(model, name):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--model", default="lite0", choices=["lite0", "resnet18", "vgg16", "vit_b_16"])
+    p.add_argument("--model", default="lite0",
+                   choices=["lite0", "resnet18", "vgg16", "vit_b_16", "resnet50",
+                            *LAST_FEATURES])
     p.add_argument("--weights")
     p.add_argument("--image", default=os.path.join(HERE, "..", "assets", "samples", "chelsea.png"))
     p.add_argument("--runs", type=int, default=3)
@@ -119,7 +137,8 @@ def main():
         if f"pgc:{name}" in skip or (only and name not in only):
             continue
         # FullGrad finds its own layers (every Conv2d and BatchNorm2d with a bias).
-        cam = ctor(model, [] if name == "fullgrad" else [layer])
+        reshape = vit_tokens if a.model == "vit_b_16" else None
+        cam = ctor(model, [] if name == "fullgrad" else [layer], reshape_transform=reshape)
         if name in ("scorecam", "ablationcam"):
             cam.batch_size = 32
         runs = a.scorecam_runs if name in slow else a.runs

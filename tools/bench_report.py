@@ -228,3 +228,38 @@ for key, title, what in ONNX_MODELS:
             (n, runs), (o, _) = v["native"], v["onnx"]
             print(f"| {method} | {runs} | {n:.1f} | {o:.1f} | {o / n:.2f} |")
     print()
+
+ARCH = [("mobilenet_v3_large", "MobileNetV3-Large"), ("efficientnet_b0", "EfficientNet-B0"),
+        ("resnet50", "ResNet-50"), ("convnext_tiny", "ConvNeXt-Tiny"), ("vit_b_16", "ViT-B/16")]
+arch_rows = []
+for key, title in ARCH:
+    paths = [os.path.join(ROOT, f"bench/{f}.json") for f in
+             (f"ours-cpu-onnx-arch-{key}-score", f"ours-cpu-onnx-arch-{key}-gradient",
+              f"peers-cpu-onnx-arch-{key}")]
+    if all(os.path.exists(p) for p in paths):
+        arch_rows.append((title, *(load(p) for p in paths)))
+if arch_rows:
+    peers = arch_rows[0][3]
+    print("## Your own models as ONNX against the peers (CPU)\n")
+    print("torchvision models with seeded weights, exported by `tools/export_torchvision.py` "
+          "(the `.onnx`\ncamlens runs, the same weights for the peers), on the sample photo at "
+          "camlens' default layer of\neach export and the same module in PyTorch, one model after "
+          "the other in one run\n(`tools/bench_onnx_arch.sh`; camlens on "
+          f"{arch_rows[0][1]['device']}, the peers on {peers['device']},\n"
+          f"torch {peers['torch']}; {peers['date']}). ScoreCAM++ and ScoreCAM (batch 32): one "
+          "timed run after a\nwarm-up; the gradient methods: median of 5. Ratios are camlens "
+          "over the peer.\n")
+    print("| model | camlens ScoreCAM++ | pytorch-grad-cam ScoreCAM | ratio | torch-cam ScoreCAM "
+          "| ratio | camlens' 4 gradient methods together | pytorch-grad-cam GradCAM | ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for title, score, grad, p in arch_rows:
+        spp, together = row(score, "scorecam++"), row(grad, "gradient methods together")
+        cells = [title, secs(spp["median_ms"])]
+        for peer, method, ours in [("pytorch-grad-cam", "scorecam", spp),
+                                   ("torch-cam", "scorecam", spp)]:
+            ms = peer_ms(p, peer, method)
+            cells += [secs(ms), f"{ours['median_ms'] / ms:.2f}×"] if ms else ["–", "–"]
+        gc = peer_ms(p, "pytorch-grad-cam", "gradcam")
+        cells += [secs(together["median_ms"]), secs(gc), f"{together['median_ms'] / gc:.2f}×"]
+        print("| " + " | ".join(cells) + " |")
+    print()

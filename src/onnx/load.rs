@@ -113,6 +113,7 @@ impl OnnxNet {
             last_reads: vec![],
             sized: vec![],
             sized_values: vec![],
+            region_upto: 0,
             zero_passes: Default::default(),
         };
         guarded("the graph cannot run here", || net.survey(config, device))

@@ -96,6 +96,9 @@ pub struct OnnxNet {
     /// graph's size, given to every such run instead of recomputing them (see `survey`).
     sized: Vec<bool>,
     sized_values: Vec<(usize, Value)>,
+    /// The first node a region pass cannot take, where enough comes before it to be worth
+    /// one; 0: none is run (see `region`).
+    region_upto: usize,
     /// The all-zero input's passes that region passes read (see `region`).
     zero_passes: ZeroPasses,
 }

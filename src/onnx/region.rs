@@ -44,6 +44,7 @@ impl OnnxNet {
             Some(Value::R4(x)) if x.dims()[0] == 1 && host_tensor(x) => x.clone(),
             _ => return 0,
         };
+        let end = end.min(self.region_upto);
         if !sized || self.last_reads.is_empty() || end == 0 {
             return 0;
         }
@@ -90,6 +91,38 @@ impl OnnxNet {
         }
         walk.make_whole(slots, at);
         at
+    }
+
+    /// The first node that reads a map and that a region pass does not take (a global pool, a
+    /// reshape), from the blank input's value sizes `dims`; 0 where the convolutions before it
+    /// write less than a quarter of what all of them write (EfficientNet-B0, whose first
+    /// squeeze-excitation comes after its first depthwise convolution): there the copies in and
+    /// out of the rectangles would cost more than the few positions saved.
+    pub(super) fn region_reach(&self, dims: &[Option<Vec<usize>>]) -> usize {
+        let map = |s: &usize| dims[*s].as_ref().is_some_and(|d| d.len() == 4);
+        let skipped = |i: usize| self.folded[i] || self.sized.get(i) == Some(&true);
+        let stop = (0..self.ops.len())
+            .find(|&i| {
+                let op = &self.ops[i];
+                // A Pad goes on where a convolution takes it in (`fuse`, planned later).
+                !skipped(i)
+                    && !op.is_pad()
+                    && matches!(op.in_space(), InSpace::Other)
+                    && op.inputs.iter().flatten().any(map)
+            })
+            .unwrap_or(self.ops.len());
+        let written = |range: std::ops::Range<usize>| -> usize {
+            range
+                .filter(|&i| self.ops[i].is_conv())
+                .flat_map(|i| self.ops[i].outputs.first())
+                .filter_map(|&s| dims[s].as_ref())
+                .map(|d| d.iter().product::<usize>())
+                .sum()
+        };
+        if 4 * written(0..stop) < written(0..self.ops.len()) {
+            return 0;
+        }
+        stop
     }
 
     /// The all-zero input's pass for `dims` over nodes `0..end`, recorded first if needed.

@@ -38,6 +38,7 @@ impl OnnxNet {
         self.read_classes(&dims, config)?;
         let constant = self.fold_constants(&slots);
         self.fold_shapes(&slots, &constant);
+        self.region_upto = self.region_reach(&dims);
         self.list_layers(&dims, &constant)?;
         self.default_layer = self.default_layer(&constant);
         self.attention = self.find_attention(&dims, &constant, device);
