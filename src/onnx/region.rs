@@ -420,6 +420,17 @@ mod tests {
         }
     }
 
+    /// A region pass is planned up to the first node that reads a map and that it cannot take:
+    /// tiny_cnn's global pool, channels_last's Transpose to channels-last after its convolution.
+    #[test]
+    fn a_region_pass_is_planned_up_to_the_first_node_it_cannot_take() {
+        for (name, stop) in [("tiny_cnn", "gap"), ("channels_last", "to_nhwc")] {
+            let net = load(name);
+            let at = net.ops.iter().position(|o| o.name == stop).unwrap();
+            assert_eq!(net.region_upto, at, "{name}");
+        }
+    }
+
     /// An input without zeros, or of more than one image, runs whole.
     #[test]
     fn a_full_input_or_a_batch_runs_whole() {
