@@ -269,7 +269,7 @@ pub struct Conv {
 }
 
 /// Whether camlens' CPU kernels can take `x`: an untracked f32 tensor on the CPU backend.
-pub fn host_tensor(x: &Tensor<4>) -> bool {
+pub fn host_tensor<const D: usize>(x: &Tensor<D>) -> bool {
     !x.is_autodiff() && x.dtype() == DType::F32 && x.device().without_autodiff() == Device::flex()
 }
 

@@ -9,7 +9,9 @@
 //! - `winograd`: 3×3 stride-1 dense convolutions, F(2×2, 3×3).
 //! - `pointwise`: 1×1 convolutions straight as matrix products.
 //! - `pool`: max pooling.
+//! - `activation`: sigmoid and HardSwish (ONNX graphs' elementwise nodes).
 
+pub mod activation;
 pub mod im2col;
 pub mod plane_conv;
 pub mod plane_taps;

@@ -4,10 +4,14 @@
 use super::context::Args;
 use super::context::{device_of, int_zip, ints, invalid, lifted};
 use super::shape::expand;
+use crate::compute::tensor_io::to_vec;
 use crate::error::Result;
+use crate::models::kernels::activation;
+use crate::models::layers::host_tensor;
 use crate::models::value::Value;
 use crate::{map_value, zip_values};
 use burn::tensor::activation::{gelu, relu, sigmoid, tanh};
+use burn::tensor::{Tensor, TensorData};
 use onnx_ir::Node;
 
 #[derive(Debug)]
@@ -80,6 +84,22 @@ operators! {
 
 impl Elementwise {
     pub(super) fn run(&self, a: &Args) -> Result<Value> {
+        // On the CPU, camlens' own kernels, on the input itself where it is handed over.
+        let own = match self {
+            Self::Sigmoid => Some(activation::sigmoid as fn(&mut [f32])),
+            Self::HardSwish => Some(activation::hard_swish as fn(&mut [f32])),
+            _ => None,
+        };
+        if let Some(f) = own {
+            let x = a.take_x()?;
+            if let Some(y) = in_place(&x, f)? {
+                return Ok(y);
+            }
+            return Ok(match self {
+                Self::Sigmoid => map_value!(x, |t| sigmoid(t)),
+                _ => map_value!(x, |t| t.clone() * (t / 6.0 + 0.5).clamp(0.0, 1.0)),
+            });
+        }
         let x = a.x()?;
         Ok(match self {
             Self::Relu => map_value!(x.clone(), |t| relu(t)),
@@ -87,13 +107,10 @@ impl Elementwise {
                 let (lo, hi) = (lo.unwrap_or(f32::MIN), hi.unwrap_or(f32::MAX));
                 map_value!(x.clone(), |t| t.clamp(lo, hi))
             }
-            Self::Sigmoid => map_value!(x.clone(), |t| sigmoid(t)),
             Self::HardSigmoid(alpha, beta) => {
                 map_value!(x.clone(), |t| (t * *alpha + *beta).clamp(0.0, 1.0))
             }
-            Self::HardSwish => {
-                map_value!(x.clone(), |t| t.clone() * (t / 6.0 + 0.5).clamp(0.0, 1.0))
-            }
+            Self::Sigmoid | Self::HardSwish => unreachable!("run by camlens' kernels above"),
             Self::Tanh => map_value!(x.clone(), |t| tanh(t)),
             Self::Gelu => map_value!(x.clone(), |t| gelu(t)),
             Self::Erf => map_value!(x.clone(), |t| t.erf()),
@@ -121,6 +138,28 @@ impl Elementwise {
             },
         })
     }
+}
+
+/// `f` on the floats of `x` where they are on the host (f32, flex, not tracked), in place when
+/// `x` holds its buffer alone; `None` elsewhere (the backend's operators run there).
+fn in_place(x: &Value, f: fn(&mut [f32])) -> Result<Option<Value>> {
+    if matches!(x, Value::Ints(_)) {
+        return Ok(None);
+    }
+    let dims = x.dims();
+    let n = dims.iter().product();
+    let Value::R1(flat) = x.reshape(&[n])? else {
+        return Ok(None);
+    };
+    if !host_tensor(&flat) {
+        return Ok(None);
+    }
+    let device = flat.device();
+    let mut v = to_vec(flat)?;
+    f(&mut v);
+    Value::R1(Tensor::from_data(TensorData::new(v, [n]), &device))
+        .reshape(&dims)
+        .map(Some)
 }
 
 /// Add, Sub, Mul, Div: on host integers where both are shapes, else on tensors.

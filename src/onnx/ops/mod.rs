@@ -178,10 +178,14 @@ impl Op {
     }
 
     /// Whether a run that hands over the first input (`run`'s `hand_over`) lets this node
-    /// consume it: a window, whose CPU kernels read its buffer in place where no one else
-    /// holds it (a shared one is copied, twice, on the way to the host).
+    /// consume it: a window or an activation camlens' CPU kernels compute, which read its
+    /// buffer in place where no one else holds it (a shared one is copied, twice, on the way
+    /// to the host).
     fn consumes_first(&self) -> bool {
-        matches!(self.kind, Kind::Window(_))
+        matches!(
+            self.kind,
+            Kind::Window(_) | Kind::Elementwise(Elementwise::Sigmoid | Elementwise::HardSwish)
+        )
     }
 
     /// The first input `input` taken out of `slots` where `hand_over` and the node consumes it.
