@@ -11,11 +11,15 @@ const LN2_LO: f32 = -2.121_944_4e-4;
 const ROUND: f32 = 12_582_912.0;
 
 /// eˣ as Cephes' `expf` computes it (range reduction by ln 2, a degree-6 polynomial; within
-/// 2 ulp), for `x` clamped to [−87, 88], where 2ⁿ stays a normal float.
+/// 2 ulp), for `x` clamped to [−87, 88], where 2ⁿ stays a normal float. Integer work on the
+/// bits alone (n is read from the rounded float's low bits, not by a saturating cast), so that
+/// the loops below vectorise.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let k = t.to_bits().wrapping_sub(ROUND.to_bits());
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = (((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
         * r
@@ -26,14 +30,43 @@ pub fn exp(x: f32) -> f32 {
         * r
         + r
         + 1.0;
-    f32::from_bits(((n as i32 + 127) << 23) as u32) * p
+    f32::from_bits(k.wrapping_add(127) << 23) * p
 }
 
-/// 1 / (1 + e⁻ˣ) over `x`.
+/// 1 / (1 + e⁻ˣ) over `x`, in the widest vectors the CPU has (the same arithmetic in each:
+/// Rust does not fuse the multiply-adds, so every path gives the same floats).
 pub fn sigmoid(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { sigmoid_avx512(x) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { sigmoid_avx2(x) };
+        }
+    }
+    sigmoid_plain(x)
+}
+
+#[inline(always)]
+fn sigmoid_plain(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v = 1.0 / (1.0 + exp(-*v));
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn sigmoid_avx512(x: &mut [f32]) {
+    sigmoid_plain(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sigmoid_avx2(x: &mut [f32]) {
+    sigmoid_plain(x)
 }
 
 /// x · clamp(x / 6 + ½, 0, 1) over `x`: ONNX's HardSwish, as the graph's own formula writes it.
@@ -58,6 +91,17 @@ mod tests {
             worst = worst.max(((exp(x) as f64) - want).abs() / want);
         }
         assert!(worst < 2e-7, "relative error {worst}");
+    }
+
+    /// Every vector width gives the plain loop's floats.
+    #[test]
+    fn every_path_gives_the_same_sigmoid() {
+        let xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.037).collect();
+        let mut plain = xs.clone();
+        sigmoid_plain(&mut plain);
+        let mut widest = xs;
+        sigmoid(&mut widest);
+        assert_eq!(plain, widest);
     }
 
     #[test]
