@@ -133,13 +133,12 @@ pub(super) struct AttentionBlock {
 }
 
 /// The all-zero input's pass over nodes `0..end`, which region passes read (see `region`):
-/// each map on the host, each other value (shapes) as it was.
+/// each map on the host (shape arithmetic is not recorded: a sized run skips it, see `fresh_for`).
 #[derive(Debug)]
 pub(super) struct Zeros {
     pub dims: [usize; 4],
     pub end: usize,
     pub maps: Vec<Option<std::sync::Arc<[f32]>>>,
-    pub others: Vec<Option<Value>>,
 }
 
 /// Recorded all-zero passes, by input shape.

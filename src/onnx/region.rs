@@ -2,7 +2,7 @@
 //! input (Score-CAM's and ScoreCAM++'s masked inputs) computed only where its non-zero pixels
 //! reach, node by node, while each node is one whose outputs' receptive fields are known —
 //! camlens' own convolutions (with the clamps and Pads `fuse` gives them), max pools,
-//! elementwise operations and batch norms, and Shape, read from the recorded shapes — and while
+//! elementwise operations and batch norms (shape arithmetic is skipped: see `fresh_for`) — and while
 //! the computed rectangle stays small. The rest of each value is the all-zero input's,
 //! recorded once per input size. The first other node (a global pool, a reshape, a
 //! convolution off the CPU kernels) ends it: the values still to be read are made whole there
@@ -135,14 +135,15 @@ impl OnnxNet {
         // Recorded without the lock, as in `models::region`: the kernels may hand work to the
         // thread pool, whose threads may start another input's pass on this very thread.
         let mut slots = self.fresh();
-        let (mut maps, mut others) = (vec![None; self.slots], vec![None; self.slots]);
+        let mut maps = vec![None; self.slots];
         let zero = map(vec![0.0; dims.iter().product()], dims, device);
         slots[self.input] = Some(Value::R4(zero));
-        let mut keep = |slots: &[Option<Value>], s: usize| match &slots[s] {
-            Some(Value::R4(t)) if t.dims()[0] == 1 => {
+        let mut keep = |slots: &[Option<Value>], s: usize| {
+            if let Some(Value::R4(t)) = &slots[s]
+                && t.dims()[0] == 1
+            {
                 maps[s] = to_vec(t.clone()).ok().map(Arc::from);
             }
-            v => others[s] = v.clone(),
         };
         keep(&slots, self.input);
         for i in 0..end {
@@ -151,12 +152,7 @@ impl OnnxNet {
                 self.ops[i].outputs.iter().for_each(|&s| keep(&slots, s));
             }
         }
-        let z = Arc::new(Zeros {
-            dims,
-            end,
-            maps,
-            others,
-        });
+        let z = Arc::new(Zeros { dims, end, maps });
         let mut all = lock();
         all.retain(|z| z.dims != dims);
         all.push(z.clone());
@@ -199,12 +195,6 @@ impl Walk<'_> {
                         pool::max_pool_padded(x, d, kernel, stride, (g.pad_h, g.pad_w))
                     });
                 (op.outputs[0], part)
-            }
-            InSpace::ShapeOf => {
-                for &s in &op.outputs {
-                    slots[s] = Some(self.zeros.others[s].clone()?);
-                }
-                return Some(0.0);
             }
             InSpace::Pointwise => self.pointwise(at, slots, false)?,
             InSpace::PerChannel => self.pointwise(at, slots, true)?,

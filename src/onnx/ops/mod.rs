@@ -99,8 +99,6 @@ pub enum InSpace<'a> {
     Pointwise,
     /// A map scaled and shifted per channel by what the node holds (batch norm).
     PerChannel,
-    /// The input's shape, not its values.
-    ShapeOf,
     Other,
 }
 
@@ -375,7 +373,6 @@ impl Op {
             Kind::Elementwise(_) => InSpace::Pointwise,
             Kind::Reduce(Reduce::BatchNorm { .. }) => InSpace::PerChannel,
             Kind::Shape(Shaping::Identity) => InSpace::Pointwise,
-            Kind::Shape(Shaping::Shape(..)) => InSpace::ShapeOf,
             _ => InSpace::Other,
         }
     }
