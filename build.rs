@@ -1,6 +1,7 @@
 //! Checks the shipped EfficientNet-Lite0 weights against their published sha256 and converts them
 //! once, at build time, into safetensors embedded in the binary: the binary alone then runs
-//! anywhere, and a damaged weights file fails the build instead of giving wrong predictions.
+//! anywhere, and a damaged weights file fails the build instead of giving wrong predictions. On
+//! Windows it also embeds the icon into camlens.exe (Explorer, the taskbar, the installer).
 
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -10,6 +11,7 @@ const LITE0: &str = "models/efficientnet-lite0-57934424.pth";
 const LITE0_SHA256: &str = "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db";
 
 fn main() {
+    windows_icon();
     println!("cargo:rerun-if-changed={LITE0}");
     println!("cargo:rerun-if-changed=build.rs");
     let bytes = std::fs::read(LITE0).unwrap_or_else(|e| panic!("cannot read {LITE0}: {e}"));
@@ -40,3 +42,20 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("lite0.safetensors");
     safetensors::tensor::serialize_to_file(views, None, &out).expect("write lite0.safetensors");
 }
+
+/// The .exe's icon, where Windows builds it (winresource runs the Windows SDK's rc.exe or MinGW's
+/// windres; it is a build dependency on Windows hosts only).
+#[cfg(windows)]
+fn windows_icon() {
+    const ICON: &str = "assets/icons/camlens.ico";
+    println!("cargo:rerun-if-changed={ICON}");
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("windows") {
+        let mut res = winresource::WindowsResource::new();
+        res.set_icon(ICON);
+        res.compile()
+            .expect("embed assets/icons/camlens.ico into camlens.exe");
+    }
+}
+
+#[cfg(not(windows))]
+fn windows_icon() {}

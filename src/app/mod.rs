@@ -51,6 +51,9 @@ pub fn run_app(
     let mut options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("camlens")
+            // The desktop entry's name (X11 WM_CLASS, Wayland app id): docks group the window
+            // under the installed icon.
+            .with_app_id("camlens")
             .with_inner_size([1400.0, 900.0])
             .with_drag_and_drop(true)
             .with_icon(

@@ -90,7 +90,8 @@ enum Command {
     Explain(explain::ExplainArgs),
     /// Open the desktop app (what `camlens` alone does), with these images or the samples.
     App {
-        /// Images to open ("Open with camlens" passes them here).
+        /// Images to open ("Open with camlens" passes them here); an .onnx file (or weights)
+        /// among them is the model to start with.
         images: Vec<PathBuf>,
         /// The model to start with (an .onnx file or weights); default: the last one used.
         #[arg(long)]
@@ -163,6 +164,13 @@ fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::O
     args
 }
 
+/// A model file by its extension: what `--model` accepts besides `lite0`.
+fn is_model_file(path: &std::path::Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["onnx", "pth", "pt", "safetensors"].contains(&e.to_ascii_lowercase().as_str())
+    })
+}
+
 fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> camlens::Result<()> {
     let compute = select(pref)?.with_precision(precision.unwrap_or_default())?;
     eprintln!("device: {}", compute.label());
@@ -184,6 +192,10 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
         Command::Explain(args) => explain::run(&compute, args),
         Command::Demo => explain::demo(&compute),
         Command::App { images, model } => {
+            // "Open with camlens" on an .onnx file (or weights) passes it with the images.
+            let (models, images): (Vec<PathBuf>, Vec<PathBuf>) =
+                images.into_iter().partition(|p| is_model_file(p));
+            let model = model.or(models.into_iter().last());
             let has_display = std::env::var_os("DISPLAY").is_some()
                 || std::env::var_os("WAYLAND_DISPLAY").is_some()
                 || cfg!(not(target_os = "linux"));
@@ -360,4 +372,19 @@ fn detect(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_files_are_told_from_images() {
+        for m in ["net.onnx", "dir/NET.ONNX", "w.pth", "w.pt", "w.safetensors"] {
+            assert!(is_model_file(std::path::Path::new(m)), "{m}");
+        }
+        for i in ["cat.jpg", "onnx.png", "model", "x.onnx.png"] {
+            assert!(!is_model_file(std::path::Path::new(i)), "{i}");
+        }
+    }
 }

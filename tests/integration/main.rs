@@ -19,6 +19,7 @@ mod lite0;
 mod methods;
 mod onnx;
 mod onnx_arch;
+mod packaging;
 mod photos;
 mod precision;
 mod preview;

@@ -1,0 +1,110 @@
+"""Writes licenses/THIRD-PARTY.txt: every Rust crate compiled into the camlens binary for Linux,
+Windows or macOS (`cargo tree -e normal,no-proc-macro` per target: proc macros and build
+scripts run only while building), with its licence expression and the licence texts its source
+carries, identical texts printed once. A crate that ships no licence file gets the standard text
+of a licence its expression offers (Apache-2.0 where offered, else MIT with its authors, else the
+text another crate ships for that licence). The packages install this file beside camlens' own
+licences; tests/integration/packaging.rs fails when a crate of the Linux build is missing.
+
+    python3 tools/third_party_licenses.py      # stdlib only; run after changing dependencies
+"""
+import json
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ("x86_64-unknown-linux-gnu", "x86_64-pc-windows-msvc", "aarch64-apple-darwin")
+NAMES = ("license", "licence", "copying", "notice", "unlicense")
+MIT = """Copyright (c) {authors}
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction,
+including without limitation the rights to use, copy, modify, merge, publish, distribute,
+sublicense, and/or sell copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or
+substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT
+NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND
+NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM,
+DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE."""
+
+
+def tree(target: str) -> set[tuple[str, str]]:
+    out = subprocess.check_output(
+        ["cargo", "tree", "--locked", "-e", "normal,no-proc-macro", "--target", target,
+         "--prefix", "none", "--format", "{p}"], cwd=ROOT, text=True)
+    crates = set()
+    for line in out.splitlines():
+        m = re.match(r"(\S+) v(\S+)", line)
+        if m and m.group(1) != "camlens":
+            crates.add((m.group(1), m.group(2)))
+    return crates
+
+
+def licence_files(folder: Path) -> list[Path]:
+    top = [f for f in folder.iterdir() if f.is_file() and f.name.lower().startswith(NAMES)]
+    # Font crates (egui's default fonts) keep each font's licence beside it.
+    fonts = list((folder / "fonts").glob("*.txt")) if (folder / "fonts").is_dir() else []
+    return sorted(f for f in top + fonts if f.stat().st_size < 200_000)
+
+
+def standard_text(p: dict, shipped: dict[str, str]) -> tuple[str, str]:
+    offered = re.findall(r"[A-Za-z0-9.\-]+", (p.get("license") or "").replace("/", " OR "))
+    if "Apache-2.0" in offered:
+        return "Apache-2.0", (ROOT / "LICENSE-APACHE").read_text().strip()
+    if "MIT" in offered:
+        authors = ", ".join(p.get("authors") or []) or f"the {p['name']} authors"
+        return f"MIT ({p['name']})", MIT.format(authors=authors)
+    for spdx in offered:
+        if spdx in shipped:
+            return spdx, shipped[spdx]
+    raise SystemExit(f"no licence text for {p['name']} {p['version']} ({p.get('license')})")
+
+
+def main() -> None:
+    wanted = set().union(*(tree(t) for t in TARGETS))
+    meta = json.loads(subprocess.check_output(
+        ["cargo", "metadata", "--format-version", "1", "--locked"], cwd=ROOT))
+    crates = sorted((p for p in meta["packages"] if (p["name"], p["version"]) in wanted),
+                    key=lambda p: (p["name"], p["version"]))
+    files = {p["id"]: licence_files(Path(p["manifest_path"]).parent) for p in crates}
+    # A licence's text as some crate ships it, for crates of the same licence that ship none.
+    shipped = {p["license"]: files[p["id"]][0].read_text(errors="replace").strip()
+               for p in crates if files[p["id"]] and re.fullmatch(r"[\w.\-]+", p.get("license") or "")}
+    texts: dict[str, list[str]] = {}
+    index = []
+    for p in crates:
+        who = f"{p['name']} {p['version']}"
+        index.append(f"{who}  ({p.get('license') or 'see its licence file'})")
+        for f in files[p["id"]]:
+            texts.setdefault(f.read_text(errors="replace").strip(), []).append(f"{who}: {f.name}")
+        if not files[p["id"]]:
+            name, text = standard_text(p, shipped)
+            texts.setdefault(text, []).append(f"{who}: {name}, the standard text (none shipped)")
+    out = [
+        "Third-party software compiled into camlens",
+        "==========================================",
+        "",
+        "Generated by tools/third_party_licenses.py from Cargo.lock. camlens' own licence:",
+        "LICENSE-MIT or LICENSE-APACHE. The built-in EfficientNet-Lite0 weights: Apache-2.0",
+        "(LICENSE-efficientnet-lite0); the sample photos and class names: NOTICE.",
+        "",
+        f"{len(crates)} crates (Linux, Windows and macOS builds together):",
+        "",
+        *index,
+        "",
+    ]
+    for text, users in texts.items():
+        out += ["-" * 78, "Used by: " + ", ".join(users), "-" * 78, "", text, ""]
+    (ROOT / "licenses").mkdir(exist_ok=True)
+    (ROOT / "licenses" / "THIRD-PARTY.txt").write_text("\n".join(out))
+    print(f"{len(crates)} crates, {len(texts)} distinct licence texts")
+
+
+if __name__ == "__main__":
+    main()
