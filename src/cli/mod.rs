@@ -14,6 +14,7 @@ mod setup;
 use args::{BoxArgs, OnnxArgs};
 use camlens::compute::device::{Compute, DevicePref, select};
 use camlens::compute::precision::Precision;
+use camlens::input::weights::is_model_file;
 use clap::{Parser, Subcommand};
 use setup::open_model;
 use std::path::PathBuf;
@@ -162,13 +163,6 @@ fn with_app_for_bare_files(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::O
         args.insert(i + 1, "app".into());
     }
     args
-}
-
-/// A model file by its extension: what `--model` accepts besides `lite0`.
-fn is_model_file(path: &std::path::Path) -> bool {
-    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-        ["onnx", "pth", "pt", "safetensors"].contains(&e.to_ascii_lowercase().as_str())
-    })
 }
 
 fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> camlens::Result<()> {
@@ -372,19 +366,4 @@ fn detect(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn model_files_are_told_from_images() {
-        for m in ["net.onnx", "dir/NET.ONNX", "w.pth", "w.pt", "w.safetensors"] {
-            assert!(is_model_file(std::path::Path::new(m)), "{m}");
-        }
-        for i in ["cat.jpg", "onnx.png", "model", "x.onnx.png"] {
-            assert!(!is_model_file(std::path::Path::new(i)), "{i}");
-        }
-    }
 }

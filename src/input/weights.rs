@@ -21,6 +21,18 @@ pub struct WeightMap {
     pub tensors: BTreeMap<String, RawTensor>,
 }
 
+/// The files a model is opened from besides the built-in one: ONNX graphs and weights files
+/// (`--model`, the app's model dialog, "Open with").
+pub const MODEL_EXTENSIONS: [&str; 5] = ["onnx", "pth", "pt", "safetensors", "bin"];
+
+/// Whether a file's name says it is a model camlens opens.
+pub fn is_model_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| {
+        let e = e.to_string_lossy().to_ascii_lowercase();
+        MODEL_EXTENSIONS.contains(&e.as_str())
+    })
+}
+
 /// Prefixes under which training scripts commonly nest a model's state dict.
 const NESTING_PREFIXES: [&str; 5] = [
     "state_dict.",
@@ -205,4 +217,19 @@ fn to_f32(dtype: pytorch_reader::DType, bytes: &[u8]) -> Option<Vec<f32>> {
             .collect(),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_files_are_told_from_images() {
+        for m in ["net.onnx", "dir/NET.ONNX", "w.pth", "w.pt", "w.safetensors"] {
+            assert!(is_model_file(Path::new(m)), "{m}");
+        }
+        for i in ["cat.jpg", "onnx.png", "model", "x.onnx.png"] {
+            assert!(!is_model_file(Path::new(i)), "{i}");
+        }
+    }
 }

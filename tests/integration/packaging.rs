@@ -2,6 +2,7 @@
 //! what the .deb, the .app and the Windows installer would carry. tools/check_deb.sh checks the
 //! built .deb itself (installed, started, removed).
 
+use crate::common::succeeded;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -28,11 +29,7 @@ fn packager() -> Value {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
     meta["packages"][0]["metadata"]["packager"].clone()
 }
@@ -45,12 +42,19 @@ fn strings(v: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Width and height from a PNG's IHDR chunk.
+/// Width and height of a PNG file (failing on any other format).
 fn png_size(path: &Path) -> (u32, u32) {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[1..4], b"PNG", "{} is not a PNG", path.display());
-    let be = |i: usize| u32::from_be_bytes(b[i..i + 4].try_into().unwrap());
-    (be(16), be(20))
+    let reader = image::ImageReader::open(path)
+        .unwrap()
+        .with_guessed_format()
+        .unwrap();
+    assert_eq!(
+        reader.format(),
+        Some(image::ImageFormat::Png),
+        "{} is not a PNG",
+        path.display()
+    );
+    reader.into_dimensions().unwrap()
 }
 
 #[test]
@@ -150,11 +154,7 @@ fn third_party_licences_list_every_crate_of_the_linux_build() {
         .args(["--format", "{p}"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeeded(&out);
     let listing = std::fs::read_to_string(root().join("licenses/THIRD-PARTY.txt")).unwrap();
     let listed: BTreeSet<&str> = listing
         .lines()

@@ -6,6 +6,7 @@
 
 use super::super::command::{Command, Purpose};
 use crate::input::preprocess::IMAGE_EXTENSIONS;
+use crate::input::weights::MODEL_EXTENSIONS;
 use poll_promise::Promise;
 use std::path::PathBuf;
 
@@ -14,9 +15,7 @@ impl Purpose {
         let d = rfd::AsyncFileDialog::new();
         match self {
             Purpose::OpenFiles => d.add_filter("images", &IMAGE_EXTENSIONS),
-            Purpose::LoadWeights => {
-                d.add_filter("models", &["onnx", "pth", "pt", "safetensors", "bin"])
-            }
+            Purpose::LoadWeights => d.add_filter("models", &MODEL_EXTENSIONS),
             Purpose::ExportCard(m) => d.set_file_name(format!("{}.png", m.file_id())),
             Purpose::ExportSheet => d.set_file_name("comparison.png"),
             Purpose::OpenFolder | Purpose::BatchExport => d,
