@@ -222,9 +222,10 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             if let Some(batching) = &model.batching {
                 eprintln!("batches: {batching}");
                 eprintln!(
-                    "fused: {} clamps (ReLU, Clip) applied by the convolution before them, {} \
-                     zero Pads taken in by the convolution after them",
-                    model.fused_clamps, model.fused_pads
+                    "fused: {} activations (ReLU, Clip, HardSwish, SiLU) applied by the convolution \
+                     before them, {} zero Pads and {} squeeze-excitation gates taken in by the \
+                     convolution after them",
+                    model.fused_activations, model.fused_pads, model.fused_gates
                 );
             }
             for (i, l) in model.layers().iter().enumerate() {

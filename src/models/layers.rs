@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::input::weights::WeightMap;
+use crate::models::kernels::activation::Smooth;
 use crate::models::kernels::im2col;
 use crate::models::kernels::plane_conv;
 use crate::models::kernels::pointwise;
@@ -188,8 +189,8 @@ pub enum Padding {
     Explicit((usize, usize), (usize, usize)),
 }
 
-/// What follows a convolution. A clamp, so that a convolution computed on the CPU can apply it
-/// while writing its result instead of in one more pass over memory.
+/// What follows a convolution: a clamp or a smooth activation, so that a convolution computed
+/// on the CPU can apply it while writing its result instead of in one more pass over memory.
 #[derive(Debug, Clone)]
 pub enum Act {
     None,
@@ -197,6 +198,10 @@ pub enum Act {
     Relu6,
     /// Any other constant bounds (an ONNX Clip).
     Clamp(f32, f32),
+    /// x · sigmoid(x) (an ONNX graph's Sigmoid and Mul).
+    Silu,
+    /// x · clamp(x / 6 + ½, 0, 1).
+    HardSwish,
 }
 
 impl Act {
@@ -206,6 +211,8 @@ impl Act {
             Act::Relu => relu(x),
             Act::Relu6 => x.clamp(0.0, 6.0),
             Act::Clamp(lo, hi) => x.clamp(*lo, *hi),
+            Act::Silu => x.clone() * burn::tensor::activation::sigmoid(x),
+            Act::HardSwish => x.clone() * (x / 6.0 + 0.5).clamp(0.0, 1.0),
         }
     }
 
@@ -219,10 +226,27 @@ impl Act {
 
     pub(super) fn bounds(&self) -> Option<(f32, f32)> {
         match self {
-            Act::None => None,
+            Act::None | Act::Silu | Act::HardSwish => None,
             Act::Relu => Some((0.0, f32::INFINITY)),
             Act::Relu6 => Some((0.0, 6.0)),
             Act::Clamp(lo, hi) => Some((*lo, *hi)),
+        }
+    }
+
+    pub(super) fn smooth(&self) -> Option<Smooth> {
+        match self {
+            Act::Silu => Some(Smooth::Silu),
+            Act::HardSwish => Some(Smooth::HardSwish),
+            _ => None,
+        }
+    }
+
+    /// What a kernel applies to the output it writes.
+    fn on_output(&self) -> Fused<'static> {
+        Fused {
+            output: self.bounds(),
+            smooth: self.smooth(),
+            ..Fused::default()
         }
     }
 }
@@ -353,17 +377,14 @@ impl Conv {
     pub fn forward_between(&self, x: Tensor<4>, before: &Act, after: &Act) -> Tensor<4> {
         match &self.host {
             Some(host) if Self::untracked_f32(&x) => {
-                // `im2col` reads its input as it is; only `plane_conv` fuses `before`.
+                // `im2col` reads its input as it is; only `plane_conv` fuses a clamp `before`.
                 let (x, input) = match host.kind {
-                    HostKernel::Planes => (x, before.bounds()),
-                    HostKernel::Im2col | HostKernel::Winograd | HostKernel::Pointwise => {
-                        (before.apply(x), None)
-                    }
+                    HostKernel::Planes if before.smooth().is_none() => (x, before.bounds()),
+                    _ => (before.apply(x), None),
                 };
                 let fused = Fused {
-                    input_bias: None,
                     input,
-                    output: after.bounds(),
+                    ..after.on_output()
                 };
                 self.forward_host(host, x, fused)
             }
@@ -387,11 +408,15 @@ impl Conv {
                 let y = prev.forward_between(x, &Act::None, mid);
                 self.forward_between(y, &Act::None, after)
             }
-            Some(host) if host.kind == HostKernel::Planes && Self::untracked_f32(&x) => {
+            Some(host)
+                if host.kind == HostKernel::Planes
+                    && mid.smooth().is_none()
+                    && Self::untracked_f32(&x) =>
+            {
                 let fused = Fused {
                     input_bias: Some(&prev.host_bias),
                     input: mid.bounds(),
-                    output: after.bounds(),
+                    ..after.on_output()
                 };
                 self.forward_host(host, prev.forward_biased(x, false), fused)
             }
@@ -450,6 +475,26 @@ impl Conv {
         })
     }
 
+    /// Whether `forward_gated` takes this convolution on `x`: a 1×1 on camlens' CPU kernels, an
+    /// untracked f32 input.
+    pub fn takes_gate(&self, x: &Tensor<4>) -> bool {
+        self.host.as_ref().is_some_and(|h| {
+            h.kind == HostKernel::Pointwise && h.channels.c_in == x.dims()[1] && host_tensor(x)
+        })
+    }
+
+    /// `after(self(x · gate))`, `gate` a factor per input channel of each input (`[batch, c_in]`,
+    /// a squeeze-excitation's), which the kernel multiplies in as it reads `x`; only where
+    /// `takes_gate`.
+    pub fn forward_gated(&self, x: Tensor<4>, gate: &[f32], after: &Act) -> Tensor<4> {
+        let host = self.host.as_ref().expect("a convolution that takes_gate");
+        let fused = Fused {
+            input_scale: Some(gate),
+            ..after.on_output()
+        };
+        self.forward_host(host, x, fused)
+    }
+
     /// Whether `on_host_part` takes this convolution.
     pub(crate) fn takes_part(&self) -> bool {
         self.host.is_some()
@@ -466,10 +511,7 @@ impl Conv {
         after: &Act,
     ) -> Option<(Vec<f32>, [usize; 4])> {
         let host = self.host.as_ref()?;
-        let fused = Fused {
-            output: after.bounds(),
-            ..Fused::default()
-        };
+        let fused = after.on_output();
         Some(Self::host_kernel(host, &self.host_bias, x, dims, g, fused))
     }
 

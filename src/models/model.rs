@@ -55,11 +55,15 @@ pub struct Model {
     pub scores: Scores,
     /// How an ONNX graph runs batches, in words (relaxed, dynamic, or one input at a time).
     pub batching: Option<String>,
-    /// An ONNX graph's clamps (ReLU, Clip) applied by the convolution before them as it writes
+    /// An ONNX graph's activations (ReLU, Clip, HardSwish, SiLU) applied by the convolution
+    /// before them as it writes
     /// (see `onnx::fuse`), as the native models' are.
-    pub fused_clamps: usize,
+    pub fused_activations: usize,
     /// An ONNX graph's zero Pads taken into the convolution after them (see `onnx::fuse`).
     pub fused_pads: usize,
+    /// An ONNX graph's squeeze-excitation gates taken into the 1×1 convolution after them (see
+    /// `onnx::fuse`).
+    pub fused_gates: usize,
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
@@ -87,8 +91,9 @@ impl Model {
             classes: labels::imagenet(),
             scores: Scores::Softmax,
             batching: None,
-            fused_clamps: 0,
+            fused_activations: 0,
             fused_pads: 0,
+            fused_gates: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -165,8 +170,9 @@ impl Model {
             classes,
             scores: Scores::Softmax,
             batching: None,
-            fused_clamps: 0,
+            fused_activations: 0,
             fused_pads: 0,
+            fused_gates: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -224,7 +230,8 @@ impl Model {
         }
         let scores = net.scores;
         let batching = Some(net.batching.clone());
-        let (fused_clamps, fused_pads) = (net.fused_clamps(), net.fused_pads());
+        let (fused_activations, fused_pads) = (net.fused_activations(), net.fused_pads());
+        let fused_gates = net.fused_gates();
         Ok(Self {
             arch: Arch::Onnx,
             name,
@@ -233,8 +240,9 @@ impl Model {
             classes,
             scores,
             batching,
-            fused_clamps,
+            fused_activations,
             fused_pads,
+            fused_gates,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,

@@ -1,21 +1,29 @@
 //! Work the native models fuse, found in a graph once it is loaded, and the run that takes
-//! it. A convolution whose only reader is a clamp (ReLU, ReLU6, a Clip with constant bounds)
-//! applies it as its CPU kernels write their output, as the hand-written models'
-//! `Conv::forward_act` does, instead of the clamp making one more pass over the activation;
+//! it. A convolution whose only reader is an activation (ReLU, ReLU6, a Clip with constant
+//! bounds, HardSwish), or whose only readers are a Sigmoid and the Mul of the two (SiLU, as
+//! exporters write it), applies it as its CPU kernels write their output, as the hand-written
+//! models' `Conv::forward_act` does, instead of one or two more passes over the activation;
 //! a zero Pad whose only reader is an unpadded convolution (TensorFlow's "SAME" as PyTorch
 //! ports and exporters write it) is taken into the convolution's own padding instead of
-//! copying the map into a larger one. The graph's nodes stay as they are: the traced run
-//! (which cuts at ReLUs) and a split between the two nodes run them one by one; `run` takes
-//! the shortcut where both are in the range it runs.
+//! copying the map into a larger one; a squeeze-excitation's gate (a Mul of a map by a
+//! `[N, C, 1, 1]` factor) whose only reader is a 1×1 convolution (the block's projection) is
+//! multiplied in as the convolution reads each band of the map, instead of a pass writing
+//! the gated map. The graph's nodes stay as they are: the traced run
+//! (which cuts at ReLUs) and a split between the nodes run them one by one; `run` takes
+//! the shortcut where all are in the range it runs.
 
-use super::{Clamp, OnnxNet};
+use super::ops::Instead;
+use super::{Activation, OnnxNet};
 use crate::error::{Error, Result};
 use crate::models::layers::Act;
 use crate::models::value::Value;
 
-/// A Pad taken into the convolution after it: (the convolution's node, the slot it reads
-/// instead, the rows and columns of zeros, the Pad's node).
-type Taken = (usize, usize, [(usize, usize); 2], usize);
+/// A node (a Pad, a gate's Mul) taken into the convolution after it, for one run.
+struct Taken {
+    conv: usize,
+    instead: Instead,
+    node: usize,
+}
 
 impl OnnxNet {
     /// For each slot, the node that alone reads it, where one does and the slot is not one of
@@ -35,8 +43,8 @@ impl OnnxNet {
             .collect()
     }
 
-    /// Each convolution's clamp and each zero Pad's convolution, where nothing else reads what
-    /// the first of the two computes.
+    /// Each convolution's activation and each zero Pad's convolution, where nothing else
+    /// reads what the first computes.
     pub(super) fn plan_fusions(&mut self) {
         let sole = self.sole_readers();
         self.last_reads = vec![None; self.slots];
@@ -50,31 +58,93 @@ impl OnnxNet {
         for s in [Some(self.output), self.boxes_output].into_iter().flatten() {
             self.last_reads[s] = None;
         }
-        let live = |i: usize| !self.folded.get(i).copied().unwrap_or(false);
-        self.clamps = vec![None; self.ops.len()];
+        self.activations = (0..self.ops.len())
+            .map(|i| self.activation_after(i, &sole))
+            .collect();
         self.pads = vec![None; self.ops.len()];
+        self.gates = vec![None; self.ops.len()];
+        let activation_nodes: Vec<usize> = self
+            .activations
+            .iter()
+            .flatten()
+            .flat_map(|a| a.nodes.clone())
+            .collect();
         for (i, op) in self.ops.iter().enumerate() {
             let [x] = op.outputs[..] else {
                 continue;
             };
-            let Some(j) = sole[x].filter(|&j| j > i && live(i) && live(j)) else {
+            let Some(j) = sole[x].filter(|&j| j > i && self.live(i) && self.live(j)) else {
                 continue;
             };
             let next = &self.ops[j];
-            let reads_x = next.inputs.first() == Some(&Some(x));
-            match (next.as_clamp(), &next.outputs[..]) {
-                (Some(act), [out]) if op.takes_clamp() && reads_x => {
-                    self.clamps[i] = Some(Clamp {
-                        op: j,
-                        act,
-                        out: *out,
-                    })
-                }
-                _ if op.is_pad() && reads_x && next.takes_padding([(0, 0); 2]) => {
-                    self.pads[i] = Some(j)
-                }
-                _ => {}
+            if next.inputs.first() != Some(&Some(x)) {
+                continue;
             }
+            if op.is_pad() && next.takes_padding([(0, 0); 2]) {
+                self.pads[i] = Some(j)
+            }
+            // Whether the values fit (a map and its gate, a 1×1 on the CPU kernels) is seen
+            // when they are computed (`take_node`).
+            let two = op.inputs.iter().flatten().count() == 2;
+            if op.is_mul() && next.is_conv() && two && !activation_nodes.contains(&i) {
+                self.gates[i] = Some(j)
+            }
+        }
+    }
+
+    fn live(&self, i: usize) -> bool {
+        !self.folded.get(i).copied().unwrap_or(false)
+    }
+
+    /// The activation convolution `i` can apply as it writes: its output's only reader, an
+    /// activation node reading it first; or SiLU, a Sigmoid of it whose only reader is the Mul
+    /// of the two, and nothing else reading it.
+    fn activation_after(&self, i: usize, sole: &[Option<usize>]) -> Option<Activation> {
+        let op = &self.ops[i];
+        let &[x] = &op.outputs[..] else {
+            return None;
+        };
+        if !op.takes_activation() || !self.live(i) || self.last_reads[x].is_none() {
+            return None;
+        }
+        let later = |j: &usize| *j > i && self.live(*j);
+        let reads_x = |j: usize| self.ops[j].inputs.first() == Some(&Some(x));
+        if let Some(j) = sole[x].filter(later).filter(|&j| reads_x(j)) {
+            let next = &self.ops[j];
+            return match (next.as_activation(), &next.outputs[..]) {
+                (Some(act), &[out]) => Some(Activation {
+                    nodes: vec![j],
+                    act,
+                    out,
+                }),
+                _ => None,
+            };
+        }
+        let readers: Vec<usize> = (i + 1..self.ops.len())
+            .filter(|&j| self.ops[j].inputs.contains(&Some(x)))
+            .collect();
+        let &[j, k] = &readers[..] else {
+            return None;
+        };
+        let sigmoid = &self.ops[j];
+        let &[s] = &sigmoid.outputs[..] else {
+            return None;
+        };
+        let mul = &self.ops[k];
+        let pair = |a, b| mul.inputs[..] == [Some(a), Some(b)];
+        let silu = sigmoid.is_sigmoid()
+            && reads_x(j)
+            && sole[s] == Some(k)
+            && mul.is_mul()
+            && (pair(x, s) || pair(s, x))
+            && [j, k].iter().all(later);
+        match &mul.outputs[..] {
+            &[out] if silu => Some(Activation {
+                nodes: vec![j, k],
+                act: Act::Silu,
+                out,
+            }),
+            _ => None,
         }
     }
 
@@ -83,9 +153,15 @@ impl OnnxNet {
         sized && self.sized.get(at) == Some(&true)
     }
 
-    /// How many clamps the convolutions apply (`camlens layers`, tests).
-    pub fn fused_clamps(&self) -> usize {
-        self.clamps.iter().flatten().count()
+    /// How many activations the convolutions apply (`camlens layers`, tests).
+    pub fn fused_activations(&self) -> usize {
+        self.activations.iter().flatten().count()
+    }
+
+    /// How many squeeze-excitation gates the convolutions after them may take in (`camlens
+    /// layers`, tests): where the values fit when they are computed (see `take_node`).
+    pub fn fused_gates(&self) -> usize {
+        self.gates.iter().flatten().count()
     }
 
     /// How many Pads the convolutions after them take in (`camlens layers`, tests).
@@ -93,7 +169,7 @@ impl OnnxNet {
         self.pads.iter().flatten().count()
     }
 
-    /// Runs nodes `range` on a batch of `batch` images, with the fusions whose nodes are both
+    /// Runs nodes `range` on a batch of `batch` images, with the fusions whose nodes are all
     /// in the range; `sized`: on `fresh_for(true)`'s values, the shape arithmetic skipped.
     pub(super) fn run(
         &self,
@@ -102,7 +178,19 @@ impl OnnxNet {
         batch: usize,
         sized: bool,
     ) -> Result<()> {
-        let mut applied = vec![];
+        self.run_after(slots, range, batch, sized, vec![])
+    }
+
+    /// `run`, the activation nodes in `applied` already applied by their convolutions (a region
+    /// pass's, see `region`).
+    pub(super) fn run_after(
+        &self,
+        slots: &mut [Option<Value>],
+        range: std::ops::Range<usize>,
+        batch: usize,
+        sized: bool,
+        mut applied: Vec<usize>,
+    ) -> Result<()> {
         let mut taken: Vec<Taken> = vec![];
         for at in range.clone() {
             let op = &self.ops[at];
@@ -110,29 +198,27 @@ impl OnnxNet {
             {
                 continue;
             }
-            if let Some(t) = self.take_pad(at, slots, &range, batch) {
+            if let Some(t) = self.take_node(at, slots, &range, batch) {
                 taken.push(t);
                 continue;
             }
-            let last = |s: Option<&Option<usize>>, node| {
-                s.copied()
-                    .flatten()
-                    .is_some_and(|s| self.last_reads.get(s) == Some(&Some(node)))
+            let last = |s: Option<usize>, node| {
+                s.is_some_and(|s| self.last_reads.get(s) == Some(&Some(node)))
             };
-            let taken_here = taken.iter().find(|t| t.0 == at);
-            let pad = taken_here.map(|t| (t.1, t.2));
+            let taken_here = taken.iter().find(|t| t.conv == at);
             let hand_over = match taken_here {
-                Some(t) => last(Some(&Some(t.1)), t.3),
-                None => last(op.inputs.first(), at),
+                Some(t) => last(Some(t.instead.source()), t.node),
+                None => last(op.inputs.first().copied().flatten(), at),
             };
-            let clamp = self.clamps.get(at).and_then(Option::as_ref);
-            let clamp = clamp.filter(|c| range.contains(&c.op));
-            match (pad, clamp) {
+            let act = self.activations.get(at).and_then(Option::as_ref);
+            let act = act.filter(|a| a.nodes.iter().all(|n| range.contains(n)));
+            match (taken_here, act) {
                 (None, None) => op.run(slots, batch, hand_over),
-                (pad, clamp) => {
-                    applied.extend(clamp.map(|c| c.op));
-                    let (act, out) = clamp.map_or((&Act::None, op.outputs[0]), |c| (&c.act, c.out));
-                    op.run_fused(slots, batch, act, out, pad, hand_over)
+                (t, act) => {
+                    applied.extend(act.iter().flat_map(|a| &a.nodes));
+                    let (act, out) = act.map_or((&Act::None, op.outputs[0]), |a| (&a.act, a.out));
+                    let instead = t.map(|t| t.instead);
+                    op.run_fused(slots, batch, act, out, instead, hand_over)
                 }
             }
             .map_err(|e| match e {
@@ -141,9 +227,17 @@ impl OnnxNet {
                 }
                 e => e,
             })?;
-            // What no later node reads is let go, so its memory is reused while still in cache.
-            for &s in op.inputs.iter().flatten() {
-                if self.last_reads.get(s) == Some(&Some(at)) {
+            // What no later node reads is let go, so its memory is reused while still in cache
+            // (the inputs of a node taken in, too).
+            let read = |node: usize| {
+                self.ops[node]
+                    .inputs
+                    .iter()
+                    .flatten()
+                    .map(move |&s| (s, node))
+            };
+            for (s, node) in read(at).chain(taken_here.into_iter().flat_map(|t| read(t.node))) {
+                if self.last_reads.get(s) == Some(&Some(node)) {
                     slots[s] = None;
                 }
             }
@@ -151,23 +245,46 @@ impl OnnxNet {
         Ok(())
     }
 
-    /// Pad node `at`, where the convolution after it is in `range` and takes its amounts for
-    /// these values.
-    fn take_pad(
+    /// Node `at` taken into the convolution after it, where that is in `range` and takes it
+    /// for these values: a zero Pad, or the Mul of a map `[N, C, H, W]` by its gate
+    /// `[N, C, 1, 1]`.
+    fn take_node(
         &self,
         at: usize,
         slots: &[Option<Value>],
         range: &std::ops::Range<usize>,
         batch: usize,
     ) -> Option<Taken> {
-        let conv = self.pads.get(at).copied().flatten()?;
         let op = &self.ops[at];
-        let (Some(&Some(src)), true) = (op.inputs.first(), range.contains(&conv)) else {
-            return None;
+        let planned = |v: &[Option<usize>]| v.get(at).copied().flatten();
+        let conv = planned(&self.pads).or(planned(&self.gates));
+        let conv = conv.filter(|c| range.contains(c))?;
+        let instead = if op.is_pad() {
+            let src = op.inputs.first().copied().flatten()?;
+            let pad = op.spatial_zeros(slots, batch)?;
+            self.ops[conv]
+                .takes_padding(pad)
+                .then_some(Instead::Padded(src, pad))?
+        } else {
+            let &[Some(a), Some(b)] = &op.inputs[..] else {
+                return None;
+            };
+            let dims = |s: usize| slots[s].as_ref().map(Value::dims);
+            let flat = |d: &[usize]| d.len() == 4 && d[2..] == [1, 1];
+            let (map, gate) = match (dims(a)?, dims(b)?) {
+                (_, g) if flat(&g) => (a, b),
+                (g, _) if flat(&g) => (b, a),
+                _ => return None,
+            };
+            let (m, g) = (dims(map)?, dims(gate)?);
+            let fits = m.len() == 4 && m[..2] == g[..2] && m[2] * m[3] > 1;
+            (fits && self.ops[conv].takes_gate(slots[map].as_ref()?))
+                .then_some(Instead::Gated(map, gate))?
         };
-        let pad = op.spatial_zeros(slots, batch)?;
-        self.ops[conv]
-            .takes_padding(pad)
-            .then_some((conv, src, pad, at))
+        Some(Taken {
+            conv,
+            instead,
+            node: at,
+        })
     }
 }

@@ -85,10 +85,12 @@ pub struct OnnxNet {
     focus: std::sync::RwLock<Focus>,
     /// A detector's score and IoU thresholds from its model.json, where given.
     box_thresholds: (Option<f32>, Option<f32>),
-    /// By node: the clamp a convolution applies as it writes (see `fuse`).
-    clamps: Vec<Option<Clamp>>,
+    /// By node: the activation a convolution applies as it writes (see `fuse`).
+    activations: Vec<Option<Activation>>,
     /// By Pad node: the convolution that takes its zeros in (see `fuse`).
     pads: Vec<Option<usize>>,
+    /// By Mul node: the 1×1 convolution that may take its gate in (see `fuse`).
+    gates: Vec<Option<usize>>,
     /// By slot: the last node that reads it, after which a run lets it go (see `fuse`).
     last_reads: Vec<Option<usize>>,
     /// Nodes whose outputs depend on the input's size alone (shape arithmetic: a `Shape` and
@@ -145,13 +147,14 @@ pub(super) struct Zeros {
 #[derive(Debug, Default)]
 pub(super) struct ZeroPasses(pub std::sync::Mutex<Vec<std::sync::Arc<Zeros>>>);
 
-/// A clamp applied by the convolution before it (see `fuse`).
+/// An activation applied by the convolution before it (see `fuse`).
 #[derive(Debug, Clone)]
-struct Clamp {
-    /// The clamp's node, skipped where the convolution applies it.
-    op: usize,
+struct Activation {
+    /// The activation's nodes (one; SiLU's Sigmoid and Mul), skipped where the convolution
+    /// applies it.
+    nodes: Vec<usize>,
     act: crate::models::layers::Act,
-    /// The clamp's output slot, which the convolution fills.
+    /// The activation's output slot, which the convolution fills.
     out: usize,
 }
 
@@ -200,7 +203,19 @@ impl OnnxNet {
         batch: usize,
         sized: bool,
     ) {
-        if let Err(e) = self.run(slots, range, batch, sized) {
+        self.run_checked_after(slots, range, batch, sized, vec![]);
+    }
+
+    /// `run_checked`, the activation nodes in `applied` already applied (see `run_after`).
+    fn run_checked_after(
+        &self,
+        slots: &mut [Option<Value>],
+        range: std::ops::Range<usize>,
+        batch: usize,
+        sized: bool,
+        applied: Vec<usize>,
+    ) {
+        if let Err(e) = self.run_after(slots, range, batch, sized, applied) {
             panic!("ONNX graph failed on an input its load-time check passed: {e}");
         }
     }
@@ -456,8 +471,8 @@ impl OnnxNet {
         let sized = self.sized_input(&x);
         let mut slots = self.fresh_for(sized);
         slots[self.input] = Some(Value::R4(x));
-        let from = self.run_region(&mut slots, l.node + 1, sized);
-        self.run_checked(&mut slots, from..l.node + 1, batch, sized);
+        let (from, applied) = self.run_region(&mut slots, l.node + 1, sized);
+        self.run_checked_after(&mut slots, from..l.node + 1, batch, sized, applied);
         let value = slots[l.slot].take().expect("the layer's node computed it");
         let (activation, set_aside) = l
             .layout

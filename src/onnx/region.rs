@@ -28,8 +28,8 @@ struct Walk<'a> {
     net: &'a OnnxNet,
     zeros: &'a Zeros,
     parts: Vec<Option<Part>>,
-    /// Clamps a convolution applied (their nodes are skipped) and the slot each one read.
-    applied: Vec<(usize, usize)>,
+    /// Activation nodes a convolution applied (skipped here and by the run after).
+    applied: Vec<usize>,
     taken: Vec<Taken>,
     end: usize,
     device: Device,
@@ -38,15 +38,21 @@ struct Walk<'a> {
 impl OnnxNet {
     /// Runs nodes from the first towards `end` on the one input in `slots` (`fresh_for(sized)`)
     /// where its non-zero pixels reach, as far as that pays; returns the first node left to run
-    /// (0 where no region pass applies), every value it leaves for later nodes whole in `slots`.
-    pub(super) fn run_region(&self, slots: &mut [Option<Value>], end: usize, sized: bool) -> usize {
+    /// (0 where no region pass applies), every value it leaves for later nodes whole in `slots`,
+    /// and the activation nodes from there on that convolutions already applied (`run_after`).
+    pub(super) fn run_region(
+        &self,
+        slots: &mut [Option<Value>],
+        end: usize,
+        sized: bool,
+    ) -> (usize, Vec<usize>) {
         let input = match &slots[self.input] {
             Some(Value::R4(x)) if x.dims()[0] == 1 && host_tensor(x) => x.clone(),
-            _ => return 0,
+            _ => return (0, vec![]),
         };
         let end = end.min(self.region_upto);
         if !sized || self.last_reads.is_empty() || end == 0 {
-            return 0;
+            return (0, vec![]);
         }
         slots[self.input] = None;
         let (dims, device) = (input.dims(), input.device());
@@ -55,7 +61,7 @@ impl OnnxNet {
         let rect = region::nonzero(&data, dims).filter(|r| r.area() as f64 <= WHOLE * plane);
         let Some(rect) = rect else {
             slots[self.input] = Some(Value::R4(map(data, dims, &device)));
-            return 0;
+            return (0, vec![]);
         };
         let zeros = self.zeros(dims, end, &device);
         let whole = Part::whole(data, dims);
@@ -75,7 +81,7 @@ impl OnnxNet {
         });
         let mut at = 0;
         while at < end {
-            let applied = walk.applied.iter().any(|a| a.0 == at);
+            let applied = walk.applied.contains(&at);
             if self.folded.get(at) == Some(&true) || applied || self.given(at, true) {
                 at += 1;
                 continue;
@@ -89,8 +95,8 @@ impl OnnxNet {
                 break;
             }
         }
-        walk.make_whole(slots, at);
-        at
+        let applied = walk.make_whole(slots, at);
+        (at, applied)
     }
 
     /// The first node that reads a map and that a region pass does not take (a global pool, a
@@ -214,17 +220,16 @@ impl Walk<'_> {
             Some(&(_, src, [h, w], _)) => (src, Some(conv.padded(h, w)?)),
             None => (op.inputs.first().copied().flatten()?, None),
         };
-        let clamp = self.net.clamps[at].as_ref().filter(|c| c.op < self.end);
-        let (act, out) = clamp.map_or((&Act::None, op.outputs[0]), |c| (&c.act, c.out));
+        let then = self.net.activations[at].as_ref();
+        let then = then.filter(|a| a.nodes.iter().all(|&n| n < self.end));
+        let (act, out) = then.map_or((&Act::None, op.outputs[0]), |a| (&a.act, a.out));
         let part = region::apply(
             padded.as_ref().unwrap_or(conv),
             self.parts[x].as_ref()?,
             self.zero(x)?,
             act,
         );
-        if let Some(c) = clamp {
-            self.applied.push((c.op, op.outputs[0]));
-        }
+        self.applied.extend(then.iter().flat_map(|a| &a.nodes));
         if self.net.last_reads[x].is_some_and(|r| r < at) {
             self.parts[x] = None; // a taken Pad's input, which only the Pad read
         }
@@ -308,9 +313,9 @@ impl Walk<'_> {
     }
 
     /// Every part a node from `at` on reads, made whole in `slots`; a taken Pad whose
-    /// convolution did not run is run as it is, and a clamp applied by a convolution that ran
-    /// has its input filled with its (clamped) output, which the clamp leaves as it is.
-    fn make_whole(mut self, slots: &mut [Option<Value>], at: usize) {
+    /// convolution did not run is run as it is. Returns the activation nodes from `at` on that
+    /// a convolution which ran applied: the run after skips them.
+    fn make_whole(mut self, slots: &mut [Option<Value>], at: usize) -> Vec<usize> {
         let pending: Vec<Taken> = self.taken.iter().copied().filter(|t| t.0 >= at).collect();
         let parts = std::mem::take(&mut self.parts);
         for (s, part) in parts.into_iter().enumerate() {
@@ -326,10 +331,8 @@ impl Walk<'_> {
         for (_, _, _, pad) in pending {
             let _ = self.net.ops[pad].run(slots, 1, false);
         }
-        for &(clamp, input) in self.applied.iter().filter(|a| a.0 >= at) {
-            let out = self.net.ops[clamp].outputs[0];
-            slots[input] = slots[out].clone();
-        }
+        self.applied.retain(|&n| n >= at);
+        self.applied
     }
 }
 
@@ -361,14 +364,15 @@ mod tests {
         map(data, [1, 3, size, size], &Device::flex())
     }
 
-    /// `slot` after nodes `from..end` ran on `slots`.
+    /// `slot` after nodes `from..end` ran on `slots`, `applied` already applied.
     fn after(
         net: &OnnxNet,
         (mut slots, sized): (Vec<Option<Value>>, bool),
-        (from, end): (usize, usize),
+        (from, end, applied): (usize, usize, Vec<usize>),
         slot: usize,
     ) -> Vec<f32> {
-        net.run(&mut slots, from..end, 1, sized).unwrap();
+        net.run_after(&mut slots, from..end, 1, sized, applied)
+            .unwrap();
         to_vec(slots[slot].take().unwrap().to_rank::<4>().unwrap()).unwrap()
     }
 
@@ -387,16 +391,16 @@ mod tests {
             for (end, slot) in ends {
                 let mut whole = net.fresh();
                 whole[net.input] = Some(Value::R4(x.clone()));
-                let want = after(&net, (whole, false), (0, end), slot);
+                let want = after(&net, (whole, false), (0, end, vec![]), slot);
                 let mut slots = net.fresh_for(true);
                 slots[net.input] = Some(Value::R4(x.clone()));
-                let from = net.run_region(&mut slots, end, true);
+                let (from, applied) = net.run_region(&mut slots, end, true);
                 let rest = &net.ops[from.min(end)..end];
                 assert!(
                     from > 0 && rest.iter().all(|o| !o.is_conv()),
                     "{name}: the region pass stopped at node {from} before a convolution"
                 );
-                let got = after(&net, (slots, true), (from, end), slot);
+                let got = after(&net, (slots, true), (from, end, applied), slot);
                 let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
                 let worst = got
                     .iter()
@@ -432,7 +436,7 @@ mod tests {
         ] {
             let mut slots = net.fresh_for(true);
             slots[net.input] = Some(Value::R4(x.clone()));
-            assert_eq!(net.run_region(&mut slots, net.ops.len(), true), 0);
+            assert_eq!(net.run_region(&mut slots, net.ops.len(), true), (0, vec![]));
             let Some(Value::R4(kept)) = &slots[net.input] else {
                 panic!("the input is left in its slot")
             };

@@ -580,7 +580,7 @@ fn a_batch_the_graph_hard_codes_runs_one_input_at_a_time_and_says_so() {
 #[test]
 fn zero_pads_are_taken_into_the_convolution_after_them() {
     let model = open("computed_pads");
-    assert_eq!((model.fused_pads, model.fused_clamps), (2, 2));
+    assert_eq!((model.fused_pads, model.fused_activations), (2, 2));
     let at = |node: &str| {
         let layer = model.layer_index(Some(node)).unwrap();
         model.net.features(x(&model), layer).activation

@@ -455,6 +455,49 @@ fn legrad_on_onnx_vits_equals_torch_cams() {
     }
 }
 
+/// SiLU (a Sigmoid and the Mul of the two), HardSwish and the squeeze-excitation gates are taken
+/// into the convolutions (`onnx::fuse`): EfficientNet-B0's and MobileNetV3's fused runs, a batch
+/// of two and each input alone, give the node-by-node run's logits (the traced pass, which
+/// fuses nothing) within float rounding.
+#[test]
+fn silu_hard_swish_and_gates_taken_in_give_the_node_by_node_logits() {
+    use burn::tensor::{Tensor, TensorData};
+    use camlens::models::network::Trace;
+    // These exports keep their batch norms between convolution and activation: B0's fused
+    // activations are its squeeze-excitations' SiLUs, MobileNetV3's their ReLUs.
+    for (name, activations, gates) in [("efficientnet_b0", 16, 16), ("mobilenet_v3_large", 8, 8)] {
+        let model = load(name);
+        let fused = (model.fused_activations, model.fused_gates);
+        assert_eq!(fused, (activations, gates), "{name}: what is fused");
+        let s = reference(name).size;
+        let mut two = input(&[3, s, s]);
+        two.extend(two.iter().map(|v| 0.5 - v).collect::<Vec<_>>());
+        let x = Tensor::<4>::from_data(TensorData::new(two, [2, 3, s, s]), &model.device);
+        let logits = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
+        let plain = logits(
+            model
+                .net
+                .forward_traced(x.clone(), &mut Trace::default())
+                .unwrap(),
+        );
+        let classes = plain.len() / 2;
+        let (a, b) = plain.split_at(classes);
+        assert!(
+            max_diff(a, b) > 0.1 * range(a),
+            "{name}: two different inputs"
+        );
+        let alone = [x.clone().narrow(0, 0, 1), x.clone().narrow(0, 1, 1)];
+        let alone: Vec<f32> = alone
+            .into_iter()
+            .flat_map(|x| logits(model.forward(x)))
+            .collect();
+        for (run, got) in [("batch", logits(model.forward(x))), ("alone", alone)] {
+            let e = max_diff(&got, &plain) / range(&plain);
+            assert!(e <= 1e-5, "{name}, {run}: fused logits off by {e:.1e}");
+        }
+    }
+}
+
 /// A convolution's clamp is applied as the convolution writes (`onnx::fuse`), as the native
 /// models do: the small CNN's two Conv → ReLU pairs and the SE blocks' of MobileNetV3 are
 /// fused, and a split at a fused convolution's own output still reads its map before the clamp
@@ -462,8 +505,8 @@ fn legrad_on_onnx_vits_equals_torch_cams() {
 #[test]
 fn clamps_are_fused_into_their_convolutions_and_a_split_before_them_still_reads() {
     let model = load("small_cnn");
-    assert_eq!(model.fused_clamps, 2);
-    assert_eq!(load("mobilenet_v3_large").fused_clamps, 8);
+    assert_eq!(model.fused_activations, 2);
+    assert_eq!(load("mobilenet_v3_large").fused_activations, 8);
     let r = reference("small_cnn");
     let x = input(&[3, r.size, r.size]);
     let at = |layer: &str| {

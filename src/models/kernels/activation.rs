@@ -1,7 +1,8 @@
-//! Sigmoid and HardSwish on host floats, in place. flex computes a sigmoid float by float
+//! Sigmoid, SiLU and HardSwish on host floats, in place. flex computes a sigmoid float by float
 //! through a scalar `expf` call behind a closure: on EfficientNet-B0 (SiLU everywhere, a sigmoid
 //! gate in every block) that was half of its CPU forward pass. Here it is branch-free
-//! arithmetic over a slice, which the compiler vectorises.
+//! arithmetic over a slice, which the compiler vectorises. The convolution kernels apply SiLU
+//! and HardSwish (`Smooth`) to what they have just written, while it is still in cache.
 
 const LOG2E: f32 = std::f32::consts::LOG2_E;
 /// ln 2 split in two, so that `n · ln 2` is subtracted without losing `x`'s low bits.
@@ -76,6 +77,59 @@ pub fn hard_swish(x: &mut [f32]) {
     }
 }
 
+/// x · sigmoid(x) over `x`: SiLU, as an exported graph's Sigmoid and Mul nodes compute it
+/// (the same floats: the sigmoid is `sigmoid`'s, then one product).
+pub fn silu(x: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { silu_avx512(x) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { silu_avx2(x) };
+        }
+    }
+    silu_plain(x)
+}
+
+#[inline(always)]
+fn silu_plain(x: &mut [f32]) {
+    for v in x.iter_mut() {
+        *v *= 1.0 / (1.0 + exp(-*v));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn silu_avx512(x: &mut [f32]) {
+    silu_plain(x)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn silu_avx2(x: &mut [f32]) {
+    silu_plain(x)
+}
+
+/// An activation that is not a clamp, applied by a convolution kernel to each stretch of its
+/// output as soon as it is written (see `kernels::Fused`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Smooth {
+    Silu,
+    HardSwish,
+}
+
+impl Smooth {
+    pub fn apply(self, x: &mut [f32]) {
+        match self {
+            Smooth::Silu => silu(x),
+            Smooth::HardSwish => hard_swish(x),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,6 +156,22 @@ mod tests {
         let mut widest = xs;
         sigmoid(&mut widest);
         assert_eq!(plain, widest);
+    }
+
+    /// SiLU gives what a graph's Sigmoid then Mul give, float for float, on every path.
+    #[test]
+    fn silu_is_sigmoid_then_product() {
+        let xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.037).collect();
+        let mut s = xs.clone();
+        sigmoid(&mut s);
+        let want: Vec<f32> = xs.iter().zip(&s).map(|(x, s)| x * s).collect();
+        let mut widest = xs.clone();
+        silu(&mut widest);
+        assert_eq!(widest, want);
+        let mut plain = xs;
+        silu_plain(&mut plain);
+        assert_eq!(plain, want);
+        assert!(want[0] < 0.0 && want[999] > 18.0, "a test over both signs");
     }
 
     #[test]

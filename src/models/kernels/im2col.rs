@@ -12,7 +12,7 @@ use super::{ConvArgs, Geometry};
 use rayon::prelude::*;
 
 /// `x` is `[batch, c_in, h, w]`, `weight` `[c_out, c_in, k, k]` (groups must be 1); returns
-/// `[batch, c_out, ho, wo]` and its shape. Only `fused.output` is used. The signature is
+/// `[batch, c_out, ho, wo]` and its shape. Only `fused.output` and `fused.smooth` are used. The signature is
 /// `plane_conv::conv`'s, so that a layer can hold either.
 pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     let ConvArgs {
@@ -60,6 +60,7 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
             }
             for (row, &bv) in out.chunks_exact_mut(n).zip(bias) {
                 row.iter_mut().for_each(|v| *v = (*v + bv).max(lo).min(hi));
+                fused.finish(row);
             }
         },
     );

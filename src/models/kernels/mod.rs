@@ -9,7 +9,8 @@
 //! - `winograd`: 3×3 stride-1 dense convolutions, F(2×2, 3×3).
 //! - `pointwise`: 1×1 convolutions straight as matrix products.
 //! - `pool`: max pooling.
-//! - `activation`: sigmoid and HardSwish (ONNX graphs' elementwise nodes).
+//! - `activation`: sigmoid, SiLU and HardSwish (ONNX graphs' elementwise nodes, and what the
+//!   convolutions apply as they write).
 
 pub mod activation;
 pub mod im2col;
@@ -46,13 +47,27 @@ pub struct Channels {
 }
 
 /// Work of the neighbouring layers done here, each saving a pass over memory: the previous
-/// convolution's bias (one per input channel) and activation applied to the input as it is read,
-/// and this layer's activation applied as the result is written.
+/// convolution's bias (one per input channel) and clamp applied to the input as it is read,
+/// and this layer's clamp applied as the result is written, or its smooth activation (SiLU,
+/// HardSwish) on each stretch of output just written, still in cache. `pointwise` alone takes
+/// `input_scale`, a factor per input channel of each input (`[batch, c_in]`: a
+/// squeeze-excitation's gate, multiplied in as each band of input is read).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Fused<'a> {
     pub input_bias: Option<&'a [f32]>,
     pub input: Option<(f32, f32)>,
     pub output: Option<(f32, f32)>,
+    pub smooth: Option<activation::Smooth>,
+    pub input_scale: Option<&'a [f32]>,
+}
+
+impl Fused<'_> {
+    /// The output's smooth activation on `x`, written just now.
+    pub fn finish(&self, x: &mut [f32]) {
+        if let Some(s) = self.smooth {
+            s.apply(x);
+        }
+    }
 }
 
 /// One convolution as every kernel here takes it. `weight` is in the kernel's own form
@@ -85,3 +100,86 @@ impl ConvArgs<'_> {
 
 /// A convolution kernel: its output `[batch, c_out, ho, wo]` and that shape.
 pub type ConvKernel = fn(ConvArgs) -> (Vec<f32>, [usize; 4]);
+
+#[cfg(test)]
+mod tests {
+    use super::activation::{self, Smooth};
+    use super::*;
+
+    /// Every convolution kernel applies a smooth activation to each output float once, after
+    /// its bias and clamp: the fused output is the unfused one with the activation applied,
+    /// float for float (shapes that leave partial bands and tiles, a batch of two).
+    #[test]
+    fn every_kernel_applies_its_smooth_activation_to_every_output() {
+        let fill =
+            |n: usize, f: f32| -> Vec<f32> { (0..n).map(|i| (i as f32 * f).sin()).collect() };
+        let (batch, c_in, c_out, h, w) = (2, 6, 10, 13, 11);
+        let x = fill(batch * c_in * h * w, 0.37);
+        let bias = fill(c_out, 1.3);
+        let dense = fill(c_out * c_in * 9, 0.71);
+        let geometry = |kernel: usize, stride: usize, pad: usize| Geometry {
+            kernel,
+            stride,
+            pad_h: (pad, pad),
+            pad_w: (pad, pad),
+        };
+        let winograd_weight = winograd::transform_weights(&dense, c_out, c_in);
+        let depthwise = fill(c_in * 9, 0.53);
+        let cases: [(ConvKernel, &[f32], usize, Geometry, usize); 5] = [
+            (
+                pointwise::conv,
+                &dense[..c_out * c_in],
+                c_out,
+                geometry(1, 1, 0),
+                1,
+            ),
+            (im2col::conv, &dense, c_out, geometry(3, 2, 1), 1),
+            (
+                winograd::conv,
+                &winograd_weight,
+                c_out,
+                geometry(3, 1, 1),
+                1,
+            ),
+            (plane_conv::conv, &depthwise, c_in, geometry(3, 1, 1), c_in),
+            (plane_conv::conv, &depthwise, c_in, geometry(3, 2, 1), c_in),
+        ];
+        for (i, (kernel, weight, c_out, g, groups)) in cases.into_iter().enumerate() {
+            let run = |fused: Fused| {
+                kernel(ConvArgs {
+                    x: &x,
+                    dims: [batch, c_in, h, w],
+                    weight,
+                    bias: &bias[..c_out],
+                    ch: Channels {
+                        c_in,
+                        c_out,
+                        groups,
+                    },
+                    g,
+                    fused,
+                })
+                .0
+            };
+            let clamp = Some((-1.0, 1.2));
+            for (smooth, f) in [
+                (Smooth::Silu, activation::silu as fn(&mut [f32])),
+                (Smooth::HardSwish, activation::hard_swish),
+            ] {
+                let mut want = run(Fused {
+                    output: clamp,
+                    ..Fused::default()
+                });
+                let before = want.clone();
+                f(&mut want);
+                let got = run(Fused {
+                    output: clamp,
+                    smooth: Some(smooth),
+                    ..Fused::default()
+                });
+                assert_eq!(got, want, "kernel {i}, {smooth:?}");
+                assert_ne!(got, before, "kernel {i}: the activation changes the map");
+            }
+        }
+    }
+}

@@ -184,6 +184,7 @@ impl Job<'_> {
                 },
                 Isa::Baseline => plane_taps::channel(out, acc, phases, &taps, weights, bias, clamp),
             }
+            self.fused.finish(out);
         }
     }
 }
@@ -424,7 +425,7 @@ mod tests {
             let input = Fused {
                 input_bias: Some(&input_bias),
                 input: relu6,
-                output: None,
+                ..Fused::default()
             };
             let (got, _) = conv(ConvArgs {
                 fused: input,

@@ -18,8 +18,8 @@
 //! clamp are applied in the output transform. Input and output transforms run along whole rows
 //! so that the compiler vectorises them.
 
-use super::ConvArgs;
 use super::im2col::{gemm_parallelism, matmul};
+use super::{ConvArgs, Fused};
 use rayon::prelude::*;
 
 /// Floats of transformed input and products held per band (1 MiB, half an L2 per core here).
@@ -58,7 +58,7 @@ pub fn transform_weights(weight: &[f32], c_out: usize, c_in: usize) -> Vec<f32> 
 }
 
 /// `x` is `[batch, c_in, h, w]`, `u` from [`transform_weights`]; returns `[batch, c_out, ho, wo]`
-/// and its shape. Only `fused.output` is used. The signature is `im2col::conv`'s, so that a
+/// and its shape. Only `fused.output` and `fused.smooth` are used. The signature is `im2col::conv`'s, so that a
 /// layer can hold either.
 pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     let ConvArgs {
@@ -91,7 +91,6 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     let bands: Vec<&[(usize, usize)]> = rows.chunks(band_rows).collect();
     // One band per task; a lone band lets gemm use the threads instead.
     let inner = gemm_parallelism(bands.len());
-    let clamp = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let plan = Plan {
         c_in,
         c_out,
@@ -123,7 +122,7 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
             );
         }
         let m = &scratch.m[..16 * c_out * n];
-        transform_output(&plan, m, band, bias, clamp, &dst, &mut scratch.row);
+        transform_output(&plan, m, band, bias, &fused, &dst, &mut scratch.row);
     };
     bands.par_iter().for_each(|band| {
         KEPT.with(|kept| {
@@ -258,17 +257,18 @@ fn transform_input(p: &Plan, x: &[f32], band: &[(usize, usize)], v: &mut [f32], 
     }
 }
 
-/// `Y = Aᵀ M A` of every tile of the band and output channel, plus the bias, clamped, into the
-/// output (`[batch, c_out, ho, wo]`).
+/// `Y = Aᵀ M A` of every tile of the band and output channel, plus the bias, with the fused
+/// activation, into the output (`[batch, c_out, ho, wo]`).
 fn transform_output(
     p: &Plan,
     m: &[f32],
     band: &[(usize, usize)],
     bias: &[f32],
-    (lo, hi): (f32, f32),
+    fused: &Fused,
     out: &SharedOut,
     row: &mut [f32],
 ) {
+    let (lo, hi) = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let n = band.len() * p.tw;
     let tw = p.tw;
     let (z, y) = row.split_at_mut(8 * tw);
@@ -308,6 +308,7 @@ fn transform_output(
                 for (d, v) in dst.iter_mut().zip(yr.iter()) {
                     *d = (v + bias[o]).max(lo).min(hi);
                 }
+                fused.finish(dst);
             }
         }
     }

@@ -45,6 +45,7 @@ mod windows;
 pub(super) use context::int_zip;
 pub(super) use indexing::slice_indices;
 
+use crate::compute::tensor_io::to_vec;
 use crate::error::Result;
 use crate::models::layers::Act;
 use crate::models::layers::reduced::cast;
@@ -86,6 +87,24 @@ pub fn supported() -> Vec<&'static str> {
         .iter()
         .flat_map(|(_, names)| names.iter().copied())
         .collect()
+}
+
+/// What a fused convolution reads in place of its input (see `onnx::fuse`).
+#[derive(Debug, Clone, Copy)]
+pub enum Instead {
+    /// A Pad's input slot, with these rows and columns of zeros around it (the Pad taken in).
+    Padded(usize, [(usize, usize); 2]),
+    /// A Mul's map slot and its gate's slot (`[N, C, 1, 1]`: a squeeze-excitation taken in).
+    Gated(usize, usize),
+}
+
+impl Instead {
+    /// The slot read as the convolution's input.
+    pub fn source(&self) -> usize {
+        match *self {
+            Instead::Padded(s, _) | Instead::Gated(s, _) => s,
+        }
+    }
 }
 
 /// How a node's outputs depend on where its inputs are (see `Op::in_space`).
@@ -284,11 +303,12 @@ impl Op {
         )
     }
 
-    /// The clamp this node is (ReLU, or a Clip with constant bounds), which a convolution
-    /// before it can apply as it writes (`run_then`).
-    pub fn as_clamp(&self) -> Option<Act> {
+    /// The activation this node is alone (ReLU, HardSwish, a Clip with constant bounds), which
+    /// a convolution before it can apply as it writes (`run_fused`).
+    pub fn as_activation(&self) -> Option<Act> {
         match self.kind {
             Kind::Elementwise(Elementwise::Relu) => Some(Act::Relu),
+            Kind::Elementwise(Elementwise::HardSwish) => Some(Act::HardSwish),
             Kind::Elementwise(Elementwise::Clip(Some(lo), Some(hi))) if (lo, hi) == (0.0, 6.0) => {
                 Some(Act::Relu6)
             }
@@ -297,13 +317,29 @@ impl Op {
         }
     }
 
-    /// Whether `run_fused` takes this node with a clamp: camlens' own convolution.
-    pub fn takes_clamp(&self) -> bool {
+    pub fn is_sigmoid(&self) -> bool {
+        matches!(self.kind, Kind::Elementwise(Elementwise::Sigmoid))
+    }
+
+    pub fn is_mul(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Elementwise(Elementwise::Binary(elementwise::Arith::Mul))
+        )
+    }
+
+    /// Whether `run_fused` takes this node with an activation: camlens' own convolution.
+    pub fn takes_activation(&self) -> bool {
         matches!(self.kind, Kind::Window(Window::Conv(_)))
     }
 
     pub fn is_pad(&self) -> bool {
         matches!(self.kind, Kind::Index(Indexing::Pad { .. }))
+    }
+
+    /// Whether `run_fused` takes this node with a gate (`Instead::Gated`) on map `x`.
+    pub fn takes_gate(&self, x: &Value) -> bool {
+        matches!((&self.kind, x), (Kind::Window(Window::Conv(c)), Value::R4(x)) if c.takes_gate(x))
     }
 
     /// Whether `run_fused` takes this node with a Pad's `[rows, columns]` of zeros.
@@ -324,23 +360,37 @@ impl Op {
         }
     }
 
-    /// This convolution with `then` applied to its output, written to `out` (a clamp's output
-    /// slot, where it applies one: the convolution's own is left empty); with `pad`, it reads
-    /// slot `pad.0` padded by `pad.1` instead of its input (a zero Pad taken in, whose output is
-    /// left empty; `takes_padding` says which it takes). `hand_over` as in `run`.
+    /// This convolution with `then` applied to its output, written to `out` (the activation's
+    /// output slot, where it applies one: the convolution's own is left empty); with `instead`,
+    /// it reads that instead of its input (a zero Pad's input, padded, or a squeeze-excitation's
+    /// map and gate; the node taken in leaves its output empty; `takes_padding` and `takes_gate`
+    /// say what it takes). `hand_over` as in `run`.
     pub fn run_fused(
         &self,
         slots: &mut [Option<Value>],
         batch: usize,
         then: &Act,
         out: usize,
-        pad: Option<(usize, [(usize, usize); 2])>,
+        instead: Option<Instead>,
         hand_over: bool,
     ) -> Result<()> {
         let mut inputs = self.inputs.clone();
-        if let (Some((src, _)), Some(first)) = (pad, inputs.first_mut()) {
-            *first = Some(src);
+        if let (Some(instead), Some(first)) = (instead, inputs.first_mut()) {
+            *first = Some(instead.source());
         }
+        let gate = match instead {
+            Some(Instead::Gated(_, g)) => {
+                let g = slots[g].as_ref().and_then(|v| v.to_rank::<4>().ok());
+                Some(to_vec(
+                    g.ok_or_else(|| self.invalid("a gate that is not a map"))?,
+                )?)
+            }
+            _ => None,
+        };
+        let pad = match instead {
+            Some(Instead::Padded(_, pad)) => Some(pad),
+            _ => None,
+        };
         let first = self.handed(slots, inputs.first().copied().flatten(), hand_over);
         let a = Args {
             inputs: &inputs,
@@ -348,7 +398,7 @@ impl Op {
         };
         a.first.set(first);
         let value = match &self.kind {
-            Kind::Window(w) => w.run_fused(&a, then, pad.map(|p| p.1)),
+            Kind::Window(w) => w.run_fused(&a, then, pad, gate.as_deref()),
             _ => None,
         };
         let value = value.ok_or_else(|| {
@@ -356,6 +406,10 @@ impl Op {
         })?;
         slots[out] = Some(value?);
         Ok(())
+    }
+
+    fn invalid(&self, what: &str) -> crate::error::Error {
+        crate::error::Error::Invalid(format!("node '{}': {what}", self.name))
     }
 
     /// How a region pass (`onnx::region`) takes this node.

@@ -79,13 +79,16 @@ impl Window {
     }
 
     /// camlens' own convolution followed by `then`, which its CPU kernels apply as they write,
-    /// with `pad` (rows, columns) of zeros around its input where a Pad before it was taken in
-    /// (see `onnx::fuse`); `None` for any other window, or a padding it cannot take.
+    /// with `pad` (rows, columns) of zeros around its input where a Pad before it was taken in,
+    /// its input multiplied by `gate` (per input channel of each input) where a
+    /// squeeze-excitation's was (see `onnx::fuse`); `None` for any other window, or a padding it
+    /// cannot take.
     pub(super) fn run_fused(
         &self,
         a: &Args,
         then: &Act,
         pad: Option<[(usize, usize); 2]>,
+        gate: Option<&[f32]>,
     ) -> Option<Result<Value>> {
         let Self::Conv(conv) = self else {
             return None;
@@ -95,11 +98,12 @@ impl Window {
             None => None,
         };
         let conv = padded.as_ref().unwrap_or(conv);
-        Some(
-            a.take_x()
-                .and_then(|x| x.to_rank::<4>())
-                .map(|x| Value::R4(conv.forward_act(x, then))),
-        )
+        Some(a.take_x().and_then(|x| x.to_rank::<4>()).map(|x| {
+            Value::R4(match gate {
+                Some(gate) => conv.forward_gated(x, gate, then),
+                None => conv.forward_act(x, then),
+            })
+        }))
     }
 
     /// Whether a Pad's `[rows, columns]` of zeros before this window can be taken in
