@@ -63,8 +63,10 @@ def load_model(name, weights):
 
 # The index of the module in `features` whose output camlens' ONNX export explains by default:
 # MobileNetV3-Large's last 960×7×7 convolution (after its HardSwish), EfficientNet-B0's
-# 1280×7×7 head convolution, ConvNeXt-Tiny's last stage (768×7×7).
-LAST_FEATURES = {"mobilenet_v3_large": 16, "efficientnet_b0": 8, "convnext_tiny": 7}
+# 1280×7×7 head convolution, ConvNeXt-Tiny's last stage (768×7×7), MobileNetV2's last
+# 1280×7×7 convolution (after its ReLU6).
+LAST_FEATURES = {"mobilenet_v3_large": 16, "efficientnet_b0": 8, "convnext_tiny": 7,
+                 "mobilenet_v2": 18}
 
 
 def vit_tokens(t):

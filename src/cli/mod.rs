@@ -222,10 +222,13 @@ fn run(pref: DevicePref, precision: Option<Precision>, command: Command) -> caml
             if let Some(batching) = &model.batching {
                 eprintln!("batches: {batching}");
                 eprintln!(
-                    "fused: {} activations (ReLU, Clip, HardSwish, SiLU) applied by the convolution \
-                     before them, {} zero Pads and {} squeeze-excitation gates taken in by the \
-                     convolution after them",
-                    model.fused_activations, model.fused_pads, model.fused_gates
+                    "fused: {} batch norms folded into and {} activations (ReLU, Clip, HardSwish, \
+                     SiLU) applied by the convolution before them, {} zero Pads and {} \
+                     squeeze-excitation gates taken in by the convolution after them",
+                    model.fused_batch_norms,
+                    model.fused_activations,
+                    model.fused_pads,
+                    model.fused_gates
                 );
             }
             for (i, l) in model.layers().iter().enumerate() {

@@ -3,7 +3,7 @@
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
 use crate::error::{Error, Result};
-use crate::input::weights::WeightMap;
+use crate::input::weights::{RawTensor, WeightMap};
 use crate::models::kernels::activation::Smooth;
 use crate::models::kernels::im2col;
 use crate::models::kernels::plane_conv;
@@ -529,6 +529,47 @@ impl Conv {
             padding: Padding::Explicit(h, w),
             ..self.clone()
         })
+    }
+
+    /// This convolution with a batch norm after it (`y · scale + shift` per output channel)
+    /// folded into its weights and bias, as the native models load theirs; on camlens' CPU
+    /// kernels only (`None` elsewhere, or for a norm of another size).
+    pub fn with_batch_norm(&self, scale: &[f32], shift: &[f32]) -> Option<Conv> {
+        let host = self.host.as_ref()?;
+        let Channels {
+            c_in,
+            c_out,
+            groups,
+        } = host.channels;
+        if scale.len() != c_out || shift.len() != c_out {
+            return None;
+        }
+        let raw = |data: Vec<f32>, shape: Vec<usize>| RawTensor { shape, data };
+        let weight = crate::compute::tensor_io::to_vec(self.weight.clone()).ok()?;
+        let mut map = WeightMap::default();
+        let shape = self.weight.dims().to_vec();
+        map.tensors.insert("c.weight".into(), raw(weight, shape));
+        map.tensors
+            .insert("c.bias".into(), raw(self.host_bias.to_vec(), vec![c_out]));
+        // A norm of mean 0 and variance 1 at ε = 0 scales by γ and shifts by β exactly.
+        for (name, v) in [
+            ("weight", scale.to_vec()),
+            ("bias", shift.to_vec()),
+            ("running_mean", vec![0.0; c_out]),
+            ("running_var", vec![1.0; c_out]),
+        ] {
+            map.tensors
+                .insert(format!("bn.{name}"), raw(v, vec![c_out]));
+        }
+        let device = self.weight.device();
+        let loader = Loader {
+            map: &map,
+            model: "ONNX model",
+            device: &device,
+        };
+        let (k, s, p) = (self.kernel, self.stride, self.padding);
+        let conv = loader.conv("c", Some(("bn", 0.0)), c_in, c_out, k, s, p, groups);
+        conv.ok().map(|c| c.with_gemm(self.gemm))
     }
 
     /// Whether `padded` gives a convolution for this padding.

@@ -64,6 +64,8 @@ pub struct Model {
     /// An ONNX graph's squeeze-excitation gates taken into the 1×1 convolution after them (see
     /// `onnx::fuse`).
     pub fused_gates: usize,
+    /// An ONNX graph's batch norms folded into the convolution before them (see `onnx::fuse`).
+    pub fused_batch_norms: usize,
     pub device: Device,
     /// The largest single buffer the device takes (see `device::Compute::max_buffer_bytes`).
     pub max_buffer_bytes: u64,
@@ -94,6 +96,7 @@ impl Model {
             fused_activations: 0,
             fused_pads: 0,
             fused_gates: 0,
+            fused_batch_norms: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -173,6 +176,7 @@ impl Model {
             fused_activations: 0,
             fused_pads: 0,
             fused_gates: 0,
+            fused_batch_norms: 0,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,
@@ -232,6 +236,7 @@ impl Model {
         let batching = Some(net.batching.clone());
         let (fused_activations, fused_pads) = (net.fused_activations(), net.fused_pads());
         let fused_gates = net.fused_gates();
+        let fused_batch_norms = net.fused_batch_norms();
         Ok(Self {
             arch: Arch::Onnx,
             name,
@@ -243,6 +248,7 @@ impl Model {
             fused_activations,
             fused_pads,
             fused_gates,
+            fused_batch_norms,
             device: device.clone(),
             max_buffer_bytes: DEFAULT_MAX_BUFFER,
             dtype: DType::F32,

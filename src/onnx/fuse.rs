@@ -12,11 +12,12 @@
 //! (which cuts at ReLUs) and a split between the nodes run them one by one; `run` takes
 //! the shortcut where all are in the range it runs.
 
-use super::ops::Instead;
-use super::{Activation, OnnxNet};
+use super::ops::{Instead, Then};
+use super::{OnnxNet, Tail};
 use crate::error::{Error, Result};
 use crate::models::layers::Act;
 use crate::models::value::Value;
+use std::sync::Arc;
 
 /// A node (a Pad, a gate's Mul) taken into the convolution after it, for one run.
 struct Taken {
@@ -43,8 +44,8 @@ impl OnnxNet {
             .collect()
     }
 
-    /// Each convolution's activation and each zero Pad's convolution, where nothing else
-    /// reads what the first computes.
+    /// Each convolution's tail (batch norm, activation), each zero Pad's and each gate's
+    /// convolution, where nothing else reads what the first computes.
     pub(super) fn plan_fusions(&mut self) {
         let sole = self.sole_readers();
         self.last_reads = vec![None; self.slots];
@@ -58,13 +59,13 @@ impl OnnxNet {
         for s in [Some(self.output), self.boxes_output].into_iter().flatten() {
             self.last_reads[s] = None;
         }
-        self.activations = (0..self.ops.len())
-            .map(|i| self.activation_after(i, &sole))
+        self.tails = (0..self.ops.len())
+            .map(|i| self.tail_after(i, &sole))
             .collect();
         self.pads = vec![None; self.ops.len()];
         self.gates = vec![None; self.ops.len()];
-        let activation_nodes: Vec<usize> = self
-            .activations
+        let tail_nodes: Vec<usize> = self
+            .tails
             .iter()
             .flatten()
             .flat_map(|a| a.nodes.clone())
@@ -86,7 +87,7 @@ impl OnnxNet {
             // Whether the values fit (a map and its gate, a 1×1 on the CPU kernels) is seen
             // when they are computed (`take_node`).
             let two = op.inputs.iter().flatten().count() == 2;
-            if op.is_mul() && next.is_conv() && two && !activation_nodes.contains(&i) {
+            if op.is_mul() && next.is_conv() && two && !tail_nodes.contains(&i) {
                 self.gates[i] = Some(j)
             }
         }
@@ -96,10 +97,9 @@ impl OnnxNet {
         !self.folded.get(i).copied().unwrap_or(false)
     }
 
-    /// The activation convolution `i` can apply as it writes: its output's only reader, an
-    /// activation node reading it first; or SiLU, a Sigmoid of it whose only reader is the Mul
-    /// of the two, and nothing else reading it.
-    fn activation_after(&self, i: usize, sole: &[Option<usize>]) -> Option<Activation> {
+    /// What convolution `i` can compute of the nodes after it: a batch norm that alone reads
+    /// its output, folded into its weights, then the activation after that (`activation_on`).
+    fn tail_after(&self, i: usize, sole: &[Option<usize>]) -> Option<Tail> {
         let op = &self.ops[i];
         let &[x] = &op.outputs[..] else {
             return None;
@@ -107,19 +107,50 @@ impl OnnxNet {
         if !op.takes_activation() || !self.live(i) || self.last_reads[x].is_none() {
             return None;
         }
+        let norm = sole[x]
+            .filter(|&j| j > i && self.live(j) && self.ops[j].inputs.first() == Some(&Some(x)))
+            .and_then(|j| Some((j, self.ops[j].folded_into(&self.ops[i])?)));
+        let (x, mut nodes, folded) = match norm {
+            Some((j, conv)) => (self.ops[j].outputs[0], vec![j], Some(Arc::new(conv))),
+            None => (x, vec![], None),
+        };
+        let (act, out) = match self.activation_on(x, i, sole) {
+            Some((more, act, out)) => {
+                nodes.extend(more);
+                (act, out)
+            }
+            None if folded.is_some() && self.last_reads[x].is_some() => (Act::None, x),
+            None => return None,
+        };
+        Some(Tail {
+            nodes,
+            act,
+            out,
+            folded,
+        })
+    }
+
+    /// The activation on slot `x` (computed by node `i` or a batch norm folded into it) that a
+    /// convolution can apply as it writes: the slot's only reader, an activation node reading
+    /// it first; or SiLU, a Sigmoid of it whose only reader is the Mul of the two, and nothing
+    /// else reading it. Its nodes and output slot.
+    fn activation_on(
+        &self,
+        x: usize,
+        i: usize,
+        sole: &[Option<usize>],
+    ) -> Option<(Vec<usize>, Act, usize)> {
         let later = |j: &usize| *j > i && self.live(*j);
         let reads_x = |j: usize| self.ops[j].inputs.first() == Some(&Some(x));
         if let Some(j) = sole[x].filter(later).filter(|&j| reads_x(j)) {
             let next = &self.ops[j];
             return match (next.as_activation(), &next.outputs[..]) {
-                (Some(act), &[out]) => Some(Activation {
-                    nodes: vec![j],
-                    act,
-                    out,
-                }),
+                (Some(act), &[out]) => Some((vec![j], act, out)),
                 _ => None,
             };
         }
+        // A graph's output (no last reader) keeps its nodes.
+        self.last_reads[x]?;
         let readers: Vec<usize> = (i + 1..self.ops.len())
             .filter(|&j| self.ops[j].inputs.contains(&Some(x)))
             .collect();
@@ -139,11 +170,7 @@ impl OnnxNet {
             && (pair(x, s) || pair(s, x))
             && [j, k].iter().all(later);
         match &mul.outputs[..] {
-            &[out] if silu => Some(Activation {
-                nodes: vec![j, k],
-                act: Act::Silu,
-                out,
-            }),
+            &[out] if silu => Some((vec![j, k], Act::Silu, out)),
             _ => None,
         }
     }
@@ -153,9 +180,30 @@ impl OnnxNet {
         sized && self.sized.get(at) == Some(&true)
     }
 
+    /// The graph run node by node, nothing fused and no region passes (tests compare the
+    /// fused run with it).
+    pub fn unfused(mut self) -> Self {
+        self.tails.iter_mut().for_each(|t| *t = None);
+        self.pads.iter_mut().for_each(|p| *p = None);
+        self.gates.iter_mut().for_each(|g| *g = None);
+        self.region_upto = 0;
+        self
+    }
+
     /// How many activations the convolutions apply (`camlens layers`, tests).
     pub fn fused_activations(&self) -> usize {
-        self.activations.iter().flatten().count()
+        let act = |t: &&Tail| !matches!(t.act, Act::None);
+        self.tails.iter().flatten().filter(act).count()
+    }
+
+    /// How many batch norms are folded into the convolution before them (`camlens layers`,
+    /// tests).
+    pub fn fused_batch_norms(&self) -> usize {
+        self.tails
+            .iter()
+            .flatten()
+            .filter(|t| t.folded.is_some())
+            .count()
     }
 
     /// How many squeeze-excitation gates the convolutions after them may take in (`camlens
@@ -210,15 +258,14 @@ impl OnnxNet {
                 Some(t) => last(Some(t.instead.source()), t.node),
                 None => last(op.inputs.first().copied().flatten(), at),
             };
-            let act = self.activations.get(at).and_then(Option::as_ref);
-            let act = act.filter(|a| a.nodes.iter().all(|n| range.contains(n)));
-            match (taken_here, act) {
+            let tail = self.tails.get(at).and_then(Option::as_ref);
+            let tail = tail.filter(|t| t.nodes.iter().all(|n| range.contains(n)));
+            match (taken_here, tail) {
                 (None, None) => op.run(slots, batch, hand_over),
-                (t, act) => {
-                    applied.extend(act.iter().flat_map(|a| &a.nodes));
-                    let (act, out) = act.map_or((&Act::None, op.outputs[0]), |a| (&a.act, a.out));
-                    let instead = t.map(|t| t.instead);
-                    op.run_fused(slots, batch, act, out, instead, hand_over)
+                (t, tail) => {
+                    applied.extend(tail.iter().flat_map(|t| &t.nodes));
+                    let then = then(tail, op.outputs[0]);
+                    op.run_fused(slots, batch, then, t.map(|t| t.instead), hand_over)
                 }
             }
             .map_err(|e| match e {
@@ -286,5 +333,21 @@ impl OnnxNet {
             instead,
             node: at,
         })
+    }
+}
+
+/// How a convolution whose output slot is `own` runs with `tail` (or none).
+pub(super) fn then(tail: Option<&Tail>, own: usize) -> Then<'_> {
+    match tail {
+        Some(t) => Then {
+            act: &t.act,
+            out: t.out,
+            conv: t.folded.as_deref(),
+        },
+        None => Then {
+            act: &Act::None,
+            out: own,
+            conv: None,
+        },
     }
 }

@@ -108,7 +108,7 @@ impl OnnxNet {
             task: crate::models::network::Task::Classify,
             focus: Default::default(),
             box_thresholds: (config.score, config.iou),
-            activations: vec![],
+            tails: vec![],
             pads: vec![],
             gates: vec![],
             last_reads: vec![],

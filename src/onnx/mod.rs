@@ -85,8 +85,8 @@ pub struct OnnxNet {
     focus: std::sync::RwLock<Focus>,
     /// A detector's score and IoU thresholds from its model.json, where given.
     box_thresholds: (Option<f32>, Option<f32>),
-    /// By node: the activation a convolution applies as it writes (see `fuse`).
-    activations: Vec<Option<Activation>>,
+    /// By node: what a convolution computes of the nodes after it (see `fuse`).
+    tails: Vec<Option<Tail>>,
     /// By Pad node: the convolution that takes its zeros in (see `fuse`).
     pads: Vec<Option<usize>>,
     /// By Mul node: the 1×1 convolution that may take its gate in (see `fuse`).
@@ -147,15 +147,18 @@ pub(super) struct Zeros {
 #[derive(Debug, Default)]
 pub(super) struct ZeroPasses(pub std::sync::Mutex<Vec<std::sync::Arc<Zeros>>>);
 
-/// An activation applied by the convolution before it (see `fuse`).
+/// The nodes after a convolution that it computes itself (see `fuse`): a batch norm folded
+/// into its weights, an activation it applies as it writes, or both.
 #[derive(Debug, Clone)]
-struct Activation {
-    /// The activation's nodes (one; SiLU's Sigmoid and Mul), skipped where the convolution
-    /// applies it.
+struct Tail {
+    /// The nodes (the batch norm first; one activation node, or SiLU's Sigmoid and Mul),
+    /// skipped where the convolution computes them.
     nodes: Vec<usize>,
     act: crate::models::layers::Act,
-    /// The activation's output slot, which the convolution fills.
+    /// The last node's output slot, which the convolution fills.
     out: usize,
+    /// The convolution with the batch norm folded in, run instead of the node's own.
+    folded: Option<std::sync::Arc<crate::models::layers::Conv>>,
 }
 
 impl OnnxNet {
@@ -376,6 +379,8 @@ impl Network for OnnxNet {
         for &i in weighted.split_last().map_or(&[][..], |(_, rest)| rest) {
             self.ops[i].set_dtype(dtype);
         }
+        // Batch norms are folded again into the convolutions as they now are.
+        self.plan_fusions();
     }
 }
 

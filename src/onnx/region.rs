@@ -10,10 +10,10 @@
 //! CAM code never knows.
 
 use super::ops::InSpace;
-use super::{OnnxNet, Zeros};
+use super::{OnnxNet, Zeros, fuse};
 use crate::compute::tensor_io::to_vec;
 use crate::models::kernels::{Geometry, pool};
-use crate::models::layers::{Act, host_tensor};
+use crate::models::layers::host_tensor;
 use crate::models::region::{self, Part, WHOLE};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -211,25 +211,27 @@ impl Walk<'_> {
         Some(share)
     }
 
-    /// Convolution `at` on its input's part, with the Pad before it and the clamp after it
-    /// that it takes in: its output slot and part.
+    /// Convolution `at` on its input's part, with the Pad before it and the batch norm and
+    /// activation after it that it takes in: its output slot and part.
     fn conv(&mut self, at: usize, conv: &crate::models::layers::Conv) -> Option<(usize, Part)> {
         let net = self.net;
         let op = &net.ops[at];
+        let tail = self.net.tails[at].as_ref();
+        let tail = tail.filter(|t| t.nodes.iter().all(|&n| n < self.end));
+        let then = fuse::then(tail, op.outputs[0]);
+        let conv = then.conv.unwrap_or(conv);
         let (x, padded) = match self.taken.iter().find(|t| t.0 == at) {
             Some(&(_, src, [h, w], _)) => (src, Some(conv.padded(h, w)?)),
             None => (op.inputs.first().copied().flatten()?, None),
         };
-        let then = self.net.activations[at].as_ref();
-        let then = then.filter(|a| a.nodes.iter().all(|&n| n < self.end));
-        let (act, out) = then.map_or((&Act::None, op.outputs[0]), |a| (&a.act, a.out));
         let part = region::apply(
             padded.as_ref().unwrap_or(conv),
             self.parts[x].as_ref()?,
             self.zero(x)?,
-            act,
+            then.act,
         );
-        self.applied.extend(then.iter().flat_map(|a| &a.nodes));
+        let out = then.out;
+        self.applied.extend(tail.iter().flat_map(|t| &t.nodes));
         if self.net.last_reads[x].is_some_and(|r| r < at) {
             self.parts[x] = None; // a taken Pad's input, which only the Pad read
         }

@@ -70,6 +70,7 @@ fn tiny(device: &Device) -> Model {
         fused_activations: 0,
         fused_pads: 0,
         fused_gates: 0,
+        fused_batch_norms: 0,
         device: device.clone(),
         max_buffer_bytes: 64 << 20,
         dtype: burn::tensor::DType::F32,

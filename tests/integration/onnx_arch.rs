@@ -455,58 +455,87 @@ fn legrad_on_onnx_vits_equals_torch_cams() {
     }
 }
 
-/// SiLU (a Sigmoid and the Mul of the two), HardSwish and the squeeze-excitation gates are taken
-/// into the convolutions (`onnx::fuse`): EfficientNet-B0's and MobileNetV3's fused runs, a batch
-/// of two and each input alone, give the node-by-node run's logits (the traced pass, which
-/// fuses nothing) within float rounding.
+/// Batch norms, SiLU (a Sigmoid and the Mul of the two), HardSwish and the squeeze-excitation
+/// gates are taken into the convolutions (`onnx::fuse`): EfficientNet-B0's and MobileNetV3's
+/// fused runs, a batch of two and each input alone, give the node-by-node run's explained map
+/// and logits within float rounding.
 #[test]
-fn silu_hard_swish_and_gates_taken_in_give_the_node_by_node_logits() {
+fn batch_norms_activations_and_gates_taken_in_give_the_node_by_node_values() {
     use burn::tensor::{Tensor, TensorData};
-    use camlens::models::network::Trace;
-    // These exports keep their batch norms between convolution and activation: B0's fused
-    // activations are its squeeze-excitations' SiLUs, MobileNetV3's their ReLUs.
-    for (name, activations, gates) in [("efficientnet_b0", 16, 16), ("mobilenet_v3_large", 8, 8)] {
+    use camlens::models::network::Network;
+    use camlens::onnx::{Config, OnnxNet};
+    // These exports keep their batch norms between convolution and activation: every one is
+    // folded, and the activation after it applied.
+    let fusions = [
+        ("efficientnet_b0", 49, 49, 16),
+        ("mobilenet_v3_large", 46, 39, 8),
+    ];
+    for (name, norms, activations, gates) in fusions {
         let model = load(name);
-        let fused = (model.fused_activations, model.fused_gates);
-        assert_eq!(fused, (activations, gates), "{name}: what is fused");
-        let s = reference(name).size;
-        let mut two = input(&[3, s, s]);
-        two.extend(two.iter().map(|v| 0.5 - v).collect::<Vec<_>>());
-        let x = Tensor::<4>::from_data(TensorData::new(two, [2, 3, s, s]), &model.device);
-        let logits = |t: Tensor<2>| t.into_data().try_to_vec::<f32>().unwrap();
-        let plain = logits(
-            model
-                .net
-                .forward_traced(x.clone(), &mut Trace::default())
-                .unwrap(),
+        let fused = (
+            model.fused_batch_norms,
+            model.fused_activations,
+            model.fused_gates,
         );
-        let classes = plain.len() / 2;
-        let (a, b) = plain.split_at(classes);
+        assert_eq!(fused, (norms, activations, gates), "{name}: what is fused");
+        let dir = tempfile::tempdir().unwrap();
+        let path = refilled(&format!("onnx/arch/{name}.onnx"), dir.path());
+        let net = OnnxNet::load(&path, &Config::default(), &cpu()).unwrap();
+        let plain = OnnxNet::load(&path, &Config::default(), &cpu())
+            .unwrap()
+            .unfused();
+        let s = net.input_size;
+        // The second input: the first with its left half dark.
+        let first = input(&[3, s, s]);
+        let dark = first
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % s < s / 2 { 0.0 } else { *v });
+        let two: Vec<f32> = first.iter().copied().chain(dark).collect();
+        let x = Tensor::<4>::from_data(TensorData::new(two, [2, 3, s, s]), &cpu());
+        let layer = net.default_layer();
+        let values = |net: &OnnxNet, x: Tensor<4>| {
+            let f = net.features(x, layer);
+            let logits = net.head(f.activation.clone(), &f.context, layer);
+            let host = |d: TensorData| d.try_to_vec::<f32>().unwrap();
+            (host(f.activation.into_data()), host(logits.into_data()))
+        };
+        let (map, logits) = values(&plain, x.clone());
+        let (a, b) = map.split_at(map.len() / 2);
+        let apart = max_diff(a, b) / range(a);
+        // B0's map with these noise weights varies little between inputs: the fused run must be
+        // a hundred times closer to the node-by-node one than the two inputs' maps are apart.
         assert!(
-            max_diff(a, b) > 0.1 * range(a),
-            "{name}: two different inputs"
+            apart > 1e-4,
+            "{name}: two different inputs ({apart:.1e} apart)"
         );
         let alone = [x.clone().narrow(0, 0, 1), x.clone().narrow(0, 1, 1)];
-        let alone: Vec<f32> = alone
-            .into_iter()
-            .flat_map(|x| logits(model.forward(x)))
-            .collect();
-        for (run, got) in [("batch", logits(model.forward(x))), ("alone", alone)] {
-            let e = max_diff(&got, &plain) / range(&plain);
-            assert!(e <= 1e-5, "{name}, {run}: fused logits off by {e:.1e}");
+        let alone = alone.map(|x| values(&net, x));
+        let alone = (
+            [&alone[0].0[..], &alone[1].0[..]].concat(),
+            [&alone[0].1[..], &alone[1].1[..]].concat(),
+        );
+        for (run, (got_map, got_logits)) in [("batch", values(&net, x)), ("alone", alone)] {
+            let e = max_diff(&got_map, &map) / range(&map);
+            assert!(
+                e <= 1e-5 && e <= 0.01 * apart,
+                "{name}, {run}: fused map off by {e:.1e} ({apart:.1e} between the inputs)"
+            );
+            let e = max_diff(&got_logits, &logits) / range(&logits);
+            assert!(e <= 1e-4, "{name}, {run}: fused logits off by {e:.1e}");
         }
     }
 }
 
 /// A convolution's clamp is applied as the convolution writes (`onnx::fuse`), as the native
-/// models do: the small CNN's two Conv → ReLU pairs and the SE blocks' of MobileNetV3 are
-/// fused, and a split at a fused convolution's own output still reads its map before the clamp
+/// models do: the small CNN's two Conv → ReLU pairs and MobileNetV3's 39 (ReLU and HardSwish,
+/// most after a batch norm folded into the convolution) are fused, and a split at a fused convolution's own output still reads its map before the clamp
 /// (negative values and all), whose clamp at 0 is exactly the ReLU's layer.
 #[test]
 fn clamps_are_fused_into_their_convolutions_and_a_split_before_them_still_reads() {
     let model = load("small_cnn");
     assert_eq!(model.fused_activations, 2);
-    assert_eq!(load("mobilenet_v3_large").fused_activations, 8);
+    assert_eq!(load("mobilenet_v3_large").fused_activations, 39);
     let r = reference("small_cnn");
     let x = input(&[3, r.size, r.size]);
     let at = |layer: &str| {

@@ -89,6 +89,16 @@ pub fn supported() -> Vec<&'static str> {
         .collect()
 }
 
+/// What a fused convolution does after its product (see `onnx::fuse`): the activation it
+/// applies as it writes, the slot it writes (the last fused node's), and the convolution with
+/// a batch norm folded in, run instead of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Then<'a> {
+    pub act: &'a Act,
+    pub out: usize,
+    pub conv: Option<&'a crate::models::layers::Conv>,
+}
+
 /// What a fused convolution reads in place of its input (see `onnx::fuse`).
 #[derive(Debug, Clone, Copy)]
 pub enum Instead {
@@ -337,6 +347,17 @@ impl Op {
         matches!(self.kind, Kind::Index(Indexing::Pad { .. }))
     }
 
+    /// This batch norm folded into convolution `conv`'s weights (`Conv::with_batch_norm`).
+    pub fn folded_into(&self, conv: &Op) -> Option<crate::models::layers::Conv> {
+        let (Kind::Reduce(Reduce::BatchNorm { scale, shift }), Kind::Window(Window::Conv(c))) =
+            (&self.kind, &conv.kind)
+        else {
+            return None;
+        };
+        let (scale, shift) = (to_vec(scale.clone()).ok()?, to_vec(shift.clone()).ok()?);
+        c.with_batch_norm(&scale, &shift)
+    }
+
     /// Whether `run_fused` takes this node with a gate (`Instead::Gated`) on map `x`.
     pub fn takes_gate(&self, x: &Value) -> bool {
         matches!((&self.kind, x), (Kind::Window(Window::Conv(c)), Value::R4(x)) if c.takes_gate(x))
@@ -360,8 +381,8 @@ impl Op {
         }
     }
 
-    /// This convolution with `then` applied to its output, written to `out` (the activation's
-    /// output slot, where it applies one: the convolution's own is left empty); with `instead`,
+    /// This convolution (or `then.conv`) with `then.act` applied to its output, written to
+    /// `then.out` (the last fused node's slot: the convolution's own is left empty); with `instead`,
     /// it reads that instead of its input (a zero Pad's input, padded, or a squeeze-excitation's
     /// map and gate; the node taken in leaves its output empty; `takes_padding` and `takes_gate`
     /// say what it takes). `hand_over` as in `run`.
@@ -369,8 +390,7 @@ impl Op {
         &self,
         slots: &mut [Option<Value>],
         batch: usize,
-        then: &Act,
-        out: usize,
+        then: Then,
         instead: Option<Instead>,
         hand_over: bool,
     ) -> Result<()> {
@@ -398,13 +418,13 @@ impl Op {
         };
         a.first.set(first);
         let value = match &self.kind {
-            Kind::Window(w) => w.run_fused(&a, then, pad, gate.as_deref()),
+            Kind::Window(w) => w.run_fused(&a, (then.act, then.conv), pad, gate.as_deref()),
             _ => None,
         };
         let value = value.ok_or_else(|| {
             crate::error::Error::Invalid(format!("node '{}' cannot take this padding", self.name))
         })?;
-        slots[out] = Some(value?);
+        slots[then.out] = Some(value?);
         Ok(())
     }
 

@@ -78,7 +78,8 @@ impl Window {
         }))
     }
 
-    /// camlens' own convolution followed by `then`, which its CPU kernels apply as they write,
+    /// camlens' own convolution (or `instead_of`: it with a batch norm folded in) followed by
+    /// `then`, which its CPU kernels apply as they write,
     /// with `pad` (rows, columns) of zeros around its input where a Pad before it was taken in,
     /// its input multiplied by `gate` (per input channel of each input) where a
     /// squeeze-excitation's was (see `onnx::fuse`); `None` for any other window, or a padding it
@@ -86,13 +87,14 @@ impl Window {
     pub(super) fn run_fused(
         &self,
         a: &Args,
-        then: &Act,
+        (then, instead_of): (&Act, Option<&Conv>),
         pad: Option<[(usize, usize); 2]>,
         gate: Option<&[f32]>,
     ) -> Option<Result<Value>> {
         let Self::Conv(conv) = self else {
             return None;
         };
+        let conv = instead_of.unwrap_or(conv);
         let padded = match pad {
             Some([h, w]) => Some(conv.padded(h, w)?),
             None => None,
