@@ -75,6 +75,19 @@ def vit_tokens(t):
     return t[:, 1:, :].reshape(t.size(0), 14, 14, t.size(2)).permute(0, 3, 1, 2)
 
 
+def cpu_name():
+    """The CPU's model name, where Linux says it (rows measured on different machines are
+    compared by their ratios only)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def median_time(fn, runs, sync):
     fn()
     sync()
@@ -234,6 +247,7 @@ def main():
         "model": a.model, "device": torch.cuda.get_device_name(0) if dev.type == "cuda"
         else f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)",
         "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "class": cls, "rows": rows,
+        "cpu": cpu_name(),
     }
     if a.out:
         os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)

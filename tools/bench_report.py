@@ -230,7 +230,8 @@ for key, title, what in ONNX_MODELS:
     print()
 
 ARCH = [("mobilenet_v3_large", "MobileNetV3-Large"), ("efficientnet_b0", "EfficientNet-B0"),
-        ("resnet50", "ResNet-50"), ("convnext_tiny", "ConvNeXt-Tiny"), ("vit_b_16", "ViT-B/16")]
+        ("mobilenet_v2", "MobileNetV2 (its ImageNet weights)"), ("resnet50", "ResNet-50"),
+        ("convnext_tiny", "ConvNeXt-Tiny"), ("vit_b_16", "ViT-B/16")]
 arch_rows = []
 for key, title in ARCH:
     paths = [os.path.join(ROOT, f"bench/{f}.json") for f in
@@ -242,16 +243,19 @@ if arch_rows:
     peers = arch_rows[0][3]
     print("## Your own models as ONNX against the peers (CPU)\n")
     print("torchvision models with seeded weights, exported by `tools/export_torchvision.py` "
-          "(the `.onnx`\ncamlens runs, the same weights for the peers), on the sample photo at "
-          "camlens' default layer of\neach export and the same module in PyTorch, one model after "
-          "the other in one run\n(`tools/bench_onnx_arch.sh`; camlens on "
-          f"{arch_rows[0][1]['device']}, the peers on {peers['device']},\n"
-          f"torch {peers['torch']}; {peers['date']}). ScoreCAM++ and ScoreCAM (batch 32): one "
-          "timed run after a\nwarm-up; the gradient methods: median of 5. Ratios are camlens "
-          "over the peer.\n")
+          "(the `.onnx`\ncamlens runs, the same weights for the peers; MobileNetV2 with its "
+          "ImageNet weights,\n`tools/export_mobilenet_v2.py`), on the sample photo at "
+          "camlens' default layer of\neach export and the same module in PyTorch, camlens and "
+          "the peers one after the other in one run\nper model (`tools/bench_onnx_arch.sh`; "
+          f"camlens on {arch_rows[0][1]['device']}, the peers on {peers['device']},\n"
+          f"torch {peers['torch']}; each row's date and CPU in its last column). ScoreCAM++ and "
+          "ScoreCAM (batch 32): one\ntimed run after a warm-up; the gradient methods: median of "
+          "5. Ratios are camlens over the peer,\nwithin a row; compare rows of different "
+          "dates or CPUs by their ratios only.\n")
     print("| model | camlens ScoreCAM++ | pytorch-grad-cam ScoreCAM | ratio | torch-cam ScoreCAM "
-          "| ratio | camlens' 4 gradient methods together | pytorch-grad-cam GradCAM | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| ratio | camlens' 4 gradient methods together | pytorch-grad-cam GradCAM | ratio "
+          "| measured |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for title, score, grad, p in arch_rows:
         spp, together = row(score, "scorecam++"), row(grad, "gradient methods together")
         cells = [title, secs(spp["median_ms"])]
@@ -261,5 +265,6 @@ if arch_rows:
             cells += [secs(ms), f"{ours['median_ms'] / ms:.2f}×"] if ms else ["–", "–"]
         gc = peer_ms(p, "pytorch-grad-cam", "gradcam")
         cells += [secs(together["median_ms"]), secs(gc), f"{together['median_ms'] / gc:.2f}×"]
+        cells.append(f"{p['date']}, {p.get('cpu', 'CPU')}")
         print("| " + " | ".join(cells) + " |")
     print()
