@@ -34,7 +34,6 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     }
     // One input per task; a lone input lets gemm use the threads instead.
     let inner = gemm_parallelism(batch);
-    let (lo, hi) = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     // Columns are built a band of output rows at a time, so that they stay in L2 while gemm
     // reads them (a whole ResNet layer1 input's would be 7 MB).
     let band = (COLUMN_BUDGET / (depth * wo)).clamp(1, ho);
@@ -59,8 +58,7 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
                 matmul(dst, n, weight, cols, [m, depth, width], inner);
             }
             for (row, &bv) in out.chunks_exact_mut(n).zip(bias) {
-                row.iter_mut().for_each(|v| *v = (*v + bv).max(lo).min(hi));
-                fused.finish(row);
+                fused.finish_with_bias(row, bv);
             }
         },
     );

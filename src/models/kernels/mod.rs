@@ -68,6 +68,51 @@ impl Fused<'_> {
             s.apply(x);
         }
     }
+
+    /// `bias`, then the output's clamp and smooth activation, on `x`, a stretch of one output
+    /// channel just written.
+    pub fn finish_with_bias(&self, x: &mut [f32], bias: f32) {
+        let (lo, hi) = self.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+        bias_clamp(x, bias, lo, hi);
+        self.finish(x);
+    }
+}
+
+/// `x + bias` clamped to `[lo, hi]`, in the widest vectors the CPU has: built for the baseline
+/// CPU, the loop ran four floats at a time, 8 % of MobileNetV2's ScoreCAM++ in 1×1 convolutions'
+/// bias alone. Adds, maxima and minima are exact, so every path gives the same floats.
+fn bias_clamp(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { bias_clamp_avx512(x, bias, lo, hi) };
+        }
+        if is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { bias_clamp_avx2(x, bias, lo, hi) };
+        }
+    }
+    bias_clamp_plain(x, bias, lo, hi)
+}
+
+#[inline(always)]
+fn bias_clamp_plain(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
+    for v in x.iter_mut() {
+        *v = (*v + bias).max(lo).min(hi);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn bias_clamp_avx512(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
+    bias_clamp_plain(x, bias, lo, hi)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn bias_clamp_avx2(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
+    bias_clamp_plain(x, bias, lo, hi)
 }
 
 /// One convolution as every kernel here takes it. `weight` is in the kernel's own form
@@ -105,6 +150,24 @@ pub type ConvKernel = fn(ConvArgs) -> (Vec<f32>, [usize; 4]);
 mod tests {
     use super::activation::{self, Smooth};
     use super::*;
+
+    /// Every vector width adds the bias and clamps as the plain loop does, NaN and infinities
+    /// included.
+    #[test]
+    fn every_path_gives_the_same_bias_and_clamp() {
+        let mut xs: Vec<f32> = (0..1000).map(|i| (i as f32 - 500.0) * 0.013).collect();
+        xs.extend([f32::NAN, f32::INFINITY, f32::NEG_INFINITY, -0.0]);
+        for (lo, hi) in [(0.0, 6.0), (f32::NEG_INFINITY, f32::INFINITY), (-1.0, 0.5)] {
+            let mut plain = xs.clone();
+            bias_clamp_plain(&mut plain, 0.25, lo, hi);
+            let mut widest = xs.clone();
+            bias_clamp(&mut widest, 0.25, lo, hi);
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&plain), bits(&widest), "{lo}..{hi}");
+            let want = (xs[700] + 0.25).clamp(lo, hi);
+            assert_eq!(plain[700], want);
+        }
+    }
 
     /// Every convolution kernel applies a smooth activation to each output float once, after
     /// its bias and clamp: the fused output is the unfused one with the activation applied,

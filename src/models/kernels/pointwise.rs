@@ -52,7 +52,6 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
     // vector is turned into a `Vec<f32>`.
     unsafe { out.set_len(batch * m * n) };
     if batch * m * n > 0 {
-        let (lo, hi) = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
         let inner = gemm_parallelism(batch);
         let band = (BAND_BUDGET / m).next_multiple_of(16).clamp(16, n.max(16));
         out.par_chunks_mut(m * n).enumerate().for_each(|(b, out)| {
@@ -89,15 +88,10 @@ pub fn conv(args: ConvArgs) -> (Vec<f32>, [usize; 4]) {
                     matmul_raw(dst, n, weight, rhs, rhs_stride, [m, c_in, width], inner);
                 }
                 for (row, &bv) in out[first..].chunks_mut(n).zip(bias) {
-                    let row = &mut row[..width];
-                    for v in row.iter_mut() {
-                        // SAFETY: written by the product above.
-                        let x = unsafe { v.assume_init() };
-                        v.write((x + bv).max(lo).min(hi));
-                    }
-                    // SAFETY: every element was written just above; `MaybeUninit<f32>` has
-                    // `f32`'s layout.
-                    fused.finish(unsafe { &mut *(row as *mut [MaybeUninit<f32>] as *mut [f32]) });
+                    let row = &mut row[..width] as *mut [MaybeUninit<f32>] as *mut [f32];
+                    // SAFETY: the product above wrote every element of the row's band;
+                    // `MaybeUninit<f32>` has `f32`'s layout.
+                    fused.finish_with_bias(unsafe { &mut *row }, bv);
                 }
             }
         });

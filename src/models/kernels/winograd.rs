@@ -268,7 +268,6 @@ fn transform_output(
     out: &SharedOut,
     row: &mut [f32],
 ) {
-    let (lo, hi) = fused.output.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
     let n = band.len() * p.tw;
     let tw = p.tw;
     let (z, y) = row.split_at_mut(8 * tw);
@@ -305,10 +304,8 @@ fn transform_output(
                         p.wo,
                     )
                 };
-                for (d, v) in dst.iter_mut().zip(yr.iter()) {
-                    *d = (v + bias[o]).max(lo).min(hi);
-                }
-                fused.finish(dst);
+                dst.copy_from_slice(&yr[..p.wo]);
+                fused.finish_with_bias(dst, bias[o]);
             }
         }
     }
