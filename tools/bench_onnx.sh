@@ -19,7 +19,7 @@ for m in ${MODELS:-resnet18 lite0}; do
       [ -f out/onnx/lite0.onnx ] || python3 tools/export_lite0_onnx.py out/onnx/lite0.onnx
       native=lite0 ;;
   esac
-  B="./target/release/camlens --device cpu bench --model $native --model out/onnx/$m.onnx"
+  B="${CARGO_TARGET_DIR:-target}/release/camlens --device cpu bench --model $native --model out/onnx/$m.onnx"
   $B --methods gradcam,gradcam++,xgradcam,layercam --runs 21 \
     --json bench/ours-cpu-onnx-$m-gradient.json > /dev/null
   $B --methods scorecam++ --runs ${RUNS:-3} --json bench/ours-cpu-onnx-$m-score.json > /dev/null
