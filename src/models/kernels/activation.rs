@@ -34,21 +34,10 @@ pub fn exp(x: f32) -> f32 {
     f32::from_bits(k.wrapping_add(127) << 23) * p
 }
 
-/// 1 / (1 + e⁻ˣ) over `x`, in the widest vectors the CPU has (the same arithmetic in each:
-/// Rust does not fuse the multiply-adds, so every path gives the same floats).
-pub fn sigmoid(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { sigmoid_avx512(x) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { sigmoid_avx2(x) };
-        }
-    }
-    sigmoid_plain(x)
+widest! {
+    /// 1 / (1 + e⁻ˣ) over `x`, in the widest vectors the CPU has (the same arithmetic in each:
+    /// Rust does not fuse the multiply-adds, so every path gives the same floats).
+    pub fn sigmoid(x: &mut [f32]) = sigmoid_plain
 }
 
 #[inline(always)]
@@ -58,18 +47,6 @@ fn sigmoid_plain(x: &mut [f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn sigmoid_avx512(x: &mut [f32]) {
-    sigmoid_plain(x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn sigmoid_avx2(x: &mut [f32]) {
-    sigmoid_plain(x)
-}
-
 /// x · clamp(x / 6 + ½, 0, 1) over `x`: ONNX's HardSwish, as the graph's own formula writes it.
 pub fn hard_swish(x: &mut [f32]) {
     for v in x.iter_mut() {
@@ -77,21 +54,10 @@ pub fn hard_swish(x: &mut [f32]) {
     }
 }
 
-/// x · sigmoid(x) over `x`: SiLU, as an exported graph's Sigmoid and Mul nodes compute it
-/// (the same floats: the sigmoid is `sigmoid`'s, then one product).
-pub fn silu(x: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { silu_avx512(x) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { silu_avx2(x) };
-        }
-    }
-    silu_plain(x)
+widest! {
+    /// x · sigmoid(x) over `x`: SiLU, as an exported graph's Sigmoid and Mul nodes compute it
+    /// (the same floats: the sigmoid is `sigmoid`'s, then one product).
+    pub fn silu(x: &mut [f32]) = silu_plain
 }
 
 #[inline(always)]
@@ -99,18 +65,6 @@ fn silu_plain(x: &mut [f32]) {
     for v in x.iter_mut() {
         *v *= 1.0 / (1.0 + exp(-*v));
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn silu_avx512(x: &mut [f32]) {
-    silu_plain(x)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn silu_avx2(x: &mut [f32]) {
-    silu_plain(x)
 }
 
 /// An activation that is not a clamp, applied by a convolution kernel to each stretch of its

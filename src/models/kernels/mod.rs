@@ -12,6 +12,37 @@
 //! - `activation`: sigmoid, SiLU and HardSwish (ONNX graphs' elementwise nodes, and what the
 //!   convolutions apply as they write).
 
+/// `$vis fn $name(args)`: the loop `$plain(args)` compiled again for AVX-512 and AVX2, the widest
+/// the CPU has chosen when called. The same arithmetic in each (Rust does not fuse multiply-adds),
+/// so every path gives the same floats; only the vector width differs.
+macro_rules! widest {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),*) = $plain:ident) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $plain($($arg),*)
+                }
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $plain($($arg),*)
+                }
+                if is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, checked just above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2, checked just above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $plain($($arg),*)
+        }
+    };
+}
+
 pub mod activation;
 pub mod im2col;
 pub mod plane_conv;
@@ -78,22 +109,12 @@ impl Fused<'_> {
     }
 }
 
-/// `x + bias` clamped to `[lo, hi]`, in the widest vectors the CPU has: built for the baseline
-/// CPU, the loop ran four floats at a time, 8 % of MobileNetV2's ScoreCAM++ in 1×1 convolutions'
-/// bias alone. Adds, maxima and minima are exact, so every path gives the same floats.
-fn bias_clamp(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, checked just above.
-            return unsafe { bias_clamp_avx512(x, bias, lo, hi) };
-        }
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, checked just above.
-            return unsafe { bias_clamp_avx2(x, bias, lo, hi) };
-        }
-    }
-    bias_clamp_plain(x, bias, lo, hi)
+widest! {
+    /// `x + bias` clamped to `[lo, hi]`, in the widest vectors the CPU has: built for the
+    /// baseline CPU, the loop ran four floats at a time, 8 % of MobileNetV2's ScoreCAM++ in 1×1
+    /// convolutions' bias alone. Adds, maxima and minima are exact, so every path gives the
+    /// same floats.
+    fn bias_clamp(x: &mut [f32], bias: f32, lo: f32, hi: f32) = bias_clamp_plain
 }
 
 #[inline(always)]
@@ -101,18 +122,6 @@ fn bias_clamp_plain(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
     for v in x.iter_mut() {
         *v = (*v + bias).max(lo).min(hi);
     }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn bias_clamp_avx512(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
-    bias_clamp_plain(x, bias, lo, hi)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn bias_clamp_avx2(x: &mut [f32], bias: f32, lo: f32, hi: f32) {
-    bias_clamp_plain(x, bias, lo, hi)
 }
 
 /// One convolution as every kernel here takes it. `weight` is in the kernel's own form
