@@ -128,8 +128,9 @@ pub struct OnnxArgs {
     /// A file of class names, one a line.
     #[arg(long)]
     pub labels: Option<std::path::PathBuf>,
-    /// How the photo fits the square input: crop (its centre), letterbox (YOLO's: all of it on
-    /// grey) or stretch (all of it, resized).
+    /// How the photo fits the square input: crop (its centre), crop-first (its centre cropped
+    /// before the resize, TensorFlow's recipe), letterbox (YOLO's: all of it on grey) or stretch
+    /// (all of it, resized).
     #[arg(long, value_enum)]
     pub fit: Option<FitName>,
     /// What the output answers, where its shape does not say: classify, segment or detect.

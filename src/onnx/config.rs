@@ -40,7 +40,8 @@ pub struct Config {
     /// A file of class names, one a line, relative to the model's folder.
     pub labels: Option<PathBuf>,
     /// How the photo is fitted to the square input: "crop" (the centre, the default),
-    /// "letterbox" (YOLO's: all of it, padded with grey) or "stretch" (all of it, resized).
+    /// "crop-first" (the centre cropped before the resize: TensorFlow's recipe), "letterbox"
+    /// (YOLO's: all of it, padded with grey) or "stretch" (all of it, resized).
     pub fit: Option<FitName>,
     /// What the output answers, where its shape does not say: "classify", "segment" or
     /// "detect".
@@ -71,6 +72,12 @@ pub enum ResampleName {
 #[serde(rename_all = "lowercase")]
 pub enum FitName {
     Crop,
+    // TensorFlow's recipe: the centre crop first, then resized to the input (EfficientNet-Lite
+    // and other TF-ported models; `crop` resizes first, as torchvision does). Not a doc comment:
+    // clap would show every --help in its long form to list it.
+    #[serde(rename = "crop-first")]
+    #[value(name = "crop-first")]
+    CropFirst,
     Letterbox,
     Stretch,
 }
@@ -206,6 +213,7 @@ impl Config {
             std: on_255(self.std, base.std),
             order: match self.fit {
                 None | Some(FitName::Crop) => base.order,
+                Some(FitName::CropFirst) => Order::CropThenResize,
                 Some(FitName::Letterbox) => Order::Letterbox,
                 Some(FitName::Stretch) => Order::Stretch,
             },
@@ -328,5 +336,19 @@ mod tests {
         .unwrap();
         let e = Config::beside(&model).unwrap_err().to_string();
         assert!(e.contains("crop_fraction"), "{e}");
+    }
+
+    /// The built-in Lite0's recipe (TensorFlow's: crop, then resize) is what a TF-ported export
+    /// gets from its model.json, so the export sees the built-in's very input.
+    #[test]
+    fn crop_first_is_tensorflows_recipe_as_the_built_in_lite0_uses_it() {
+        let c: Config = serde_json::from_str(
+            r#"{"size": 224, "resample": "bicubic", "mean": [127, 127, 127],
+                "std": [128, 128, 128], "scale": 255, "fit": "crop-first"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.preprocess(224), Preprocess::efficientnet_lite());
+        let c: Config = serde_json::from_str(r#"{"fit": "crop"}"#).unwrap();
+        assert_eq!(c.preprocess(224).order, Order::ResizeThenCrop);
     }
 }

@@ -237,13 +237,15 @@ impl OnnxNet {
         range: std::ops::Range<usize>,
         batch: usize,
         sized: bool,
-        mut applied: Vec<usize>,
+        applied: Vec<usize>,
     ) -> Result<()> {
         let mut taken: Vec<Taken> = vec![];
+        // By node: a lookup per node of a graph of thousands, at every run.
+        let mut applied_at = vec![false; self.ops.len()];
+        applied.iter().for_each(|&n| applied_at[n] = true);
         for at in range.clone() {
             let op = &self.ops[at];
-            if self.folded.get(at) == Some(&true) || applied.contains(&at) || self.given(at, sized)
-            {
+            if self.folded.get(at) == Some(&true) || applied_at[at] || self.given(at, sized) {
                 continue;
             }
             if let Some(t) = self.take_node(at, slots, &range, batch) {
@@ -263,7 +265,9 @@ impl OnnxNet {
             match (taken_here, tail) {
                 (None, None) => op.run(slots, batch, hand_over),
                 (t, tail) => {
-                    applied.extend(tail.iter().flat_map(|t| &t.nodes));
+                    tail.iter()
+                        .flat_map(|t| &t.nodes)
+                        .for_each(|&n| applied_at[n] = true);
                     let then = then(tail, op.outputs[0]);
                     op.run_fused(slots, batch, then, t.map(|t| t.instead), hand_over)
                 }

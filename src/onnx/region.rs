@@ -28,8 +28,10 @@ struct Walk<'a> {
     net: &'a OnnxNet,
     zeros: &'a Zeros,
     parts: Vec<Option<Part>>,
-    /// Activation nodes a convolution applied (skipped here and by the run after).
+    /// Activation nodes a convolution applied (skipped here and by the run after), and the
+    /// same by node.
     applied: Vec<usize>,
+    applied_at: Vec<bool>,
     taken: Vec<Taken>,
     end: usize,
     device: Device,
@@ -68,8 +70,9 @@ impl OnnxNet {
         let mut walk = Walk {
             net: self,
             zeros: &zeros,
-            parts: vec![None; self.slots],
+            parts: super::nones(self.slots),
             applied: vec![],
+            applied_at: vec![false; self.ops.len()],
             taken: vec![],
             end,
             device,
@@ -81,7 +84,7 @@ impl OnnxNet {
         });
         let mut at = 0;
         while at < end {
-            let applied = walk.applied.contains(&at);
+            let applied = walk.applied_at[at];
             if self.folded.get(at) == Some(&true) || applied || self.given(at, true) {
                 at += 1;
                 continue;
@@ -141,7 +144,7 @@ impl OnnxNet {
         // Recorded without the lock, as in `models::region`: the kernels may hand work to the
         // thread pool, whose threads may start another input's pass on this very thread.
         let mut slots = self.fresh();
-        let mut maps = vec![None; self.slots];
+        let mut maps = super::nones(self.slots);
         let zero = map(vec![0.0; dims.iter().product()], dims, device);
         slots[self.input] = Some(Value::R4(zero));
         let mut keep = |slots: &[Option<Value>], s: usize| {
@@ -202,6 +205,10 @@ impl Walk<'_> {
                     });
                 (op.outputs[0], part)
             }
+            InSpace::Pointwise if op.is_add() => match self.add(at) {
+                Some(out) => out,
+                None => self.pointwise(at, slots, false)?,
+            },
             InSpace::Pointwise => self.pointwise(at, slots, false)?,
             InSpace::PerChannel => self.pointwise(at, slots, true)?,
             InSpace::Other => return None,
@@ -231,11 +238,42 @@ impl Walk<'_> {
             then.act,
         );
         let out = then.out;
-        self.applied.extend(tail.iter().flat_map(|t| &t.nodes));
+        for &n in tail.iter().flat_map(|t| &t.nodes) {
+            self.applied.push(n);
+            self.applied_at[n] = true;
+        }
         if self.net.last_reads[x].is_some_and(|r| r < at) {
             self.parts[x] = None; // a taken Pad's input, which only the Pad read
         }
         Some((out, part))
+    }
+
+    /// A residual Add of two parts, as the hand-written models do it: in place, on the part
+    /// that covers the other (taken where no later node reads it), the other read where it has
+    /// it and from the all-zero input around it. `None` where it is not two parts of one
+    /// plane and size, or neither covers the other.
+    fn add(&mut self, at: usize) -> Option<(usize, Part)> {
+        let op = &self.net.ops[at];
+        let (a, b) = (op.inputs[0]?, op.inputs[1]?);
+        let (pa, pb) = (self.parts[a].as_ref()?, self.parts[b].as_ref()?);
+        if pa.full != pb.full || pa.channels != pb.channels || a == b {
+            return None;
+        }
+        let rect = pa.rect.union(pb.rect);
+        let (into, from) = if pa.rect == rect { (a, b) } else { (b, a) };
+        if self.parts[into].as_ref()?.rect != rect {
+            return None;
+        }
+        let mut sum = match self.net.last_reads[into] == Some(at) {
+            true => self.parts[into].take()?,
+            false => self.parts[into].clone()?,
+        };
+        let other = self.parts[from].as_ref()?.on(rect, self.zero(from)?);
+        sum.data
+            .iter_mut()
+            .zip(other.iter())
+            .for_each(|(s, o)| *s += o);
+        Some((op.outputs[0], sum))
     }
 
     /// An elementwise node on the rectangle holding its inputs' parts, the inputs that are not

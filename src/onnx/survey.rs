@@ -29,9 +29,17 @@ impl OnnxNet {
         self.run(&mut slots, 0..self.ops.len(), 1, false)?;
         let dims: Vec<Option<Vec<usize>>> =
             slots.iter().map(|v| v.as_ref().map(Value::dims)).collect();
-        self.peak = dims
+        // The largest map a run holds (it sizes the batches): what nodes compute, not the
+        // constants (Lite0's classifier weights outnumber its largest map) nor a Pad's output,
+        // which the convolution after it takes in instead (`fuse`).
+        let computed = self
+            .ops
             .iter()
-            .flatten()
+            .filter(|op| !op.inputs.is_empty() && !op.is_pad());
+        self.peak = computed
+            .flat_map(|op| &op.outputs)
+            .chain([&self.input])
+            .filter_map(|&s| dims[s].as_ref())
             .map(|d| d.iter().product::<usize>())
             .max()
             .unwrap_or(1);
@@ -159,11 +167,12 @@ impl OnnxNet {
             self.sized[i] = true;
             op.outputs.iter().for_each(|&o| known[o] = true);
         }
-        // What the nodes a sized run does not skip read: constants and shape values alike.
+        // What the nodes a sized run does not skip read: constants and shape values alike
+        // (not a convolution's weights, which it holds: each run copies these into its slots).
         let mut read = vec![false; self.slots];
         for (i, op) in self.ops.iter().enumerate() {
             if !self.folded[i] && !self.sized[i] {
-                op.inputs.iter().flatten().for_each(|&s| read[s] = true);
+                op.reads().iter().flatten().for_each(|&s| read[s] = true);
             }
         }
         self.sized_values = (0..self.slots)

@@ -192,6 +192,15 @@ impl Op {
         })
     }
 
+    /// The inputs a run reads among the graph's values: a window's weights and bias were
+    /// compiled into it when the file was opened, so it reads its map alone.
+    pub fn reads(&self) -> &[Option<usize>] {
+        match self.kind {
+            Kind::Window(_) => &self.inputs[..self.inputs.len().min(1)],
+            _ => &self.inputs,
+        }
+    }
+
     /// What a family's `run` reads of this node among the graph's values.
     fn args<'a>(&'a self, slots: &'a [Option<Value>], batch: usize) -> Args<'a> {
         Args {
@@ -458,6 +467,14 @@ impl Op {
 
     pub fn is_relu(&self) -> bool {
         matches!(self.kind, Kind::Elementwise(Elementwise::Relu))
+    }
+
+    /// An Add of two values (a residual connection, where both are maps).
+    pub fn is_add(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Elementwise(Elementwise::Binary(elementwise::Arith::Add))
+        ) && self.inputs.len() == 2
     }
 
     /// The axis of a Softmax.
