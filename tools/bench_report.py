@@ -199,7 +199,11 @@ ONNX_MODELS = [
     ("lite0", "EfficientNet-Lite0", "The built-in Lite0 (camlens' hand-written model, its shipped weights) and its ONNX\n"
      "export (`tools/export_lite0_onnx.py`: TensorFlow's SAME padding as 49 computed Pads, 33 Clips;\n"
      "2,116 nodes, 1,900 of them shape arithmetic; run with the clamp and Pad fusions, the region\n"
-     "passes and the shape arithmetic computed once: `src/onnx/fuse.rs`, `src/onnx/region.rs`)"),
+     "passes and the shape arithmetic computed once: `src/onnx/fuse.rs`, `src/onnx/region.rs`; fed\n"
+     "the built-in's input through the `lite0.model.json` the export tool writes beside it: TensorFlow's\n"
+     "crop-then-resize, mean 127, std 128, so both compute the same masks, 442 of them).\n"
+     "ScoreCAM++ takes seconds and its ratio is the measure; the rows in milliseconds vary by tens of\n"
+     "percent from one run to the next on this 2-core VM"),
 ]
 for key, title, what in ONNX_MODELS:
     onnx = sorted(glob.glob(os.path.join(ROOT, f"bench/ours-cpu-onnx-{key}-*.json")))
