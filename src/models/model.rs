@@ -291,14 +291,18 @@ impl Model {
         let per_input = (self.net.peak_activation() * 4) as u64;
         let fit = ((self.max_buffer_bytes * 9 / 10) / per_input.max(1)).clamp(1, 64) as usize;
         // On the CPU a batch runs one input per core (`forward`): a batch that is not a multiple
-        // of the cores leaves one idle at its end. Lite0's ONNX export, whose peak is a padded
-        // map a row and a column larger than the built-in's, fitted 11 to the built-in's 12 and
-        // used 173 % of 2 cores against 183 %.
+        // of the cores leaves one idle at its end (a batch of 11 on 2 cores: 173 % CPU, against
+        // 183 % at 12).
         let cores = rayon::current_num_threads();
-        if self.device.clone().without_autodiff() == Device::flex() && fit > cores {
+        if self.on_cpu() && fit > cores {
             return fit - fit % cores;
         }
         fit
+    }
+
+    /// Whether the model computes on burn's CPU backend.
+    fn on_cpu(&self) -> bool {
+        self.device.clone().without_autodiff() == Device::flex()
     }
 
     pub fn layers(&self) -> Vec<LayerInfo> {
@@ -394,11 +398,7 @@ impl Model {
         // input at a time rather than one part per core keeps each layer's working set in
         // cache (Lite0's expansions write 4.8 MB per input): Lite0's ScoreCAM++ 8.7 → 6.7 s
         // against parts of 6 on the AMD EPYC build machine, ResNet-18's within noise.
-        if threads > 1
-            && batch > 1
-            && !x.is_autodiff()
-            && self.device.clone().without_autodiff() == Device::flex()
-        {
+        if threads > 1 && batch > 1 && !x.is_autodiff() && self.on_cpu() {
             use rayon::prelude::*;
             let chunks: Vec<Tensor<4>> = (0..batch).map(|i| x.clone().narrow(0, i, 1)).collect();
             return match self.net.cpu_batch_from() {

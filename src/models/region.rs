@@ -387,7 +387,7 @@ fn step(block: &Block, mut part: Part, z: &[f32], zero: &mut Zero) -> Part {
 }
 
 /// `y + x` on `y`'s rectangle (which holds `x`'s), then ReLU where `relu`.
-fn add(mut y: Part, x: &Part, z: &[f32], relu: bool) -> Part {
+pub(crate) fn add(mut y: Part, x: &Part, z: &[f32], relu: bool) -> Part {
     let x = x.on(y.rect, z);
     for (y, x) in y.data.iter_mut().zip(x.iter()) {
         *y += x;

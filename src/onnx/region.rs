@@ -28,10 +28,8 @@ struct Walk<'a> {
     net: &'a OnnxNet,
     zeros: &'a Zeros,
     parts: Vec<Option<Part>>,
-    /// Activation nodes a convolution applied (skipped here and by the run after), and the
-    /// same by node.
-    applied: Vec<usize>,
-    applied_at: Vec<bool>,
+    /// By node: activation nodes a convolution applied (skipped here and by the run after).
+    applied: Vec<bool>,
     taken: Vec<Taken>,
     end: usize,
     device: Device,
@@ -71,8 +69,7 @@ impl OnnxNet {
             net: self,
             zeros: &zeros,
             parts: super::nones(self.slots),
-            applied: vec![],
-            applied_at: vec![false; self.ops.len()],
+            applied: vec![false; self.ops.len()],
             taken: vec![],
             end,
             device,
@@ -84,7 +81,7 @@ impl OnnxNet {
         });
         let mut at = 0;
         while at < end {
-            let applied = walk.applied_at[at];
+            let applied = walk.applied[at];
             if self.folded.get(at) == Some(&true) || applied || self.given(at, true) {
                 at += 1;
                 continue;
@@ -239,8 +236,7 @@ impl Walk<'_> {
         );
         let out = then.out;
         for &n in tail.iter().flat_map(|t| &t.nodes) {
-            self.applied.push(n);
-            self.applied_at[n] = true;
+            self.applied[n] = true;
         }
         if self.net.last_reads[x].is_some_and(|r| r < at) {
             self.parts[x] = None; // a taken Pad's input, which only the Pad read
@@ -264,16 +260,15 @@ impl Walk<'_> {
         if self.parts[into].as_ref()?.rect != rect {
             return None;
         }
-        let mut sum = match self.net.last_reads[into] == Some(at) {
+        let sum = match self.net.last_reads[into] == Some(at) {
             true => self.parts[into].take()?,
             false => self.parts[into].clone()?,
         };
-        let other = self.parts[from].as_ref()?.on(rect, self.zero(from)?);
-        sum.data
-            .iter_mut()
-            .zip(other.iter())
-            .for_each(|(s, o)| *s += o);
-        Some((op.outputs[0], sum))
+        let other = self.parts[from].as_ref()?;
+        Some((
+            op.outputs[0],
+            region::add(sum, other, self.zero(from)?, false),
+        ))
     }
 
     /// An elementwise node on the rectangle holding its inputs' parts, the inputs that are not
@@ -371,8 +366,9 @@ impl Walk<'_> {
         for (_, _, _, pad) in pending {
             let _ = self.net.ops[pad].run(slots, 1, false);
         }
-        self.applied.retain(|&n| n >= at);
-        self.applied
+        (at..self.applied.len())
+            .filter(|&n| self.applied[n])
+            .collect()
     }
 }
 
