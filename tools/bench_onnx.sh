@@ -3,7 +3,7 @@
 # run on this machine: ResNet-18 (seeded torchvision weights, exported both ways) and the
 # built-in EfficientNet-Lite0 (its shipped weights, tools/export_lite0_onnx.py); MODELS picks
 # (default: both): the gradient
-# methods over 21 runs (they take ~80 ms, so the median needs many), ScoreCAM++ over RUNS (3).
+# methods over 101 runs (they take 15–80 ms, and this VM varies by tens of percent between runs), ScoreCAM++ over RUNS (3).
 # Needs: cargo build --release; pip install torch torchvision onnx onnxruntime.
 # Writes bench/ours-cpu-onnx-{resnet18,lite0}-{gradient,score}.json; also prints the agreement with
 # onnxruntime. Then: python3 tools/bench_report.py > BENCHMARKS.md
@@ -20,7 +20,7 @@ for m in ${MODELS:-resnet18 lite0}; do
       native=lite0 ;;
   esac
   B="${CARGO_TARGET_DIR:-target}/release/camlens --device cpu bench --model $native --model out/onnx/$m.onnx"
-  $B --methods gradcam,gradcam++,xgradcam,layercam --runs 21 \
+  $B --methods gradcam,gradcam++,xgradcam,layercam --runs 101 \
     --json bench/ours-cpu-onnx-$m-gradient.json > /dev/null
   $B --methods scorecam++ --runs ${RUNS:-3} --json bench/ours-cpu-onnx-$m-score.json > /dev/null
   python3 tools/onnx_reference.py out/onnx/$m.onnx

@@ -14,6 +14,41 @@ use onnx_ir::{Argument, Message, ModelProto, OnnxGraph};
 use std::collections::HashMap;
 use std::path::Path;
 
+/// Runs `work` on the one thread that parses and compiles every ONNX file, and returns what
+/// it returns (or resumes its panic here).
+///
+/// Why a thread of its own: parsing leaves hundreds of thousands of freed blocks of every size
+/// among the compiled graph's, and glibc keeps a heap (an arena) per thread. Parsed on the
+/// thread that then runs the graph, every large allocation of every run (each convolution's
+/// output) walked the free lists of that debris: a fifth of a Lite0 export's forward was
+/// `malloc` (1,450 samples of `_int_malloc` against the built-in's 50, 2026-12-07, 2-core AMD
+/// EPYC). The thread never ends, so no later thread inherits its heap.
+fn on_loader_thread<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    type Job = Box<dyn FnOnce() + Send>;
+    static LOADER: std::sync::OnceLock<std::sync::mpsc::Sender<Job>> = std::sync::OnceLock::new();
+    let jobs = LOADER.get_or_init(|| {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("camlens-onnx-load".into())
+            .spawn(move || queue.into_iter().for_each(|job| job()))
+            .expect("spawning the ONNX loading thread");
+        jobs
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+    });
+    jobs.send(job)
+        .expect("the ONNX loading thread lives as long as the program");
+    match rx
+        .recv()
+        .expect("the ONNX loading thread answers every job")
+    {
+        Ok(value) => value,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
+
 /// The graph's values by name, each given a slot.
 #[derive(Default)]
 struct Slots {
@@ -49,6 +84,11 @@ impl OnnxNet {
     /// adds; checks every node once on a blank input, so that a graph camlens cannot run fails
     /// here with a sentence, not later.
     pub fn load(path: &Path, config: &Config, device: &Device) -> Result<Self> {
+        let (path, config, device) = (path.to_path_buf(), config.clone(), device.clone());
+        on_loader_thread(move || Self::load_here(&path, &config, &device))
+    }
+
+    fn load_here(path: &Path, config: &Config, device: &Device) -> Result<Self> {
         let bad = |detail: String| Error::Invalid(format!("{}: {detail}", path.display()));
         let (original, graph) = parse(path).map_err(&bad)?;
         let [input] = graph.inputs.as_slice() else {
