@@ -198,8 +198,8 @@ ONNX_MODELS = [
      "an ONNX export (camlens' interpreter)"),
     ("lite0", "EfficientNet-Lite0", "The built-in Lite0 (camlens' hand-written model, its shipped weights) and its ONNX\n"
      "export (`tools/export_lite0_onnx.py`: TensorFlow's SAME padding as 49 computed Pads, 33 Clips;\n"
-     "2,116 nodes, 1,900 of them shape arithmetic; run with the clamp and Pad fusions, the region\n"
-     "passes and the shape arithmetic computed once: `src/onnx/fuse.rs`, `src/onnx/region.rs`; fed\n"
+     "2,118 nodes, 1,976 of them shape arithmetic, computed once; run with the clamp and Pad fusions\n"
+     "and the region passes: `src/onnx/fuse.rs`, `src/onnx/region.rs`, `src/onnx/survey.rs`; fed\n"
      "the built-in's input through the `lite0.model.json` the export tool writes beside it: TensorFlow's\n"
      "crop-then-resize, mean 127, std 128, so both compute the same masks, 442 of them).\n"
      "ScoreCAM++ takes seconds and its ratio is the measure; the rows in milliseconds vary by tens of\n"
