@@ -2,6 +2,7 @@
 //! the app and the evaluation share.
 
 use crate::error::{Error, Result};
+use crate::models::kernels::activation;
 use serde::{Deserialize, Serialize};
 
 /// The gate ScoreCAM++ applies to each upsampled activation (the paper's Table 5).
@@ -24,13 +25,24 @@ impl Gate {
         Gate::Swish,
     ];
 
+    /// The gate of one value, with the same floats as [`Gate::apply_all`] gives it.
     pub fn apply(self, x: f32) -> f32 {
         match self {
-            Gate::Tanh => x.tanh(),
+            Gate::Tanh => activation::tanh_value(x),
             Gate::Relu => x.max(0.0),
-            Gate::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Gate::Sigmoid => 1.0 / (1.0 + activation::exp(-x)),
             Gate::Mish => x * (x.exp().ln_1p()).tanh(),
-            Gate::Swish => x / (1.0 + (-x).exp()),
+            Gate::Swish => x * (1.0 / (1.0 + activation::exp(-x))),
+        }
+    }
+
+    /// The gate of every value of `x`, in place, in the widest vectors the CPU has.
+    pub fn apply_all(self, x: &mut [f32]) {
+        match self {
+            Gate::Tanh => activation::tanh(x),
+            Gate::Sigmoid => activation::sigmoid(x),
+            Gate::Swish => activation::silu(x),
+            Gate::Relu | Gate::Mish => x.iter_mut().for_each(|v| *v = self.apply(*v)),
         }
     }
 

@@ -2,6 +2,7 @@
 //! explanation only, so BatchNorm is folded into the convolution before it when weights are loaded
 //! (one kernel instead of two, and no train/eval mode to get wrong).
 
+use crate::compute::tensor_io::{host_tensor, on_host};
 use crate::error::{Error, Result};
 use crate::input::weights::{RawTensor, WeightMap};
 use crate::models::kernels::activation::Smooth;
@@ -290,25 +291,6 @@ pub struct Conv {
     host_bias: Arc<[f32]>,
     /// The biases behind the output, unfolded (see `network::BiasProbe`): FullGrad's terms.
     bias_terms: Arc<[Arc<[f32]>]>,
-}
-
-/// Whether camlens' CPU kernels can take `x`: an untracked f32 tensor on the CPU backend.
-pub fn host_tensor<const D: usize>(x: &Tensor<D>) -> bool {
-    !x.is_autodiff() && x.dtype() == DType::F32 && x.device().without_autodiff() == Device::flex()
-}
-
-/// `kernel` (input floats and `[batch, channels, h, w]` → output floats and shape) run on `x`'s
-/// host memory. Flex hands a uniquely held tensor's buffer over without a copy, and takes the
-/// result's.
-pub fn on_host(
-    x: Tensor<4>,
-    kernel: impl FnOnce(&[f32], [usize; 4]) -> (Vec<f32>, [usize; 4]),
-) -> Tensor<4> {
-    let dims = x.dims();
-    let device = x.device();
-    let data = x.into_data();
-    let (out, shape) = kernel(data.as_slice::<f32>().expect("an f32 tensor"), dims);
-    Tensor::from_data(TensorData::new(out, shape), &device)
 }
 
 /// Largest im2col buffer per input (floats) for the matmul path; above it, the native kernel.

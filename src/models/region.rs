@@ -18,9 +18,10 @@
 //! Only blocks whose every step is a convolution on camlens' CPU kernels, a max pool or an
 //! elementwise operation take part; the first other block ends the region pass.
 
+use crate::compute::tensor_io::host_tensor;
 use crate::models::kernels::Geometry;
 use crate::models::kernels::pool;
-use crate::models::layers::{Act, Conv, host_tensor};
+use crate::models::layers::{Act, Conv};
 use crate::models::zoo::block::Block;
 use burn::tensor::{Tensor, TensorData};
 use std::borrow::Cow;

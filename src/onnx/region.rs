@@ -11,9 +11,8 @@
 
 use super::ops::InSpace;
 use super::{OnnxNet, Zeros, fuse};
-use crate::compute::tensor_io::to_vec;
+use crate::compute::tensor_io::{host_tensor, to_vec};
 use crate::models::kernels::{Geometry, pool};
-use crate::models::layers::host_tensor;
 use crate::models::region::{self, Part, WHOLE};
 use crate::models::value::Value;
 use burn::tensor::{Device, Tensor, TensorData};

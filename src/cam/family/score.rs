@@ -9,7 +9,8 @@ use crate::cam::method::{FlatChannels, MaskKind, Passes, ScoreRecipe, ScoreTarge
 use crate::cam::monitor::{Monitor, Preview};
 use crate::cam::options::{Gate, Options, ScoreMode};
 use crate::cam::session::Session;
-use crate::compute::tensor_io::to_vec;
+use crate::compute::resize::{bilinear, bilinear_host};
+use crate::compute::tensor_io::{host_tensor, to_vec};
 use crate::error::{Error, Result};
 use crate::rng::SplitMix;
 use burn::tensor::activation::{mish, relu, sigmoid, silu, tanh};
@@ -309,7 +310,7 @@ fn selected_channels(s: &Session, channels: &[usize]) -> Tensor<4> {
 /// The given channels of the activations, upsampled to the input size: `[B, 1, S, S]`.
 fn upsampled(s: &Session, channels: &[usize], align_corners: bool) -> Tensor<4> {
     let size = s.input_size();
-    crate::compute::resize::bilinear(selected_channels(s, channels), size, size, align_corners)
+    bilinear(selected_channels(s, channels), size, size, align_corners)
 }
 
 /// Min-max normalisation of each `[1, h, w]` plane of `x`, `epsilon` added to the range.
@@ -333,7 +334,15 @@ fn gate(g: Gate, x: Tensor<4>) -> Tensor<4> {
 
 fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> {
     match kind {
-        MaskKind::Gated => gate(g, upsampled(s, channels, false)),
+        // On the CPU each plane is gated as it is resized, on all cores.
+        MaskKind::Gated => {
+            let (a, size) = (selected_channels(s, channels), s.input_size());
+            if host_tensor(&a) {
+                bilinear_host(a, size, size, false, |plane| g.apply_all(plane))
+            } else {
+                gate(g, bilinear(a, size, size, false))
+            }
+        }
         // Constant channels reach min-max only with an epsilon (pytorch-grad-cam's variant,
         // torch-cam's), which turns them into all-zero masks, as they do.
         MaskKind::MinMax {
@@ -343,7 +352,7 @@ fn masks(s: &Session, kind: MaskKind, g: Gate, channels: &[usize]) -> Tensor<4> 
         MaskKind::NormalisedThenUpsampled => {
             let size = s.input_size();
             let normalised = min_max(selected_channels(s, channels), 1e-8);
-            crate::compute::resize::bilinear(normalised, size, size, false)
+            bilinear(normalised, size, size, false)
         }
     }
 }

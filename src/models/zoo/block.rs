@@ -1,7 +1,8 @@
 //! The blocks a convolutional network chains: each one's forward pass.
 
+use crate::compute::tensor_io::{host_tensor, on_host};
 use crate::models::kernels::pool;
-use crate::models::layers::{Act, Conv, host_tensor, on_host};
+use crate::models::layers::{Act, Conv};
 use crate::models::network::Trace;
 use burn::tensor::activation::relu;
 use burn::tensor::module::max_pool2d;

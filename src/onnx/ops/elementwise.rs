@@ -4,10 +4,9 @@
 use super::context::Args;
 use super::context::{device_of, int_zip, ints, invalid, lifted};
 use super::shape::expand;
-use crate::compute::tensor_io::to_vec;
+use crate::compute::tensor_io::{host_tensor, to_vec};
 use crate::error::Result;
 use crate::models::kernels::activation;
-use crate::models::layers::host_tensor;
 use crate::models::value::Value;
 use crate::{map_value, zip_values};
 use burn::tensor::activation::{gelu, relu, sigmoid, tanh};
