@@ -25,15 +25,11 @@ impl Gate {
         Gate::Swish,
     ];
 
-    /// The gate of one value, with the same floats as [`Gate::apply_all`] gives it.
+    /// The gate of one value: [`Gate::apply_all`]'s float for it.
     pub fn apply(self, x: f32) -> f32 {
-        match self {
-            Gate::Tanh => activation::tanh_value(x),
-            Gate::Relu => x.max(0.0),
-            Gate::Sigmoid => 1.0 / (1.0 + activation::exp(-x)),
-            Gate::Mish => x * (x.exp().ln_1p()).tanh(),
-            Gate::Swish => x * (1.0 / (1.0 + activation::exp(-x))),
-        }
+        let mut one = [x];
+        self.apply_all(&mut one);
+        one[0]
     }
 
     /// The gate of every value of `x`, in place, in the widest vectors the CPU has.
@@ -42,7 +38,8 @@ impl Gate {
             Gate::Tanh => activation::tanh(x),
             Gate::Sigmoid => activation::sigmoid(x),
             Gate::Swish => activation::silu(x),
-            Gate::Relu | Gate::Mish => x.iter_mut().for_each(|v| *v = self.apply(*v)),
+            Gate::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Gate::Mish => x.iter_mut().for_each(|v| *v *= (v.exp().ln_1p()).tanh()),
         }
     }
 

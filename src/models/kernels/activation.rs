@@ -70,7 +70,7 @@ fn silu_plain(x: &mut [f32]) {
 /// tanh(x) as Cephes' `tanhf` computes it (within 2 ulp): an odd polynomial below 0.625,
 /// `1 − 2 / (e²ˣ + 1)` above, both computed and one chosen, so that loops over it vectorise.
 #[inline(always)]
-pub fn tanh_value(x: f32) -> f32 {
+fn tanh_value(x: f32) -> f32 {
     let a = x.abs();
     let z = x * x;
     let small =
